@@ -1,0 +1,44 @@
+"""Arrangers by name: the rules, and the learned model when it is installed."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from livearranger.arrangers.base import Arranger
+from livearranger.presets import Preset
+
+# name -> "module:Class"; imported on first use so that an unused arranger costs nothing.
+REGISTRY: dict[str, str] = {
+    "zone": "livearranger.arrangers.heuristics:ZoneArranger",
+    "closest-pitch": "livearranger.arrangers.heuristics:ClosestPitchArranger",
+    "top-bottom": "livearranger.arrangers.heuristics:TopBottomArranger",
+    "most-common": "livearranger.arrangers.heuristics:MostCommonArranger",
+    "voice-leading": "livearranger.arrangers.voice_leading:VoiceLeadingArranger",
+    "model": "livearranger.arrangers.onnx_model:OnnxArranger",
+}
+
+
+class ArrangerError(RuntimeError):
+    """An arranger that cannot be made (unknown name, model that will not load)."""
+
+
+def arranger_names() -> list[str]:
+    """Names accepted by ``make_arranger``."""
+    return list(REGISTRY)
+
+
+def make_arranger(name: str, preset: Preset, **options: Any) -> Arranger:
+    """Build the arranger called ``name`` for ``preset``; raise ArrangerError if impossible."""
+    target = REGISTRY.get(name)
+    if target is None:
+        raise ArrangerError(f"unknown arranger {name!r} (known: {', '.join(REGISTRY)})")
+    module_name, _, cls_name = target.partition(":")
+    try:
+        cls = getattr(import_module(module_name), cls_name)
+    except (ImportError, AttributeError) as exc:
+        raise ArrangerError(f"arranger {name!r} is not available: {exc}") from None
+    return cls(preset, **options)
+
+
+__all__ = ["Arranger", "ArrangerError", "arranger_names", "make_arranger"]

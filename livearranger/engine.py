@@ -1,0 +1,284 @@
+"""The live engine: one thread takes timestamped MIDI from a queue, assigns, sends.
+
+Input callbacks call ``feed``/``midi_callback`` (timestamp + enqueue, nothing else).
+The engine thread parses, asks the arranger for a part on note-on, remembers where
+each key went so its note-off follows, forwards pedal/bend/aftertouch/controllers to
+every part, and keeps latency figures.  Control calls from other threads (preset or
+arranger change, panic) travel through the same queue, so the engine's state has one
+owner.  ``process`` runs the same logic synchronously, for offline replay and tests.
+The engine knows no UI.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from livearranger.arrangers.base import Arranger
+from livearranger.events import (
+    ALL_NOTES_OFF,
+    ALL_SOUND_OFF,
+    SUSTAIN,
+    Kind,
+    NoteEvent,
+    parse,
+)
+from livearranger.presets import Preset
+from livearranger.router import Router
+from livearranger.state import PerformanceState
+from livearranger.stats import LatencyRing, PartActivity, Snapshot
+
+_STOP = object()
+_BANK_SELECT = (0, 32)
+
+
+class Engine:
+    """Assigns every incoming note to a part of ``preset`` and routes it.
+
+    ``clock_ns`` gives arrival stamps (``time.perf_counter_ns`` live).  Performance
+    time, in seconds, counts from the engine's creation for live input.
+    """
+
+    def __init__(self, preset: Preset, arranger: Arranger, router: Router,
+                 clock_ns: Callable[[], int] = time.perf_counter_ns) -> None:
+        self._clock_ns = clock_ns
+        self._t0 = clock_ns()
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self.latency = LatencyRing()
+        self.assign_time = LatencyRing()
+        self.notes_in = 0
+        self.dropped = 0
+        self.last_input: tuple[int, int] | None = None
+        self.errors: list[str] = []
+        self._install(preset, arranger, router)
+
+    # ----------------------------------------------------------------- set-up
+    def _install(self, preset: Preset, arranger: Arranger, router: Router) -> None:
+        if [p.name for p in arranger.preset.parts] != [p.name for p in preset.parts]:
+            raise ValueError("arranger was built for another preset")
+        self.preset = preset
+        self.arranger = arranger
+        self.router = router
+        self.state = PerformanceState(len(preset.parts))
+        self.activity = PartActivity(preset.part_names)
+        self._active: dict[int, tuple[int, int]] = {}   # key down -> (part, pitch sent)
+        self._transpose = [p.transpose for p in preset.parts]
+        self._vel_offset = [p.velocity_offset for p in preset.parts]
+        self._sustain = 0
+        router.setup(self.now())
+
+    def now(self) -> float:
+        """Seconds on the performance clock."""
+        return (self._clock_ns() - self._t0) * 1e-9
+
+    # ------------------------------------------------------------------ input
+    def feed(self, data: list[int], stamp_ns: int | None = None) -> None:
+        """Enqueue one raw MIDI message (any thread; does nothing else)."""
+        self._queue.put((self._clock_ns() if stamp_ns is None else stamp_ns, data))
+
+    def midi_callback(self, event: tuple[list[int], float], data: object = None) -> None:
+        """python-rtmidi input callback: timestamp and enqueue, nothing else."""
+        self._queue.put((self._clock_ns(), event[0]))
+
+    def call(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn`` on the engine thread, in order with the notes (or now, if not running)."""
+        if self.running:
+            self._queue.put((0, fn))
+        else:
+            fn()
+
+    # ------------------------------------------------------------- the thread
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Start the engine thread."""
+        if self.running:
+            return
+        self._thread = threading.Thread(target=self._run, name="livearranger-engine",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Drain what is queued, panic, close the outputs and stop the thread."""
+        if self.running:
+            self._queue.put((0, _STOP))
+            assert self._thread is not None
+            self._thread.join(timeout)
+        self._thread = None
+        self.drain()
+        self.panic()
+        self.router.close()
+
+    def drain(self) -> None:
+        """Process whatever is still queued, on the calling thread."""
+        while True:
+            try:
+                stamp, data = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if data is not _STOP:
+                self._handle(stamp, data)
+
+    def wait_idle(self, timeout: float = 2.0) -> bool:
+        """Block until everything queued so far has been handled (tests, demo)."""
+        done = threading.Event()
+        self.call(done.set)
+        return done.wait(timeout)
+
+    def _run(self) -> None:
+        get = self._queue.get
+        while True:
+            stamp, data = get()
+            if data is _STOP:
+                return
+            self._handle(stamp, data)
+
+    def _handle(self, stamp: int, data: Any) -> None:
+        if callable(data):
+            try:
+                data()
+            except Exception as exc:
+                self._error(f"engine command failed: {exc}")
+            return
+        event = parse(data, (stamp - self._t0) * 1e-9, stamp)
+        if event is None:
+            self.dropped += 1
+            return
+        try:
+            self.process(event)
+        except Exception as exc:  # the show goes on: report, never die mid-song
+            self._error(f"note dropped: {type(exc).__name__}: {exc}")
+
+    def _error(self, text: str) -> None:
+        if len(self.errors) < 100:
+            self.errors.append(text)
+
+    # ------------------------------------------------------------ the logic
+    def process(self, ev: NoteEvent) -> None:
+        """Handle one event now (engine thread, or synchronous offline replay)."""
+        kind = ev.kind
+        if kind is Kind.NOTE_ON and ev.velocity > 0:
+            self._note_on(ev)
+        elif kind is Kind.NOTE_OFF or kind is Kind.NOTE_ON:
+            self._note_off(ev.pitch, ev.time, ev.velocity if kind is Kind.NOTE_OFF else 0)
+        elif kind is Kind.CONTROL:
+            self._control(ev)
+        elif kind is Kind.PITCHBEND or kind is Kind.AFTERTOUCH:
+            self.router.to_all(kind, 0, ev.velocity, ev.time)
+        elif kind is Kind.POLY_AFTERTOUCH:
+            held = self._active.get(ev.pitch)
+            if held is not None:
+                self.router.to_part(held[0], kind, held[1], ev.velocity, ev.time)
+        else:  # program change from the keyboard: the preset's programs stay
+            self.dropped += 1
+
+    def _note_on(self, ev: NoteEvent) -> None:
+        key = ev.pitch
+        if key in self._active:          # same key struck again while still down
+            self._note_off(key, ev.time, 0)
+        self.notes_in += 1
+        self.last_input = (key, ev.velocity)
+        t = self._clock_ns()
+        part = self.arranger.assign(ev, self.state)
+        t_assigned = self._clock_ns()
+        pitch = key + self._transpose[part]
+        if pitch < 0 or pitch > 127:     # transposed off the keyboard: fold by octaves
+            pitch = pitch % 12 + (0 if pitch < 0 else 120)
+            if pitch > 127:
+                pitch -= 12
+        velocity = ev.velocity + self._vel_offset[part]
+        velocity = 1 if velocity < 1 else (127 if velocity > 127 else velocity)
+        self.router.note_on(part, pitch, velocity, ev.time)
+        ev.part = part
+        self._active[key] = (part, pitch)
+        self.state.note_on(key, ev.time, part)
+        self.activity.on(part, pitch)
+        done = self._clock_ns()
+        self.assign_time.add((t_assigned - t) * 1e-6)
+        if ev.stamp:
+            self.latency.add((done - ev.stamp) * 1e-6)
+
+    def _note_off(self, key: int, time_s: float, velocity: int) -> None:
+        held = self._active.pop(key, None)
+        if held is None:
+            return
+        part, pitch = held
+        self.router.note_off(part, pitch, time_s, velocity)
+        self.state.note_off(key)
+        self.activity.off(part, pitch)
+
+    def _control(self, ev: NoteEvent) -> None:
+        number, value = ev.pitch, ev.velocity
+        if number == SUSTAIN:
+            self._sustain = value
+            self.router.to_all(Kind.CONTROL, SUSTAIN, value, ev.time)
+        elif number in (ALL_NOTES_OFF, ALL_SOUND_OFF):
+            self.panic(ev.time)
+        elif number in _BANK_SELECT:
+            self.dropped += 1            # would retune the parts' programs: ignored
+        else:
+            self.router.to_all(Kind.CONTROL, number, value, ev.time)
+
+    # ------------------------------------------------------------- controls
+    def panic(self, time_s: float | None = None) -> int:
+        """All notes off now: explicit note-offs for what we sent, CC64 0, CC123.
+
+        Call from the engine thread or when it is stopped (``request_panic`` otherwise).
+        """
+        t = self.now() if time_s is None else time_s
+        for key in list(self._active):
+            self._note_off(key, t, 0)
+        stopped = self.router.panic(t)
+        self.activity.all_off()
+        self._sustain = 0
+        return stopped
+
+    def request_panic(self) -> None:
+        """Panic from any thread, in order with the notes."""
+        self.call(self.panic)
+
+    def set_preset(self, preset: Preset, arranger: Arranger, router: Router | None = None,
+                   close_old: bool = False) -> None:
+        """Switch ensemble (any thread): panic on the old one, then play the new one."""
+        def swap() -> None:
+            self.panic()
+            old = self.router
+            new_router = router if router is not None else Router(preset, old.outputs)
+            if close_old and new_router is not old:
+                old.close()
+            self._install(preset, arranger, new_router)
+        self.call(swap)
+
+    def set_arranger(self, arranger: Arranger) -> None:
+        """Switch arranger for the same preset (any thread); held notes stay where they are."""
+        def swap() -> None:
+            arranger.reset()
+            self.arranger = arranger
+        self.call(swap)
+
+    def snapshot(self) -> Snapshot:
+        """Figures for a UI or a report (any thread)."""
+        act = self.activity
+        recent = self.latency.values()[-64:]
+        errors = self.errors + self.router.errors
+        return Snapshot(
+            part_names=list(act.names),
+            counts=list(act.counts),
+            sounding=[sorted(s) for s in act.sounding],
+            recent=[list(r) for r in act.recent],
+            latency=self.latency.summary(),
+            assign=self.assign_time.summary(),
+            latency_recent=[float(x) for x in recent],
+            notes_in=self.notes_in,
+            dropped=self.dropped,
+            last_input=self.last_input,
+            arranger=self.arranger.describe(),
+            preset=self.preset.name,
+            errors=errors[-10:],
+        )

@@ -1,0 +1,103 @@
+"""The one event type that flows through LiveArranger, from MIDI in to every output."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class Kind(IntEnum):
+    """Channel-voice message kinds, valued as their MIDI status high nibble."""
+
+    NOTE_OFF = 0x80
+    NOTE_ON = 0x90
+    POLY_AFTERTOUCH = 0xA0
+    CONTROL = 0xB0
+    PROGRAM = 0xC0
+    AFTERTOUCH = 0xD0
+    PITCHBEND = 0xE0
+
+
+SUSTAIN = 64
+ALL_SOUND_OFF = 120
+RESET_CONTROLLERS = 121
+ALL_NOTES_OFF = 123
+
+
+@dataclass(slots=True)
+class NoteEvent:
+    """One performance event.
+
+    ``pitch``/``velocity`` hold the two data values of the message: for notes the key
+    and velocity, for CONTROL the controller number and value, for PROGRAM the program,
+    for AFTERTOUCH the pressure (in ``velocity``), for PITCHBEND the 14-bit bend
+    (0..16383, centre 8192, in ``velocity``).  ``time`` is seconds on the performance
+    clock; ``stamp`` is ``time.perf_counter_ns()`` at arrival (0 when replayed), used
+    for latency figures.  ``part`` is the assigned part index (-1 before assignment).
+    """
+
+    kind: Kind
+    time: float = 0.0
+    pitch: int = 0
+    velocity: int = 0
+    channel: int = 0
+    part: int = -1
+    stamp: int = 0
+
+    @property
+    def is_note_on(self) -> bool:
+        """A note-on with velocity > 0 (velocity 0 is a note-off by MIDI convention)."""
+        return self.kind is Kind.NOTE_ON and self.velocity > 0
+
+    @property
+    def is_note_off(self) -> bool:
+        """A note-off, or a note-on with velocity 0."""
+        return self.kind is Kind.NOTE_OFF or (self.kind is Kind.NOTE_ON and self.velocity == 0)
+
+
+_DATA_BYTES = {
+    Kind.NOTE_OFF: 2,
+    Kind.NOTE_ON: 2,
+    Kind.POLY_AFTERTOUCH: 2,
+    Kind.CONTROL: 2,
+    Kind.PROGRAM: 1,
+    Kind.AFTERTOUCH: 1,
+    Kind.PITCHBEND: 2,
+}
+
+
+def parse(data: Sequence[int], time: float = 0.0, stamp: int = 0) -> NoteEvent | None:
+    """Parse one raw MIDI message; return None for anything that is not a well-formed
+    channel-voice message (system messages, running status, garbage bytes)."""
+    if not data:
+        return None
+    status = data[0]
+    if not isinstance(status, int) or status < 0x80 or status >= 0xF0:
+        return None
+    kind = Kind(status & 0xF0)
+    need = _DATA_BYTES[kind]
+    if len(data) != need + 1:
+        return None
+    for b in data[1:]:
+        if not isinstance(b, int) or b < 0 or b > 0x7F:
+            return None
+    channel = status & 0x0F
+    if kind is Kind.PITCHBEND:
+        return NoteEvent(kind, time, 0, data[1] | (data[2] << 7), channel, -1, stamp)
+    if need == 1:
+        return NoteEvent(kind, time, 0 if kind is Kind.AFTERTOUCH else data[1],
+                         data[1] if kind is Kind.AFTERTOUCH else 0, channel, -1, stamp)
+    return NoteEvent(kind, time, data[1], data[2], channel, -1, stamp)
+
+
+def encode(kind: Kind, channel: int, a: int = 0, b: int = 0) -> list[int]:
+    """Raw bytes of a channel-voice message (see NoteEvent for the meaning of a, b)."""
+    status = int(kind) | (channel & 0x0F)
+    if kind is Kind.PITCHBEND:
+        return [status, b & 0x7F, (b >> 7) & 0x7F]
+    if kind is Kind.PROGRAM:
+        return [status, a & 0x7F]
+    if kind is Kind.AFTERTOUCH:
+        return [status, b & 0x7F]
+    return [status, a & 0x7F, b & 0x7F]

@@ -1,0 +1,268 @@
+"""Ensembles as TOML presets: parts, programs, channels, ranges, polyphony, arranger.
+
+Shipped presets live in the package (``livearranger.shipped_presets``, the repo's ``presets/``);
+a player's own live in ``$XDG_CONFIG_HOME/livearranger/presets`` (default
+``~/.config/livearranger/presets``) or ``$LIVEARRANGER_PRESETS``, and win on a name
+clash.  Channels in the file are 1..16 as players count them; in memory 0..15.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from livearranger.gm import PROGRAMS, program_number
+
+
+class PresetError(ValueError):
+    """A preset that cannot be used; the message names the file, the key and the problem."""
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One voice of the ensemble."""
+
+    name: str
+    program: int                 # GM program 0..127
+    channel: int                 # 0..15
+    low: int = 0                 # lowest pitch this part plays
+    high: int = 127              # highest pitch this part plays
+    mono: bool = False           # one note at a time
+    velocity_offset: int = 0
+    transpose: int = 0           # semitones added on the way out
+    port: str = ""               # optional output port of its own
+
+    def in_range(self, pitch: int) -> bool:
+        """True when ``pitch`` lies within this part's range."""
+        return self.low <= pitch <= self.high
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    """An ensemble: ordered parts (top to bottom) and how notes are assigned to them."""
+
+    name: str
+    parts: tuple[Part, ...]
+    arranger: str = "closest-pitch"
+    model: str = ""              # ONNX file name (shipped) or path
+    description: str = ""
+    path: str = field(default="", compare=False)
+
+    @property
+    def part_names(self) -> list[str]:
+        return [p.name for p in self.parts]
+
+
+ARRANGER_NAMES = ("model", "closest-pitch", "zone", "top-bottom", "voice-leading",
+                  "most-common", "lstm")
+
+_PRESET_KEYS = {"name", "description", "arranger", "model", "parts"}
+_PART_KEYS = {"name", "program", "channel", "range", "mono", "velocity_offset",
+              "transpose", "port"}
+
+
+def user_preset_dir() -> Path:
+    """Folder of the player's own presets (may not exist yet)."""
+    env = os.environ.get("LIVEARRANGER_PRESETS")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "livearranger" / "presets"
+
+
+def shipped_preset_dir() -> Path:
+    """Folder of the presets that ship with the package."""
+    try:
+        path = Path(str(resources.files("livearranger.shipped_presets")))
+        if path.is_dir():
+            return path
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return Path(__file__).resolve().parent.parent / "presets"
+
+
+def _int(where: str, value: Any, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PresetError(f"{where}: expected a whole number, got {value!r}")
+    if not lo <= value <= hi:
+        raise PresetError(f"{where}: {value} is outside {lo}..{hi}")
+    return value
+
+
+def _str(where: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise PresetError(f"{where}: expected text, got {value!r}")
+    return value
+
+
+def _part(src: str, index: int, raw: Any) -> Part:
+    where = f"{src}: parts[{index}]"
+    if not isinstance(raw, dict):
+        raise PresetError(f"{where}: expected a table ([[parts]])")
+    unknown = sorted(set(raw) - _PART_KEYS)
+    if unknown:
+        raise PresetError(f"{where}: unknown key {unknown[0]!r} "
+                          f"(known: {', '.join(sorted(_PART_KEYS))})")
+    for key in ("name", "program", "channel"):
+        if key not in raw:
+            raise PresetError(f"{where}: missing key {key!r}")
+    name = _str(f"{where}.name", raw["name"]).strip()
+    if not name:
+        raise PresetError(f"{where}.name: must not be empty")
+    try:
+        program = program_number(raw["program"])
+    except ValueError as exc:
+        raise PresetError(f"{where}.program: {exc}") from None
+    channel = _int(f"{where}.channel", raw["channel"], 1, 16)
+    if channel == 10:
+        raise PresetError(f"{where}.channel: 10 is the General MIDI drum channel")
+    low, high = 0, 127
+    if "range" in raw:
+        rng = raw["range"]
+        if not (isinstance(rng, list) and len(rng) == 2):
+            raise PresetError(f"{where}.range: expected [low, high], got {rng!r}")
+        low = _int(f"{where}.range", rng[0], 0, 127)
+        high = _int(f"{where}.range", rng[1], 0, 127)
+        if low > high:
+            raise PresetError(f"{where}.range: low {low} is above high {high}")
+    mono = raw.get("mono", False)
+    if not isinstance(mono, bool):
+        raise PresetError(f"{where}.mono: expected true or false, got {mono!r}")
+    return Part(
+        name=name,
+        program=program,
+        channel=channel - 1,
+        low=low,
+        high=high,
+        mono=mono,
+        velocity_offset=_int(f"{where}.velocity_offset", raw.get("velocity_offset", 0), -127, 127),
+        transpose=_int(f"{where}.transpose", raw.get("transpose", 0), -48, 48),
+        port=_str(f"{where}.port", raw.get("port", "")),
+    )
+
+
+def parse_preset(data: dict[str, Any], src: str = "<preset>") -> Preset:
+    """Validate a preset's TOML table; raise PresetError naming src, key and problem."""
+    unknown = sorted(set(data) - _PRESET_KEYS)
+    if unknown:
+        raise PresetError(f"{src}: unknown key {unknown[0]!r} "
+                          f"(known: {', '.join(sorted(_PRESET_KEYS))})")
+    name = _str(f"{src}: name", data.get("name", Path(src).stem)).strip()
+    if not name:
+        raise PresetError(f"{src}: name: must not be empty")
+    arranger = _str(f"{src}: arranger", data.get("arranger", "closest-pitch"))
+    if arranger not in ARRANGER_NAMES:
+        raise PresetError(f"{src}: arranger: unknown arranger {arranger!r} "
+                          f"(known: {', '.join(ARRANGER_NAMES)})")
+    raw_parts = data.get("parts")
+    if not isinstance(raw_parts, list) or not raw_parts:
+        raise PresetError(f"{src}: parts: at least one [[parts]] table is needed")
+    if len(raw_parts) > 15:
+        raise PresetError(f"{src}: parts: at most 15 parts, got {len(raw_parts)}")
+    parts = tuple(_part(src, i, p) for i, p in enumerate(raw_parts))
+    seen: dict[int, str] = {}
+    names: set[str] = set()
+    for i, part in enumerate(parts):
+        if part.channel in seen:
+            raise PresetError(f"{src}: parts[{i}].channel: channel {part.channel + 1} is "
+                              f"already used by part {seen[part.channel]!r}")
+        seen[part.channel] = part.name
+        if part.name in names:
+            raise PresetError(f"{src}: parts[{i}].name: duplicate part name {part.name!r}")
+        names.add(part.name)
+    return Preset(
+        name=name,
+        parts=parts,
+        arranger=arranger,
+        model=_str(f"{src}: model", data.get("model", "")),
+        description=_str(f"{src}: description", data.get("description", "")),
+        path=src,
+    )
+
+
+def load_preset_file(path: str | Path) -> Preset:
+    """Read and validate one preset file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PresetError(f"{path}: cannot read preset ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise PresetError(f"{path}: not a UTF-8 text file") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PresetError(f"{path}: not valid TOML ({exc})") from None
+    return parse_preset(data, str(path))
+
+
+def preset_files() -> dict[str, Path]:
+    """Every known preset name -> its file; user presets override shipped ones."""
+    found: dict[str, Path] = {}
+    for folder in (shipped_preset_dir(), user_preset_dir()):
+        if folder.is_dir():
+            for file in sorted(folder.glob("*.toml")):
+                found[file.stem] = file
+    return found
+
+
+def load_preset(name_or_path: str) -> Preset:
+    """A preset by name (shipped or user) or by path to a .toml file."""
+    if name_or_path.endswith(".toml") or os.sep in name_or_path:
+        return load_preset_file(name_or_path)
+    files = preset_files()
+    if name_or_path not in files:
+        known = ", ".join(sorted(files)) or "none"
+        raise PresetError(f"no preset named {name_or_path!r} (known: {known})")
+    return load_preset_file(files[name_or_path])
+
+
+def list_presets() -> list[tuple[str, Path]]:
+    """(name, file) of every known preset, sorted by name."""
+    return sorted(preset_files().items())
+
+
+def preset_to_toml(preset: Preset) -> str:
+    """The TOML text of a preset, as ``load_preset_file`` reads it back."""
+    def q(s: str) -> str:
+        return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = [f"name = {q(preset.name)}"]
+    if preset.description:
+        lines.append(f"description = {q(preset.description)}")
+    lines.append(f"arranger = {q(preset.arranger)}")
+    if preset.model:
+        lines.append(f"model = {q(preset.model)}")
+    for part in preset.parts:
+        lines += [
+            "",
+            "[[parts]]",
+            f"name = {q(part.name)}",
+            f"program = {part.program}  # {PROGRAMS[part.program]}",
+            f"channel = {part.channel + 1}",
+            f"range = [{part.low}, {part.high}]",
+            f"mono = {'true' if part.mono else 'false'}",
+            f"velocity_offset = {part.velocity_offset}",
+            f"transpose = {part.transpose}",
+        ]
+        if part.port:
+            lines.append(f"port = {q(part.port)}")
+    return "\n".join(lines) + "\n"
+
+
+def save_user_preset(preset: Preset, name: str | None = None) -> Path:
+    """Write ``preset`` (renamed to ``name`` if given) into the user folder; return its path."""
+    name = (name or preset.name).strip()
+    if not name or "/" in name or name.startswith("."):
+        raise PresetError(f"cannot save a preset named {name!r}")
+    folder = user_preset_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.toml"
+    text = preset_to_toml(replace(preset, name=name))
+    parse_preset(tomllib.loads(text), str(path))  # never write what we cannot read back
+    path.write_text(text, encoding="utf-8")
+    return path

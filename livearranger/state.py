@@ -1,0 +1,67 @@
+"""What is known of a performance at the moment a key goes down.
+
+One ``PerformanceState`` is kept by the live engine, and the same class is replayed by
+training and offline evaluation, so an arranger can never see more than a player's
+instrument could know: keys still down and the parts they went to, each part's last
+pitch and onset, and the previous note's time, pitch and part.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+class PerformanceState:
+    """Causal state of one performance, updated after each assignment and release."""
+
+    __slots__ = (
+        "n_parts", "held", "part_held", "last_pitch", "last_onset", "prev_onset",
+        "prev_pitch", "prev_part", "n_notes", "part_counts",
+    )
+
+    def __init__(self, n_parts: int) -> None:
+        self.n_parts = n_parts
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything (new piece, preset change)."""
+        n = self.n_parts
+        self.held: dict[int, int] = {}          # key down -> part it went to
+        self.part_held: list[int] = [0] * n     # keys down per part
+        self.last_pitch: list[int] = [-1] * n   # last pitch given to each part
+        self.last_onset: list[float] = [-math.inf] * n
+        self.part_counts: list[int] = [0] * n   # notes given to each part so far
+        self.prev_onset: float = -math.inf      # time of the previous note-on
+        self.prev_pitch: int = -1
+        self.prev_part: int = -1
+        self.n_notes: int = 0
+
+    def note_on(self, pitch: int, time: float, part: int) -> None:
+        """Record that key ``pitch`` went down at ``time`` and was given to ``part``."""
+        old = self.held.get(pitch)
+        if old is not None:
+            self.part_held[old] -= 1
+        self.held[pitch] = part
+        self.part_held[part] += 1
+        self.last_pitch[part] = pitch
+        self.last_onset[part] = time
+        self.part_counts[part] += 1
+        self.prev_onset = time
+        self.prev_pitch = pitch
+        self.prev_part = part
+        self.n_notes += 1
+
+    def note_off(self, pitch: int) -> int | None:
+        """Record that key ``pitch`` came up; return the part it had, or None."""
+        part = self.held.pop(pitch, None)
+        if part is not None:
+            self.part_held[part] -= 1
+        return part
+
+    def sounding(self, part: int) -> bool:
+        """True while a key given to ``part`` is still down."""
+        return self.part_held[part] > 0
+
+    def held_pitches(self, part: int) -> list[int]:
+        """Keys still down that went to ``part``."""
+        return [p for p, q in self.held.items() if q == part]

@@ -1,0 +1,190 @@
+"""The built-in synth: FluidSynth with a General MIDI soundfont, live or to WAV.
+
+Live audio goes through FluidSynth's own driver (ALSA, PulseAudio, JACK, CoreAudio)
+with a small buffer, so no Python runs in the audio thread.  Offline rendering uses
+``get_samples`` and needs no audio device.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import wave
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from livearranger.presets import Preset
+
+
+class SynthError(RuntimeError):
+    """The synth cannot run (no soundfont, no FluidSynth library, no audio driver)."""
+
+
+SOUNDFONT_PLACES = (
+    "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+    "/usr/share/sounds/sf2/default-GM.sf2",
+    "/usr/share/sounds/sf2/TimGM6mb.sf2",
+    "/usr/share/soundfonts/default.sf2",
+    "/usr/share/soundfonts/FluidR3_GM.sf2",
+    "/usr/share/sounds/sf3/default-GM.sf3",
+    "/usr/local/share/soundfonts/default.sf2",
+    "/opt/homebrew/share/soundfonts/default.sf2",
+    "~/.local/share/soundfonts/default.sf2",
+)
+
+
+def find_soundfont(explicit: str | None = None) -> Path:
+    """The soundfont to use: ``explicit``, ``$LIVEARRANGER_SOUNDFONT``, or the first GM
+    soundfont in the standard places.  Raises SynthError saying how to get one."""
+    for candidate in (explicit, os.environ.get("LIVEARRANGER_SOUNDFONT")):
+        if candidate:
+            path = Path(candidate).expanduser()
+            if not path.is_file():
+                raise SynthError(f"soundfont {candidate} does not exist")
+            return path
+    for place in SOUNDFONT_PLACES:
+        path = Path(place).expanduser()
+        if path.is_file():
+            return path
+    raise SynthError("no General MIDI soundfont found: install one (Debian: apt install "
+                     "fluid-soundfont-gm) or pass --soundfont FILE.sf2")
+
+
+def _fluidsynth():
+    try:
+        import fluidsynth
+    except (ImportError, OSError) as exc:
+        raise SynthError(f"FluidSynth is not available ({exc}); Debian: apt install "
+                         "libfluidsynth3") from None
+    return fluidsynth
+
+
+class Synth:
+    """A FluidSynth instance with each part's program on its channel."""
+
+    def __init__(self, preset: Preset, soundfont: str | Path | None = None,
+                 sample_rate: int = 48000, gain: float = 0.6, **settings: object) -> None:
+        fs_mod = _fluidsynth()
+        self.soundfont = find_soundfont(str(soundfont) if soundfont else None)
+        self.sample_rate = sample_rate
+        self._fs = fs_mod.Synth(gain=gain, samplerate=float(sample_rate), **settings)
+        self._sfid = self._fs.sfload(str(self.soundfont))
+        if self._sfid < 0:
+            self._fs.delete()
+            raise SynthError(f"{self.soundfont} is not a usable soundfont")
+        lib = fs_mod._fl
+        self._pressure = lib.fluid_synth_channel_pressure
+        self._pressure.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.c_int)
+        self._key_pressure = getattr(lib, "fluid_synth_key_pressure", None)
+        if self._key_pressure is not None:
+            self._key_pressure.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
+                                           ctypes.c_int)
+        self.driver = ""
+        self.set_preset(preset)
+
+    def set_preset(self, preset: Preset) -> None:
+        """Select each part's GM program on its channel."""
+        self.preset = preset
+        for part in preset.parts:
+            self._fs.program_select(part.channel, self._sfid, 0, part.program)
+
+    def programs(self) -> list[tuple[int, str]]:
+        """(program, preset name in the soundfont) now selected on each part's channel."""
+        out = []
+        for part in self.preset.parts:
+            _sfid, _bank, program, name = self._fs.channel_info(part.channel)
+            out.append((program, name))
+        return out
+
+    def apply(self, message: list[int]) -> None:
+        """Play one raw channel-voice message."""
+        status = message[0]
+        kind, ch = status & 0xF0, status & 0x0F
+        fs = self._fs
+        if kind == 0x90:
+            if message[2]:
+                fs.noteon(ch, message[1], message[2])
+            else:
+                fs.noteoff(ch, message[1])
+        elif kind == 0x80:
+            fs.noteoff(ch, message[1])
+        elif kind == 0xB0:
+            fs.cc(ch, message[1], message[2])
+        elif kind == 0xE0:
+            fs.pitch_bend(ch, (message[1] | (message[2] << 7)) - 8192)
+        elif kind == 0xD0:
+            self._pressure(fs.synth, ch, message[1])
+        elif kind == 0xA0 and self._key_pressure is not None:
+            self._key_pressure(fs.synth, ch, message[1], message[2])
+        elif kind == 0xC0:
+            fs.program_change(ch, message[1])
+
+    def start_audio(self, driver: str | None = None, period_size: int = 128,
+                    periods: int = 2) -> float:
+        """Start live audio; return the buffer latency in ms.  Raises SynthError."""
+        fs = self._fs
+        fs.setting("audio.period-size", period_size)
+        fs.setting("audio.periods", periods)
+        driver = driver or fs.get_setting("audio.driver")
+        fs.setting("audio.driver", driver)
+        fs_mod = _fluidsynth()
+        fs.audio_driver = fs_mod.new_fluid_audio_driver(fs.settings, fs.synth)
+        if not fs.audio_driver:
+            raise SynthError(f"no audio output through FluidSynth's {driver!r} driver "
+                             "(no sound card or server?); try --audio-driver or --out virtual")
+        self.driver = driver
+        return 1000.0 * period_size * periods / self.sample_rate
+
+    def render(self, frames: int) -> np.ndarray:
+        """The next ``frames`` stereo frames as int16, shape (frames, 2)."""
+        return np.asarray(self._fs.get_samples(frames), dtype=np.int16).reshape(-1, 2)
+
+    def close(self) -> None:
+        self._fs.delete()
+
+
+class SynthOutput:
+    """Router output into a live ``Synth``."""
+
+    def __init__(self, synth: Synth) -> None:
+        self.synth = synth
+
+    def send(self, part: int, message: list[int], time: float) -> None:
+        self.synth.apply(message)
+
+    def close(self) -> None:
+        self.synth.close()
+
+
+def render_wav(messages: Iterable[tuple[float, list[int]]], preset: Preset, path: str | Path,
+               soundfont: str | Path | None = None, sample_rate: int = 44100,
+               tail: float = 1.5) -> dict[str, float]:
+    """Render timed messages (seconds, raw bytes) to a 16-bit stereo WAV with no audio
+    device.  Returns the length in seconds, the peak and the RMS (full scale = 1)."""
+    synth = Synth(preset, soundfont, sample_rate=sample_rate)
+    chunks: list[np.ndarray] = []
+    done = 0
+    try:
+        for t, msg in sorted(messages, key=lambda m: m[0]):
+            frame = int(round(max(t, 0.0) * sample_rate))
+            if frame > done:
+                chunks.append(synth.render(frame - done))
+                done = frame
+            synth.apply(msg)
+        chunks.append(synth.render(int(tail * sample_rate)))
+    finally:
+        synth.close()
+    audio = np.concatenate(chunks) if chunks else np.zeros((0, 2), np.int16)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(sample_rate)
+        w.writeframes(audio.tobytes())
+    scaled = audio.astype(np.float64) / 32768.0
+    return {
+        "seconds": audio.shape[0] / sample_rate,
+        "peak": float(np.abs(scaled).max()) if audio.size else 0.0,
+        "rms": float(np.sqrt(np.mean(scaled ** 2))) if audio.size else 0.0,
+    }
