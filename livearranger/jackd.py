@@ -1,0 +1,98 @@
+"""A private ``jackd -d dummy`` server: a real MIDI bus with no sound card.
+
+Used by the integration tests and the benchmarks.  Each server gets its own name
+(``jackd -n``) and ``JACK_DEFAULT_SERVER`` points this process and its children at it,
+so that concurrent runs never share or kill each other's server.  Settings follow what
+held up on 2-core VMs: ``-t 2000 -d dummy -r 48000 -p 256``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+
+class JackError(RuntimeError):
+    """The JACK server could not be started."""
+
+
+class JackServer:
+    """Context manager: start a dummy jackd, point JACK clients at it, stop it after."""
+
+    def __init__(self, name: str | None = None, period: int = 256, rate: int = 48000,
+                 timeout_ms: int = 2000, log: str | Path | None = None) -> None:
+        self.name = name or f"la-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.period = period
+        self.rate = rate
+        self.timeout_ms = timeout_ms
+        self.log_path = Path(log) if log else None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._old_env: str | None = None
+
+    @property
+    def period_ms(self) -> float:
+        return 1000.0 * self.period / self.rate
+
+    def start(self, wait: float = 10.0) -> JackServer:
+        """Start jackd and wait until a client can connect; raise JackError otherwise."""
+        jackd = shutil.which("jackd")
+        if jackd is None:
+            raise JackError("jackd is not installed (Debian: apt install jackd2)")
+        log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
+        env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1")
+        self.proc = subprocess.Popen(
+            [jackd, "-n", self.name, "-t", str(self.timeout_ms), "-d", "dummy",
+             "-r", str(self.rate), "-p", str(self.period)],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            start_new_session=True,
+        )
+        self._old_env = os.environ.get("JACK_DEFAULT_SERVER")
+        os.environ["JACK_DEFAULT_SERVER"] = self.name
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.stop()
+                raise JackError(f"jackd exited at start (code {self.proc.returncode})")
+            probe = subprocess.run(["jack_lsp", "-s", self.name], capture_output=True,
+                                   timeout=10, env=dict(os.environ, JACK_NO_START_SERVER="1"))
+            if probe.returncode == 0 and b"JACK server not running" not in probe.stderr:
+                return self
+            time.sleep(0.2)
+        self.stop()
+        raise JackError(f"jackd {self.name!r} did not come up within {wait:.0f} s")
+
+    def stop(self) -> None:
+        """Stop jackd, wait for it to exit, remove its shared-memory files."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        if self._old_env is None:
+            os.environ.pop("JACK_DEFAULT_SERVER", None)
+        else:
+            os.environ["JACK_DEFAULT_SERVER"] = self._old_env
+        for leftover in Path("/dev/shm").glob(f"jack_{self.name}*"):
+            try:
+                if leftover.is_dir():
+                    shutil.rmtree(leftover)
+                else:
+                    leftover.unlink()
+            except OSError:
+                pass
+
+    def __enter__(self) -> JackServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
