@@ -28,7 +28,7 @@ class Arranger(ABC):
     def assign(self, note: NoteEvent, state: PerformanceState) -> int:
         """The part index for ``note``."""
 
-    def reset(self) -> None:
+    def reset(self) -> None:  # noqa: B027 - an optional hook, empty by default
         """Forget the performance so far (new piece, preset change)."""
 
     def describe(self) -> str:

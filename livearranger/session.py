@@ -1,0 +1,238 @@
+"""A playing session: the engine wired to real ports, the synth and the recorder.
+
+The CLI's ``play`` and the TUI both drive a ``Session``; it owns the open MIDI ports,
+the built-in synth and the recorder, switches presets, arrangers and ports while the
+engine runs, and notices a keyboard that disappears (panic, recording kept, reconnect
+when it comes back).  Everything here runs outside the engine's hot path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from livearranger.arrangers import Arranger, ArrangerError, make_arranger
+from livearranger.engine import Engine
+from livearranger.midi_io import MidiInput, MidiIOError, PerPartOutput, PortOutput, default_api
+from livearranger.presets import Preset, load_preset
+from livearranger.recorder import Recorder
+from livearranger.router import Output, Router
+from livearranger.stats import Snapshot
+from livearranger.synth import Synth, SynthOutput
+
+OUTPUT_KINDS = ("synth", "virtual", "virtual-per-part")
+
+
+@dataclass
+class SessionConfig:
+    """What to play with: preset, arranger, MIDI API, input and outputs."""
+
+    preset: str = "satb"
+    arranger: str | None = None           # None: the preset's own choice
+    api: str = field(default_factory=default_api)
+    input: str | None = "virtual"         # port name/prefix, "virtual", or None
+    outputs: list[str] = field(default_factory=lambda: ["synth"])  # OUTPUT_KINDS or a port
+    record: str | None = None             # .mid path to record to from the start
+    soundfont: str | None = None
+    audio_driver: str | None = None
+    period_size: int = 128
+    temperature: float = 0.0
+    provider: str = "cpu"
+    client: str = "livearranger"
+
+
+class _PartFilter:
+    """Passes one part's messages to an output of its own (a part's ``port``)."""
+
+    def __init__(self, part: int, output: PortOutput) -> None:
+        self.part = part
+        self.output = output
+
+    def send(self, part: int, message: list[int], time: float) -> None:
+        if part == self.part:
+            self.output.send(part, message, time)
+
+    def close(self) -> None:
+        self.output.close()
+
+
+class _RecorderTap:
+    """Forwards to whichever recorder is current, so recording can start and stop live."""
+
+    def __init__(self) -> None:
+        self.recorder: Recorder | None = None
+
+    def send(self, part: int, message: list[int], time: float) -> None:
+        rec = self.recorder
+        if rec is not None:
+            rec.send(part, message, time)
+
+    def close(self) -> None:
+        rec, self.recorder = self.recorder, None
+        if rec is not None:
+            rec.close()
+
+
+class Session:
+    """Engine + ports + synth + recorder for one player.  Raises MidiIOError,
+    PresetError, ArrangerError or SynthError with one readable line on bad set-up."""
+
+    def __init__(self, config: SessionConfig) -> None:
+        self.config = config
+        self.warnings: list[str] = []
+        self.preset = load_preset(config.preset)
+        arranger, self.arranger_name = self._make_arranger(
+            self.preset, config.arranger or self.preset.arranger)
+        self.synth: Synth | None = None
+        self.audio_latency_ms: float | None = None
+        self.output_names: list[str] = []
+        self._tap = _RecorderTap()
+        outputs = self._open_outputs(self.preset)
+        self.engine = Engine(self.preset, arranger, Router(self.preset, outputs))
+        self.input: MidiInput | None = None
+        self.input_lost = False
+        if config.record:
+            self.start_recording(config.record)
+        if config.input:
+            self.set_input(config.input)
+
+    # ------------------------------------------------------------- building
+    def _make_arranger(self, preset: Preset, name: str) -> tuple[Arranger, str]:
+        """The arranger called ``name`` and the name really used: a learned model that
+        will not load falls back to closest-pitch with a warning, never a dead session."""
+        options: dict[str, Any] = {}
+        if name == "model":
+            options = {"temperature": self.config.temperature,
+                       "provider": self.config.provider}
+        try:
+            return make_arranger(name, preset, **options), name
+        except (ArrangerError, TypeError, ValueError) as exc:
+            if name != "model":
+                raise ArrangerError(str(exc)) from None
+            self.warnings.append(f"{exc}; playing with the closest-pitch arranger instead")
+            return make_arranger("closest-pitch", preset), "closest-pitch"
+
+    def _open_outputs(self, preset: Preset) -> list[Output]:
+        outputs: list[Output] = [self._tap]
+        names: list[str] = []
+        try:
+            for kind in self.config.outputs:
+                if kind == "synth":
+                    self.synth = Synth(preset, self.config.soundfont)
+                    self.audio_latency_ms = self.synth.start_audio(
+                        self.config.audio_driver, self.config.period_size)
+                    outputs.append(SynthOutput(self.synth))
+                    names.append(f"synth ({self.synth.driver}, "
+                                  f"{self.audio_latency_ms:.1f} ms buffer)")
+                elif kind == "virtual-per-part":
+                    per_part = PerPartOutput(self.config.api, preset.part_names,
+                                             self.config.client)
+                    outputs.append(per_part)
+                    names.extend(per_part.names)
+                else:
+                    port = PortOutput(self.config.api, kind, self.config.client)
+                    outputs.append(port)
+                    names.append(port.name)
+            for i, part in enumerate(preset.parts):
+                if part.port:
+                    port = PortOutput(self.config.api, part.port, self.config.client)
+                    outputs.append(_PartFilter(i, port))
+                    names.append(f"{part.name} -> {port.name}")
+        except Exception:
+            for out in outputs[1:]:
+                out.close()
+            raise
+        self.output_names = names
+        return outputs
+
+    # ------------------------------------------------------------- running
+    def start(self) -> None:
+        """Start the engine thread (input may already be open and queueing)."""
+        self.engine.start()
+
+    def stop(self) -> None:
+        """Panic, save any recording, close ports and the synth.  Safe to call twice."""
+        if self.input is not None:
+            self.input.close()
+            self.input = None
+        self.engine.stop()   # drains, panics (recorded too), closes outputs incl. recorder
+
+    def set_input(self, port: str) -> None:
+        """Open ``port`` ("virtual" for a port others connect to) as the keyboard."""
+        new = MidiInput(self.config.api, port, self.engine.midi_callback, self.config.client)
+        old, self.input = self.input, new
+        self.input_lost = False
+        if old is not None:
+            old.close()
+            self.engine.request_panic()
+
+    def check_input(self) -> str | None:
+        """Call now and then (not in the hot path): notice an unplugged keyboard (panic,
+        keep playing state) and reopen it when it is back.  Returns a message on change."""
+        inp = self.input
+        if inp is None or inp.virtual:
+            return None
+        if not self.input_lost and not inp.present():
+            self.input_lost = True
+            self.engine.request_panic()
+            return f"MIDI input {inp.name!r} disappeared: all notes stopped, waiting for it"
+        if self.input_lost:
+            try:
+                self.set_input(inp.name)
+            except MidiIOError:
+                return None
+            return f"MIDI input {inp.name!r} is back"
+        return None
+
+    def set_preset(self, name_or_preset: str | Preset, arranger: str | None = None) -> None:
+        """Switch ensemble live: panic, new programs on the synth, fresh arranger state."""
+        preset = (name_or_preset if isinstance(name_or_preset, Preset)
+                  else load_preset(name_or_preset))
+        new_arranger, used = self._make_arranger(preset, arranger or preset.arranger)
+        if [p.name for p in preset.parts] != [p.name for p in self.preset.parts] and any(
+                k == "virtual-per-part" for k in self.config.outputs):
+            self.warnings.append("per-part ports keep the old part names until restart")
+        if self.synth is not None:
+            synth = self.synth
+            self.engine.call(lambda: synth.set_preset(preset))
+        self.engine.set_preset(preset, new_arranger)
+        self.preset = preset
+        self.arranger_name = used
+        if self._tap.recorder is not None:
+            self._tap.recorder.preset = preset
+
+    def set_arranger(self, name: str, temperature: float | None = None) -> None:
+        """Switch arranger live for the current preset."""
+        if temperature is not None:
+            self.config = replace(self.config, temperature=temperature)
+        arranger, self.arranger_name = self._make_arranger(self.preset, name)
+        self.engine.set_arranger(arranger)
+
+    def panic(self) -> None:
+        """All notes off now."""
+        self.engine.request_panic()
+
+    def start_recording(self, path: str | Path) -> Path:
+        """Record from now into ``path`` (.mid), saved on stop or any exit."""
+        rec = Recorder(self.preset, path)
+        self.engine.call(lambda: setattr(self._tap, "recorder", rec))
+        return Path(path)
+
+    def stop_recording(self) -> Path | None:
+        """Stop recording and save; returns the file written (None if not recording)."""
+        rec = self._tap.recorder
+        if rec is None:
+            return None
+        self._tap.recorder = None
+        self.engine.wait_idle()
+        return rec.save()
+
+    @property
+    def recording(self) -> Path | None:
+        rec = self._tap.recorder
+        return rec.path if rec is not None else None
+
+    def snapshot(self) -> Snapshot:
+        """The engine's figures (any thread)."""
+        return self.engine.snapshot()
