@@ -1,0 +1,203 @@
+"""PartTransformer: a decoder-only transformer that gives each note, as it arrives, a part.
+
+Per step the model sees one note: its causal features (``livearranger.features``) and two
+tokens, the pitch (0..127) and the part chosen for the previous note (``n_parts`` = none;
+the model's own previous choice at run time).  Attention is causal over a sliding window
+of ``window`` notes (position t sees t-W+1..t) with an ALiBi bias by distance and no
+absolute positions, so a performance of any length streams exactly with a bounded KV cache
+of W slots: ``forward`` (whole sequences, training) and ``step`` (one note, ring-buffer
+cache, the graph exported to ONNX) compute the same logits.
+
+Cache layout (``step``): ``past_kv`` float32[n_layers, 2, n_heads, W, d_head] is a ring
+buffer; the note at stream position t lives in slot ``t % W``.  ``pos`` is that slot for the
+new note, ``valid`` bool[W] marks slots holding one of the previous W-1 notes.  ``step``
+returns the new note's keys/values ``present_kv`` [n_layers, 2, n_heads, d_head]; the
+caller writes them into slot ``pos`` and advances.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+CHECKPOINT_FORMAT = 1
+
+
+def alibi_slopes(n_heads: int) -> Tensor:
+    """ALiBi head slopes 2^(-8(h+1)/H): steep heads look at recent notes, flat ones further."""
+    return torch.tensor([2.0 ** (-8.0 * (h + 1) / n_heads) for h in range(n_heads)])
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: windowed self-attention with ALiBi, then a GELU MLP."""
+
+    def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float) -> None:
+        super().__init__()
+        self.n_heads = n_heads
+        self.d_head = d_model // n_heads
+        self.ln1 = nn.LayerNorm(d_model)
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+        self.ln2 = nn.LayerNorm(d_model)
+        self.ff = nn.Sequential(nn.Linear(d_model, d_ff), nn.GELU(), nn.Linear(d_ff, d_model))
+        self.drop = nn.Dropout(dropout)
+        self.attn_dropout = dropout
+
+    def forward(self, x: Tensor, bias: Tensor) -> Tensor:
+        """x [B,T,D]; bias [H,T,T] additive (ALiBi + window/causal mask as -inf)."""
+        b, t, d = x.shape
+        h, dh = self.n_heads, self.d_head
+        q, k, v = self.qkv(self.ln1(x)).view(b, t, 3, h, dh).permute(2, 0, 3, 1, 4)
+        att = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=bias.unsqueeze(0),
+            dropout_p=self.attn_dropout if self.training else 0.0)
+        x = x + self.drop(self.proj(att.transpose(1, 2).reshape(b, t, d)))
+        return x + self.drop(self.ff(self.ln2(x)))
+
+    def step(self, x: Tensor, past: Tensor, onehot: Tensor, bias: Tensor) -> tuple[Tensor, Tensor]:
+        """One note. x [1,D]; past [2,H,W,Dh]; onehot bool [W] (the slot being written);
+        bias [H,1,W] (ALiBi + -inf on invalid slots).  Returns (x, kv [2,H,Dh])."""
+        h, dh = self.n_heads, self.d_head
+        q, k, v = self.qkv(self.ln1(x)).view(3, h, dh).unbind(0)
+        slot = onehot.view(1, -1, 1)
+        keys = torch.where(slot, k.unsqueeze(1), past[0])        # [H,W,Dh]
+        values = torch.where(slot, v.unsqueeze(1), past[1])
+        scores = torch.matmul(q.unsqueeze(1), keys.transpose(1, 2)) / math.sqrt(dh) + bias
+        att = torch.matmul(torch.softmax(scores, dim=-1), values)  # [H,1,Dh]
+        x = x + self.proj(att.reshape(1, h * dh))
+        x = x + self.ff(self.ln2(x))
+        return x, torch.stack((k, v))
+
+
+class PartTransformer(nn.Module):
+    """Causal sliding-window transformer over notes; logits over the preset's parts."""
+
+    def __init__(self, n_features: int, n_parts: int, d_model: int = 128, n_layers: int = 3,
+                 n_heads: int = 4, window: int = 64, d_ff: int = 256,
+                 dropout: float = 0.1) -> None:
+        super().__init__()
+        if d_model % n_heads:
+            raise ValueError(f"d_model {d_model} is not a multiple of n_heads {n_heads}")
+        self.config = dict(n_features=n_features, n_parts=n_parts, d_model=d_model,
+                           n_layers=n_layers, n_heads=n_heads, window=window, d_ff=d_ff,
+                           dropout=dropout)
+        self.n_features = n_features
+        self.n_parts = n_parts
+        self.n_layers = n_layers
+        self.n_heads = n_heads
+        self.d_head = d_model // n_heads
+        self.window = window
+        self.feat_in = nn.Linear(n_features, d_model)
+        self.pitch_emb = nn.Embedding(128, d_model)
+        self.part_emb = nn.Embedding(n_parts + 1, d_model)
+        self.drop = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList(Block(d_model, n_heads, d_ff, dropout)
+                                    for _ in range(n_layers))
+        self.ln_out = nn.LayerNorm(d_model)
+        self.head = nn.Linear(d_model, n_parts)
+        self.register_buffer("slopes", alibi_slopes(n_heads), persistent=False)
+
+    # ------------------------------------------------------------------ input
+    def embed(self, features: Tensor, tokens: Tensor) -> Tensor:
+        """features [...,F] float, tokens [...,2] int (pitch, previous part) -> [...,D]."""
+        return (self.feat_in(features) + self.pitch_emb(tokens[..., 0])
+                + self.part_emb(tokens[..., 1]))
+
+    def attention_bias(self, t: int) -> Tensor:
+        """[H,T,T] additive bias: -slope*(i-j) for 0 <= i-j < W, -inf elsewhere."""
+        i = torch.arange(t, device=self.slopes.device)
+        dist = (i.view(-1, 1) - i.view(1, -1)).float()
+        inside = (dist >= 0) & (dist < self.window)
+        bias = -self.slopes.view(-1, 1, 1) * dist
+        return bias.masked_fill(~inside, float("-inf"))
+
+    # ------------------------------------------------------------- sequences
+    def forward(self, features: Tensor, tokens: Tensor) -> Tensor:
+        """features [B,T,F], tokens [B,T,2] -> logits [B,T,n_parts]."""
+        x = self.drop(self.embed(features, tokens))
+        bias = self.attention_bias(features.shape[1])
+        for block in self.blocks:
+            x = block(x, bias)
+        return self.head(self.ln_out(x))
+
+    # ------------------------------------------------------------- streaming
+    def empty_cache(self) -> tuple[Tensor, Tensor, Tensor]:
+        """(past_kv zeros [L,2,H,W,Dh], pos int64 [1] = 0, valid bool [W] all False)."""
+        past = torch.zeros(self.n_layers, 2, self.n_heads, self.window, self.d_head)
+        return past, torch.zeros(1, dtype=torch.long), torch.zeros(self.window, dtype=torch.bool)
+
+    def step(self, features: Tensor, tokens: Tensor, past_kv: Tensor, pos: Tensor,
+             valid: Tensor) -> tuple[Tensor, Tensor]:
+        """One note: features [1,F], tokens int64 [1,2], past_kv [L,2,H,W,Dh], pos int64 [1]
+        (slot of this note), valid bool [W] (slots holding the previous W-1 notes).
+
+        Returns (logits [1,n_parts], present_kv [L,2,H,Dh]); write present_kv into slot
+        ``pos`` of the cache, mark it valid, and move ``pos`` on by one modulo W.
+        """
+        w = self.window
+        slots = torch.arange(w, device=past_kv.device)
+        onehot = slots == pos                                      # [W]
+        dist = pos - slots
+        dist = torch.where(dist < 0, dist + w, dist).float()       # age of each slot
+        bias = -self.slopes.view(-1, 1, 1) * dist.view(1, 1, w)    # [H,1,W]
+        bias = bias.masked_fill(~(valid | onehot).view(1, 1, w), float("-inf"))
+        x = self.embed(features, tokens)
+        present = []
+        for i, block in enumerate(self.blocks):
+            x, kv = block.step(x, past_kv[i], onehot, bias)
+            present.append(kv)
+        return self.head(self.ln_out(x)), torch.stack(present)
+
+
+class StepModule(nn.Module):
+    """``model.step`` as a module's forward, for tracing/export."""
+
+    def __init__(self, model: PartTransformer) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, features: Tensor, tokens: Tensor, past_kv: Tensor, pos: Tensor,
+                valid: Tensor) -> tuple[Tensor, Tensor]:
+        return self.model.step(features, tokens, past_kv, pos, valid)
+
+
+@torch.no_grad()
+def stream(model: PartTransformer, features: Tensor, tokens: Tensor) -> Tensor:
+    """Logits for one sequence (features [T,F], tokens [T,2]) note by note through ``step``."""
+    past, pos, valid = model.empty_cache()
+    out = []
+    for t in range(features.shape[0]):
+        logits, kv = model.step(features[t:t + 1], tokens[t:t + 1], past, pos, valid)
+        p = int(pos)
+        past[:, :, :, p, :] = kv
+        valid[p] = True
+        pos = (pos + 1) % model.window
+        out.append(logits[0])
+    return torch.stack(out)
+
+
+# ------------------------------------------------------------------ checkpoints
+def save_checkpoint(path: str | Path, model: PartTransformer, meta: dict[str, Any]) -> None:
+    """Write config + state_dict + metadata (parts, feature_version, window, data, split,
+    accuracy, ...) to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = dict(meta)
+    meta.setdefault("window", model.window)
+    torch.save({"format": CHECKPOINT_FORMAT, "config": dict(model.config),
+                "state_dict": model.state_dict(), "meta": meta}, path)
+
+
+def load_checkpoint(path: str | Path, map_location: str = "cpu"
+                    ) -> tuple[PartTransformer, dict[str, Any]]:
+    """(model in eval mode, metadata) from a checkpoint written by ``save_checkpoint``."""
+    blob = torch.load(Path(path), map_location=map_location, weights_only=False)
+    model = PartTransformer(**blob["config"])
+    model.load_state_dict(blob["state_dict"])
+    model.eval()
+    return model, dict(blob.get("meta", {}))
