@@ -39,13 +39,16 @@ class Engine:
     """Assigns every incoming note to a part of ``preset`` and routes it.
 
     ``clock_ns`` gives arrival stamps (``time.perf_counter_ns`` live).  Performance
-    time, in seconds, counts from the engine's creation for live input.
+    time, in seconds, counts from the engine's creation for live input, multiplied by
+    ``time_scale`` (a demo played N times faster than written records at written time).
     """
 
     def __init__(self, preset: Preset, arranger: Arranger, router: Router,
-                 clock_ns: Callable[[], int] = time.perf_counter_ns) -> None:
+                 clock_ns: Callable[[], int] = time.perf_counter_ns,
+                 time_scale: float = 1.0) -> None:
         self._clock_ns = clock_ns
         self._t0 = clock_ns()
+        self._ns_to_s = 1e-9 * time_scale
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.latency = LatencyRing()
@@ -73,7 +76,7 @@ class Engine:
 
     def now(self) -> float:
         """Seconds on the performance clock."""
-        return (self._clock_ns() - self._t0) * 1e-9
+        return (self._clock_ns() - self._t0) * self._ns_to_s
 
     # ------------------------------------------------------------------ input
     def feed(self, data: list[int], stamp_ns: int | None = None) -> None:
@@ -146,7 +149,7 @@ class Engine:
             except Exception as exc:
                 self._error(f"engine command failed: {exc}")
             return
-        event = parse(data, (stamp - self._t0) * 1e-9, stamp)
+        event = parse(data, (stamp - self._t0) * self._ns_to_s, stamp)
         if event is None:
             self.dropped += 1
             return

@@ -1,0 +1,262 @@
+"""The ``livearranger`` command: demo, arrange, play, ports, presets, tui, evaluate, bench.
+
+Every failure a player can cause (bad port, preset, model, file, no JACK server, no
+soundfont) ends in one readable line on stderr and a non-zero exit, never a traceback
+(set ``LIVEARRANGER_DEBUG=1`` to see one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from livearranger import __version__
+from livearranger.arrangers import ArrangerError, arranger_names
+from livearranger.midi_io import MidiIOError, default_api
+from livearranger.presets import PresetError, list_presets, load_preset, user_preset_dir
+from livearranger.stats import Snapshot
+from livearranger.synth import SynthError
+
+EXIT_ERROR = 2
+
+
+class CliError(RuntimeError):
+    """A usage problem found after parsing (one line)."""
+
+
+def _fmt_ms(d: dict[str, float]) -> str:
+    return f"p50 {d['p50_ms']:.3f} ms  p99 {d['p99_ms']:.3f} ms  max {d['max_ms']:.3f} ms"
+
+
+def print_report(snap: Snapshot, file=sys.stdout) -> None:
+    """Per-part note counts and the engine's latency figures."""
+    width = max(len(n) for n in snap.part_names)
+    print(f"preset {snap.preset}, arranger {snap.arranger}: {snap.notes_in} notes in",
+          file=file)
+    for name, count in zip(snap.part_names, snap.counts, strict=True):
+        print(f"  {name:<{width}}  {count:5d} notes", file=file)
+    if snap.latency["count"]:
+        print(f"latency callback->sent ({snap.latency['count']} notes): "
+              f"{_fmt_ms(snap.latency)}", file=file)
+    print(f"arranger step: {_fmt_ms(snap.assign)}", file=file)
+    for err in snap.errors:
+        print(f"warning: {err}", file=file)
+
+
+# ------------------------------------------------------------------ commands
+def cmd_demo(args: argparse.Namespace) -> int:
+    from livearranger.offline import run_demo
+
+    preset = load_preset(args.preset)
+    print(f"demo: BWV 66.6 played on one keyboard -> {preset.name} "
+          f"({', '.join(preset.part_names)}) at {args.speed:g}x", flush=True)
+    result = run_demo(args.out, preset, args.arranger, args.speed, args.soundfont)
+    print_report(result.snapshot)
+    out = Path(args.out)
+    wav = result.wav or {}
+    print(f"wrote {out / 'demo.mid'} ({len(preset.parts)} tracks) and {out / 'demo.wav'} "
+          f"({wav.get('seconds', 0):.1f} s, peak {wav.get('peak', 0):.2f})")
+    return 0
+
+
+def cmd_arrange(args: argparse.Namespace) -> int:
+    from livearranger.offline import arrange_file
+
+    preset = load_preset(args.preset)
+    result = arrange_file(args.input, args.output, preset, args.arranger, args.wav,
+                          args.soundfont)
+    print_report(result.snapshot)
+    print(f"wrote {args.output}" + (f" and {args.wav}" if args.wav else ""))
+    return 0
+
+
+def _config(args: argparse.Namespace):
+    from livearranger.session import SessionConfig
+
+    outputs = [o.strip() for spec in args.out for o in spec.split(",") if o.strip()]
+    return SessionConfig(
+        preset=args.preset, arranger=args.arranger, api=args.api,
+        input=None if args.input == "none" else args.input, outputs=outputs,
+        record=args.record, soundfont=args.soundfont, audio_driver=args.audio_driver,
+        temperature=args.temperature, provider=args.provider,
+    )
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    config = _config(args)
+    if not args.headless:
+        return _run_tui(config)
+    from livearranger.session import Session
+
+    session = Session(config)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        session.start()
+        for warning in session.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        inp = session.input.name if session.input else "no input"
+        print(f"playing {session.preset.name} with {session.engine.arranger.describe()}: "
+              f"in {inp}; out {', '.join(session.output_names) or 'none'}"
+              + (f"; recording to {session.recording}" if session.recording else ""),
+              flush=True)
+        while not stop.wait(0.5):
+            message = session.check_input()
+            if message:
+                print(message, file=sys.stderr, flush=True)
+    finally:
+        session.stop()
+    print_report(session.snapshot())
+    if config.record:
+        print(f"wrote {config.record}")
+    return 0
+
+
+def cmd_ports(args: argparse.Namespace) -> int:
+    from livearranger.midi_io import list_ports
+
+    inputs, outputs = list_ports(args.api)
+    print(f"MIDI inputs ({args.api}):")
+    for name in inputs or ["(none)"]:
+        print(f"  {name}")
+    print(f"MIDI outputs ({args.api}):")
+    for name in outputs or ["(none)"]:
+        print(f"  {name}")
+    return 0
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    for name, path in list_presets():
+        try:
+            preset = load_preset(str(path))
+            parts = ", ".join(preset.part_names)
+            print(f"{name:<16} {preset.arranger:<14} {parts}  ({path})")
+        except PresetError as exc:
+            print(f"{name:<16} BROKEN: {exc}")
+    print(f"your own presets go in {user_preset_dir()}")
+    return 0
+
+
+def _run_tui(config) -> int:
+    try:
+        from livearranger.tui.app import run_tui
+    except ImportError as exc:
+        raise CliError(f"the terminal UI is not available ({exc}); use --headless") from None
+    return run_tui(config)
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    return _run_tui(_config(args))
+
+
+# -------------------------------------------------------------------- parser
+def _add_live_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", default="satb", help="preset name or .toml file")
+    p.add_argument("--arranger", choices=arranger_names(), help="default: the preset's")
+    p.add_argument("--api", default=default_api(), choices=["alsa", "jack", "coremidi", "winmm"],
+                   help="MIDI API (default: %(default)s)")
+    p.add_argument("--in", dest="input", default="virtual",
+                   help="input port name or prefix, 'virtual' (default) or 'none'")
+    p.add_argument("--out", action="append", default=None,
+                   help="synth | virtual | virtual-per-part | PORT (repeat or comma-separate)")
+    p.add_argument("--record", metavar="FILE.mid", help="record the arranged performance")
+    p.add_argument("--soundfont", help="General MIDI .sf2 for the built-in synth")
+    p.add_argument("--audio-driver", help="FluidSynth audio driver (alsa, pulseaudio, jack, ...)")
+    p.add_argument("--temperature", type=float, default=0.0,
+                   help="sampling temperature of the learned model (0: greedy)")
+    p.add_argument("--provider", default="cpu", choices=["cpu", "cuda"],
+                   help="onnxruntime provider for the learned model")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="livearranger",
+        description="A real-time intelligent keyboard: every note you play goes to one part "
+                    "of an ensemble.  With no command, opens the terminal UI.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("demo", help="play the built-in performance: writes demo.mid and .wav")
+    p.add_argument("--out", default="livearranger-demo", help="output folder")
+    p.add_argument("--preset", default="satb")
+    p.add_argument("--arranger", choices=arranger_names())
+    p.add_argument("--speed", type=float, default=1.0, help="times real time (default 1)")
+    p.add_argument("--soundfont")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("arrange", help="arrange a .mid file into one track per part")
+    p.add_argument("input", metavar="IN.mid")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.mid")
+    p.add_argument("--preset", default="satb")
+    p.add_argument("--arranger", choices=arranger_names())
+    p.add_argument("--wav", metavar="FILE.wav", help="also render audio")
+    p.add_argument("--soundfont")
+    p.set_defaults(func=cmd_arrange)
+
+    p = sub.add_parser("play", help="the live instrument")
+    _add_live_options(p)
+    p.add_argument("--headless", action="store_true",
+                   help="no terminal UI: run until Ctrl-C/SIGTERM, then print stats")
+    p.set_defaults(func=cmd_play)
+
+    p = sub.add_parser("tui", help="the terminal UI (default command)")
+    _add_live_options(p)
+    p.set_defaults(func=cmd_tui)
+
+    p = sub.add_parser("ports", help="list MIDI inputs and outputs")
+    p.add_argument("--api", default=default_api(), choices=["alsa", "jack", "coremidi", "winmm"])
+    p.set_defaults(func=cmd_ports)
+
+    p = sub.add_parser("presets", help="list presets (shipped and your own)")
+    p.set_defaults(func=cmd_presets)
+
+    # evaluate and bench parse their own arguments
+    sub.add_parser("evaluate", help="accuracy of an arranger on a dataset split",
+                   add_help=False)
+    sub.add_parser("bench", help="latency, throughput and memory benchmarks", add_help=False)
+    return parser
+
+
+def _delegate(command: str, argv: list[str]) -> int:
+    if command == "evaluate":
+        from livearranger.evaluate import main as run
+    else:
+        from livearranger.bench import main as run
+    return run(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``livearranger`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in ("evaluate", "bench"):
+            return _delegate(argv[0], argv[1:])
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            args = parser.parse_args(["tui"])
+        if getattr(args, "out", None) is None and args.command in ("play", "tui"):
+            args.out = ["synth"]
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except (PresetError, MidiIOError, SynthError, ArrangerError, CliError, ValueError,
+            OSError, RuntimeError, ImportError) as exc:
+        if os.environ.get("LIVEARRANGER_DEBUG"):
+            raise
+        print(f"livearranger: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
