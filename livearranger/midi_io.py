@@ -151,6 +151,8 @@ class PortOutput:
     """One MIDI output port carrying every part on its own channel."""
 
     def __init__(self, api: str, port: str, client: str = CLIENT, virtual_name: str = "out"):
+        # JACK needs one client name per rtmidi object: "<client>-out:out"
+        client = f"{client}-{virtual_name}"
         self._out = _make(rtmidi.MidiOut, api, client)
         if port == "virtual":
             self._out.open_virtual_port(virtual_name)
@@ -171,16 +173,17 @@ class PortOutput:
 
 
 class PerPartOutput:
-    """One virtual output port per part (one DAW track per part), named after the part."""
+    """One virtual output port per part (one DAW track per part), named after the part:
+    ``<client>-<part>:<part>``."""
 
     def __init__(self, api: str, part_names: list[str], client: str = CLIENT) -> None:
         self._outs = []
         self.names = []
         for name in part_names:
-            out = _make(rtmidi.MidiOut, api, client)
+            out = _make(rtmidi.MidiOut, api, f"{client}-{name}")
             out.open_virtual_port(name)
             self._outs.append(out)
-            self.names.append(f"{client}:{name}")
+            self.names.append(f"{client}-{name}:{name}")
 
     def send(self, part: int, message: list[int], time: float) -> None:
         self._outs[part].send_message(message)

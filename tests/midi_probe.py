@@ -1,0 +1,105 @@
+"""Test-side MIDI peers on a real JACK bus: a keyboard that plays into a port and a
+listener that records what comes out, with a check for a client that delivers nothing."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import rtmidi
+
+
+def wait_for_port(wanted: str, timeout: float = 10.0) -> str:
+    """The full name of the JACK MIDI port containing ``wanted`` once it appears."""
+    probes = (rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="probe-out"),
+              rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="probe-in"))
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for probe in probes:
+                for p in probe.get_ports():
+                    if wanted in p:
+                        return p
+            time.sleep(0.1)
+        have = [p for probe in probes for p in probe.get_ports()]
+        raise AssertionError(f"port {wanted!r} never appeared (have {have})")
+    finally:
+        for probe in probes:
+            probe.delete()
+
+
+class Keyboard:
+    """A JACK MIDI output connected to ``target`` (e.g. 'livearranger:in')."""
+
+    def __init__(self, target: str, name: str = "test-keyboard") -> None:
+        self.out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=name)
+        ports = self.out.get_ports()
+        index = next(i for i, p in enumerate(ports) if target in p)
+        self.out.open_port(index, "out")
+
+    def send(self, message: list[int]) -> None:
+        self.out.send_message(message)
+
+    def close(self) -> None:
+        self.out.close_port()
+        self.out.delete()
+
+
+class Listener:
+    """A JACK MIDI input connected to ``source``; keeps (arrival, bytes)."""
+
+    def __init__(self, source: str, name: str = "test-listener") -> None:
+        self.messages: list[tuple[float, list[int]]] = []
+        self._lock = threading.Lock()
+        self.inp = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=name)
+        self.inp.ignore_types(sysex=True, timing=True, active_sense=True)
+        ports = self.inp.get_ports()
+        index = next(i for i, p in enumerate(ports) if source in p)
+        self.inp.set_callback(self._on)
+        self.inp.open_port(index, "in")
+
+    def _on(self, event: tuple[list[int], float], data: object = None) -> None:
+        with self._lock:
+            self.messages.append((time.perf_counter(), event[0]))
+
+    def take(self) -> list[list[int]]:
+        with self._lock:
+            out = [m for _t, m in self.messages]
+            self.messages.clear()
+        return out
+
+    def wait_count(self, predicate, timeout: float = 5.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if predicate([m for _t, m in self.messages]):
+                    return True
+            time.sleep(0.02)
+        return False
+
+    def close(self) -> None:
+        self.inp.cancel_callback()
+        self.inp.close_port()
+        self.inp.delete()
+
+
+def connect_live(source: str, target: str, attempts: int = 3) -> tuple[Keyboard, Listener]:
+    """Keyboard into ``target`` and listener on ``source`` that provably deliver: a probe
+    note must come back.  A fresh JACK client sometimes delivers nothing for a whole
+    pass (a known hazard); we retry with new clients and fail loudly if it persists."""
+    for _ in range(attempts):
+        kb = Keyboard(target)
+        ls = Listener(source)
+        time.sleep(0.2)
+        kb.send([0x90, 72, 1])
+        kb.send([0x80, 72, 0])
+        ok = ls.wait_count(lambda ms: sum(1 for m in ms if m[0] & 0xF0 == 0x80 or
+                                          (m[0] & 0xF0 == 0x90 and m[2] == 0)) >= 1, 3.0)
+        if ok:
+            time.sleep(0.1)
+            ls.take()
+            return kb, ls
+        kb.close()
+        ls.close()
+    raise AssertionError(f"no MIDI came back from {source!r} after {attempts} fresh "
+                         "connections: the JACK client delivers nothing")

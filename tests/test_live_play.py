@@ -1,0 +1,156 @@
+"""`livearranger play --headless` on a real JACK MIDI bus, driven from separate clients."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mido
+import pytest
+
+from livearranger.offline import demo_performance, read_performance
+from livearranger.presets import load_preset
+from tests.midi_probe import connect_live, wait_for_port
+
+pytestmark = pytest.mark.jack
+
+
+def _start_play(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
+    cmd = [sys.executable, "-m", "livearranger", "play", "--headless", "--api", "jack",
+           "--in", "virtual", *extra]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=tmp_path)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith("playing"):
+        proc.kill()
+        raise AssertionError(f"play did not start: {line!r} {proc.stderr.read()!r}")
+    return proc
+
+
+def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, err = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    assert proc.returncode == 0, err
+    return out, err
+
+
+def _chorale_notes(limit: int) -> list[list[int]]:
+    msgs = [m for _t, m in read_performance(demo_performance())]
+    out, ons = [], 0
+    for m in msgs:
+        out.append(m)
+        if m[0] & 0xF0 == 0x90 and m[2] > 0:
+            ons += 1
+            if ons >= limit:
+                break
+    down: set[int] = set()
+    for m in out:
+        if m[0] & 0xF0 == 0x90 and m[2] > 0:
+            down.add(m[1])
+        elif m[0] & 0xF0 == 0x80:
+            down.discard(m[1])
+    out += [[0x80, p, 0] for p in sorted(down)]          # release what is still down
+    return out
+
+
+def _check_closed(messages: list[list[int]], channels: set[int]) -> dict[int, int]:
+    """Every note-on is closed on its own channel; returns note-ons per channel."""
+    open_notes: dict[tuple[int, int], int] = {}
+    per_channel: dict[int, int] = {}
+    for m in messages:
+        kind, ch = m[0] & 0xF0, m[0] & 0x0F
+        if kind in (0x80, 0x90):
+            assert ch in channels, f"note on channel {ch + 1}, preset has {channels}"
+        if kind == 0x90 and m[2] > 0:
+            open_notes[(ch, m[1])] = open_notes.get((ch, m[1]), 0) + 1
+            per_channel[ch] = per_channel.get(ch, 0) + 1
+        elif kind == 0x80 or (kind == 0x90 and m[2] == 0):
+            if open_notes.get((ch, m[1])):
+                open_notes[(ch, m[1])] -= 1
+    stuck = {k: v for k, v in open_notes.items() if v}
+    assert not stuck, f"notes left sounding: {stuck}"
+    return per_channel
+
+
+def test_play_routes_every_note_once_and_closes_it(jack_server, tmp_path):
+    preset = load_preset("satb")
+    channels = {p.channel for p in preset.parts}
+    record = tmp_path / "take.mid"
+    proc = _start_play(tmp_path, "--out", "virtual", "--preset", "satb",
+                       "--arranger", "closest-pitch", "--record", str(record))
+    try:
+        wait_for_port("livearranger-out:out")
+        kb, ls = connect_live("livearranger-out:out", "livearranger:in")
+        notes = _chorale_notes(60)
+        sent_ons = sum(1 for m in notes if m[0] & 0xF0 == 0x90 and m[2] > 0)
+        for m in notes:
+            kb.send(m)
+            time.sleep(0.004)
+        assert ls.wait_count(
+            lambda ms: sum(1 for m in ms if m[0] & 0xF0 == 0x90 and m[2] > 0) >= sent_ons
+            and sum(1 for m in ms if m[0] & 0xF0 == 0x80) >= sent_ons, 10.0), \
+            "not every note came back through the engine"
+        got = ls.take()
+        ons = [m for m in got if m[0] & 0xF0 == 0x90 and m[2] > 0]
+        assert len(ons) == sent_ons                       # every note present once
+        assert sorted(m[1] for m in ons) == sorted(
+            m[1] for m in notes if m[0] & 0xF0 == 0x90 and m[2] > 0)
+        per_channel = _check_closed(got, channels)
+        assert len(per_channel) == 4                      # the chorale uses every voice
+        kb.close()
+        ls.close()
+    finally:
+        out, _err = _stop(proc)
+    assert "notes in" in out and "p99" in out
+    mid = mido.MidiFile(str(record))
+    names = [t.name for t in mid.tracks[1:]]
+    assert names == preset.part_names
+    recorded_ons = sum(1 for t in mid.tracks for m in t if m.type == "note_on" and m.velocity)
+    assert recorded_ons == sent_ons + 1                   # + the connection probe note
+
+
+def test_stop_mid_note_releases_everything(jack_server, tmp_path):
+    """SIGTERM while keys are down and the pedal is held: nothing is left sounding."""
+    proc = _start_play(tmp_path, "--out", "virtual", "--preset", "string-quartet",
+                       "--arranger", "top-bottom")
+    try:
+        wait_for_port("livearranger-out:out")
+        kb, ls = connect_live("livearranger-out:out", "livearranger:in")
+        kb.send([0xB0, 64, 127])                          # sustain down
+        for p in (48, 60, 64, 67, 72):
+            kb.send([0x90, p, 90])
+        kb.send([0x90, 60, 0])                            # one released under the pedal
+        assert ls.wait_count(lambda ms: sum(1 for m in ms if m[0] & 0xF0 == 0x90) >= 5
+                             and any(m[0] & 0xF0 == 0x80 for m in ms), 5.0)
+        out, _err = _stop(proc)
+        assert ls.wait_count(lambda ms: any(m[0] & 0xF0 == 0xB0 and m[1] == 123
+                                            for m in ms), 3.0), "no CC123 on exit"
+        got = ls.take()
+        channels = {p.channel for p in load_preset("string-quartet").parts}
+        _check_closed(got, channels)
+        pedal_ups = {m[0] & 0x0F for m in got if m[0] & 0xF0 == 0xB0 and m[1] == 64
+                     and m[2] == 0}
+        assert pedal_ups == channels                      # sustain lifted on every part
+        kb.close()
+        ls.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_missing_input_port_is_one_line(jack_server, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "livearranger", "play", "--headless", "--api", "jack",
+         "--in", "no-such-keyboard", "--out", "virtual"],
+        capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no MIDI port named 'no-such-keyboard'" in lines[0]
