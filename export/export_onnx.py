@@ -1,0 +1,138 @@
+"""Export a trained PartTransformer to ONNX: the one-note step graph with a bounded KV cache.
+
+Graph ``step`` (opset 17, every shape fixed):
+
+    inputs   features float32[1, F]        causal features of the new note
+             tokens   int64[1, 2]          (pitch, previous part or n_parts for none)
+             past_kv  float32[L, 2, H, W, Dh]   ring buffer of keys/values, slot t % W
+             pos      int64[1]             slot of the new note
+             valid    bool[W]              slots holding one of the previous W-1 notes
+    outputs  logits     float32[1, P]
+             present_kv float32[L, 2, H, Dh]    the new note's keys/values for slot pos
+
+The runtime writes ``present_kv`` into slot ``pos`` of its own buffer, marks it valid and
+moves ``pos`` on (``livearranger/arrangers/onnx_model.py``).  ``metadata_props`` carry
+parts, feature_version, window, data, split, accuracy and the cache shape; the runtime
+refuses a model whose parts or feature version differ from the preset's.
+
+    python -m export.export_onnx models/checkpoints/satb.pt models/shipped/satb.onnx
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import onnx
+import torch
+
+from models.model import PartTransformer, StepModule, load_checkpoint
+
+OPSET = 17
+GRAPH_FORMAT = "livearranger-step-1"
+INPUTS = ["features", "tokens", "past_kv", "pos", "valid"]
+OUTPUTS = ["logits", "present_kv"]
+
+
+def _meta_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def step_metadata(model: PartTransformer, meta: dict[str, Any]) -> dict[str, str]:
+    """metadata_props for the step graph: checkpoint metadata plus the graph's shapes."""
+    out = {k: _meta_value(v) for k, v in meta.items()}
+    out.update({
+        "format": GRAPH_FORMAT,
+        "window": str(model.window),
+        "n_parts": str(model.n_parts),
+        "n_features": str(model.n_features),
+        "cache_shape": json.dumps([model.n_layers, 2, model.n_heads, model.window,
+                                   model.d_head]),
+        "config": json.dumps(model.config),
+    })
+    if "parts" not in meta:
+        raise ValueError("metadata needs 'parts' (the preset's part names, top to bottom)")
+    if "feature_version" not in meta:
+        raise ValueError("metadata needs 'feature_version'")
+    return out
+
+
+def example_inputs(model: PartTransformer) -> tuple[torch.Tensor, ...]:
+    """Inputs of the step graph's shapes (an empty cache)."""
+    past, pos, valid = model.empty_cache()
+    features = torch.zeros(1, model.n_features)
+    tokens = torch.tensor([[60, model.n_parts]], dtype=torch.long)
+    return features, tokens, past, pos, valid
+
+
+def export_step(model: PartTransformer, path: str | Path, meta: dict[str, Any]) -> Path:
+    """Write the step graph of ``model`` with ``meta`` as metadata_props; return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model = model.eval()
+    props = step_metadata(model, meta)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)   # the TorchScript exporter
+        # the exporter restores the wrapper's mode on every submodule: keep it in eval
+        torch.onnx.export(StepModule(model).eval(), example_inputs(model), str(path),
+                          input_names=INPUTS, output_names=OUTPUTS, opset_version=OPSET,
+                          do_constant_folding=True, dynamo=False)
+    graph = onnx.load(str(path))
+    del graph.metadata_props[:]
+    for key, value in sorted(props.items()):
+        entry = graph.metadata_props.add()
+        entry.key, entry.value = key, value
+    graph.doc_string = "LiveArranger part model: one note per step, bounded KV cache"
+    onnx.checker.check_model(graph)
+    onnx.save(graph, str(path))
+    return path
+
+
+def export_full(model: PartTransformer, path: str | Path, meta: dict[str, Any]) -> Path:
+    """Write the cache-free full-window graph (features [1,W,F], tokens [1,W,2] ->
+    logits [1,W,P]): what the bench times as "re-running without a cache"."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model = model.eval()  # (exporting a module restores its own mode afterwards)
+    w = model.window
+    features = torch.zeros(1, w, model.n_features)
+    tokens = torch.zeros(1, w, 2, dtype=torch.long)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(model, (features, tokens), str(path),
+                          input_names=["features", "tokens"], output_names=["logits"],
+                          opset_version=OPSET, do_constant_folding=True, dynamo=False)
+    graph = onnx.load(str(path))
+    props = step_metadata(model, meta)
+    props["format"] = "livearranger-window-1"
+    for key, value in sorted(props.items()):
+        entry = graph.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(graph, str(path))
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m export.export_onnx", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("checkpoint", help="a checkpoint written by models.model.save_checkpoint")
+    ap.add_argument("output", help="the .onnx file to write")
+    ap.add_argument("--full", metavar="PATH",
+                    help="also write the cache-free full-window graph (for bench --nocache)")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    model, meta = load_checkpoint(args.checkpoint)
+    out = export_step(model, args.output, meta)
+    size = out.stat().st_size / 1e6
+    print(f"{out}: step graph, {size:.2f} MB, parts {meta.get('parts')}, window {model.window}")
+    if args.full:
+        print(f"{export_full(model, args.full, meta)}: full-window graph")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

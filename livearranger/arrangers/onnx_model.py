@@ -1,0 +1,218 @@
+"""The learned arranger: the exported PartTransformer stepped one note at a time in
+onnxruntime, with its KV cache as a fixed ring buffer of W notes.
+
+One session per model (CPU provider, one intra-op thread, warmed up before the first
+note).  Every input and output is a preallocated numpy array bound once through an
+IOBinding, so a note costs one ``run_with_iobinding`` and a few in-place writes: the new
+note's keys/values go into ring slot ``pos``, its ``valid`` flag is set, ``pos`` moves on.
+The preset's constraints mask the logits before argmax (or sampling, with a temperature).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from livearranger.arrangers import ArrangerError
+from livearranger.arrangers.base import Arranger
+from livearranger.events import NoteEvent
+from livearranger.features import FEATURE_VERSION, feature_dim, model_tokens, note_features
+from livearranger.presets import Preset
+from livearranger.state import PerformanceState
+
+GRAPH_FORMAT = "livearranger-step-1"
+PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+
+
+def shipped_model_dir() -> Path:
+    """Folder of the models that ship with the package (the repo's ``models/shipped``)."""
+    try:
+        path = Path(str(resources.files("livearranger.shipped_models")))
+        if path.is_dir():
+            return path
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return Path(__file__).resolve().parent.parent.parent / "models" / "shipped"
+
+
+def resolve_model(name: str) -> Path:
+    """A model file by path, else by name in the shipped models folder."""
+    path = Path(name).expanduser()
+    if path.is_file():
+        return path
+    shipped = shipped_model_dir() / name
+    if shipped.is_file():
+        return shipped
+    raise ArrangerError(f"{name}: model file not found (nor in {shipped_model_dir()})")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def open_session(path: Path, provider: str = "cpu") -> ort.InferenceSession:
+    """An onnxruntime session on ``provider`` (cpu | cuda, falling back to CPU when CUDA
+    is not available) with one intra-op thread; ArrangerError if the file will not load."""
+    if provider not in PROVIDERS:
+        raise ArrangerError(f"unknown provider {provider!r} (choose from {', '.join(PROVIDERS)})")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    providers = ["CPUExecutionProvider"]
+    if provider == "cuda" and PROVIDERS["cuda"] in ort.get_available_providers():
+        providers = [PROVIDERS["cuda"], "CPUExecutionProvider"]
+    try:
+        return ort.InferenceSession(str(path), sess_options=opts, providers=providers)
+    except Exception as exc:
+        raise ArrangerError(f"{path.name}: not a usable ONNX model ({_first_line(exc)})") from None
+
+
+class OnnxArranger(Arranger):
+    """Each note to the part the model ranks highest among those the preset allows.
+
+    ``model``: a file in the shipped models folder or a path (default: the preset's
+    ``model``).  ``temperature`` 0 is greedy; above 0 samples (seeded by ``seed``) for
+    alternative instrumentations.  ``provider`` "cpu" (default) or "cuda".
+    """
+
+    name = "model"
+
+    def __init__(self, preset: Preset, model: str | None = None, temperature: float = 0.0,
+                 provider: str = "cpu", seed: int = 0) -> None:
+        super().__init__(preset)
+        name = model or preset.model
+        if not name:
+            raise ArrangerError(f"preset {preset.name!r} names no model (set model = \"...\")")
+        if temperature < 0 or not math.isfinite(temperature):
+            raise ArrangerError(f"temperature must be 0 or more, got {temperature}")
+        self.path = resolve_model(name)
+        self.temperature = float(temperature)
+        self.requested_provider = provider
+        self._session = open_session(self.path, provider)
+        self.provider = self._session.get_providers()[0]
+        self.meta = dict(self._session.get_modelmeta().custom_metadata_map)
+        self._check_meta(preset)
+        self._rng = np.random.default_rng(seed)
+        self._allocate()
+        self._warm_up()
+        self.reset()
+
+    # ---------------------------------------------------------------- set-up
+    def _fail(self, problem: str) -> ArrangerError:
+        return ArrangerError(f"{self.path.name}: {problem}")
+
+    def _meta_json(self, key: str) -> object:
+        if key not in self.meta:
+            raise self._fail(f"metadata has no {key!r} (not a LiveArranger step model?)")
+        try:
+            return json.loads(self.meta[key])
+        except ValueError:
+            return self.meta[key]
+
+    def _check_meta(self, preset: Preset) -> None:
+        fmt = self.meta.get("format")
+        if fmt != GRAPH_FORMAT:
+            raise self._fail(f"graph format {fmt!r} is not {GRAPH_FORMAT!r}")
+        parts = self._meta_json("parts")
+        if parts != preset.part_names:
+            raise self._fail(f"model parts {parts} do not match preset parts "
+                             f"{preset.part_names}")
+        version = self._meta_json("feature_version")
+        if version != FEATURE_VERSION:
+            raise self._fail(f"model feature version {version} does not match this "
+                             f"program's feature version {FEATURE_VERSION}")
+        shapes = {i.name: i.shape for i in self._session.get_inputs()}
+        n_feat = feature_dim(len(preset.parts))
+        if shapes.get("features") != [1, n_feat]:
+            raise self._fail(f"model takes features {shapes.get('features')}, "
+                             f"expected [1, {n_feat}]")
+        cache = shapes.get("past_kv")
+        if not cache or any(not isinstance(d, int) for d in cache) or len(cache) != 5:
+            raise self._fail(f"cache input has no fixed shape ({cache})")
+        self.cache_shape: tuple[int, ...] = tuple(cache)
+        self.window = int(cache[3])
+
+    def _allocate(self) -> None:
+        n = len(self.preset.parts)
+        layers, two, heads, _, d_head = self.cache_shape
+        self._feat = np.zeros((1, feature_dim(n)), dtype=np.float32)
+        self._tok = np.zeros((1, 2), dtype=np.int64)
+        self._cache = np.zeros(self.cache_shape, dtype=np.float32)
+        self._pos = np.zeros(1, dtype=np.int64)
+        self._valid = np.zeros(self.window, dtype=np.bool_)
+        self._logits = np.zeros((1, n), dtype=np.float32)
+        self._present = np.zeros((layers, two, heads, d_head), dtype=np.float32)
+        self._scores = np.zeros(n, dtype=np.float64)
+        io = self._session.io_binding()
+        for name, arr in (("features", self._feat), ("tokens", self._tok),
+                          ("past_kv", self._cache), ("pos", self._pos), ("valid", self._valid)):
+            io.bind_input(name, "cpu", 0, arr.dtype, list(arr.shape), arr.ctypes.data)
+        for name, arr in (("logits", self._logits), ("present_kv", self._present)):
+            io.bind_output(name, "cpu", 0, arr.dtype, list(arr.shape), arr.ctypes.data)
+        self._io = io
+
+    def _warm_up(self, steps: int = 8) -> None:
+        state = PerformanceState(len(self.preset.parts))
+        for i in range(steps):
+            self.logits(60 + i, 80, 0.1 * i, state)
+
+    # ------------------------------------------------------------ streaming
+    def reset(self) -> None:
+        """Empty the cache: the next note starts a new performance."""
+        self._cache.fill(0.0)
+        self._valid.fill(False)
+        self._pos[0] = 0
+
+    def logits(self, pitch: int, velocity: int, time: float,
+               state: PerformanceState) -> np.ndarray:
+        """Run one step for a note and advance the cache; the returned array is reused."""
+        note_features(pitch, velocity, time, state, out=self._feat[0])
+        tok = self._tok
+        tok[0, 0], tok[0, 1] = model_tokens(pitch, state)
+        self._session.run_with_iobinding(self._io)
+        pos = int(self._pos[0])
+        self._cache[:, :, :, pos, :] = self._present
+        self._valid[pos] = True
+        self._pos[0] = pos + 1 if pos + 1 < self.window else 0
+        return self._logits[0]
+
+    def assign(self, note: NoteEvent, state: PerformanceState) -> int:
+        logits = self.logits(note.pitch, note.velocity, note.time, state)
+        allowed = self.constraints.mask(note.pitch, state)
+        scores = self._scores
+        best, best_score = -1, -math.inf
+        for i, ok in enumerate(allowed):
+            s = float(logits[i]) if ok else -math.inf
+            scores[i] = s
+            if s > best_score:
+                best, best_score = i, s
+        if self.temperature <= 0.0 or best < 0:
+            return best if best >= 0 else int(np.argmax(logits))
+        # sample among the allowed parts: softmax(scores / T), in place
+        np.subtract(scores, best_score, out=scores)
+        np.divide(scores, self.temperature, out=scores)
+        np.exp(scores, out=scores)
+        r = self._rng.random() * float(scores.sum())
+        acc = 0.0
+        for i in range(len(allowed)):
+            acc += scores[i]
+            if r < acc and allowed[i]:
+                return i
+        return best
+
+    def describe(self) -> str:
+        text = f"model {self.path.name} ({self.provider})"
+        if self.requested_provider == "cuda" and self.provider != PROVIDERS["cuda"]:
+            text += " [CUDA not available]"
+        if self.temperature > 0:
+            text += f" T={self.temperature:g}"
+        return text
