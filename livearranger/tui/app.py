@@ -1,0 +1,314 @@
+"""The instrument's front panel: a Textual app over one ``Session``.
+
+The engine plays in its own thread; the app only calls the ``Controller`` (which drives
+the session) and polls the engine's figures with an interval timer.  Every failure is
+shown as one line in the message log; quitting stops the session (panic, recording
+saved).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Header
+
+from livearranger.arrangers import arranger_names
+from livearranger.session import SessionConfig
+from livearranger.stats import Snapshot
+from livearranger.tui.arranger_panel import ArrangerPanel, ArrangerScreen
+from livearranger.tui.controller import ARRANGER_CHOICES, Controller, crash_report, describe_error
+from livearranger.tui.edit_part import EditPartScreen, SavePresetScreen
+from livearranger.tui.help import HelpScreen
+from livearranger.tui.latency import LatencyPanel
+from livearranger.tui.messages import PartEditRequested, PresetChosen
+from livearranger.tui.parts import LiveView
+from livearranger.tui.ports import PortsScreen
+from livearranger.tui.presets_panel import PartsTable, PresetList, PresetsPanel
+from livearranger.tui.status import MessageLog, StatusBar
+
+SWITCH_INTERVAL_S = 0.0005
+StatsSource = Callable[[], Snapshot | None]
+
+
+class UnexpectedError(RuntimeError):
+    """An error nobody planned for, shown as one line on exit (traceback in a file)."""
+
+    def __rich__(self) -> Text:
+        return Text(str(self), style="bold red")
+
+
+class LiveArrangerApp(App[int]):
+    """Ports, presets, arranger, live view and latency of one playing session."""
+
+    CSS_PATH = "livearranger.tcss"
+    TITLE = "LiveArranger"
+    BINDINGS = [
+        Binding("question_mark,f1", "help", "Help"),
+        Binding("x", "panic", "Panic"),
+        Binding("p", "ports", "Ports"),
+        Binding("a", "arranger", "Arranger"),
+        Binding("plus,equals_sign", "temperature(1)", "Temp +"),
+        Binding("minus", "temperature(-1)", "Temp -"),
+        Binding("e", "edit_part", "Edit part"),
+        Binding("w", "save_preset", "Save preset as"),
+        Binding("r", "record", "Record"),
+        Binding("q,ctrl+q", "quit", "Quit"),
+    ]
+    HELP_EXTRA = [
+        Binding("enter", "", "switch to the highlighted preset (presets list)"),
+        Binding("up,down", "", "move in a list or the parts table"),
+        Binding("tab,shift+tab", "", "next / previous panel"),
+    ]
+
+    def __init__(self, controller: Controller, *, stats_source: StatsSource | None = None,
+                 poll_hz: float = 20.0, input_check_s: float = 1.0) -> None:
+        super().__init__()
+        self.controller = controller
+        self.stats_source = stats_source or controller.snapshot
+        self.poll_hz = poll_hz
+        self.input_check_s = input_check_s
+        self._shown_preset: object = None
+        self._shown_modified = False
+        self._seen_errors = 0
+        self._seen_warnings = 0
+        self.last_snapshot: Snapshot | None = None
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        yield Header(icon="♪")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield PresetsPanel(id="presets")
+                yield ArrangerPanel(id="arranger")
+            with Vertical(id="right"):
+                yield LiveView(id="live")
+                yield LatencyPanel(id="latency")
+        yield StatusBar(id="status")
+        yield MessageLog(id="log")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        log = self.query_one(MessageLog)
+        problem = self.controller.open()
+        if problem:
+            log.error(problem)
+        self.refresh_presets()
+        self.poll_stats()
+        self.set_interval(1.0 / self.poll_hz, self.poll_stats, name="stats")
+        self.set_interval(self.input_check_s, self.poll_input, name="input-check")
+        self.query_one(PresetList).focus()
+
+    def on_unmount(self) -> None:
+        self._close_session()
+
+    # ------------------------------------------------------------------ guards
+    def run_action_safely(self, fn: Callable[[], str | None]) -> bool:
+        """Run a controller call; show its message, or its error as one line."""
+        log = self.query_one(MessageLog)
+        try:
+            message = fn()
+        except Exception as exc:
+            log.error(describe_error(exc))
+            self.bell()
+            return False
+        if message:
+            log.info(message)
+        self.poll_stats()
+        return True
+
+    def _handle_exception(self, error: Exception) -> None:
+        """Anything unplanned: stop the instrument safely, leave one line, not a traceback."""
+        self._close_session()
+        path = crash_report(error)
+        wrapped = UnexpectedError(f"livearranger: unexpected error: {describe_error(error)} "
+                                  f"(details in {path})")
+        wrapped.__cause__ = error
+        super()._handle_exception(wrapped)
+
+    def _close_session(self) -> None:
+        try:
+            message = self.controller.close()
+        except Exception as exc:  # still exiting: say what went wrong, once
+            message = f"stopping the instrument failed: {describe_error(exc)}"
+        if message:
+            try:
+                self.query_one(MessageLog).info(message)
+            except Exception:
+                pass
+
+    # ------------------------------------------------------------------ polling
+    def poll_stats(self) -> None:
+        """Redraw the live view, latency, arranger and status from the engine's figures."""
+        ctrl = self.controller
+        try:
+            snap = self.stats_source()
+        except Exception as exc:
+            self.query_one(MessageLog).error(f"reading the engine's figures: {describe_error(exc)}")
+            snap = None
+        self.last_snapshot = snap
+        preset = ctrl.preset
+        self.query_one(LiveView).show(snap, preset)
+        self.query_one(LatencyPanel).show(snap, self.audio_line())
+        self.query_one(ArrangerPanel).show(snap.arranger if snap else "-",
+                                           ctrl.arranger_choice, ctrl.temperature)
+        name, lost = ctrl.input_status()
+        session = ctrl.session
+        self.query_one(StatusBar).show(
+            ctrl.config.api, name, lost,
+            list(session.output_names) if session is not None else [],
+            str(session.recording) if session is not None and session.recording else None)
+        if preset is not None and (preset != self._shown_preset
+                                   or ctrl.modified != self._shown_modified):
+            self._shown_preset, self._shown_modified = preset, ctrl.modified
+            self.query_one(PresetsPanel).show_parts(preset, ctrl.modified)
+            self.refresh_presets()
+        self.sub_title = (f"{preset.name}{' (edited)' if ctrl.modified else ''}"
+                          if preset is not None else "no instrument")
+        self._report_new(snap)
+
+    def _report_new(self, snap: Snapshot | None) -> None:
+        log = self.query_one(MessageLog)
+        warnings = self.controller.warnings
+        if len(warnings) < self._seen_warnings:
+            self._seen_warnings = 0
+        for w in warnings[self._seen_warnings:]:
+            log.warning(w)
+        self._seen_warnings = len(warnings)
+        errors = snap.errors if snap is not None else []
+        # the engine keeps its last ten errors; show the ones not shown yet
+        if len(errors) < self._seen_errors or snap is None:
+            self._seen_errors = 0 if snap is None else self._seen_errors
+        for e in errors[self._seen_errors:]:
+            log.error(e)
+        self._seen_errors = max(self._seen_errors, len(errors))
+
+    def poll_input(self) -> None:
+        try:
+            message = self.controller.poll_input()
+        except Exception as exc:
+            message = f"checking the MIDI input: {describe_error(exc)}"
+        if message:
+            self.query_one(MessageLog).warning(message)
+            self.poll_stats()
+
+    def audio_line(self) -> str:
+        """The built-in synth's audio buffer and its latency, or why there is none."""
+        session = self.controller.session
+        if session is None or getattr(session, "synth", None) is None:
+            return "built-in synth: off"
+        ms = session.audio_latency_ms
+        period = session.config.period_size
+        driver = getattr(session.synth, "driver", "") or "?"
+        return (f"built-in synth: {driver}, period {period} frames x 2, "
+                f"buffer latency {ms:.1f} ms" if ms is not None else
+                f"built-in synth: {driver}")
+
+    def refresh_presets(self) -> None:
+        try:
+            entries = self.controller.presets()
+        except Exception as exc:
+            self.query_one(MessageLog).error(f"listing presets: {describe_error(exc)}")
+            entries = []
+        preset = self.controller.preset
+        self.query_one(PresetsPanel).show_presets(entries, preset.name if preset else None)
+
+    # ------------------------------------------------------------------ actions
+    def action_panic(self) -> None:
+        self.run_action_safely(self.controller.panic)
+
+    def action_temperature(self, direction: int) -> None:
+        from livearranger.tui.controller import TEMPERATURE_STEP
+        self.run_action_safely(
+            lambda: self.controller.change_temperature(direction * TEMPERATURE_STEP))
+
+    def action_record(self) -> None:
+        self.run_action_safely(self.controller.toggle_recording)
+
+    def on_preset_chosen(self, message: PresetChosen) -> None:
+        self.run_action_safely(lambda: self.controller.switch_preset(message.name))
+
+    def action_arranger(self) -> None:
+        names = [n for n in ARRANGER_CHOICES if n in arranger_names()]
+        names += [n for n in arranger_names() if n not in names]
+        session = self.controller.session
+        current = session.arranger_name if session is not None else ""
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self.run_action_safely(lambda: self.controller.set_arranger(name))
+        self.push_screen(ArrangerScreen(names, current), chosen)
+
+    def action_edit_part(self) -> None:
+        self.on_part_edit_requested(PartEditRequested(self.query_one(PartsTable).cursor_row))
+
+    def on_part_edit_requested(self, message: PartEditRequested) -> None:
+        preset = self.controller.preset
+        if preset is None or not 0 <= message.index < len(preset.parts):
+            self.query_one(MessageLog).error("no part to edit: start the instrument first")
+            return
+        index = message.index
+
+        def apply(values: dict[str, str]) -> str:
+            return self.controller.edit_part(index, **values)
+        self.push_screen(EditPartScreen(preset.parts[index], apply), self._screen_done)
+
+    def action_save_preset(self) -> None:
+        preset = self.controller.preset
+        if preset is None:
+            self.query_one(MessageLog).error("no preset to save: start the instrument first")
+            return
+        self.push_screen(SavePresetScreen(f"my-{preset.name}", self.controller.save_preset_as),
+                         self._screen_done)
+
+    def _screen_done(self, message: str | None) -> None:
+        if message:
+            self.query_one(MessageLog).info(message)
+        self.refresh_presets()
+        self.poll_stats()
+
+    def action_ports(self) -> None:
+        def chosen(choice: object) -> None:
+            if choice is not None:
+                self.run_action_safely(lambda: self.controller.apply_ports(choice))  # type: ignore[arg-type]
+        self.push_screen(PortsScreen(self.controller.current_ports(), self.controller.ports),
+                         chosen)
+
+    def action_help(self) -> None:
+        sections = [("main", self.BINDINGS), ("", self.HELP_EXTRA),
+                    ("parts table", PartsTable.BINDINGS),
+                    ("ports", PortsScreen.BINDINGS), ("edit part", EditPartScreen.BINDINGS),
+                    ("arranger", ArrangerScreen.BINDINGS),
+                    ("save preset", SavePresetScreen.BINDINGS),
+                    ("help", HelpScreen.BINDINGS)]
+        self.push_screen(HelpScreen(sections))
+
+    async def action_quit(self) -> None:
+        self._close_session()
+        self.exit(0)
+
+
+def run_tui(config: SessionConfig, record_dir: str | Path | None = None) -> int:
+    """Open the front panel for ``config``; returns the exit status."""
+    # the engine thread and the MIDI callback share the interpreter lock with the UI:
+    # hand it over often so that a redraw never holds a note back for long
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, SWITCH_INTERVAL_S))
+    app = LiveArrangerApp(Controller(config, record_dir=record_dir))
+    try:
+        result = app.run()
+    except KeyboardInterrupt:
+        app.controller.close()
+        return 130
+    finally:
+        app.controller.close()
+        sys.setswitchinterval(previous)
+    for path in app.controller.saved_recordings:
+        print(f"recording saved to {path}")
+    code = app.return_code if app.return_code is not None else 0
+    return int(result if isinstance(result, int) and code == 0 else code)

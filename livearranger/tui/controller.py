@@ -1,0 +1,374 @@
+"""What the TUI asks of the instrument, in one place and without any widget.
+
+The widgets turn keys into calls on a ``Controller``; the controller drives the
+``Session`` (the engine's owner) and returns a short line to show.  Every failure
+comes back as ``ActionError`` (or one of the runtime's own errors) with a readable
+message, which the app shows instead of crashing.
+"""
+
+from __future__ import annotations
+
+import time
+import tomllib
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from livearranger.arrangers import arranger_names
+from livearranger.gm import PROGRAMS, program_number
+from livearranger.midi_io import MidiIOError, list_ports
+from livearranger.presets import (
+    Preset,
+    PresetError,
+    list_presets,
+    load_preset,
+    parse_preset,
+    preset_to_toml,
+    save_user_preset,
+    shipped_preset_dir,
+)
+from livearranger.session import Session, SessionConfig
+from livearranger.stats import Snapshot
+
+PortLister = Callable[[str], tuple[list[str], list[str]]]
+SessionFactory = Callable[[SessionConfig], Any]
+
+APIS = ("jack", "alsa")
+OUTPUT_KINDS = ("synth", "virtual", "virtual-per-part")
+ARRANGER_CHOICES = ("model", "closest-pitch", "zone", "top-bottom")
+NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+TEMPERATURE_STEP = 0.1
+TEMPERATURE_MAX = 2.0
+
+
+class ActionError(RuntimeError):
+    """A player's request that cannot be done; the message says why."""
+
+
+def describe_error(exc: BaseException) -> str:
+    """One readable line for any exception (no traceback)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, ActionError | MidiIOError | PresetError | OSError | ValueError):
+        return text or type(exc).__name__
+    if type(exc).__name__ in ("ArrangerError", "SynthError", "JackError"):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def note_name(pitch: int) -> str:
+    """Scientific pitch name, MIDI 60 = C4."""
+    return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
+
+
+def parse_pitch(text: str) -> int:
+    """A MIDI pitch from ``"60"`` or a name like ``"C4"``, ``"F#3"``, ``"Bb2"``."""
+    s = text.strip()
+    if not s:
+        raise ValueError("a pitch is needed (a number 0..127 or a name like C4)")
+    if s.lstrip("-").isdigit():
+        value = int(s)
+    else:
+        letter = s[0].upper()
+        if letter not in "CDEFGAB":
+            raise ValueError(f"{text!r} is not a pitch (use 0..127 or a name like C4)")
+        rest = s[1:]
+        shift = 0
+        while rest[:1] in ("#", "b"):
+            shift += 1 if rest[0] == "#" else -1
+            rest = rest[1:]
+        try:
+            octave = int(rest)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a pitch (use 0..127 or a name like C4)") from None
+        value = (octave + 1) * 12 + NOTE_NAMES.index(letter) + shift
+    if not 0 <= value <= 127:
+        raise ValueError(f"pitch {text!r} is outside 0..127")
+    return value
+
+
+def parse_program(text: str) -> int:
+    """A GM program from its number (0..127) or its name."""
+    s = text.strip()
+    try:
+        return program_number(int(s) if s.isdigit() else s)
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def validated(preset: Preset) -> Preset:
+    """``preset`` checked exactly as a preset file would be (raises PresetError)."""
+    checked = parse_preset(tomllib.loads(preset_to_toml(preset)), f"preset {preset.name!r}")
+    return replace(checked, path=preset.path)
+
+
+@dataclass(frozen=True)
+class PresetEntry:
+    """A preset the player can pick: its name and whether it is the player's own."""
+
+    name: str
+    user: bool
+
+
+@dataclass(frozen=True)
+class PortChoice:
+    """What the ports screen hands back."""
+
+    api: str
+    input: str | None
+    outputs: tuple[str, ...]
+
+
+class Controller:
+    """Drives one ``Session`` for the TUI; owns no widget.
+
+    ``session`` may be injected (tests, snapshot tests); otherwise ``open`` builds one
+    from ``config`` with ``session_factory``.  ``port_lister`` lists (inputs, outputs)
+    for an API; ``record_dir`` is where recordings go.
+    """
+
+    def __init__(self, config: SessionConfig, session: Any | None = None,
+                 session_factory: SessionFactory = Session,
+                 port_lister: PortLister = list_ports,
+                 record_dir: str | Path | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.session = session
+        self.session_factory = session_factory
+        self.port_lister = port_lister
+        self.record_dir = Path(record_dir) if record_dir else Path.cwd()
+        self.clock = clock
+        self.arranger_choice: str | None = config.arranger
+        self.modified = False          # current preset edited and not saved
+        self.saved_recordings: list[Path] = []
+
+    # ------------------------------------------------------------ lifecycle
+    def open(self) -> str | None:
+        """Build and start the session if none was given; a message on failure."""
+        if self.session is not None:
+            if not self.session.engine.running:
+                self.session.start()
+            return None
+        try:
+            self.session = self.session_factory(self.config)
+            self.session.start()
+        except Exception as exc:
+            self.session = None
+            return (f"cannot start the instrument: {describe_error(exc)} "
+                    "(press p to choose ports and the MIDI API)")
+        return None
+
+    def close(self) -> str | None:
+        """Stop the session (panic, recording saved).  Safe to call twice."""
+        session, self.session = self.session, None
+        if session is None:
+            return None
+        recording = session.recording
+        session.stop()
+        if recording is not None:
+            self.saved_recordings.append(Path(recording))
+            return f"recording saved to {recording}"
+        return None
+
+    def _need(self) -> Any:
+        if self.session is None:
+            raise ActionError("no instrument is running: press p to choose ports")
+        return self.session
+
+    # ------------------------------------------------------------ reading
+    def snapshot(self) -> Snapshot | None:
+        """The engine's figures now, or None without a session."""
+        return None if self.session is None else self.session.snapshot()
+
+    @property
+    def preset(self) -> Preset | None:
+        return None if self.session is None else self.session.preset
+
+    @property
+    def warnings(self) -> list[str]:
+        return [] if self.session is None else list(self.session.warnings)
+
+    def presets(self) -> list[PresetEntry]:
+        """Every known preset, shipped and the player's own."""
+        shipped = shipped_preset_dir().resolve()
+        return [PresetEntry(name, path.resolve().parent != shipped)
+                for name, path in list_presets()]
+
+    def ports(self, api: str) -> tuple[list[str], list[str]]:
+        """(inputs, outputs) under ``api``, without our own ports."""
+        inputs, outputs = self.port_lister(api)
+        own = f"{self.config.client}:"
+        return ([p for p in inputs if not p.startswith(own)],
+                [p for p in outputs if not p.startswith(own)])
+
+    def input_status(self) -> tuple[str, bool]:
+        """(input port name or "none", lost?)."""
+        session = self.session
+        if session is None or session.input is None:
+            return "none", False
+        return session.input.name, bool(session.input_lost)
+
+    def poll_input(self) -> str | None:
+        """Notice an unplugged keyboard or its return (about once a second)."""
+        return None if self.session is None else self.session.check_input()
+
+    # ------------------------------------------------------------ playing
+    def panic(self) -> str:
+        self._need().panic()
+        return "panic: all notes off"
+
+    def switch_preset(self, name: str) -> str:
+        """Switch to preset ``name`` live (the engine panics in between)."""
+        session = self._need()
+        session.set_preset(name, self.arranger_choice)
+        self.modified = False
+        return f"preset {name}: {', '.join(session.preset.part_names)}"
+
+    def set_arranger(self, name: str) -> str:
+        session = self._need()
+        if name not in arranger_names():
+            raise ActionError(f"unknown arranger {name!r}")
+        session.set_arranger(name, self.config.temperature)
+        self.arranger_choice = name
+        used = session.arranger_name
+        if used != name:
+            return f"arranger {name} is not available; playing with {used}"
+        return f"arranger {used}"
+
+    def change_temperature(self, delta: float) -> str:
+        """Raise or lower the sampling temperature (0 = always the model's best part)."""
+        session = self._need()
+        t = round(min(TEMPERATURE_MAX, max(0.0, self.config.temperature + delta)), 2)
+        self.config = replace(self.config, temperature=t)
+        if session.arranger_name == "model":
+            session.set_arranger("model", t)
+            return f"temperature {t:.1f}"
+        return f"temperature {t:.1f} (used by the model arranger)"
+
+    @property
+    def temperature(self) -> float:
+        return self.config.temperature
+
+    def toggle_recording(self) -> str:
+        session = self._need()
+        if session.recording is not None:
+            path = session.stop_recording()
+            if path is not None:
+                self.saved_recordings.append(Path(path))
+            return f"recording saved to {path}"
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.clock()))
+        path = self.record_dir / f"livearranger-{stamp}.mid"
+        n = 1
+        while path.exists():
+            path = self.record_dir / f"livearranger-{stamp}-{n}.mid"
+            n += 1
+        session.start_recording(path)
+        return f"recording to {path}"
+
+    # ------------------------------------------------------------ presets
+    def edit_part(self, index: int, *, program: str, channel: str, low: str, high: str,
+                  transpose: str) -> str:
+        """Change one part of the current preset and play it at once (unsaved)."""
+        session = self._need()
+        preset = session.preset
+        if not 0 <= index < len(preset.parts):
+            raise ActionError(f"there is no part number {index + 1}")
+        try:
+            ch = int(channel.strip())
+        except ValueError:
+            raise ActionError(f"channel {channel!r} is not a number 1..16") from None
+        if not 1 <= ch <= 16:
+            raise ActionError(f"channel {ch} is outside 1..16")
+        try:
+            tr = int(transpose.strip() or "0")
+        except ValueError:
+            raise ActionError(f"transpose {transpose!r} is not a whole number") from None
+        try:
+            part = replace(preset.parts[index], program=parse_program(program),
+                           channel=ch - 1, low=parse_pitch(low), high=parse_pitch(high),
+                           transpose=tr)
+        except ValueError as exc:
+            raise ActionError(str(exc)) from None
+        parts = list(preset.parts)
+        parts[index] = part
+        new = validated(replace(preset, parts=tuple(parts)))
+        session.set_preset(new, self.arranger_choice)
+        self.modified = True
+        return (f"{part.name}: {PROGRAMS[part.program]}, channel {ch}, "
+                f"{note_name(part.low)}-{note_name(part.high)}, transpose {tr:+d} (unsaved)")
+
+    def save_preset_as(self, name: str) -> str:
+        """Save the current preset (with its edits) as the player's own preset ``name``."""
+        session = self._need()
+        name = name.strip()
+        if not name:
+            raise ActionError("give the new preset a name")
+        path = save_user_preset(session.preset, name)
+        session.set_preset(load_preset(name), self.arranger_choice)
+        self.modified = False
+        return f"saved preset {name} to {path}"
+
+    # ------------------------------------------------------------ ports
+    def current_ports(self) -> PortChoice:
+        session = self.session
+        inp = self.config.input
+        if session is not None and session.input is not None:
+            inp = "virtual" if session.input.virtual else session.input.name
+        return PortChoice(self.config.api, inp, tuple(self.config.outputs))
+
+    def apply_ports(self, choice: PortChoice) -> str:
+        """Use the chosen API, input and outputs.  A new input is opened live; another
+        API or other outputs restart the session (recording saved, preset kept)."""
+        if not choice.outputs:
+            raise ActionError("choose at least one output")
+        session = self.session
+        same_outputs = (session is not None and choice.api == self.config.api
+                        and tuple(self.config.outputs) == tuple(choice.outputs))
+        if same_outputs:
+            if choice.input and choice.input != self.current_ports().input:
+                session.set_input(choice.input)
+                self.config = replace(self.config, input=choice.input)
+                return f"input: {session.input.name}"
+            return "ports unchanged"
+        return self._rebuild(replace(self.config, api=choice.api, input=choice.input,
+                                     outputs=list(choice.outputs), record=None))
+
+    def _rebuild(self, config: SessionConfig) -> str:
+        old = self.session
+        preset = old.preset if old is not None else None
+        notes: list[str] = []
+        if old is not None:
+            saved = self.close()
+            if saved:
+                notes.append(saved)
+        if preset is not None:
+            config = replace(config, preset=preset.path or preset.name)
+        try:
+            session = self.session_factory(config)
+            if preset is not None and self.modified:
+                session.set_preset(preset, self.arranger_choice)
+            session.start()
+        except Exception as exc:
+            self.session = None
+            raise ActionError(f"cannot use those ports: {describe_error(exc)}") from None
+        self.session = session
+        self.config = config
+        notes.append(f"ports: in {config.input or 'none'}, out {', '.join(session.output_names)}")
+        return "; ".join(notes)
+
+
+def crash_report(exc: BaseException, folder: str | Path | None = None) -> Path:
+    """Write the full traceback of an unexpected error to a file; return its path."""
+    base = Path(folder) if folder else Path.home() / ".cache" / "livearranger"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        base = Path("/tmp")
+    path = base / "tui-error.log"
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError:
+        pass
+    return path

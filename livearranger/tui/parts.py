@@ -1,0 +1,31 @@
+"""Live view: the incoming notes and, per part, what sounds now (a keyboard strip in
+the part's colour), its note count and its last notes."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from livearranger.presets import Preset
+from livearranger.stats import Snapshot
+from livearranger.tui.render import live_view
+
+
+class LiveView(Static):
+    """Redrawn from each stats poll; draws nothing new when nothing changed."""
+
+    BORDER_TITLE = "Live"
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__("", **kwargs)  # type: ignore[arg-type]
+        self._last: tuple[object, ...] | None = None
+
+    def show(self, snap: Snapshot | None, preset: Preset | None) -> None:
+        width = max(8, self.content_region.width or 60)
+        key = (snap, preset, width)
+        if key == self._last:
+            return
+        self._last = key
+        self.update(live_view(snap, preset, width))
+
+    def on_resize(self) -> None:
+        self._last = None
