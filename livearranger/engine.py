@@ -71,7 +71,6 @@ class Engine:
         self._active: dict[int, tuple[int, int]] = {}   # key down -> (part, pitch sent)
         self._transpose = [p.transpose for p in preset.parts]
         self._vel_offset = [p.velocity_offset for p in preset.parts]
-        self._sustain = 0
         router.setup(self.now())
 
     def now(self) -> float:
@@ -219,7 +218,6 @@ class Engine:
     def _control(self, ev: NoteEvent) -> None:
         number, value = ev.pitch, ev.velocity
         if number == SUSTAIN:
-            self._sustain = value
             self.router.to_all(Kind.CONTROL, SUSTAIN, value, ev.time)
         elif number in (ALL_NOTES_OFF, ALL_SOUND_OFF):
             self.panic(ev.time)
@@ -231,16 +229,17 @@ class Engine:
     # ------------------------------------------------------------- controls
     def panic(self, time_s: float | None = None) -> int:
         """All notes off now: explicit note-offs for what we sent, CC64 0, CC123.
+        Returns how many notes it stopped.
 
         Call from the engine thread or when it is stopped (``request_panic`` otherwise).
         """
         t = self.now() if time_s is None else time_s
-        for key in list(self._active):
+        keys = list(self._active)
+        for key in keys:
             self._note_off(key, t, 0)
         stopped = self.router.panic(t)
         self.activity.all_off()
-        self._sustain = 0
-        return stopped
+        return len(keys) + stopped
 
     def request_panic(self) -> None:
         """Panic from any thread, in order with the notes."""

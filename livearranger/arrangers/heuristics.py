@@ -107,7 +107,8 @@ class TopBottomArranger(Arranger):
 
 
 class MostCommonArranger(Arranger):
-    """Every note to one part (the most common part of the training data); a baseline."""
+    """Every note to one part (the most common part of the training data) where the
+    constraints allow it, else the nearest allowed part; a baseline."""
 
     name = "most-common"
 
@@ -116,4 +117,7 @@ class MostCommonArranger(Arranger):
         self.part = part
 
     def assign(self, note: NoteEvent, state: PerformanceState) -> int:
-        return self.part
+        options = self.constraints.candidates(note.pitch, state)
+        if self.part in options:
+            return self.part
+        return min(options, key=lambda i: (abs(i - self.part), i))

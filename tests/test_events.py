@@ -1,0 +1,31 @@
+"""Raw MIDI bytes to NoteEvent and back."""
+
+from __future__ import annotations
+
+import pytest
+
+from livearranger.events import Kind, NoteEvent, encode, parse
+
+
+@pytest.mark.parametrize("data", [
+    [0x91, 60, 100], [0x80, 0, 0], [0xB3, 64, 127], [0xC0, 5], [0xD2, 77], [0xEF, 0, 64],
+    [0xA0, 60, 33],
+])
+def test_round_trip(data):
+    ev = parse(data, 1.5)
+    assert ev is not None and ev.time == 1.5
+    assert encode(ev.kind, ev.channel, ev.pitch, ev.velocity) == data
+
+
+@pytest.mark.parametrize("data", [
+    [], [0xF8], [0xF0, 1, 2, 0xF7], [0x40, 1, 2], [0x90, 60], [0x90, 60, 128],
+    [0x90, 60, 100, 1], [0xC0], [0x90, -1, 3], ["x", 1, 2],
+])
+def test_garbage_is_none(data):
+    assert parse(data) is None
+
+
+def test_pitchbend_is_14_bit_and_velocity_zero_is_off():
+    assert parse([0xE0, 0x7F, 0x7F]).velocity == 16383
+    assert NoteEvent(Kind.NOTE_ON, 0, 60, 0).is_note_off
+    assert not NoteEvent(Kind.NOTE_ON, 0, 60, 1).is_note_off
