@@ -1,0 +1,123 @@
+"""A Session on a real JACK bus: per-part ports, recording, a keyboard unplugged mid-song."""
+
+from __future__ import annotations
+
+import time
+
+import mido
+import pytest
+import rtmidi
+
+from livearranger.arrangers import ArrangerError
+from livearranger.midi_io import MidiIOError
+from livearranger.session import Session, SessionConfig
+from tests.midi_probe import Listener
+
+pytestmark = pytest.mark.jack
+
+
+def _wait(predicate, timeout=5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_unplugged_keyboard_panics_and_reconnects(jack_server, tmp_path):
+    keyboard = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="usbkeys")
+    keyboard.open_virtual_port("out")
+    session = Session(SessionConfig(preset="satb", arranger="closest-pitch", api="jack",
+                                    input="usbkeys", outputs=["virtual"],
+                                    record=str(tmp_path / "take.mid"),
+                                    client="la-unplug"))
+    session.start()
+    listener = Listener("la-unplug-out:out")
+    try:
+        assert session.input is not None and session.input.name == "usbkeys:out"
+        time.sleep(0.2)
+        for p in (72, 64, 57, 48):
+            keyboard.send_message([0x90, p, 90])
+        assert _wait(lambda: session.snapshot().notes_in == 4), "notes never arrived"
+        keyboard.delete()                                  # unplugged, keys still down
+        assert "disappeared" in (session.check_input() or "")
+        assert _wait(lambda: not session.engine.router.sounding)
+        assert session.check_input() is None               # still gone: nothing to say
+        keyboard = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="usbkeys")
+        keyboard.open_virtual_port("out")
+        assert "is back" in (session.check_input() or "")
+        time.sleep(0.2)
+        keyboard.send_message([0x90, 76, 90])
+        assert _wait(lambda: session.snapshot().notes_in == 5), "no notes after replugging"
+        keyboard.send_message([0x80, 76, 0])
+        time.sleep(0.2)
+    finally:
+        session.stop()
+        listener.close()
+        keyboard.delete()
+    mid = mido.MidiFile(str(tmp_path / "take.mid"))
+    ons = sum(1 for t in mid.tracks for m in t if m.type == "note_on" and m.velocity)
+    offs = sum(1 for t in mid.tracks for m in t
+               if m.type == "note_off" or (m.type == "note_on" and not m.velocity))
+    assert ons == 5 and offs == 5
+
+
+def test_virtual_per_part_ports_and_live_recording(jack_server, tmp_path):
+    session = Session(SessionConfig(preset="chiptune", arranger="top-bottom", api="jack",
+                                    input="virtual", outputs=["virtual-per-part"],
+                                    client="la-parts"))
+    session.start()
+    try:
+        assert session.output_names == ["la-parts-pulse1:pulse1", "la-parts-pulse2:pulse2",
+                                        "la-parts-triangle:triangle"]
+        bass = Listener("la-parts-triangle:triangle", name="bass-track")
+        top = Listener("la-parts-pulse1:pulse1", name="lead-track")
+        time.sleep(0.3)
+        path = session.start_recording(tmp_path / "rec.mid")
+        session.engine.feed([0x90, 40, 100])
+        session.engine.feed([0x90, 79, 100])
+        session.engine.feed([0x80, 40, 0])
+        session.engine.feed([0x80, 79, 0])
+        assert bass.wait_count(lambda ms: len(ms) >= 2, 5.0)
+        assert top.wait_count(lambda ms: len(ms) >= 2, 5.0)
+        assert [m[1] for m in bass.take() if m[0] & 0xF0 == 0x90] == [40]
+        assert [m[1] for m in top.take() if m[0] & 0xF0 == 0x90] == [79]
+        assert session.recording == path
+        saved = session.stop_recording()
+        assert saved == path and session.recording is None
+        mid = mido.MidiFile(str(saved))
+        assert [t.name for t in mid.tracks[1:]] == ["pulse1", "pulse2", "triangle"]
+        bass.close()
+        top.close()
+    finally:
+        session.stop()
+
+
+def test_bad_setups_fail_with_clear_errors(jack_server):
+    with pytest.raises(MidiIOError, match="no MIDI port named 'ghost'"):
+        Session(SessionConfig(api="jack", input="ghost", outputs=[], client="la-bad"))
+    with pytest.raises(MidiIOError, match="no MIDI port named 'nowhere'"):
+        Session(SessionConfig(api="jack", input=None, outputs=["nowhere"], client="la-bad"))
+    with pytest.raises(ArrangerError, match="unknown arranger"):
+        Session(SessionConfig(api="jack", arranger="magic", input=None, outputs=[]))
+
+
+def test_preset_switch_live_panics_and_changes_channels(jack_server):
+    session = Session(SessionConfig(preset="satb", arranger="closest-pitch", api="jack",
+                                    input=None, outputs=["virtual"], client="la-switch"))
+    session.start()
+    listener = Listener("la-switch-out:out")
+    try:
+        time.sleep(0.3)
+        session.engine.feed([0x90, 60, 90])
+        assert listener.wait_count(lambda ms: any(m[0] & 0xF0 == 0x90 for m in ms))
+        session.set_preset("chiptune", "top-bottom")
+        assert listener.wait_count(lambda ms: sum(1 for m in ms if m[0] & 0xF0 == 0xC0) >= 3)
+        got = listener.take()
+        assert any(m[0] & 0xF0 == 0x80 and m[1] == 60 for m in got)   # old note stopped
+        assert session.snapshot().preset == "chiptune"
+        assert session.arranger_name == "top-bottom"
+    finally:
+        session.stop()
+        listener.close()
