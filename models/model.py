@@ -59,19 +59,19 @@ class Block(nn.Module):
         x = x + self.drop(self.proj(att.transpose(1, 2).reshape(b, t, d)))
         return x + self.drop(self.ff(self.ln2(x)))
 
-    def step(self, x: Tensor, past: Tensor, onehot: Tensor, bias: Tensor) -> tuple[Tensor, Tensor]:
-        """One note. x [1,D]; past [2,H,W,Dh]; onehot bool [W] (the slot being written);
-        bias [H,1,W] (ALiBi + -inf on invalid slots).  Returns (x, kv [2,H,Dh])."""
+    def step(self, x: Tensor, past: Tensor, slot: Tensor, bias: Tensor) -> tuple[Tensor, Tensor]:
+        """One note. x [1,D]; past [2,H,W,Dh]; slot bool [1,W,1] (the slot being written);
+        bias [H,1,W] (ALiBi + -inf on invalid slots).  Returns (x, kv [2,H,1,Dh])."""
         h, dh = self.n_heads, self.d_head
-        q, k, v = self.qkv(self.ln1(x)).view(3, h, dh).unbind(0)
-        slot = onehot.view(1, -1, 1)
-        keys = torch.where(slot, k.unsqueeze(1), past[0])        # [H,W,Dh]
-        values = torch.where(slot, v.unsqueeze(1), past[1])
-        scores = torch.matmul(q.unsqueeze(1), keys.transpose(1, 2)) / math.sqrt(dh) + bias
+        qkv = self.qkv(self.ln1(x)).view(3, h, 1, dh)
+        q, kv = qkv[0], qkv[1:]
+        keys = torch.where(slot, kv[0], past[0])                   # [H,W,Dh]
+        values = torch.where(slot, kv[1], past[1])
+        scores = torch.matmul(q * (1.0 / math.sqrt(dh)), keys.transpose(1, 2)) + bias
         att = torch.matmul(torch.softmax(scores, dim=-1), values)  # [H,1,Dh]
         x = x + self.proj(att.reshape(1, h * dh))
         x = x + self.ff(self.ln2(x))
-        return x, torch.stack((k, v))
+        return x, kv
 
 
 class PartTransformer(nn.Module):
@@ -146,12 +146,14 @@ class PartTransformer(nn.Module):
         dist = torch.where(dist < 0, dist + w, dist).float()       # age of each slot
         bias = -self.slopes.view(-1, 1, 1) * dist.view(1, 1, w)    # [H,1,W]
         bias = bias.masked_fill(~(valid | onehot).view(1, 1, w), float("-inf"))
+        slot = onehot.view(1, w, 1)
         x = self.embed(features, tokens)
         present = []
         for i, block in enumerate(self.blocks):
-            x, kv = block.step(x, past_kv[i], onehot, bias)
+            x, kv = block.step(x, past_kv[i], slot, bias)
             present.append(kv)
-        return self.head(self.ln_out(x)), torch.stack(present)
+        return self.head(self.ln_out(x)), torch.stack(present).view(
+            self.n_layers, 2, self.n_heads, self.d_head)
 
 
 class StepModule(nn.Module):
