@@ -94,23 +94,36 @@ class LiveArrangerApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
-        log = self.query_one(MessageLog)
+        self.live = self.query_one(LiveView)
+        self.latency = self.query_one(LatencyPanel)
+        self.arranger_panel = self.query_one(ArrangerPanel)
+        self.status = self.query_one(StatusBar)
+        self.presets_panel = self.query_one(PresetsPanel)
+        self.log_panel = log = self.query_one(MessageLog)
         problem = self.controller.open()
         if problem:
             log.error(problem)
         self.refresh_presets()
         self.poll_stats()
-        self.set_interval(1.0 / self.poll_hz, self.poll_stats, name="stats")
-        self.set_interval(self.input_check_s, self.poll_input, name="input-check")
+        self._timers = [
+            self.set_interval(1.0 / self.poll_hz, self.poll_stats, name="stats"),
+            self.set_interval(self.input_check_s, self.poll_input, name="input-check"),
+        ]
         self.query_one(PresetList).focus()
 
     def on_unmount(self) -> None:
+        self._stop_timers()
         self._close_session()
+
+    def _stop_timers(self) -> None:
+        for timer in getattr(self, "_timers", []):
+            timer.stop()
+        self._timers = []
 
     # ------------------------------------------------------------------ guards
     def run_action_safely(self, fn: Callable[[], str | None]) -> bool:
         """Run a controller call; show its message, or its error as one line."""
-        log = self.query_one(MessageLog)
+        log = self.log_panel
         try:
             message = fn()
         except Exception as exc:
@@ -138,7 +151,7 @@ class LiveArrangerApp(App[int]):
             message = f"stopping the instrument failed: {describe_error(exc)}"
         if message:
             try:
-                self.query_one(MessageLog).info(message)
+                self.log_panel.info(message)
             except Exception:
                 pass
 
@@ -149,31 +162,31 @@ class LiveArrangerApp(App[int]):
         try:
             snap = self.stats_source()
         except Exception as exc:
-            self.query_one(MessageLog).error(f"reading the engine's figures: {describe_error(exc)}")
+            self.log_panel.error(f"reading the engine's figures: {describe_error(exc)}")
             snap = None
         self.last_snapshot = snap
         preset = ctrl.preset
-        self.query_one(LiveView).show(snap, preset)
-        self.query_one(LatencyPanel).show(snap, self.audio_line())
-        self.query_one(ArrangerPanel).show(snap.arranger if snap else "-",
+        self.live.show(snap, preset)
+        self.latency.show(snap, self.audio_line())
+        self.arranger_panel.show(snap.arranger if snap else "-",
                                            ctrl.arranger_choice, ctrl.temperature)
         name, lost = ctrl.input_status()
         session = ctrl.session
-        self.query_one(StatusBar).show(
+        self.status.show(
             ctrl.config.api, name, lost,
             list(session.output_names) if session is not None else [],
             str(session.recording) if session is not None and session.recording else None)
         if preset is not None and (preset != self._shown_preset
                                    or ctrl.modified != self._shown_modified):
             self._shown_preset, self._shown_modified = preset, ctrl.modified
-            self.query_one(PresetsPanel).show_parts(preset, ctrl.modified)
+            self.presets_panel.show_parts(preset, ctrl.modified)
             self.refresh_presets()
         self.sub_title = (f"{preset.name}{' (edited)' if ctrl.modified else ''}"
                           if preset is not None else "no instrument")
         self._report_new(snap)
 
     def _report_new(self, snap: Snapshot | None) -> None:
-        log = self.query_one(MessageLog)
+        log = self.log_panel
         warnings = self.controller.warnings
         if len(warnings) < self._seen_warnings:
             self._seen_warnings = 0
@@ -194,7 +207,7 @@ class LiveArrangerApp(App[int]):
         except Exception as exc:
             message = f"checking the MIDI input: {describe_error(exc)}"
         if message:
-            self.query_one(MessageLog).warning(message)
+            self.log_panel.warning(message)
             self.poll_stats()
 
     def audio_line(self) -> str:
@@ -213,10 +226,10 @@ class LiveArrangerApp(App[int]):
         try:
             entries = self.controller.presets()
         except Exception as exc:
-            self.query_one(MessageLog).error(f"listing presets: {describe_error(exc)}")
+            self.log_panel.error(f"listing presets: {describe_error(exc)}")
             entries = []
         preset = self.controller.preset
-        self.query_one(PresetsPanel).show_presets(entries, preset.name if preset else None)
+        self.presets_panel.show_presets(entries, preset.name if preset else None)
 
     # ------------------------------------------------------------------ actions
     def action_panic(self) -> None:
@@ -250,7 +263,7 @@ class LiveArrangerApp(App[int]):
     def on_part_edit_requested(self, message: PartEditRequested) -> None:
         preset = self.controller.preset
         if preset is None or not 0 <= message.index < len(preset.parts):
-            self.query_one(MessageLog).error("no part to edit: start the instrument first")
+            self.log_panel.error("no part to edit: start the instrument first")
             return
         index = message.index
 
@@ -261,14 +274,14 @@ class LiveArrangerApp(App[int]):
     def action_save_preset(self) -> None:
         preset = self.controller.preset
         if preset is None:
-            self.query_one(MessageLog).error("no preset to save: start the instrument first")
+            self.log_panel.error("no preset to save: start the instrument first")
             return
         self.push_screen(SavePresetScreen(f"my-{preset.name}", self.controller.save_preset_as),
                          self._screen_done)
 
     def _screen_done(self, message: str | None) -> None:
         if message:
-            self.query_one(MessageLog).info(message)
+            self.log_panel.info(message)
         self.refresh_presets()
         self.poll_stats()
 
@@ -289,6 +302,7 @@ class LiveArrangerApp(App[int]):
         self.push_screen(HelpScreen(sections))
 
     async def action_quit(self) -> None:
+        self._stop_timers()
         self._close_session()
         self.exit(0)
 

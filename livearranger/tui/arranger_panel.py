@@ -25,6 +25,7 @@ class ArrangerPanel(Static):
         text.append("\ntemp     ", style="dim")
         text.append(f"{temperature:.1f}")
         text.append("  (a: change arranger, +/-: temperature)", style="dim")
+        self.plain = text.plain
         self.update(text)
 
 

@@ -198,7 +198,7 @@ class Controller:
     def ports(self, api: str) -> tuple[list[str], list[str]]:
         """(inputs, outputs) under ``api``, without our own ports."""
         inputs, outputs = self.port_lister(api)
-        own = f"{self.config.client}:"
+        own = (f"{self.config.client}:", f"{self.config.client}-")
         return ([p for p in inputs if not p.startswith(own)],
                 [p for p in outputs if not p.startswith(own)])
 

@@ -11,6 +11,19 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+KEY_LABELS = {"question_mark": "?", "plus": "+", "minus": "-", "equals_sign": "=",
+              "escape": "Esc", "enter": "Enter", "tab": "Tab", "shift+tab": "Shift+Tab",
+              "up": "Up", "down": "Down"}
+
+
+def key_label(key: str) -> str:
+    """How a key is written for people: ``question_mark`` -> ``?``, ``ctrl+s`` -> ``Ctrl+S``."""
+    if key in KEY_LABELS:
+        return KEY_LABELS[key]
+    if "+" in key:
+        return "+".join(p.capitalize() if len(p) > 1 else p.upper() for p in key.split("+"))
+    return key.upper() if key.startswith("f") and key[1:].isdigit() else key
+
 
 def _keys(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
     rows = []
@@ -19,7 +32,7 @@ def _keys(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
             key, desc = b.key, b.description
         else:
             key, desc = b[0], b[2] if len(b) > 2 else b[1]
-        rows.append((", ".join(k.strip() for k in key.split(",")), desc))
+        rows.append((", ".join(key_label(k.strip()) for k in key.split(",")), desc))
     return rows
 
 
@@ -44,11 +57,12 @@ class HelpScreen(ModalScreen[None]):
     def __init__(self, sections: list[tuple[str, Iterable[BindingType]]]) -> None:
         super().__init__()
         self.sections = sections
+        self.table = binding_table(sections)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-dialog", classes="dialog"):
             yield Label("[b]LiveArranger keys[/]  [dim](Esc closes)[/]")
-            yield Static(binding_table(self.sections), id="help-table")
+            yield Static(self.table, id="help-table")
 
     def action_close(self) -> None:
         self.dismiss(None)

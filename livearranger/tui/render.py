@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 
+from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -18,6 +20,13 @@ BLOCKS = "▁▂▃▄▅▆▇█"
 SPIKE_FLOOR_MS = 1.0      # the latency budget for our own path (design card)
 SPIKE_FACTOR = 4.0        # or this many times the median, whichever is larger
 _BLACK = {1, 3, 6, 8, 10}
+
+
+def plain_text(renderable: RenderableType, width: int = 120) -> str:
+    """What ``renderable`` shows, as plain text (tests, logs)."""
+    console = Console(file=io.StringIO(), width=width, color_system=None, legacy_windows=False)
+    console.print(renderable)
+    return console.file.getvalue()  # type: ignore[attr-defined]
 
 
 def part_colour(index: int) -> str:

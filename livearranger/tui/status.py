@@ -25,6 +25,7 @@ class StatusBar(Static):
             text.append(f"● REC {recording}", style="bold red")
         else:
             text.append("○ not recording (r)", style="dim")
+        self.plain = text.plain
         self.update(text)
 
 

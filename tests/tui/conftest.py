@@ -1,0 +1,89 @@
+"""Fixtures for the TUI tests: the real engine on in-memory ports inside the app."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from livearranger.router import MemoryOutput
+from livearranger.session import Session, SessionConfig
+from livearranger.tui.app import LiveArrangerApp
+from livearranger.tui.controller import Controller
+
+TEST_TIMEOUT_S = 90.0
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run ``async def`` tests on a fresh event loop, bounded so that none can hang."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    asyncio.run(asyncio.wait_for(pyfuncitem.obj(**args), TEST_TIMEOUT_S))
+    return True
+
+
+FAKE_INPUTS = ["USB Keyboard:out"]
+FAKE_OUTPUTS = ["Hardware Synth:in"]
+
+
+def fake_ports(api: str) -> tuple[list[str], list[str]]:
+    """A fixed port list, so screens look the same on every machine."""
+    return list(FAKE_INPUTS), list(FAKE_OUTPUTS)
+
+
+def memory_session(preset: str = "satb") -> tuple[Session, MemoryOutput]:
+    """A real Session (engine, router, recorder tap) with no MIDI ports: notes go in
+    through ``engine.feed`` and come out into a MemoryOutput."""
+    session = Session(SessionConfig(preset=preset, input=None, outputs=[]))
+    out = MemoryOutput()
+    session.engine.router.add_output(out)
+    return session, out
+
+
+@dataclass
+class Rig:
+    app: LiveArrangerApp
+    session: Session
+    out: MemoryOutput
+    controller: Controller
+
+    def play(self, *messages: list[int]) -> None:
+        """Feed raw MIDI into the engine as a keyboard would, and wait until handled."""
+        for m in messages:
+            self.session.engine.feed(m)
+        assert self.session.engine.wait_idle(), "engine thread did not handle the notes"
+
+    def sent(self, status: int) -> list[list[int]]:
+        """Messages with status nibble ``status`` (e.g. 0x90) that reached the output."""
+        return [m for _t, _p, m in self.out.messages if m[0] & 0xF0 == status]
+
+
+@pytest.fixture()
+def rig(user_presets: str, tmp_path: Path) -> Iterator[Rig]:
+    session, out = memory_session()
+    config = SessionConfig(preset="satb", input=None, outputs=[])
+    controller = Controller(config, session=session, port_lister=fake_ports,
+                            record_dir=tmp_path)
+    app = LiveArrangerApp(controller, poll_hz=30)
+    try:
+        yield Rig(app, session, out, controller)
+    finally:
+        controller.close()
+
+
+async def until(pilot, condition: Callable[[], bool], timeout: float = 5.0,
+                what: str = "condition") -> None:
+    """Let the app run until ``condition()`` holds; fail clearly after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
