@@ -7,12 +7,13 @@ opened by index after matching their names, never by passing a client name.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import rtmidi
+
+from livearranger.quiet import quiet_stderr
 
 CLIENT = "livearranger"
 
@@ -47,29 +48,11 @@ def _api_id(api: str) -> int:
     return ident
 
 
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Silence what the C MIDI libraries print on fd 2 while a client is created; our
-    own one-line error says what went wrong instead."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def _make(cls: type, api: str, name: str) -> rtmidi.MidiIn | rtmidi.MidiOut:
     ident = _api_id(api)
     os.environ.setdefault("JACK_NO_START_SERVER", "1")   # never spawn a jackd behind a player
     try:
-        with _quiet_stderr():
+        with quiet_stderr():
             return cls(ident, name=name)
     except rtmidi.SystemError as exc:
         if api == "jack":

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from livearranger.presets import Preset
+from livearranger.quiet import quiet_stderr
 
 
 class SynthError(RuntimeError):
@@ -130,7 +131,8 @@ class Synth:
         driver = driver or fs.get_setting("audio.driver")
         fs.setting("audio.driver", driver)
         fs_mod = _fluidsynth()
-        fs.audio_driver = fs_mod.new_fluid_audio_driver(fs.settings, fs.synth)
+        with quiet_stderr():
+            fs.audio_driver = fs_mod.new_fluid_audio_driver(fs.settings, fs.synth)
         if not fs.audio_driver:
             raise SynthError(f"no audio output through FluidSynth's {driver!r} driver "
                              "(no sound card or server?); try --audio-driver or --out virtual")

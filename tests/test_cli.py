@@ -1,0 +1,99 @@
+"""The command line: listing ports and presets, and one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import rtmidi
+
+from livearranger.cli import main
+
+
+def test_ports_lists_jack_ports(jack_server, capsys):
+    keys = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="stage-piano")
+    keys.open_virtual_port("midi-out")
+    synth = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="rack-synth")
+    synth.open_virtual_port("midi-in")
+    try:
+        assert main(["ports", "--api", "jack"]) == 0
+    finally:
+        keys.delete()
+        synth.delete()
+    out = capsys.readouterr().out
+    inputs, outputs = out.split("MIDI outputs")
+    assert "stage-piano:midi-out" in inputs and "rack-synth:midi-in" in outputs
+
+
+def test_presets_lists_shipped_and_user(user_presets, capsys, tmp_path):
+    from pathlib import Path
+
+    Path(user_presets).mkdir(parents=True)
+    (Path(user_presets) / "duo.toml").write_text(
+        'name = "duo"\narranger = "top-bottom"\n[[parts]]\nname = "hi"\nprogram = "Flute"\n'
+        'channel = 1\n[[parts]]\nname = "lo"\nprogram = "Cello"\nchannel = 2\n')
+    (Path(user_presets) / "oops.toml").write_text('name = "oops"\nparts = 3\n')
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out
+    for name in ("satb", "string-quartet", "pop-band", "chiptune", "duo"):
+        assert name in out
+    assert "hi, lo" in out
+    assert "oops" in out and "BROKEN" in out
+    assert user_presets in out
+
+
+def test_part_with_its_own_port_gets_only_its_notes(jack_server, tmp_path, user_presets):
+    from pathlib import Path
+
+    from livearranger.session import Session, SessionConfig
+    from tests.midi_probe import Listener
+
+    ext = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="hw-bass")
+    ext.open_virtual_port("in")
+    Path(user_presets).mkdir(parents=True)
+    (Path(user_presets) / "split.toml").write_text(
+        'name = "split"\narranger = "zone"\n[[parts]]\nname = "right"\nprogram = 0\n'
+        'channel = 1\nrange = [60, 127]\n[[parts]]\nname = "left"\nprogram = 33\n'
+        'channel = 2\nrange = [0, 59]\nport = "hw-bass:in"\n')
+    got: list[list[int]] = []
+    ext.set_callback(lambda ev, data=None: got.append(ev[0]))
+    session = Session(SessionConfig(preset="split", api="jack", input=None,
+                                    outputs=["virtual"], client="la-split"))
+    session.start()
+    main_out = Listener("la-split-out:out")
+    try:
+        import time
+
+        time.sleep(0.3)
+        for p in (40, 72, 43):
+            session.engine.feed([0x90, p, 80])
+        assert main_out.wait_count(lambda ms: sum(m[0] & 0xF0 == 0x90 for m in ms) >= 3)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and len([m for m in got if m[0] & 0xF0 == 0x90]) < 2:
+            time.sleep(0.05)
+        assert [m[1] for m in got if m[0] & 0xF0 == 0x90] == [40, 43]
+        assert all(m[0] & 0x0F == 1 for m in got)
+        assert "left -> hw-bass:in" in session.output_names
+    finally:
+        session.stop()
+        main_out.close()
+        ext.delete()
+
+
+@pytest.mark.parametrize("args, text", [
+    (["demo", "--speed", "0"], "speed must be positive"),
+    (["arrange", "x.mid", "-o", "y.mid", "--preset", "nope"], "no preset named 'nope'"),
+    (["play", "--headless", "--api", "alsa", "--out", "virtual"], "ALSA MIDI is not available"),
+    (["play", "--headless", "--api", "alsa", "--audio-driver", "alsa"], "no audio output"),
+])
+def test_errors_are_one_line_and_exit_2(args, text, tmp_path):
+    from pathlib import Path
+
+    if Path("/dev/snd").exists():
+        pytest.skip("this machine has a sound card: ALSA would work")
+    proc = subprocess.run([sys.executable, "-m", "livearranger", *args], capture_output=True,
+                          text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and text in proc.stderr
+    assert "Traceback" not in proc.stderr
