@@ -103,6 +103,7 @@ def export_full(model: PartTransformer, path: str | Path, meta: dict[str, Any]) 
     tokens = torch.zeros(1, w, 2, dtype=torch.long)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)   # shapes are fixed here
         torch.onnx.export(model, (features, tokens), str(path),
                           input_names=["features", "tokens"], output_names=["logits"],
                           opset_version=OPSET, do_constant_folding=True, dynamo=False)

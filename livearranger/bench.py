@@ -1,0 +1,495 @@
+"""``livearranger bench model|live|memory``: figures for the learned arranger in the loop.
+
+model   per-note step time of the ONNX arranger (features + graph + constraints) over N
+        notes (default 100,000), p50/p99/max; first vs last 10,000 (flatness); the graph
+        alone; the same window re-run without a cache (the speed-up); notes per second.
+live    end to end through real JACK MIDI ports (a private dummy jackd): a keyboard
+        client, the engine with the arranger, a listener; a plain MIDI thru written
+        here runs in the same pass, fed by the same keyboard.  p50/p99/max of both, the
+        per-note difference, and the engine's own callback-to-send time.  A client that
+        delivers nothing is detected and the pass retried with fresh clients.
+memory  resident memory over a session of N notes (default 1,000,000) through the engine
+        into an output that keeps nothing.
+
+Each prints one JSON object (``--json``; otherwise readable lines) and writes it to
+``bench-results/``.  The input is the built-in performance (BWV 66.6) looped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from livearranger.arrangers import Arranger, ArrangerError, make_arranger
+from livearranger.engine import Engine
+from livearranger.events import Kind, NoteEvent
+from livearranger.presets import Preset, PresetError, load_preset
+from livearranger.router import Router
+from livearranger.state import PerformanceState
+
+RESULTS_DIR = Path("bench-results")
+Event = tuple[float, int, int, int]    # (time s, status high nibble, pitch, velocity)
+
+
+class BenchError(RuntimeError):
+    """A benchmark that could not run; the message says why."""
+
+
+# ----------------------------------------------------------------- input
+def performance_events() -> list[Event]:
+    """The built-in performance as (time, kind, pitch, velocity) note events."""
+    from livearranger.offline import demo_performance, read_performance
+
+    out: list[Event] = []
+    for t, data in read_performance(demo_performance()):
+        kind = data[0] & 0xF0
+        if kind == 0x90 and data[2] > 0:
+            out.append((t, 0x90, data[1], data[2]))
+        elif kind in (0x80, 0x90):
+            out.append((t, 0x80, data[1], 0))
+    return out
+
+
+def looped(n_notes: int, gap: float = 1.0) -> Iterator[Event]:
+    """The performance repeated until ``n_notes`` note-ons, then the keys still down
+    released; times keep rising across repeats."""
+    base = performance_events()
+    length = base[-1][0] + gap
+    ons = 0
+    offset = 0.0
+    down: set[int] = set()
+    while ons < n_notes:
+        for t, kind, pitch, vel in base:
+            if kind == 0x90:
+                if ons >= n_notes:
+                    continue
+                ons += 1
+                down.add(pitch)
+            else:
+                down.discard(pitch)
+            yield (t + offset, kind, pitch, vel)
+        offset += length
+    for pitch in sorted(down):
+        yield (offset, 0x80, pitch, 0)
+
+
+def _stats(values_ms: np.ndarray) -> dict[str, float]:
+    if values_ms.size == 0:
+        return {"p50_ms": float("nan"), "p99_ms": float("nan"), "max_ms": float("nan")}
+    p50, p99 = np.percentile(values_ms, [50, 99])
+    return {"p50_ms": round(float(p50), 4), "p99_ms": round(float(p99), 4),
+            "max_ms": round(float(values_ms.max()), 4)}
+
+
+def _arranger(args: argparse.Namespace, preset: Preset, name: str | None = None) -> Arranger:
+    name = name or getattr(args, "arranger", None) or "model"
+    opts: dict[str, Any] = {}
+    if name == "model":
+        opts = {"provider": args.provider}
+        if args.model:
+            opts["model"] = args.model
+    return make_arranger(name, preset, **opts)
+
+
+# ----------------------------------------------------------------- model
+def _time_calls(fn: Any, n: int) -> np.ndarray:
+    clock = time.perf_counter_ns
+    out = np.empty(n)
+    for i in range(n):
+        t0 = clock()
+        fn()
+        out[i] = clock() - t0
+    return out * 1e-6
+
+
+def _nocache(arr: Any, args: argparse.Namespace, n: int) -> dict[str, Any]:
+    """Cost per note of re-running over the window without a cache."""
+    import onnxruntime as ort
+
+    from livearranger.arrangers.onnx_model import open_session
+
+    w = arr.window
+    full = Path(args.nocache_model) if args.nocache_model else arr.path.with_suffix(".full.onnx")
+    if full.is_file():
+        sess = open_session(full)
+        shapes = {i.name: i.shape for i in sess.get_inputs()}
+        feats = np.zeros(shapes["features"], dtype=np.float32)
+        toks = np.zeros(shapes["tokens"], dtype=np.int64)
+        toks[..., 0] = 60
+        logits = np.zeros([1, w, len(arr.preset.parts)], dtype=np.float32)
+        io = sess.io_binding()
+        io.bind_input("features", "cpu", 0, np.float32, list(feats.shape), feats.ctypes.data)
+        io.bind_input("tokens", "cpu", 0, np.int64, list(toks.shape), toks.ctypes.data)
+        io.bind_output("logits", "cpu", 0, np.float32, list(logits.shape), logits.ctypes.data)
+        times = _time_calls(lambda: sess.run_with_iobinding(io), n)
+        del ort
+        return {"nocache_method": f"full-window graph over the last {shapes['features'][1]} "
+                                  f"notes ({full.name})", **_prefix("nocache", _stats(times))}
+    # no full graph: recompute the window through the step graph from an empty cache
+    def recompute() -> None:
+        arr.reset()
+        for _ in range(w):
+            arr._session.run_with_iobinding(arr._io)
+    times = _time_calls(recompute, max(1, n // w))
+    arr.reset()
+    return {"nocache_method": f"step graph re-run over the last {w} notes from an empty "
+                              "cache", **_prefix("nocache", _stats(times))}
+
+
+def _prefix(name: str, d: dict[str, float]) -> dict[str, float]:
+    return {f"{name}_{k}": v for k, v in d.items()}
+
+
+def bench_model(args: argparse.Namespace) -> dict[str, Any]:
+    """Per-note step of the ONNX arranger over ``args.notes`` notes."""
+    preset = load_preset(args.preset)
+    arr: Any = _arranger(args, preset, "model")
+    n = args.notes
+    state = PerformanceState(len(preset.parts))
+    times = np.empty(n)
+    clock = time.perf_counter_ns
+    assign = arr.assign
+    i = 0
+    start = time.perf_counter()
+    for t, kind, pitch, vel in looped(n):
+        if kind == 0x90:
+            ev = NoteEvent(Kind.NOTE_ON, t, pitch, vel)
+            t0 = clock()
+            part = assign(ev, state)
+            times[i] = clock() - t0
+            i += 1
+            state.note_on(pitch, t, part)
+        else:
+            state.note_off(pitch)
+    wall = time.perf_counter() - start
+    times = times[:i] * 1e-6
+    k = min(10_000, max(1, i // 10))
+    first, last = _stats(times[:k]), _stats(times[-k:])
+    graph = _stats(_time_calls(lambda: arr._session.run_with_iobinding(arr._io),
+                               min(10_000, max(100, n // 10))))
+    arr.reset()
+    nocache = _nocache(arr, args, min(2_000, max(50, n // 50)))
+    result: dict[str, Any] = {
+        "bench": "model", "preset": preset.name, "model": arr.path.name,
+        "provider": arr.provider, "window": arr.window, "notes": i,
+        **_prefix("step", _stats(times)),
+        "flat_window": k,
+        **_prefix("first", first), **_prefix("last", last),
+        "flat": bool(last["p50_ms"] <= first["p50_ms"] * 1.05
+                     and last["p99_ms"] <= first["p99_ms"] * 1.10),
+        **_prefix("graph", graph), **nocache,
+        "offline_notes_per_s": round(i / wall, 1),
+    }
+    result["speedup_p50"] = round(result["nocache_p50_ms"] / graph["p50_ms"], 2)
+    return result
+
+
+# ---------------------------------------------------------------- memory
+class NullOutput:
+    """An output that keeps nothing (counts messages)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def send(self, part: int, message: list[int], time: float) -> None:
+        self.count += 1
+
+    def close(self) -> None:
+        pass
+
+
+def rss_mb() -> float:
+    """Resident set size of this process now, MB."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except (OSError, ValueError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+
+
+def bench_memory(args: argparse.Namespace) -> dict[str, Any]:
+    """RSS growth over a session of ``args.notes`` notes through the engine."""
+    preset = load_preset(args.preset)
+    arr = _arranger(args, preset)
+    sink = NullOutput()
+    engine = Engine(preset, arr, Router(preset, [sink]))
+    n = args.notes
+    warm = min(20_000, max(1, n // 50))
+    every = max(1, n // 20)
+    samples: list[tuple[int, float]] = []
+    rss0 = 0.0
+    ons = 0
+    process = engine.process
+    start = time.perf_counter()
+    for t, kind, pitch, vel in looped(n):
+        process(NoteEvent(Kind(kind), t, pitch, vel))
+        if kind == 0x90:
+            ons += 1
+            if ons == warm:
+                rss0 = rss_mb()
+                samples.append((ons, round(rss0, 2)))
+            elif ons > warm and ons % every == 0:
+                samples.append((ons, round(rss_mb(), 2)))
+    wall = time.perf_counter() - start
+    engine.panic()
+    rss1 = rss_mb()
+    peak = max(mb for _n, mb in samples) if samples else rss1
+    return {
+        "bench": "memory", "preset": preset.name, "arranger": arr.describe(),
+        "notes": ons, "warmup_notes": warm, "rss_start_mb": round(rss0, 2),
+        "rss_end_mb": round(rss1, 2), "rss_peak_mb": round(max(peak, rss1), 2),
+        "growth_mb": round(rss1 - rss0, 2), "samples": samples,
+        "messages_out": sink.count, "engine_notes_per_s": round(ons / wall, 1),
+        "sounding_after_panic": len(engine.router.sounding),
+    }
+
+
+# ------------------------------------------------------------------ live
+class _Sink:
+    """A JACK MIDI input that stamps every note-on it receives."""
+
+    def __init__(self, rtmidi: Any, client: str) -> None:
+        self.arrivals: list[tuple[int, int, int, int]] = []   # (ns, status, pitch, vel)
+        self.offs = 0
+        self.inp = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=client)
+        self.inp.ignore_types(sysex=True, timing=True, active_sense=True)
+        self.inp.set_callback(self._on)
+        self.inp.open_virtual_port("in")
+        self.port = f"{client}:in"
+
+    def _on(self, event: tuple[list[int], float], data: object = None) -> None:
+        msg = event[0]
+        if len(msg) == 3 and msg[0] & 0xF0 == 0x90 and msg[2] > 0:
+            self.arrivals.append((time.perf_counter_ns(), msg[0], msg[1], msg[2]))
+        elif len(msg) == 3 and (msg[0] & 0xF0 == 0x80 or msg[0] & 0xF0 == 0x90):
+            self.offs += 1
+
+    def close(self) -> None:
+        self.inp.cancel_callback()
+        self.inp.close_port()
+        self.inp.delete()
+
+
+class _Thru:
+    """The plain MIDI thru to compare against: input callback -> send, nothing else."""
+
+    def __init__(self, rtmidi: Any, source: str, target: str, client: str) -> None:
+        from livearranger.midi_io import match_port
+
+        self.out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"{client}-out")
+        self.out.open_port(match_port(self.out.get_ports(), target), "out")
+        self.inp = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=f"{client}-in")
+        send = self.out.send_message
+        self.inp.set_callback(lambda event, data=None: send(event[0]))
+        self.inp.open_port(match_port(self.inp.get_ports(), source), "in")
+
+    def close(self) -> None:
+        self.inp.cancel_callback()
+        self.inp.close_port()
+        self.inp.delete()
+        self.out.close_port()
+        self.out.delete()
+
+
+def _wait(pred: Any, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.01)
+    return pred()
+
+
+def _live_pass(args: argparse.Namespace, preset: Preset, tag: str) -> dict[str, Any]:
+    import rtmidi
+
+    from livearranger.midi_io import MidiInput, PortOutput
+
+    kbd = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"kbd{tag}")
+    kbd.open_virtual_port("out")
+    src = f"kbd{tag}:out"
+    sink_model, sink_thru = _Sink(rtmidi, f"sinkm{tag}"), _Sink(rtmidi, f"sinkt{tag}")
+    arr = _arranger(args, preset)
+    engine = Engine(preset, arr, Router(preset, [PortOutput("jack", sink_model.port,
+                                                            client=f"engout{tag}")]))
+    engine_in = MidiInput("jack", src, engine.midi_callback, client=f"engin{tag}")
+    thru = _Thru(rtmidi, src, sink_thru.port, f"thru{tag}")
+    engine.start()
+    closers = [thru.close, engine_in.close, engine.stop, sink_model.close, sink_thru.close,
+               kbd.close_port, kbd.delete]
+    try:
+        time.sleep(0.3)
+        # probe: both paths must deliver before we measure (a known JACK hazard)
+        kbd.send_message([0x90, 60, 1])
+        kbd.send_message([0x80, 60, 0])
+        alive = {"model": _wait(lambda: sink_model.offs > 0, 3.0),
+                 "thru": _wait(lambda: sink_thru.offs > 0, 1.0)}
+        if not all(alive.values()):
+            return {"delivered": False, "alive": alive}
+        time.sleep(0.1)
+        for s in (sink_model, sink_thru):
+            s.arrivals.clear()
+        engine.call(arr.reset)
+        engine.call(engine.latency.clear)
+        engine.wait_idle(2.0)
+        sends: list[tuple[tuple[int, int], int]] = []   # ((pitch, velocity), send ns)
+        speed = args.speed
+        start = time.perf_counter()
+        for t, kind, pitch, _vel in looped(args.notes):
+            delay = start + t / speed - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            if kind == 0x90:
+                # the velocity tags the note (with its pitch) so that arrivals match
+                # their own note even when another one is lost on the way
+                vel = 20 + len(sends) % 100
+                sends.append(((pitch, vel), time.perf_counter_ns()))
+                kbd.send_message([0x90, pitch, vel])
+            else:
+                kbd.send_message([0x80, pitch, 0])
+        n = len(sends)
+        _wait(lambda: len(sink_model.arrivals) >= n and len(sink_thru.arrivals) >= n, 3.0)
+        engine.wait_idle(2.0)
+        internal = engine.latency.summary()
+        errors = engine.snapshot().errors
+    finally:
+        for close in closers:
+            try:
+                close()
+            except Exception:
+                pass
+    shift = {p.channel: (p.transpose, p.velocity_offset) for p in preset.parts}
+    lat: dict[str, dict[int, float]] = {}
+    unmatched: dict[str, int] = {}
+    for name, sink, engine_side in (("model", sink_model, True), ("thru", sink_thru, False)):
+        queues: dict[tuple[int, int], deque[int]] = defaultdict(deque)
+        for i, (key, _ns) in enumerate(sends):
+            queues[key].append(i)
+        per: dict[int, float] = {}
+        missed = 0
+        for ns, status, pitch, vel in sink.arrivals:
+            if engine_side:
+                dp, dv = shift.get(status & 0x0F, (0, 0))
+                pitch, vel = pitch - dp, vel - dv
+            q = queues.get((pitch, vel))
+            if q:
+                i = q.popleft()
+                per[i] = (ns - sends[i][1]) * 1e-6
+            else:
+                missed += 1
+        lat[name] = per
+        unmatched[name] = missed
+    both = sorted(set(lat["model"]) & set(lat["thru"]))
+    model_ms = np.array([lat["model"][i] for i in both])
+    thru_ms = np.array([lat["thru"][i] for i in both])
+    ms, ts = _stats(model_ms), _stats(thru_ms)
+    return {
+        "delivered": bool(lat["model"]) and bool(lat["thru"]),
+        "notes": n, "received_model": len(lat["model"]), "received_thru": len(lat["thru"]),
+        "lost_model": n - len(lat["model"]), "lost_thru": n - len(lat["thru"]),
+        "unmatched_model": unmatched["model"], "unmatched_thru": unmatched["thru"],
+        **_prefix("model", ms), **_prefix("thru", ts),
+        **_prefix("added_per_note", _stats(model_ms - thru_ms)),
+        "added_p99_ms": round(ms["p99_ms"] - ts["p99_ms"], 4),
+        **_prefix("engine_callback_to_send", {k: round(v, 4) for k, v in internal.items()
+                                              if k != "count"}),
+        "arranger": arr.describe(), "engine_errors": errors[:5],
+    }
+
+
+def bench_live(args: argparse.Namespace) -> dict[str, Any]:
+    """End to end through real JACK ports, model path against a plain thru."""
+    from livearranger.jackd import JackError, JackServer
+
+    preset = load_preset(args.preset)
+    _arranger(args, preset)                      # fail early and clearly
+    RESULTS_DIR.mkdir(exist_ok=True)
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)                # let JACK's callback thread in quickly
+    attempts: list[dict[str, Any]] = []
+    try:
+        with JackServer(log=RESULTS_DIR / "jackd-live.log") as server:
+            for attempt in range(args.attempts):
+                r = _live_pass(args, preset, f"{os.getpid() % 1000}x{attempt}")
+                attempts.append({k: r.get(k) for k in ("delivered", "alive", "notes",
+                                                       "received_model", "received_thru")})
+                if r.get("delivered"):
+                    r.update(bench="live", preset=preset.name, attempts=attempts,
+                             jack_period_ms=round(server.period_ms, 3), speed=args.speed)
+                    return r
+                time.sleep(0.5)
+    except JackError as exc:
+        raise BenchError(f"no JACK server: {exc}") from None
+    finally:
+        sys.setswitchinterval(previous)
+    raise BenchError(f"a JACK client delivered nothing in {args.attempts} fresh passes: "
+                     f"{attempts}")
+
+
+# ------------------------------------------------------------------- cli
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="livearranger bench", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("kind", choices=["model", "live", "memory"])
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--notes", type=int, default=None,
+                    help="notes to play (model 100000, live 600, memory 1000000)")
+    ap.add_argument("--preset", default="satb")
+    ap.add_argument("--model", default=None, help="ONNX file (default: the preset's model)")
+    ap.add_argument("--arranger", default=None,
+                    help="live/memory: arranger in the loop (default model)")
+    ap.add_argument("--provider", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--nocache-model", default=None,
+                    help="model: full-window graph to time as the cache-free re-run")
+    ap.add_argument("--speed", type=float, default=3.0,
+                    help="live: play the performance this many times faster")
+    ap.add_argument("--attempts", type=int, default=3, help="live: fresh passes at most")
+    ap.add_argument("--out", default=None, help="JSON file to write (default bench-results/)")
+    return ap
+
+
+DEFAULT_NOTES = {"model": 100_000, "live": 600, "memory": 1_000_000}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one benchmark; print one JSON object (``--json``) and write it to a file."""
+    args = build_parser().parse_args(argv)
+    if args.notes is None:
+        args.notes = DEFAULT_NOTES[args.kind]
+    if args.notes < 1:
+        print("livearranger bench: --notes must be at least 1", file=sys.stderr)
+        return 2
+    run = {"model": bench_model, "live": bench_live, "memory": bench_memory}[args.kind]
+    try:
+        result = run(args)
+    except (BenchError, ArrangerError, PresetError, OSError) as exc:
+        print(f"livearranger bench: error: {exc}", file=sys.stderr)
+        return 2
+    text = json.dumps(result)
+    out = Path(args.out) if args.out else RESULTS_DIR / (
+        f"{args.kind}-{args.arranger or 'model'}-{args.preset}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + "\n", encoding="utf-8")
+    if args.json:
+        print(text)
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+        print(f"(written to {out})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""``livearranger bench``: each benchmark runs on a small scale and reports its figures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from export.export_onnx import export_full, export_step
+from livearranger import bench
+from livearranger.features import FEATURE_VERSION, feature_dim
+from livearranger.presets import load_preset
+from models.model import PartTransformer
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def small_onnx(tmp_path_factory):
+    torch.manual_seed(0)
+    model = PartTransformer(feature_dim(4), 4, d_model=32, n_layers=2, n_heads=2, window=8,
+                            d_ff=64).eval()
+    meta = {"parts": load_preset("satb").part_names, "feature_version": FEATURE_VERSION}
+    folder = tmp_path_factory.mktemp("bench")
+    path = export_step(model, folder / "tiny.onnx", meta)
+    return path
+
+
+def _run(capsys, *argv: str) -> dict:
+    assert bench.main(list(argv)) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1                      # one JSON object, nothing else
+    return json.loads(out[0])
+
+
+def test_looped_performance_counts_notes_and_releases_every_key():
+    events = list(bench.looped(500))
+    ons = [e for e in events if e[1] == 0x90]
+    assert len(ons) == 500
+    times = [e[0] for e in events]
+    assert times == sorted(times)
+    down: dict[int, int] = {}
+    for _t, kind, pitch, _v in events:
+        down[pitch] = down.get(pitch, 0) + (1 if kind == 0x90 else -1)
+        down[pitch] = max(down[pitch], 0)     # a repeated strike is closed by one off
+    assert not any(down.values())
+
+
+def test_bench_model_reports_step_figures(tmp_path, capsys, small_onnx):
+    out = tmp_path / "model.json"
+    r = _run(capsys, "model", "--json", "--notes", "1500", "--model", str(small_onnx),
+             "--out", str(out))
+    assert r["notes"] == 1500
+    for key in ("step_p50_ms", "step_p99_ms", "step_max_ms", "first_p50_ms", "last_p50_ms",
+                "graph_p50_ms", "nocache_p50_ms", "speedup_p50", "offline_notes_per_s"):
+        assert r[key] > 0, key
+    assert r["step_p50_ms"] <= r["step_p99_ms"] <= r["step_max_ms"]
+    assert r["provider"] == "CPUExecutionProvider"
+    assert r["window"] == 8 and "step graph re-run" in r["nocache_method"]
+    assert isinstance(r["flat"], bool)
+    assert json.loads(out.read_text()) == r
+
+
+def test_bench_model_times_a_full_window_graph_when_given(tmp_path, capsys, small_onnx):
+    torch.manual_seed(0)
+    model = PartTransformer(feature_dim(4), 4, d_model=32, n_layers=2, n_heads=2, window=8,
+                            d_ff=64).eval()
+    meta = {"parts": load_preset("satb").part_names, "feature_version": FEATURE_VERSION}
+    full = export_full(model, tmp_path / "tiny.full.onnx", meta)
+    r = _run(capsys, "model", "--json", "--notes", "300", "--model", str(small_onnx),
+             "--nocache-model", str(full), "--out", str(tmp_path / "m.json"))
+    assert r["nocache_method"].startswith("full-window graph over the last 8 notes")
+    assert r["nocache_p50_ms"] > 0
+
+
+def test_bench_memory_reports_growth(tmp_path, capsys, small_onnx):
+    r = _run(capsys, "memory", "--json", "--notes", "2000", "--model", str(small_onnx),
+             "--out", str(tmp_path / "mem.json"))
+    assert r["notes"] == 2000
+    assert r["rss_start_mb"] > 0 and r["rss_end_mb"] > 0
+    assert r["growth_mb"] == pytest.approx(r["rss_end_mb"] - r["rss_start_mb"], abs=0.02)
+    assert r["messages_out"] >= 2 * 2000        # every note on and off went out
+    assert r["sounding_after_panic"] == 0
+
+
+def test_bench_refuses_a_bad_model_in_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"junk")
+    assert bench.main(["model", "--json", "--notes", "10", "--model", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("livearranger bench: error: bad.onnx: not a usable ONNX model")
+    assert "\n" not in err
+
+
+@pytest.mark.jack
+def test_bench_live_measures_both_paths_through_jack(tmp_path, capsys):
+    r = _run(capsys, "live", "--json", "--arranger", "closest-pitch", "--notes", "40",
+             "--speed", "6", "--out", str(tmp_path / "live.json"))
+    assert r["delivered"] is True
+    assert r["received_model"] == r["received_thru"] == 40
+    assert r["unmatched_model"] == r["unmatched_thru"] == 0
+    for key in ("model_p99_ms", "thru_p99_ms", "engine_callback_to_send_p99_ms"):
+        assert r[key] > 0, key
+    assert "added_p99_ms" in r and r["arranger"] == "closest-pitch"
