@@ -13,6 +13,10 @@ buffer; the note at stream position t lives in slot ``t % W``.  ``pos`` is that 
 new note, ``valid`` bool[W] marks slots holding one of the previous W-1 notes.  ``step``
 returns the new note's keys/values ``present_kv`` [n_layers, 2, n_heads, d_head]; the
 caller writes them into slot ``pos`` and advances.
+
+Reach: each layer looks back W-1 notes, so a note's logits depend on the previous
+``receptive_field - 1`` = n_layers*(W-1) notes.  A cache-free recompute equals the stream
+only when it runs ``forward`` over the last ``receptive_field`` notes (not just W).
 """
 
 from __future__ import annotations
@@ -101,6 +105,11 @@ class PartTransformer(nn.Module):
         self.ln_out = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, n_parts)
         self.register_buffer("slopes", alibi_slopes(n_heads), persistent=False)
+
+    @property
+    def receptive_field(self) -> int:
+        """Notes (this one included) that a note's logits depend on: n_layers*(W-1)+1."""
+        return self.n_layers * (self.window - 1) + 1
 
     # ------------------------------------------------------------------ input
     def embed(self, features: Tensor, tokens: Tensor) -> Tensor:
