@@ -1,13 +1,17 @@
 """Parity: the streamed ONNX step graph equals the PyTorch model over whole pieces.
 
-Each piece is played note by note through the runtime's ``OnnxArranger`` (its own choices
-fed back, the preset's constraints applied); the features and tokens it fed to the graph
-are recorded, then the PyTorch model runs once over the whole recorded sequence
-(``forward``, sliding-window attention, no cache).  Parity means max |logit difference|
+Each piece is replayed note by note through the runtime's ``OnnxArranger`` exactly as
+``livearranger evaluate`` replays it (its own choices fed back, the preset's constraints
+applied); the features and tokens it fed to the graph are recorded, then the PyTorch
+model runs once over the whole recorded sequence (``forward``, sliding-window attention,
+no cache).  Parity means max |logit difference|
 <= 1e-4 and the same constrained choice for every note.
 
+With ``--accuracy`` it also checks that the ONNX arranger's accuracy from
+``livearranger evaluate`` equals that of the PyTorch model stepped the same way.
+
     python -m export.parity models/checkpoints/satb.pt models/shipped/satb.onnx \
-        --preset satb --dataset bach --split test
+        --dataset bach --split test --accuracy
 """
 
 from __future__ import annotations
@@ -17,36 +21,59 @@ import json
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from livearranger.arrangers.base import Arranger
 from livearranger.arrangers.onnx_model import OnnxArranger
-from livearranger.events import Kind, NoteEvent
+from livearranger.datasets import Piece, load_pieces
+from livearranger.evaluate import (
+    CONDITIONS,
+    PRESET_OF,
+    evaluate_arranger,
+    evaluate_assign,
+    performance,
+    replay,
+)
+from livearranger.events import NoteEvent
+from livearranger.features import model_tokens, note_features
+from livearranger.presets import Preset, load_preset
 from livearranger.state import PerformanceState
-from models.model import PartTransformer
+from models.model import PartTransformer, load_checkpoint
 
 TOLERANCE = 1e-4
 
-# (time s, pitch, velocity, duration s): the part of a note the live engine may see,
-# plus its duration to schedule the note-off.
+# (time s, pitch, velocity, duration s): a note as a test writes it
 Note = tuple[float, int, int, float]
 
 
 @dataclass
 class Streamed:
-    """What the runtime computed over one piece."""
+    """What the runtime computed over one piece, note-on by note-on."""
 
     features: np.ndarray     # [T, F]
     tokens: np.ndarray       # [T, 2]
     logits: np.ndarray       # [T, P]
-    masks: np.ndarray        # [T, P] bool: parts allowed by the constraints
+    masks: np.ndarray        # [T, P] bool: parts the constraints allowed
     choices: np.ndarray      # [T]
 
 
+def piece_from_notes(notes: Sequence[Note], part_names: Sequence[str],
+                     name: str = "notes") -> Piece:
+    """A ``Piece`` (sorted by onset, then pitch) from (time, pitch, velocity, duration)."""
+    rows = sorted(notes, key=lambda n: (n[0], n[1]))
+    onset = np.array([r[0] for r in rows], dtype=np.float64)
+    return Piece(name, tuple(part_names), onset, onset * 2.0,
+                 np.array([r[1] for r in rows], dtype=np.int16),
+                 np.array([r[2] for r in rows], dtype=np.int16),
+                 onset + np.array([max(r[3], 0.0) for r in rows]),
+                 np.zeros(len(rows), dtype=np.int8), np.ones(len(rows), dtype=np.uint8))
+
+
 def note_events(notes: Iterable[Note]) -> list[tuple[float, int, int, int]]:
-    """(time, order, pitch, velocity) on/off events, note-offs first at equal times;
-    a note-on has order 1, a note-off order 0 and velocity 0."""
+    """(time, 1 = on | 0 = off, pitch, velocity) events, note-offs first at equal times."""
     events = []
     for t, pitch, vel, dur in notes:
         events.append((t, 1, pitch, max(1, vel)))
@@ -55,24 +82,58 @@ def note_events(notes: Iterable[Note]) -> list[tuple[float, int, int, int]]:
     return events
 
 
-def stream_piece(arranger: OnnxArranger, notes: Sequence[Note]) -> Streamed:
-    """Play ``notes`` through ``arranger`` from a reset, as the engine would."""
-    arranger.reset()
-    state = PerformanceState(len(arranger.preset.parts))
+def stream_performance(arranger: OnnxArranger, perf: Piece) -> Streamed:
+    """Replay ``perf`` through ``arranger`` exactly as ``livearranger evaluate`` does,
+    recording what the graph was fed and what it answered."""
     feats, toks, logits, masks, choices = [], [], [], [], []
-    for t, on, pitch, vel in note_events(notes):
-        if not on:
-            state.note_off(pitch)
-            continue
-        masks.append(arranger.constraints.mask(pitch, state))
-        part = arranger.assign(NoteEvent(Kind.NOTE_ON, t, pitch, vel), state)
+
+    def assign(ev: NoteEvent, state: PerformanceState) -> int:
+        part = arranger.assign(ev, state)
         feats.append(arranger._feat[0].copy())
         toks.append(arranger._tok[0].copy())
         logits.append(arranger._logits[0].copy())
+        masks.append(list(arranger.last_allowed))
         choices.append(part)
-        state.note_on(pitch, t, part)
+        return part
+
+    replay(perf, assign, len(arranger.preset.parts), arranger.reset)
     return Streamed(np.array(feats), np.array(toks), np.array(logits),
                     np.array(masks, dtype=bool), np.array(choices))
+
+
+def stream_piece(arranger: OnnxArranger, notes: Sequence[Note]) -> Streamed:
+    """``stream_performance`` over notes written as (time, pitch, velocity, duration)."""
+    return stream_performance(arranger, piece_from_notes(notes, arranger.preset.part_names))
+
+
+class TorchArranger(Arranger):
+    """The PyTorch model stepped note by note (its own KV cache in torch), with the same
+    features, tokens and constraints as the ONNX arranger: the PyTorch accuracy figure."""
+
+    name = "model-torch"
+
+    def __init__(self, preset: Preset, model: PartTransformer) -> None:
+        super().__init__(preset)
+        self.model = model.eval()
+        self._feat = np.zeros((1, model.n_features), dtype=np.float32)
+        self.reset()
+
+    def reset(self) -> None:
+        self._past, self._pos, self._valid = self.model.empty_cache()
+
+    @torch.no_grad()
+    def assign(self, note: NoteEvent, state: PerformanceState) -> int:
+        note_features(note.pitch, note.velocity, note.time, state, out=self._feat[0])
+        tokens = torch.tensor([model_tokens(note.pitch, state)], dtype=torch.long)
+        logits, kv = self.model.step(torch.from_numpy(self._feat), tokens, self._past,
+                                     self._pos, self._valid)
+        p = int(self._pos)
+        self._past[:, :, :, p, :] = kv
+        self._valid[p] = True
+        self._pos = (self._pos + 1) % self.model.window
+        allowed = self.constraints.mask(note.pitch, state, note.time)
+        row = np.where(allowed, logits[0].numpy(), -np.inf)
+        return int(row.argmax())
 
 
 @torch.no_grad()
@@ -96,13 +157,13 @@ def compare(model: PartTransformer, streamed: Streamed) -> dict[str, float]:
             "mismatches": int((pred != streamed.choices).sum())}
 
 
-def check_pieces(model: PartTransformer, arranger: OnnxArranger,
-                 pieces: Iterable[Sequence[Note]]) -> dict[str, float]:
-    """Parity over many pieces: totals, worst difference, and whether it passes."""
+def check_performances(model: PartTransformer, arranger: OnnxArranger,
+                       perfs: Iterable[Piece]) -> dict[str, float]:
+    """Parity over many performances: totals, worst difference, and whether it passes."""
     notes = mismatches = n_pieces = 0
     worst = 0.0
-    for piece in pieces:
-        r = compare(model, stream_piece(arranger, piece))
+    for perf in perfs:
+        r = compare(model, stream_performance(arranger, perf))
         notes += r["notes"]
         mismatches += r["mismatches"]
         worst = max(worst, r["max_abs_diff"])
@@ -112,12 +173,11 @@ def check_pieces(model: PartTransformer, arranger: OnnxArranger,
             "passed": bool(worst <= TOLERANCE and mismatches == 0)}
 
 
-def dataset_pieces(dataset: str, split: str, condition: str = "score",
-                   limit: int | None = None) -> list[list[Note]]:
-    """Test pieces from the training data module (issue 3) as Note lists."""
-    from models import data  # noqa: PLC0415 - training extra, imported on use
-
-    return data.parity_pieces(dataset, split, condition, limit)
+def check_pieces(model: PartTransformer, arranger: OnnxArranger,
+                 pieces: Iterable[Sequence[Note]]) -> dict[str, float]:
+    """``check_performances`` over pieces written as note tuples."""
+    names = arranger.preset.part_names
+    return check_performances(model, arranger, (piece_from_notes(p, names) for p in pieces))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,22 +185,34 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoint")
     ap.add_argument("onnx")
-    ap.add_argument("--preset", required=True)
-    ap.add_argument("--dataset", required=True, help="bach | string-quartet")
+    ap.add_argument("--dataset", required=True, choices=sorted(PRESET_OF))
     ap.add_argument("--split", default="test")
-    ap.add_argument("--condition", default="score", help="score | as-played")
-    ap.add_argument("--limit", type=int, default=None, help="at most this many pieces")
+    ap.add_argument("--condition", default="score", choices=CONDITIONS)
+    ap.add_argument("--limit", type=int, default=None, help="first N pieces of the split")
+    ap.add_argument("--accuracy", action="store_true",
+                    help="also the accuracy of the ONNX arranger (livearranger evaluate) and "
+                         "of the PyTorch model stepped the same way")
     args = ap.parse_args(argv)
-    from livearranger.presets import load_preset
-    from models.model import load_checkpoint
-
     torch.set_num_threads(min(2, torch.get_num_threads()))
     model, _meta = load_checkpoint(args.checkpoint)
-    arranger = OnnxArranger(load_preset(args.preset), model=args.onnx)
-    pieces = dataset_pieces(args.dataset, args.split, args.condition, args.limit)
-    result = check_pieces(model, arranger, pieces)
+    preset = load_preset(PRESET_OF[args.dataset])
+    arranger = OnnxArranger(preset, model=args.onnx)
+    pieces = load_pieces(args.dataset, args.split, args.limit)
+    perfs = [performance(p, args.condition, i) for i, p in enumerate(pieces)]
+    result: dict[str, object] = dict(check_performances(model, arranger, perfs))
     result.update(dataset=args.dataset, split=args.split, condition=args.condition,
-                  tolerance=TOLERANCE)
+                  tolerance=TOLERANCE, onnx=Path(args.onnx).name)
+    if args.accuracy:
+        onnx_eval = evaluate_arranger(args.dataset, args.condition, "model", args.split,
+                                      args.limit, {"model": args.onnx})
+        torch_arr = TorchArranger(preset, model)
+        torch_eval = evaluate_assign(pieces, args.condition,
+                                     lambda: (torch_arr.assign, torch_arr.reset),
+                                     len(preset.parts))
+        result.update(onnx_accuracy=onnx_eval["accuracy"],
+                      torch_accuracy=torch_eval["accuracy"], notes_evaluated=onnx_eval["notes"])
+        result["passed"] = bool(result["passed"]
+                                and onnx_eval["accuracy"] == torch_eval["accuracy"])
     print(json.dumps(result))
     return 0 if result["passed"] else 1
 

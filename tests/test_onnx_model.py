@@ -217,3 +217,18 @@ def test_engine_plays_with_the_model_and_leaves_nothing_sounding(exported, satb)
     assert {m[0] & 0x0F for m in ons} <= channels
     assert sorted((m[0], m[1]) for m in ons) == sorted((m[0] + 0x10, m[1]) for m in offs)
     assert engine.router.sounding == set()
+
+
+def test_pytorch_stepped_and_onnx_choose_the_same_parts_in_evaluation(exported, arranger,
+                                                                       satb):
+    from export.parity import TorchArranger, piece_from_notes
+    from livearranger.evaluate import replay
+
+    model, _ = exported
+    torch_arr = TorchArranger(satb, model)
+    for seed in range(3):
+        perf = piece_from_notes(piece(seed), satb.part_names)
+        ours = replay(perf, arranger.assign, 4, arranger.reset)
+        ref = replay(perf, torch_arr.assign, 4, torch_arr.reset)
+        assert (ours >= 0).all()
+        np.testing.assert_array_equal(ours, ref)

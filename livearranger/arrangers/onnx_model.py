@@ -5,7 +5,8 @@ One session per model (CPU provider, one intra-op thread, warmed up before the f
 note).  Every input and output is a preallocated numpy array bound once through an
 IOBinding, so a note costs one ``run_with_iobinding`` and a few in-place writes: the new
 note's keys/values go into ring slot ``pos``, its ``valid`` flag is set, ``pos`` moves on.
-The preset's constraints mask the logits before argmax (or sampling, with a temperature).
+The preset's constraints (ranges; a monophonic part holding a key of the same chord) mask
+the logits before argmax, or sampling with a temperature.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ class OnnxArranger(Arranger):
         self.meta = dict(self._session.get_modelmeta().custom_metadata_map)
         self._check_meta(preset)
         self._rng = np.random.default_rng(seed)
+        self.last_allowed: list[bool] = []
         self._allocate()
         self._warm_up()
         self.reset()
@@ -187,7 +189,8 @@ class OnnxArranger(Arranger):
 
     def assign(self, note: NoteEvent, state: PerformanceState) -> int:
         logits = self.logits(note.pitch, note.velocity, note.time, state)
-        allowed = self.constraints.mask(note.pitch, state)
+        allowed = self.constraints.mask(note.pitch, state, note.time)
+        self.last_allowed = allowed
         scores = self._scores
         best, best_score = -1, -math.inf
         for i, ok in enumerate(allowed):
