@@ -92,13 +92,15 @@ def export_step(model: PartTransformer, path: str | Path, meta: dict[str, Any]) 
     return path
 
 
-def export_full(model: PartTransformer, path: str | Path, meta: dict[str, Any]) -> Path:
-    """Write the cache-free full-window graph (features [1,W,F], tokens [1,W,2] ->
-    logits [1,W,P]): what the bench times as "re-running without a cache"."""
+def export_full(model: PartTransformer, path: str | Path, meta: dict[str, Any],
+                length: int | None = None) -> Path:
+    """Write the cache-free graph over ``length`` notes (default W): features [1,T,F],
+    tokens [1,T,2] -> logits [1,T,P]; what the bench times as "re-running without a
+    cache".  (Only ``model.receptive_field`` notes reproduce the stream exactly.)"""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     model = model.eval()  # (exporting a module restores its own mode afterwards)
-    w = model.window
+    w = length or model.window
     features = torch.zeros(1, w, model.n_features)
     tokens = torch.zeros(1, w, 2, dtype=torch.long)
     with torch.no_grad(), warnings.catch_warnings():
