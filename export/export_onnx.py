@@ -119,6 +119,33 @@ def export_full(model: PartTransformer, path: str | Path, meta: dict[str, Any],
     return path
 
 
+def describe_training(meta: dict[str, Any]) -> dict[str, Any]:
+    """Fill ``data``, ``split`` and ``accuracy`` from a training checkpoint's metadata."""
+    out = dict(meta)
+    dataset = meta.get("dataset")
+    if dataset and "data" not in out:
+        out["data"] = f"music21 corpus: {dataset} (livearranger.datasets)"
+    if dataset and "split" not in out:
+        out["split"] = (f"livearranger/data/splits/{dataset}.json (8:1:1 by file, fixed seed): "
+                        "trained on train, early-stopped on valid")
+    if "accuracy" not in out and "valid_accuracy" in meta:
+        out["accuracy"] = {"valid": meta["valid_accuracy"]}
+    return out
+
+
+def _parse_meta(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--meta expects KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m export.export_onnx", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -126,9 +153,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("output", help="the .onnx file to write")
     ap.add_argument("--full", metavar="PATH",
                     help="also write the cache-free full-window graph (for bench --nocache)")
+    ap.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra or replaced metadata (VALUE as JSON when it parses)")
     args = ap.parse_args(argv)
     torch.set_num_threads(min(2, torch.get_num_threads()))
     model, meta = load_checkpoint(args.checkpoint)
+    meta = {**describe_training(meta), **_parse_meta(args.meta)}
     out = export_step(model, args.output, meta)
     size = out.stat().st_size / 1e6
     print(f"{out}: step graph, {size:.2f} MB, parts {meta.get('parts')}, window {model.window}")
