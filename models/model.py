@@ -63,19 +63,24 @@ class Block(nn.Module):
         x = x + self.drop(self.proj(att.transpose(1, 2).reshape(b, t, d)))
         return x + self.drop(self.ff(self.ln2(x)))
 
-    def step(self, x: Tensor, past: Tensor, slot: Tensor, bias: Tensor) -> tuple[Tensor, Tensor]:
-        """One note. x [1,D]; past [2,H,W,Dh]; slot bool [1,W,1] (the slot being written);
-        bias [H,1,W] (ALiBi + -inf on invalid slots).  Returns (x, kv [2,H,1,Dh])."""
+    def step(self, x: Tensor, k_past: Tensor, v_past: Tensor, bias: Tensor
+             ) -> tuple[Tensor, Tensor, Tensor]:
+        """One note. x [1,D]; k_past, v_past [1,H,W,Dh] (the ring buffer, read only);
+        bias [1,H,1,W+1]: ALiBi for the W slots (-inf where invalid or about to be
+        overwritten) and 0 for the note itself, last.  Returns (x, k, v), k/v [1,H,1,Dh].
+
+        The cache is never copied: scores against it and against the new key are joined.
+        """
         h, dh = self.n_heads, self.d_head
-        qkv = self.qkv(self.ln1(x)).view(3, h, 1, dh)
-        q, kv = qkv[0], qkv[1:]
-        keys = torch.where(slot, kv[0], past[0])                   # [H,W,Dh]
-        values = torch.where(slot, kv[1], past[1])
-        scores = torch.matmul(q * (1.0 / math.sqrt(dh)), keys.transpose(1, 2)) + bias
-        att = torch.matmul(torch.softmax(scores, dim=-1), values)  # [H,1,Dh]
+        q, k, v = self.qkv(self.ln1(x)).view(3, h, 1, dh).split(1, dim=0)
+        q = q * (1.0 / math.sqrt(dh))
+        scores = torch.cat((torch.matmul(q, k_past.transpose(2, 3)),
+                            torch.matmul(q, k.transpose(2, 3))), dim=-1) + bias
+        p_past, p_new = torch.softmax(scores, dim=-1).split([k_past.shape[2], 1], dim=-1)
+        att = torch.matmul(p_past, v_past) + p_new * v                  # [1,H,1,Dh]
         x = x + self.proj(att.reshape(1, h * dh))
         x = x + self.ff(self.ln2(x))
-        return x, kv
+        return x, k, v
 
 
 class PartTransformer(nn.Module):
@@ -148,21 +153,24 @@ class PartTransformer(nn.Module):
         Returns (logits [1,n_parts], present_kv [L,2,H,Dh]); write present_kv into slot
         ``pos`` of the cache, mark it valid, and move ``pos`` on by one modulo W.
         """
-        w = self.window
+        w, n_layers = self.window, self.n_layers
         slots = torch.arange(w, device=past_kv.device)
-        onehot = slots == pos                                      # [W]
         dist = pos - slots
         dist = torch.where(dist < 0, dist + w, dist).float()       # age of each slot
-        bias = -self.slopes.view(-1, 1, 1) * dist.view(1, 1, w)    # [H,1,W]
-        bias = bias.masked_fill(~(valid | onehot).view(1, 1, w), float("-inf"))
-        slot = onehot.view(1, w, 1)
+        keep = valid & (slots != pos)                              # slot pos: note t-W
+        bias = torch.cat((-self.slopes.view(-1, 1, 1) * dist.view(1, 1, w),
+                          torch.zeros(self.n_heads, 1, 1, device=past_kv.device)), dim=-1)
+        bias = bias.masked_fill(~torch.cat((keep, torch.ones(1, dtype=torch.bool,
+                                                             device=keep.device))
+                                           ).view(1, 1, w + 1), float("-inf")).unsqueeze(0)
+        cache = past_kv.view(2 * n_layers, self.n_heads, w, self.d_head).split(1, dim=0)
         x = self.embed(features, tokens)
         present = []
         for i, block in enumerate(self.blocks):
-            x, kv = block.step(x, past_kv[i], slot, bias)
-            present.append(kv)
-        return self.head(self.ln_out(x)), torch.stack(present).view(
-            self.n_layers, 2, self.n_heads, self.d_head)
+            x, k, v = block.step(x, cache[2 * i], cache[2 * i + 1], bias)
+            present += [k, v]
+        return self.head(self.ln_out(x)), torch.cat(present).view(
+            n_layers, 2, self.n_heads, self.d_head)
 
 
 class StepModule(nn.Module):
