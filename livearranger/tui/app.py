@@ -214,13 +214,12 @@ class LiveArrangerApp(App[int]):
         """The built-in synth's audio buffer and its latency, or why there is none."""
         session = self.controller.session
         if session is None or getattr(session, "synth", None) is None:
-            return "built-in synth: off"
+            return "synth: off (no built-in synth output)"
         ms = session.audio_latency_ms
         period = session.config.period_size
         driver = getattr(session.synth, "driver", "") or "?"
-        return (f"built-in synth: {driver}, period {period} frames x 2, "
-                f"buffer latency {ms:.1f} ms" if ms is not None else
-                f"built-in synth: {driver}")
+        return (f"synth: {driver}, buffer {period} x 2 frames = {ms:.1f} ms"
+                if ms is not None else f"synth: {driver}")
 
     def refresh_presets(self) -> None:
         try:
@@ -293,11 +292,16 @@ class LiveArrangerApp(App[int]):
                          chosen)
 
     def action_help(self) -> None:
+        enter = Binding("enter", "", "choose / apply")
         sections = [("main", self.BINDINGS), ("", self.HELP_EXTRA),
                     ("parts table", PartsTable.BINDINGS),
-                    ("ports", PortsScreen.BINDINGS), ("edit part", EditPartScreen.BINDINGS),
-                    ("arranger", ArrangerScreen.BINDINGS),
-                    ("save preset", SavePresetScreen.BINDINGS),
+                    ("ports", [*PortsScreen.BINDINGS,
+                               Binding("enter", "", "choose the input"),
+                               Binding("space", "", "turn an output on or off"),
+                               Binding("tab", "", "API, input, outputs, buttons")]),
+                    ("edit part", [*EditPartScreen.BINDINGS, enter]),
+                    ("arranger", [*ArrangerScreen.BINDINGS, enter]),
+                    ("save preset", [*SavePresetScreen.BINDINGS, enter]),
                     ("help", HelpScreen.BINDINGS)]
         self.push_screen(HelpScreen(sections))
 

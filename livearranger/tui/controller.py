@@ -125,20 +125,22 @@ class Controller:
 
     ``session`` may be injected (tests, snapshot tests); otherwise ``open`` builds one
     from ``config`` with ``session_factory``.  ``port_lister`` lists (inputs, outputs)
-    for an API; ``record_dir`` is where recordings go.
+    for an API, ``preset_lister`` the presets; ``record_dir`` is where recordings go.
     """
 
     def __init__(self, config: SessionConfig, session: Any | None = None,
                  session_factory: SessionFactory = Session,
                  port_lister: PortLister = list_ports,
                  record_dir: str | Path | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 preset_lister: Callable[[], list[PresetEntry]] | None = None) -> None:
         self.config = config
         self.session = session
         self.session_factory = session_factory
         self.port_lister = port_lister
         self.record_dir = Path(record_dir) if record_dir else Path.cwd()
         self.clock = clock
+        self.preset_lister = preset_lister
         self.arranger_choice: str | None = config.arranger
         self.modified = False          # current preset edited and not saved
         self.saved_recordings: list[Path] = []
@@ -191,6 +193,8 @@ class Controller:
 
     def presets(self) -> list[PresetEntry]:
         """Every known preset, shipped and the player's own."""
+        if self.preset_lister is not None:
+            return self.preset_lister()
         shipped = shipped_preset_dir().resolve()
         return [PresetEntry(name, path.resolve().parent != shipped)
                 for name, path in list_presets()]

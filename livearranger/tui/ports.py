@@ -40,8 +40,8 @@ class PortsScreen(ModalScreen[PortChoice | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="ports-dialog", classes="dialog"):
-            yield Label("Ports  [dim](Tab: next, Enter/Space: choose, "
-                        "Ctrl+S: apply, F5: refresh, Esc: cancel)[/]")
+            yield Label("[b]Ports[/]  [dim]Tab: next  Enter/Space: choose  Ctrl+S: apply  "
+                        "F5: refresh  Esc: cancel[/]")
             with RadioSet(id="api"):
                 for api in APIS:
                     yield RadioButton(api.upper(), value=api == self.api, name=api)

@@ -1,0 +1,104 @@
+"""The real ``livearranger tui`` in a terminal (tmux), played over JACK from another client."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.midi_probe import connect_live, wait_for_port
+
+pytestmark = pytest.mark.jack
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Tmux:
+    """A private tmux server (own socket) running one command in a 120x40 pane."""
+
+    def __init__(self, command: str, env: dict[str, str]) -> None:
+        self.socket = f"la-tui-{uuid.uuid4().hex[:8]}"
+        exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        shell = (f"cd {shlex.quote(str(REPO))} && env -u COLUMNS -u LINES {exports} {command}; "
+                 "echo EXIT=$?; sleep 60")
+        # a detached session is 80x24 unless told otherwise: fix the size at once
+        subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", "start-server", ";",
+                        "set-option", "-g", "default-size", "120x40", ";",
+                        "new-session", "-d", "-s", "la", "-x", "120", "-y", "40", shell],
+                       check=True, timeout=10)
+
+    def pane(self) -> str:
+        out = subprocess.run(["tmux", "-L", self.socket, "capture-pane", "-p", "-t", "la"],
+                             capture_output=True, text=True, timeout=10)
+        return out.stdout
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "send-keys", "-t", "la", *keys],
+                       check=True, timeout=10)
+
+    def wait(self, condition: Callable[[str], bool], timeout: float, what: str) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.pane()
+            if condition(text):
+                return text
+            time.sleep(0.2)
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}; the pane:\n"
+                             f"{self.pane()}")
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True,
+                       timeout=10)
+
+
+@pytest.fixture()
+def tui(jack_server, tmp_path: Path) -> Iterator[Tmux]:
+    if shutil.which("tmux") is None:
+        pytest.fail("tmux is not installed (Debian: apt install tmux)")
+    env = {"JACK_DEFAULT_SERVER": jack_server.name, "JACK_NO_START_SERVER": "1",
+           "LIVEARRANGER_PRESETS": str(tmp_path / "presets"), "TERM": "xterm-256color",
+           "HOME": str(tmp_path)}
+    command = (f"{shlex.quote(sys.executable)} -m livearranger tui --api jack --in virtual "
+               "--out virtual --preset satb")
+    session = Tmux(command, env)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def _part_line(pane: str, part: str) -> str:
+    return next((ln for ln in pane.splitlines() if f"■ {part}" in ln and "notes" in ln), "")
+
+
+def test_notes_played_over_jack_appear_in_the_tui(tui: Tmux) -> None:
+    tui.wait(lambda p: "notes in 0" in p and "livearranger:in" in p, 40, "the TUI to start")
+    wait_for_port("livearranger:in")
+    keyboard, listener = connect_live("livearranger-out:out", "livearranger:in")
+    try:
+        for pitch in (72, 64, 55, 43):                    # C5 E4 G3 G2, rolled
+            keyboard.send([0x90, pitch, 100])
+            time.sleep(0.05)
+        pane = tui.wait(lambda p: "notes in 5" in p, 15, "5 notes (probe + 4) in the live view")
+        assert "IN  G2" in pane
+        shown = " ".join(_part_line(pane, part) for part in ("soprano", "alto", "tenor", "bass"))
+        for name in ("C5", "E4", "G3", "G2"):
+            assert name in shown, f"{name} not shown for any part:\n{pane}"
+        assert "Traceback" not in pane
+        for pitch in (72, 64, 55, 43):
+            keyboard.send([0x80, pitch, 0])
+        assert listener.wait_count(
+            lambda ms: sum(1 for m in ms if m[0] & 0xF0 == 0x80) >= 4, 5.0), \
+            "the TUI's engine sent no note-offs to livearranger-out:out"
+    finally:
+        keyboard.close()
+        listener.close()
+    tui.keys("q")
+    pane = tui.wait(lambda p: "EXIT=" in p, 20, "the TUI to exit")
+    assert "EXIT=0" in pane and "Traceback" not in pane, pane
