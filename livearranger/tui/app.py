@@ -94,6 +94,12 @@ class LiveArrangerApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # The MIDI input callback (JACK runs it on its realtime thread) and the engine
+        # thread share the interpreter lock with the UI.  With Python's default 5 ms
+        # switch interval a redraw can hold a JACK cycle long enough that a chord comes
+        # in as copies of its first note (measured); hand the lock over every 0.5 ms.
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._switch_interval, SWITCH_INTERVAL_S))
         self.live = self.query_one(LiveView)
         self.latency = self.query_one(LatencyPanel)
         self.arranger_panel = self.query_one(ArrangerPanel)
@@ -114,6 +120,7 @@ class LiveArrangerApp(App[int]):
     def on_unmount(self) -> None:
         self._stop_timers()
         self._close_session()
+        sys.setswitchinterval(getattr(self, "_switch_interval", sys.getswitchinterval()))
 
     def _stop_timers(self) -> None:
         for timer in getattr(self, "_timers", []):
@@ -313,10 +320,6 @@ class LiveArrangerApp(App[int]):
 
 def run_tui(config: SessionConfig, record_dir: str | Path | None = None) -> int:
     """Open the front panel for ``config``; returns the exit status."""
-    # the engine thread and the MIDI callback share the interpreter lock with the UI:
-    # hand it over often so that a redraw never holds a note back for long
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(min(previous, SWITCH_INTERVAL_S))
     app = LiveArrangerApp(Controller(config, record_dir=record_dir))
     try:
         result = app.run()
@@ -325,7 +328,6 @@ def run_tui(config: SessionConfig, record_dir: str | Path | None = None) -> int:
         return 130
     finally:
         app.controller.close()
-        sys.setswitchinterval(previous)
     for path in app.controller.saved_recordings:
         print(f"recording saved to {path}")
     code = app.return_code if app.return_code is not None else 0
