@@ -111,8 +111,7 @@ def cmd_play(args: argparse.Namespace) -> int:
               + (f"; recording to {session.recording}" if session.recording else ""),
               flush=True)
         while not stop.wait(0.5):
-            message = session.check_input()
-            if message:
+            for message in session.check():
                 print(message, file=sys.stderr, flush=True)
     finally:
         session.stop()

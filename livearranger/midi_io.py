@@ -136,6 +136,10 @@ class PortOutput:
     def __init__(self, api: str, port: str, client: str = CLIENT, virtual_name: str = "out"):
         # JACK needs one client name per rtmidi object: "<client>-out:out"
         client = f"{client}-{virtual_name}"
+        self.api = api
+        self.spec = port
+        self.own_port = f"{client}:{virtual_name}"   # our end, whatever it connects to
+        self.sent = 0
         self._out = _make(rtmidi.MidiOut, api, client)
         if port == "virtual":
             self._out.open_virtual_port(virtual_name)
@@ -146,6 +150,7 @@ class PortOutput:
             self._out.open_port(index, "out")
 
     def send(self, part: int, message: list[int], time: float) -> None:
+        self.sent += 1
         self._out.send_message(message)
 
     def close(self) -> None:
@@ -153,6 +158,31 @@ class PortOutput:
             self._out.close_port()
         finally:
             self._out.delete()
+
+
+class Loopback:
+    """Listens to one of our own output ports, to notice an output client that stopped
+    delivering.  No callback: rtmidi queues what arrives in C++, ``drain`` counts it, so
+    no Python runs on the MIDI thread."""
+
+    def __init__(self, api: str, port_name: str, client: str) -> None:
+        self._in = _make(rtmidi.MidiIn, api, client)
+        self._in.ignore_types(sysex=True, timing=True, active_sense=True)
+        index = match_port(self._in.get_ports(), port_name)
+        self._in.open_port(index, "loop")
+
+    def drain(self) -> int:
+        """How many messages arrived since the last drain."""
+        n = 0
+        while self._in.get_message() is not None:
+            n += 1
+        return n
+
+    def close(self) -> None:
+        try:
+            self._in.close_port()
+        finally:
+            self._in.delete()
 
 
 class PerPartOutput:

@@ -14,7 +14,14 @@ from typing import Any
 
 from livearranger.arrangers import Arranger, ArrangerError, make_arranger
 from livearranger.engine import Engine
-from livearranger.midi_io import MidiInput, MidiIOError, PerPartOutput, PortOutput, default_api
+from livearranger.midi_io import (
+    Loopback,
+    MidiInput,
+    MidiIOError,
+    PerPartOutput,
+    PortOutput,
+    default_api,
+)
 from livearranger.presets import Preset, load_preset
 from livearranger.recorder import Recorder
 from livearranger.router import Output, Router
@@ -74,6 +81,24 @@ class _RecorderTap:
             rec.close()
 
 
+class _OutputWatch:
+    """A JACK output port and the loopback that hears it."""
+
+    def __init__(self, output: PortOutput, client: str) -> None:
+        self.output = output
+        self.loopback = Loopback(output.api, output.own_port, f"{client}-loop")
+        self.last_sent = output.sent
+        self.silent_checks = 0
+
+    def silent(self) -> bool:
+        """True when we sent since the last look and nothing came back."""
+        heard = self.loopback.drain()
+        sent = self.output.sent - self.last_sent
+        self.last_sent = self.output.sent
+        self.silent_checks = self.silent_checks + 1 if sent and not heard else 0
+        return self.silent_checks >= 2
+
+
 class Session:
     """Engine + ports + synth + recorder for one player.  Raises MidiIOError,
     PresetError, ArrangerError or SynthError with one readable line on bad set-up."""
@@ -90,6 +115,11 @@ class Session:
         self._tap = _RecorderTap()
         outputs = self._open_outputs(self.preset)
         self.engine = Engine(self.preset, arranger, Router(self.preset, outputs))
+        self._watches: list[_OutputWatch] = []
+        if config.api == "jack":
+            for out in outputs:
+                if isinstance(out, PortOutput):
+                    self._watches.append(_OutputWatch(out, config.client))
         self.input: MidiInput | None = None
         self.input_lost = False
         if config.record:
@@ -156,6 +186,9 @@ class Session:
         if self.input is not None:
             self.input.close()
             self.input = None
+        for watch in self._watches:
+            watch.loopback.close()
+        self._watches = []
         self.engine.stop()   # drains, panics (recorded too), closes outputs incl. recorder
 
     def set_input(self, port: str) -> None:
@@ -184,6 +217,42 @@ class Session:
                 return None
             return f"MIDI input {inp.name!r} is back"
         return None
+
+    def check_outputs(self) -> str | None:
+        """Call now and then (JACK only): an output port whose client stopped delivering
+        (a known JACK hazard: its loopback hears nothing of what we send) is reopened."""
+        for i, watch in enumerate(self._watches):
+            if not watch.silent():
+                continue
+            old = watch.output
+            watch.loopback.close()
+            new = self._reopen_output(old)
+            if new is None:
+                del self._watches[i]
+                return f"MIDI output {old.name!r} stopped delivering and could not be reopened"
+            self._watches[i] = _OutputWatch(new, self.config.client)
+            return f"MIDI output {old.name!r} stopped delivering: reopened"
+        return None
+
+    def _reopen_output(self, old: PortOutput) -> PortOutput | None:
+        """Replace ``old`` by a fresh client on the same port, on the engine thread."""
+        result: list[PortOutput] = []
+
+        def swap() -> None:
+            self.engine.panic()
+            outputs = self.engine.router.outputs
+            old.close()
+            new = PortOutput(old.api, old.spec, self.config.client)
+            outputs[outputs.index(old)] = new
+            result.append(new)
+
+        self.engine.call(swap)
+        self.engine.wait_idle()
+        return result[0] if result else None
+
+    def check(self) -> list[str]:
+        """``check_input`` and ``check_outputs``: what changed, as messages."""
+        return [m for m in (self.check_input(), self.check_outputs()) if m]
 
     def set_preset(self, name_or_preset: str | Preset, arranger: str | None = None) -> None:
         """Switch ensemble live: panic, new programs on the synth, fresh arranger state."""

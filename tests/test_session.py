@@ -152,3 +152,36 @@ def test_builtin_synth_plays_live_audio_through_jack(jack_server, tmp_path):
     half = len(audio) // 4
     assert np.sqrt(np.mean((audio[:half // 2] / 32768.0) ** 2)) < 0.01   # silence first
     assert np.sqrt(np.mean((audio[-half:] / 32768.0) ** 2)) > 0.01       # then the chord
+
+
+def test_output_client_that_stops_delivering_is_reopened(jack_server):
+    session = Session(SessionConfig(preset="satb", arranger="closest-pitch", api="jack",
+                                    input=None, outputs=["virtual"], client="la-loop"))
+    session.start()
+    try:
+        def play_and_check() -> str | None:
+            for p in (60, 64):
+                session.engine.feed([0x90, p, 80])
+                session.engine.feed([0x80, p, 0])
+            session.engine.wait_idle()
+            time.sleep(0.3)                        # a few JACK periods
+            return session.check_outputs()
+
+        def heard() -> bool:
+            # a fresh JACK client may deliver nothing for a while (the hazard this
+            # guards against); the session reopens it, so within a few looks it is heard
+            for _ in range(5):
+                play_and_check()
+                if session._watches[0].silent_checks == 0:
+                    return True
+            return False
+
+        assert heard()                             # healthy: the loopback hears us
+        dead = session.engine.router.outputs[1]
+        dead._out.close_port()                     # the client stops delivering
+        assert play_and_check() is None            # one silent look is not yet a verdict
+        assert "stopped delivering: reopened" in (play_and_check() or "")
+        assert session.engine.router.outputs[1] is not dead
+        assert heard()                             # the new port is heard again
+    finally:
+        session.stop()
