@@ -1,0 +1,193 @@
+"""Results table: every arranger on the test split of each corpus, both conditions.
+
+    python -m models.evaluate [--dataset bach string-quartet] [--limit N]
+
+Rules come from the registry, the trained checkpoints (``models/checkpoints``) are
+wrapped as arrangers here (PyTorch, stepped note by note with the KV cache / LSTM state),
+and all are replayed by ``livearranger.evaluate`` exactly as the engine plays notes.
+Writes ``docs/results.md`` and ``docs/results.json`` with the paper's numbers beside ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from livearranger.arrangers import make_arranger
+from livearranger.arrangers.base import Arranger
+from livearranger.datasets import load_pieces, load_split
+from livearranger.evaluate import (
+    CONDITIONS,
+    HUMANIZE_SEED,
+    PAPER,
+    PRESET_OF,
+    arranger_options,
+    evaluate_assign,
+)
+from livearranger.events import NoteEvent
+from livearranger.features import feature_dim, model_tokens, note_features
+from livearranger.presets import Preset, load_preset
+from livearranger.state import PerformanceState
+from models.lstm import OnlineLSTM, beat_tokens
+from models.model import PartTransformer, load_checkpoint
+from models.train import CHECKPOINTS, load_lstm
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = ("most-common", "zone", "closest-pitch", "top-bottom", "voice-leading")
+
+
+class TorchModelArranger(Arranger):
+    """A PartTransformer checkpoint stepped one note at a time (ring-buffer KV cache),
+    preset constraints applied to the logits, greedy."""
+
+    name = "model"
+
+    def __init__(self, preset: Preset, model: PartTransformer) -> None:
+        super().__init__(preset)
+        self.model = model.eval()
+        n = len(preset.parts)
+        self._feat = np.zeros((1, feature_dim(n)), dtype=np.float32)
+        self._tok = torch.zeros(1, 2, dtype=torch.long)
+        self.reset()
+
+    def reset(self) -> None:
+        self._past, self._pos, self._valid = self.model.empty_cache()
+
+    @torch.no_grad()
+    def assign(self, note: NoteEvent, state: PerformanceState) -> int:
+        note_features(note.pitch, note.velocity, note.time, state, out=self._feat[0])
+        a, b = model_tokens(note.pitch, state)
+        self._tok[0, 0], self._tok[0, 1] = a, b
+        logits, kv = self.model.step(torch.from_numpy(self._feat), self._tok, self._past,
+                                     self._pos, self._valid)
+        p = int(self._pos)
+        self._past[:, :, :, p, :] = kv
+        self._valid[p] = True
+        self._pos = (self._pos + 1) % self.model.window
+        allowed = self.constraints.mask(note.pitch, state, note.time)
+        row = np.where(allowed, logits[0].numpy(), -np.inf)
+        return int(row.argmax())
+
+
+class TorchLSTMArranger(Arranger):
+    """The online LSTM baseline stepped note by note; preset constraints at decoding."""
+
+    name = "lstm"
+
+    def __init__(self, preset: Preset, model: OnlineLSTM) -> None:
+        super().__init__(preset)
+        self.model = model.eval()
+        self.reset()
+
+    def reset(self) -> None:
+        self._hidden = None
+
+    @torch.no_grad()
+    def assign(self, note: NoteEvent, state: PerformanceState) -> int:
+        beat, pos = beat_tokens(np.array([note.time]))
+        tok = torch.tensor([[[note.pitch, int(beat[0]), int(pos[0])]]], dtype=torch.long)
+        logits, self._hidden = self.model(tok, self._hidden)
+        allowed = self.constraints.mask(note.pitch, state, note.time)
+        row = np.where(allowed, logits[0, 0].numpy(), -np.inf)
+        return int(row.argmax())
+
+
+def checkpoint_arranger(preset: Preset, name: str, path: Path | None = None) -> Arranger | None:
+    """The trained arranger ``model`` or ``lstm`` for ``preset``, or None if not trained."""
+    suffix = "-lstm" if name == "lstm" else ""
+    path = path or CHECKPOINTS / f"{preset.name}{suffix}.pt"
+    if not path.exists():
+        return None
+    if name == "lstm":
+        return TorchLSTMArranger(preset, load_lstm(path)[0])
+    return TorchModelArranger(preset, load_checkpoint(path)[0])
+
+
+def evaluate_all(dataset: str, arrangers: list[str], limit: int | None = None,
+                 split: str = "test", log=print) -> list[dict]:
+    torch.set_num_threads(1)
+    preset = load_preset(PRESET_OF[dataset])
+    n = len(preset.parts)
+    pieces = load_pieces(dataset, split, limit)
+    train = load_pieces(dataset, "train")
+    rows = []
+    for name in arrangers:
+        if name in ("model", "lstm"):
+            arr = checkpoint_arranger(preset, name)
+            if arr is None:
+                log(f"  {name}: no checkpoint for {preset.name}, skipped")
+                continue
+        else:
+            arr = make_arranger(name, preset, **arranger_options(name, train, n))
+        for cond in CONDITIONS:
+            t0 = time.monotonic()
+            r = evaluate_assign(pieces, cond, lambda a=arr: (a.assign, a.reset), n)
+            r.update(dataset=dataset, condition=cond, arranger=name, split=split,
+                     pieces=len(pieces), parts=preset.part_names)
+            rows.append(r)
+            log(f"  {dataset:15s} {cond:9s} {name:14s} {r['accuracy']:6.2f} %  "
+                f"({r['notes']} notes, {time.monotonic() - t0:.0f}s)")
+    return rows
+
+
+def write_table(rows: list[dict], md: Path, js: Path) -> None:
+    md.parent.mkdir(parents=True, exist_ok=True)
+    splits = {d: {k: len(v) for k, v in load_split(d).items()}
+              for d in {r["dataset"] for r in rows}}
+    js.write_text(json.dumps({"rows": rows, "paper": PAPER, "splits": splits,
+                              "humanize_seed": HUMANIZE_SEED}, indent=1))
+    out = ["# Results", "",
+           "Generated by `python -m models.evaluate` (see models/README.md for the split, ",
+           "the training commands and the seeds). Online accuracy (%, micro over all test ",
+           "notes), each note assigned when its key goes down, preset constraints applied. ",
+           "`score`: notes by onset then pitch (the paper's order); `as-played`: seeded ",
+           f"humanisation (seed {HUMANIZE_SEED} + piece index). A unison (two parts on one "
+           "key at one onset) is one keyboard note, correct if any of its parts is chosen.",
+           ""]
+    for d in sorted({r["dataset"] for r in rows}):
+        sub = [r for r in rows if r["dataset"] == d]
+        out += [f"## {d} (test split: {splits[d]['test']} files, "
+                f"{sub[0]['notes']} notes)", "",
+                "| arranger | score | as-played | soundness (score / played) | "
+                "completeness (score / played) | recall per part (score) |",
+                "| --- | --- | --- | --- | --- | --- |"]
+        for name in dict.fromkeys(r["arranger"] for r in sub):
+            by = {r["condition"]: r for r in sub if r["arranger"] == name}
+            s, a = by.get("score"), by.get("as-played")
+            if not s or not a:
+                continue
+            rec = ", ".join(f"{p} {v}" for p, v in zip(s["parts"], s["recall"], strict=True))
+            out.append(f"| {name} | {s['accuracy']:.2f} | {a['accuracy']:.2f} | "
+                       f"{s['soundness']:.1f} / {a['soundness']:.1f} | "
+                       f"{s['completeness']:.1f} / {a['completeness']:.1f} | {rec} |")
+        out += ["", "Paper (Dong et al. 2021" + (", MusicNet, not the same data" if
+                                                 d == "string-quartet" else "") + "): " +
+                ", ".join(f"{k} {v}" for k, v in PAPER[d].items()), ""]
+    md.write_text("\n".join(out) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m models.evaluate")
+    ap.add_argument("--dataset", nargs="+", default=["bach", "string-quartet"])
+    ap.add_argument("--arranger", nargs="+", default=[*RULES, "lstm", "model"])
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--split", default="test")
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "results.md")
+    a = ap.parse_args(argv)
+    rows = []
+    for d in a.dataset:
+        rows += evaluate_all(d, a.arranger, a.limit, a.split,
+                             log=lambda s: print(s, flush=True))
+    write_table(rows, a.out, a.out.with_suffix(".json"))
+    print(f"wrote {a.out} and {a.out.with_suffix('.json')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

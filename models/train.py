@@ -1,0 +1,452 @@
+"""Train the part model (PartTransformer) or the LSTM baseline on one corpus, on CPU.
+
+    python -m models.train --dataset bach [--arranger model|lstm] [--minutes 25] [--seed 0]
+
+Every epoch draws a fresh augmentation of each training piece: transposition within the
+parts' ranges, tempo scaling, and either the score (quantised, notes in pitch order) or a
+seeded humanised performance (spread chords, overlaps, gaps, velocities).  Features come
+from ``livearranger.features`` replayed exactly as the engine replays them.
+
+Exposure bias: the transformer is trained with teacher forcing on (1) the true history,
+(2) a corrupted history (a share of earlier notes given to a wrong allowed part, the
+targets staying true, so it learns to recover), and (3) DAgger rollouts: from epoch
+``--dagger-from`` on, every few epochs the current model plays the training pieces
+itself (its own choices build the held-key state and the fed-back part), and those
+trajectories, labelled with the true parts, join the training data.
+
+Validation is the real online protocol (the model's own choices, preset constraints) on
+the validation split in both conditions; the best epoch is kept, training stops after
+``--patience`` epochs without improvement or at the time limit.  Checkpoints:
+``models/checkpoints/{preset}.pt`` (model) and ``{preset}-lstm.pt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from livearranger.constraints import Constraints
+from livearranger.datasets import Piece, load_pieces
+from livearranger.evaluate import PRESET_OF, event_order, performance
+from livearranger.features import FEATURE_VERSION, feature_dim, model_tokens, note_features
+from livearranger.humanize import humanize, scale_tempo, score_velocity
+from livearranger.presets import Preset, load_preset
+from livearranger.state import PerformanceState
+from models.lstm import OnlineLSTM, beat_tokens
+from models.model import PartTransformer, save_checkpoint
+
+CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
+SEGMENT = 1024          # long pieces are cut into segments of this many notes
+
+
+# ------------------------------------------------------------------ data
+
+def transpositions(piece: Piece, preset: Preset, span: int = 6) -> list[int]:
+    """Shifts in -span..span that keep every part's notes inside its preset range
+    (0 is always allowed)."""
+    ok = [0]
+    for k in range(-span, span + 1):
+        if k == 0:
+            continue
+        good = True
+        for i, part in enumerate(preset.parts):
+            sel = piece.pitch[piece.part == i]
+            if len(sel) and (sel.min() + k < part.low or sel.max() + k > part.high):
+                good = False
+                break
+        if good:
+            ok.append(k)
+    return ok
+
+
+def augment(piece: Piece, preset: Preset, rng: np.random.Generator,
+            p_score: float = 0.35) -> Piece:
+    """A transposed, tempo-scaled piece, either as the score or humanised."""
+    k = int(rng.choice(transpositions(piece, preset)))
+    tempo = float(math.exp(rng.uniform(math.log(0.75), math.log(1.35))))
+    p = scale_tempo(piece, tempo)
+    p = Piece(p.name, p.part_names, p.onset, p.beat, (p.pitch + k).astype(np.int16),
+              p.velocity, p.offset, p.part, p.mask)
+    if rng.random() < p_score:
+        return Piece(p.name, p.part_names, p.onset, p.beat, p.pitch, score_velocity(p),
+                     p.offset, p.part, p.mask)
+    return humanize(p, int(rng.integers(1 << 30)))
+
+
+def segments(piece: Piece, size: int = SEGMENT) -> list[Piece]:
+    """Cut a long piece into consecutive segments (each replayed from an empty state)."""
+    if len(piece) <= size:
+        return [piece]
+    out = []
+    for s in range(0, len(piece), size):
+        sl = slice(s, s + size)
+        t0 = float(piece.onset[sl][0])
+        out.append(Piece(piece.name, piece.part_names, piece.onset[sl] - t0, piece.beat[sl],
+                         piece.pitch[sl], piece.velocity[sl], piece.offset[sl] - t0,
+                         piece.part[sl], piece.mask[sl]))
+    return out
+
+
+class Replayer:
+    """Replays one performance note-on by note-on, as the engine would; the caller
+    chooses each part.  ``features``/``tokens`` hold what the model saw for each note."""
+
+    def __init__(self, perf: Piece, n_parts: int) -> None:
+        self.perf = perf
+        self.n = len(perf)
+        self.state = PerformanceState(n_parts)
+        self.features = np.zeros((self.n, feature_dim(n_parts)), dtype=np.float32)
+        self.tokens = np.zeros((self.n, 2), dtype=np.int64)
+        self.chosen = np.full(self.n, -1, dtype=np.int64)
+        self._events = event_order(perf)
+        self._e = 0
+        self._owner: dict[int, int] = {}
+        self.j = -1
+        self.time = 0.0
+
+    def next_note(self) -> bool:
+        """Apply releases up to the next note-on; compute its features. False at the end."""
+        ev, st = self._events, self.state
+        while self._e < len(ev):
+            t, kind, j = ev[self._e]
+            self._e += 1
+            p = int(self.perf.pitch[j])
+            if kind == 0:
+                if self._owner.get(p) == j:
+                    del self._owner[p]
+                    st.note_off(p)
+                continue
+            if p in st.held:
+                st.note_off(p)
+            note_features(p, int(self.perf.velocity[j]), t, st, out=self.features[j])
+            self.tokens[j] = model_tokens(p, st)
+            self.j, self.time = j, t
+            return True
+        return False
+
+    def commit(self, part: int) -> None:
+        j = self.j
+        p = int(self.perf.pitch[j])
+        self.state.note_on(p, self.time, part)
+        self._owner[p] = j
+        self.chosen[j] = part
+
+
+def teacher(perf: Piece, n_parts: int, cons: Constraints, rng: np.random.Generator,
+            noise: float = 0.0) -> Replayer:
+    """Replay with the true parts, a share ``noise`` of them replaced by a wrong allowed
+    part (the history the model sees is then corrupted; its targets stay true)."""
+    r = Replayer(perf, n_parts)
+    while r.next_note():
+        j = r.j
+        part = int(perf.part[j])
+        if noise and rng.random() < noise:
+            cand = [c for c in cons.candidates(int(perf.pitch[j]), r.state, r.time)
+                    if not (int(perf.mask[j]) >> c) & 1]
+            if cand:
+                part = int(rng.choice(cand))
+        r.commit(part)
+    return r
+
+
+def decode(logits: torch.Tensor, reps: list[Replayer], cons: Constraints) -> list[int]:
+    """The runtime's choice for each replayer's current note: argmax over allowed parts."""
+    out = []
+    lg = logits.numpy()
+    for b, r in enumerate(reps):
+        allowed = cons.mask(int(r.perf.pitch[r.j]), r.state, r.time)
+        row = np.where(allowed, lg[b], -np.inf)
+        out.append(int(row.argmax()))
+    return out
+
+
+class BatchedStepper:
+    """``PartTransformer.step`` for a batch of streams advancing in lockstep (the same
+    note index in every stream, so one ring slot and one validity mask serve them all).
+    Same arithmetic as the model's step: sliding window of W notes, ALiBi, ring cache."""
+
+    def __init__(self, model: PartTransformer, batch: int) -> None:
+        self.m = model
+        m = model
+        self.cache = torch.zeros(m.n_layers, 2, batch, m.n_heads, m.window, m.d_head)
+        self.t = 0
+
+    def keep(self, rows: list[int]) -> None:
+        """Drop the streams not listed in ``rows`` (finished pieces)."""
+        self.cache = self.cache[:, :, rows]
+
+    @torch.no_grad()
+    def step(self, feats: torch.Tensor, toks: torch.Tensor) -> torch.Tensor:
+        m, w = self.m, self.m.window
+        pos = self.t % w
+        slots = torch.arange(w)
+        dist = (pos - slots) % w
+        bias = -m.slopes.view(-1, 1) * dist.view(1, -1).float()          # [H,W]
+        if self.t + 1 < w:
+            bias = bias.masked_fill((slots > self.t).view(1, -1), float("-inf"))
+        x = m.embed(feats, toks)                                          # [B,D]
+        b = x.shape[0]
+        h, dh = m.n_heads, m.d_head
+        for i, blk in enumerate(m.blocks):
+            q, k, v = blk.qkv(blk.ln1(x)).view(b, 3, h, dh).unbind(1)   # [B,H,Dh]
+            self.cache[i, 0, :, :, pos] = k
+            self.cache[i, 1, :, :, pos] = v
+            scores = torch.einsum("bhd,bhwd->bhw", q, self.cache[i, 0]) / math.sqrt(dh)
+            att = torch.einsum("bhw,bhwd->bhd", torch.softmax(scores + bias, -1),
+                               self.cache[i, 1])
+            x = x + blk.proj(att.reshape(b, h * dh))
+            x = x + blk.ff(blk.ln2(x))
+        self.t += 1
+        return m.head(m.ln_out(x))
+
+
+@torch.no_grad()
+def rollout(model: PartTransformer, perfs: list[Piece], n_parts: int,
+            cons: Constraints) -> list[Replayer]:
+    """Let the model play every performance itself, each note decoded as the runtime
+    does (constraints, argmax), all pieces stepped together with a KV cache."""
+    model.eval()
+    reps = [Replayer(p, n_parts) for p in perfs]
+    active = [r for r in reps if r.next_note()]
+    stepper = BatchedStepper(model, len(active))
+    while active:
+        feats = torch.from_numpy(np.stack([r.features[r.j] for r in active]))
+        toks = torch.from_numpy(np.stack([r.tokens[r.j] for r in active]))
+        logits = stepper.step(feats, toks)
+        for r, part in zip(active, decode(logits, active, cons), strict=True):
+            r.commit(part)
+        rows = [i for i, r in enumerate(active) if r.next_note()]
+        if len(rows) < len(active):
+            stepper.keep(rows)
+            active = [active[i] for i in rows]
+    return reps
+
+
+@torch.no_grad()
+def rollout_lstm(model: OnlineLSTM, perfs: list[Piece], n_parts: int,
+                 cons: Constraints) -> list[Replayer]:
+    """The LSTM's online choices (it sees no assignments; constraints at decoding)."""
+    model.eval()
+    reps = []
+    for perf in perfs:
+        logits = model(torch.from_numpy(lstm_tokens(perf))[None])[0][0]
+        r = Replayer(perf, n_parts)
+        while r.next_note():
+            allowed = cons.mask(int(perf.pitch[r.j]), r.state, r.time)
+            row = np.where(allowed, logits[r.j].numpy(), -np.inf)
+            r.commit(int(row.argmax()))
+        reps.append(r)
+    return reps
+
+
+def lstm_tokens(perf: Piece) -> np.ndarray:
+    beat, pos = beat_tokens(perf.onset)
+    return np.stack([perf.pitch.astype(np.int64), beat, pos], axis=1)
+
+
+def accuracy(reps: list[Replayer]) -> float:
+    ok = n = 0
+    for r in reps:
+        ok += int((((r.perf.mask.astype(np.int64) >> r.chosen) & 1)).sum())
+        n += r.n
+    return 100.0 * ok / max(n, 1)
+
+
+# ------------------------------------------------------------------ batches
+
+def chunks(n: int, length: int, stride: int) -> list[tuple[int, int, int]]:
+    """(start, end, first position with a loss): every position has its loss once, and
+    sees up to ``length - stride`` earlier notes of context inside its chunk."""
+    out = []
+    for s in range(0, n, stride):
+        out.append((max(0, s - (length - stride)), min(n, s + stride), s))
+    return out
+
+
+def make_examples(reps: list[Replayer], length: int, stride: int, kind: str) -> list:
+    ex = []
+    for r in reps:
+        perf = r.perf
+        mask = perf.mask.astype(np.int64)
+        lt = lstm_tokens(perf) if kind == "lstm" else None
+        for s, e, first in chunks(r.n, length, stride):
+            if kind == "lstm":
+                ex.append((lt[s:e], None, mask[s:e], first - s))
+            else:
+                ex.append((r.features[s:e], r.tokens[s:e], mask[s:e], first - s))
+    return ex
+
+
+def collate(batch: list, n_parts: int):
+    t = max(len(b[2]) for b in batch)
+    bsz = len(batch)
+    a0 = batch[0][0]
+    x = np.zeros((bsz, t) + a0.shape[1:], dtype=a0.dtype)
+    tok = np.zeros((bsz, t, 2), dtype=np.int64) if batch[0][1] is not None else None
+    m = np.zeros((bsz, t, n_parts), dtype=bool)
+    bits = np.arange(n_parts)
+    for i, (a, b, mask, first) in enumerate(batch):
+        n = len(mask)
+        x[i, :n] = a
+        if tok is not None:
+            tok[i, :n] = b
+            tok[i, n:, 1] = n_parts
+        m[i, first:n] = ((mask[first:n, None] >> bits) & 1).astype(bool)
+    return (torch.from_numpy(x), None if tok is None else torch.from_numpy(tok),
+            torch.from_numpy(m))
+
+
+def masked_nll(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """-log P(any of the true parts) over positions that have a target."""
+    has = target.any(-1)
+    lse = torch.logsumexp(logits, -1)
+    good = torch.logsumexp(logits.masked_fill(~target, -1e9), -1)
+    return ((lse - good) * has).sum() / has.sum().clamp(min=1)
+
+
+# ------------------------------------------------------------------ training
+
+def train(dataset: str, kind: str = "model", minutes: float = 25.0, seed: int = 0,
+          epochs: int = 200, patience: int = 6, batch: int = 32, lr: float = 2e-3,
+          window: int = 32, noise: float = 0.05, dagger_from: int = 3, dagger_every: int = 2,
+          train_limit: int | None = None, valid_limit: int | None = None,
+          out: Path | None = None, threads: int = 1, valid_rollouts: int = 12,
+          dagger_pieces: int = 48, log=print) -> dict:
+    """Train one model; returns a summary (best validation accuracy, epochs, path)."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    random.seed(seed)
+    rng = np.random.default_rng(seed)
+    preset = load_preset(PRESET_OF[dataset])
+    n = len(preset.parts)
+    cons = Constraints(preset)
+    train_p = [s for p in load_pieces(dataset, "train", train_limit) for s in segments(p)]
+    valid_p = [s for p in load_pieces(dataset, "valid", valid_limit) for s in segments(p)]
+    valid_perf = {c: [performance(p, c, i) for i, p in enumerate(valid_p[:valid_rollouts])]
+                  for c in ("score", "as-played")}
+    if kind == "lstm":
+        model = OnlineLSTM(n)
+        length, stride = 512, 512
+    else:
+        model = PartTransformer(feature_dim(n), n, window=window)
+        length, stride = 4 * window, 3 * window
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    path = out or CHECKPOINTS / (preset.name + ("-lstm" if kind == "lstm" else "") + ".pt")
+    deadline = time.monotonic() + minutes * 60.0
+    best, best_epoch, history = -1.0, -1, []
+    dagger: list = []
+    log(f"{kind} on {dataset}: {len(train_p)} training segments, {len(valid_p)} valid, "
+        f"{sum(p.numel() for p in model.parameters())} parameters, limit {minutes} min")
+    total_steps = None
+    step = 0
+    for epoch in range(epochs):
+        t0 = time.monotonic()
+        perfs = [augment(p, preset, rng) for p in train_p]
+        if kind == "lstm":
+            reps = [Replayer(p, n) for p in perfs]
+            for r in reps:
+                r.chosen[:] = r.perf.part
+            ex = make_examples(reps, length, stride, kind)
+        else:
+            reps = [teacher(p, n, cons, rng, noise if i % 2 else 0.0)
+                    for i, p in enumerate(perfs)]
+            ex = make_examples(reps, length, stride, kind)
+            if epoch >= dagger_from and (epoch - dagger_from) % dagger_every == 0:
+                pick = rng.permutation(len(train_p))[:dagger_pieces]
+                fresh = [augment(train_p[i], preset, rng) for i in pick]
+                dagger = make_examples(rollout(model, fresh, n, cons), length, stride, kind)
+                log(f"  dagger: {len(fresh)} rollouts, {len(dagger)} chunks")
+            ex = ex + dagger
+        prep = time.monotonic() - t0
+        if total_steps is None:
+            total_steps = max(1, int(epochs * math.ceil(len(ex) / batch)))
+        model.train()
+        order = rng.permutation(len(ex))
+        loss_sum, nb = 0.0, 0
+        for b0 in range(0, len(order), batch):
+            x, tok, target = collate([ex[i] for i in order[b0:b0 + batch]], n)
+            logits = model(x)[0] if kind == "lstm" else model(x, tok)
+            loss = masked_nll(logits, target)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            frac = min(1.0, (time.monotonic() - (deadline - minutes * 60)) / (minutes * 60))
+            for g in opt.param_groups:
+                g["lr"] = lr * min(1.0, (step + 1) / 100) * (0.1 + 0.9 * 0.5
+                                                              * (1 + math.cos(math.pi * frac)))
+            opt.step()
+            step += 1
+            loss_sum += loss.item()
+            nb += 1
+        roll = rollout_lstm if kind == "lstm" else rollout
+        acc = {c: accuracy(roll(model, v, n, cons)) for c, v in valid_perf.items()}
+        score = (acc["score"] + acc["as-played"]) / 2
+        history.append({"epoch": epoch, "loss": loss_sum / max(nb, 1), **acc})
+        mark = ""
+        if score > best:
+            best, best_epoch, mark = score, epoch, " *"
+            save_checkpoint_any(path, model, kind, {
+                "dataset": dataset, "preset": preset.name, "parts": preset.part_names,
+                "feature_version": FEATURE_VERSION, "epoch": epoch, "seed": seed,
+                "valid_accuracy": acc, "kind": kind})
+        log(f"epoch {epoch:3d}  loss {loss_sum / max(nb, 1):.4f}  valid score "
+            f"{acc['score']:.2f}  as-played {acc['as-played']:.2f}  "
+            f"({prep:.0f}s data, {time.monotonic() - t0:.0f}s){mark}")
+        if epoch - best_epoch >= patience:
+            log(f"early stop: no improvement for {patience} epochs")
+            break
+        if time.monotonic() > deadline:
+            log("time limit reached")
+            break
+    return {"path": str(path), "best_epoch": best_epoch, "best_valid": best,
+            "history": history}
+
+
+def save_checkpoint_any(path: Path, model, kind: str, meta: dict) -> None:
+    if kind == "lstm":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"format": 1, "kind": "lstm", "config": dict(model.config),
+                    "state_dict": model.state_dict(), "meta": meta}, path)
+    else:
+        save_checkpoint(path, model, meta)
+
+
+def load_lstm(path: str | Path) -> tuple[OnlineLSTM, dict]:
+    blob = torch.load(Path(path), map_location="cpu", weights_only=False)
+    model = OnlineLSTM(**blob["config"])
+    model.load_state_dict(blob["state_dict"])
+    model.eval()
+    return model, dict(blob.get("meta", {}))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.split(
+        "\n")[0])
+    ap.add_argument("--dataset", choices=("bach", "string-quartet"), required=True)
+    ap.add_argument("--arranger", choices=("model", "lstm"), default="model")
+    ap.add_argument("--minutes", type=float, default=25.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--epochs", type=int, default=200)
+    ap.add_argument("--patience", type=int, default=6)
+    ap.add_argument("--window", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--train-limit", type=int, default=None)
+    ap.add_argument("--valid-limit", type=int, default=None)
+    ap.add_argument("--out", type=Path, default=None)
+    a = ap.parse_args(argv)
+    r = train(a.dataset, a.arranger, a.minutes, a.seed, a.epochs, a.patience,
+              window=a.window, train_limit=a.train_limit, valid_limit=a.valid_limit,
+              out=a.out, threads=a.threads, log=lambda s: print(s, flush=True))
+    print(f"best validation {r['best_valid']:.2f} at epoch {r['best_epoch']}: {r['path']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
