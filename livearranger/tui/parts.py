@@ -23,11 +23,12 @@ class LiveView(Static):
 
     def show(self, snap: Snapshot | None, preset: Preset | None) -> None:
         width = max(8, self.content_region.width or 60)
-        key = (snap, preset, width)
+        height = self.content_region.height or 100
+        key = (snap, preset, width, height)
         if key == self._last:
             return
         self._last = key
-        self.shown = live_view(snap, preset, width)
+        self.shown = live_view(snap, preset, width, height)
         self.update(self.shown)
 
     @property

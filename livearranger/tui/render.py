@@ -67,8 +67,13 @@ def keyboard(lo: int, hi: int, sounding: Sequence[int], colour: str,
     return text
 
 
-def live_view(snap: Snapshot | None, preset: Preset | None, width: int) -> Text:
-    """Incoming notes and, per part, what sounds now, how many notes, the last ones."""
+def live_view(snap: Snapshot | None, preset: Preset | None, width: int,
+              height: int = 100) -> Text:
+    """Incoming notes and, per part, what sounds now, how many notes, the last ones.
+
+    With room for it each part gets a line of figures and a key strip below; in a short
+    panel each part gets one line: name, count and a narrower strip.
+    """
     if snap is None:
         return Text("no instrument running", style="italic")
     out = Text()
@@ -84,21 +89,34 @@ def live_view(snap: Snapshot | None, preset: Preset | None, width: int) -> Text:
     lows = [p.low for p in parts] or [36]
     highs = [p.high for p in parts] or [96]
     name_w = max([len(n) for n in snap.part_names] + [4])
-    lo, hi = key_range(min(lows), max(highs), width)
+    n = len(snap.part_names)
+    roomy = height >= 3 + 3 * n
+    compact = height < 2 + 2 * n
+    strip_w = max(8, width - name_w - 10) if compact else width
+    lo, hi = key_range(min(lows), max(highs), strip_w)
     everything = sorted({p for s in snap.sounding for p in s})
-    out.append_text(keyboard(lo, hi, everything, "bold white"))
-    out.append("\n")
+    if not compact:
+        out.append_text(keyboard(lo, hi, everything, "bold white"))
+        out.append("\n")
     for i, name in enumerate(snap.part_names):
         colour = part_colour(i)
-        out.append("\n")
+        p_low, p_high = (parts[i].low, parts[i].high) if i < len(parts) else (0, 127)
+        if roomy:
+            out.append("\n")
         out.append("■ ", style=colour)
         out.append(f"{name:<{name_w}}", style=f"bold {colour}")
+        if compact:
+            out.append(f" {snap.counts[i]:>5}  ")
+            out.append_text(keyboard(lo, hi, snap.sounding[i], colour, p_low, p_high))
+            out.append("\n")
+            continue
         out.append(f"  {snap.counts[i]:>5} notes  ")
         recent = " ".join(note_name(p) for p in snap.recent[i][-6:])
         out.append(recent or "-", style="dim" if not recent else "")
         out.append("\n")
-        p_low, p_high = (parts[i].low, parts[i].high) if i < len(parts) else (0, 127)
         out.append_text(keyboard(lo, hi, snap.sounding[i], colour, p_low, p_high))
+        out.append("\n")
+    out.rstrip()
     return out
 
 
