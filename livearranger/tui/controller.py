@@ -333,7 +333,8 @@ class Controller:
             if choice.input and choice.input != self.current_ports().input:
                 session.set_input(choice.input)
                 self.config = replace(self.config, input=choice.input)
-                return f"input: {session.input.name}"
+                opened = session.input
+                return f"input: {opened.name if opened is not None else choice.input}"
             return "ports unchanged"
         return self._rebuild(replace(self.config, api=choice.api, input=choice.input,
                                      outputs=list(choice.outputs), record=None))

@@ -1,0 +1,95 @@
+"""The TUI's controller without any widget: parsing, edits, ports, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from livearranger.midi_io import MidiIOError
+from livearranger.presets import PresetError
+from livearranger.session import SessionConfig
+from livearranger.tui.controller import (
+    ActionError,
+    Controller,
+    PortChoice,
+    describe_error,
+    note_name,
+    parse_pitch,
+    parse_program,
+)
+from tests.tui.conftest import memory_session
+
+
+@pytest.mark.parametrize("text,pitch", [("60", 60), ("C4", 60), ("c4", 60), ("F#3", 54),
+                                        ("Bb2", 46), ("C-1", 0), ("G9", 127)])
+def test_parse_pitch(text: str, pitch: int) -> None:
+    assert parse_pitch(text) == pitch
+    assert parse_pitch(note_name(pitch)) == pitch
+
+
+@pytest.mark.parametrize("text", ["", "H3", "C", "128", "G#9", "-1"])
+def test_parse_pitch_refuses(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_pitch(text)
+
+
+def test_parse_program_by_number_or_name() -> None:
+    assert parse_program("40") == 40
+    assert parse_program("violin") == 40
+    with pytest.raises(ValueError, match="unknown GM program"):
+        parse_program("kazoo")
+
+
+def test_describe_error_is_one_line_without_type_for_known_errors() -> None:
+    assert describe_error(MidiIOError("no port\nmore")) == "no port"
+    assert describe_error(PresetError("x.toml: bad")) == "x.toml: bad"
+    assert describe_error(KeyError("k")) == "KeyError: 'k'"
+
+
+@pytest.fixture()
+def controller(user_presets: str, tmp_path: Path):
+    session, out = memory_session("satb")
+    ctrl = Controller(SessionConfig(preset="satb", input=None, outputs=["synth"]),
+                      session=session, record_dir=tmp_path)
+    ctrl.open()
+    yield ctrl
+    ctrl.close()
+
+
+def test_edit_part_validates_and_applies(controller: Controller) -> None:
+    with pytest.raises(ActionError, match="outside 1..16"):
+        controller.edit_part(0, program="1", channel="17", low="C4", high="C5", transpose="0")
+    with pytest.raises(ActionError, match="not a whole number"):
+        controller.edit_part(0, program="1", channel="1", low="C4", high="C5", transpose="x")
+    with pytest.raises(PresetError, match="low 72 is above high 60"):
+        controller.edit_part(0, program="1", channel="1", low="C5", high="C4", transpose="0")
+    with pytest.raises(PresetError, match="drum channel"):
+        controller.edit_part(0, program="1", channel="10", low="C4", high="C5", transpose="0")
+    message = controller.edit_part(3, program="Cello", channel="12", low="C2", high="C4",
+                                   transpose="-12")
+    assert "Cello" in message and "unsaved" in message
+    bass = controller.session.preset.parts[3]
+    assert (bass.program, bass.channel, bass.low, bass.high, bass.transpose) == (42, 11, 36, 60,
+                                                                                -12)
+    assert controller.modified
+
+
+def test_new_input_is_opened_live_without_a_restart(controller: Controller) -> None:
+    opened = []
+    session = controller.session
+    session.set_input = lambda port: opened.append(port)
+    controller.config = SessionConfig(preset="satb", input=None, outputs=["synth"])
+    controller.apply_ports(PortChoice(controller.config.api, "My Keys:out", ("synth",)))
+    assert opened == ["My Keys:out"] and controller.session is session
+    with pytest.raises(ActionError, match="at least one output"):
+        controller.apply_ports(PortChoice(controller.config.api, "virtual", ()))
+
+
+def test_temperature_is_bounded(controller: Controller) -> None:
+    for _ in range(30):
+        controller.change_temperature(0.1)
+    assert controller.temperature == 2.0
+    for _ in range(30):
+        controller.change_temperature(-0.1)
+    assert controller.temperature == 0.0
