@@ -460,6 +460,13 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _loadavg() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
 DEFAULT_NOTES = {"model": 100_000, "live": 600, "memory": 1_000_000}
 
 
@@ -472,8 +479,12 @@ def main(argv: list[str] | None = None) -> int:
         print("livearranger bench: --notes must be at least 1", file=sys.stderr)
         return 2
     run = {"model": bench_model, "live": bench_live, "memory": bench_memory}[args.kind]
+    load_before = _loadavg()
     try:
         result = run(args)
+        # other work on the machine shows in every figure: say how busy it was
+        result.update(cpus=os.cpu_count(), loadavg_before=load_before,
+                      loadavg_after=_loadavg())
     except (BenchError, ArrangerError, PresetError, OSError) as exc:
         print(f"livearranger bench: error: {exc}", file=sys.stderr)
         return 2
