@@ -221,7 +221,24 @@ def _save(path: Path, pieces: list[Piece]) -> None:
     tmp.replace(path)
 
 
+_LOADED: dict[tuple[str, float], list[Piece]] = {}
+
+
 def _load(path: Path) -> list[Piece] | None:
+    try:
+        key = (str(path), path.stat().st_mtime)
+    except OSError:
+        return None
+    if key in _LOADED:
+        return _LOADED[key]
+    out = _read(path)
+    if out is not None:
+        _LOADED.clear()
+        _LOADED[key] = out
+    return out
+
+
+def _read(path: Path) -> list[Piece] | None:
     try:
         z = np.load(path, allow_pickle=False)
         meta = json.loads(str(z["meta"]))
@@ -229,11 +246,11 @@ def _load(path: Path) -> list[Piece] | None:
         return None
     if meta.get("version") != CACHE_VERSION:
         return None
+    fields = [z[f] for f in ("onset", "beat", "pitch", "velocity", "offset", "part", "mask")]
     out, start = [], 0
     for name, pn, n in zip(meta["names"], meta["part_names"], z["lengths"], strict=True):
         sl = slice(start, start + int(n))
-        out.append(Piece(name, tuple(pn), *(z[f][sl] for f in (
-            "onset", "beat", "pitch", "velocity", "offset", "part", "mask"))))
+        out.append(Piece(name, tuple(pn), *(a[sl].copy() for a in fields)))
         start += int(n)
     return out
 

@@ -208,6 +208,28 @@ def arranger_options(name: str, train: Sequence[Piece], n_parts: int) -> dict:
     return {}
 
 
+class Unconstrained:
+    """The paper's versions of the zone and most-common baselines: a fixed pitch-to-part
+    map that ignores the preset's constraints (names ``zone:free``, ``most-common:free``)."""
+
+    def __init__(self, n_parts: int, boundaries: Sequence[int] | None = None,
+                 part: int = 0) -> None:
+        self.bounds = list(boundaries) if boundaries is not None else None
+        self.part = part
+        self.n = n_parts
+
+    def assign(self, note: NoteEvent, state: PerformanceState) -> int:
+        if self.bounds is None:
+            return self.part
+        for i, b in enumerate(self.bounds):
+            if note.pitch >= b:
+                return i
+        return self.n - 1
+
+    def reset(self) -> None:
+        pass
+
+
 def evaluate_arranger(dataset: str, condition: str, arranger: str, split: str = "test",
                       limit: int | None = None, options: dict | None = None) -> dict:
     """Evaluate a registry arranger on a split; returns the JSON-able result."""
@@ -218,9 +240,13 @@ def evaluate_arranger(dataset: str, condition: str, arranger: str, split: str = 
     n = len(preset.parts)
     pieces = load_pieces(dataset, split, limit)
     opts = dict(options or {})
-    if arranger in ("zone", "most-common"):
-        opts = {**arranger_options(arranger, load_pieces(dataset, "train"), n), **opts}
-    arr = make_arranger(arranger, preset, **opts)
+    base, _, variant = arranger.partition(":")
+    if base in ("zone", "most-common"):
+        opts = {**arranger_options(base, load_pieces(dataset, "train"), n), **opts}
+    if variant == "free" and base in ("zone", "most-common"):
+        arr = Unconstrained(n, opts.get("boundaries"), opts.get("part", 0))
+    else:
+        arr = make_arranger(arranger, preset, **opts)
     out = {"dataset": dataset, "condition": condition, "arranger": arranger, "split": split,
            "pieces": len(pieces), "preset": preset.name, "parts": preset.part_names}
     out.update(evaluate_assign(pieces, condition, lambda: (arr.assign, arr.reset), n))
@@ -239,7 +265,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--dataset", choices=DATASETS, required=True)
     p.add_argument("--condition", choices=CONDITIONS, default="score")
     p.add_argument("--arranger", required=True,
-                   help="most-common, zone, closest-pitch, top-bottom, voice-leading, model")
+                   help="most-common, zone, closest-pitch, top-bottom, voice-leading, model; "
+                   "zone:free and most-common:free ignore the constraints (the paper's)")
     p.add_argument("--model", default=None, help="ONNX model for --arranger model")
     p.add_argument("--split", default="test", choices=("train", "valid", "test", "all"))
     p.add_argument("--limit", type=int, default=None, help="first N pieces of the split")

@@ -1,0 +1,78 @@
+"""The feature function sees only the past: later notes and the current note's duration
+change neither the features nor the model's prediction."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from livearranger.datasets import Piece
+from livearranger.features import FEATURE_VERSION, feature_dim, model_tokens, note_features
+from livearranger.state import PerformanceState
+from models.model import PartTransformer
+from models.train import Replayer
+
+
+def _piece(rng: np.random.Generator, n: int = 40) -> Piece:
+    onset = np.sort(np.round(rng.uniform(0, 10, n), 2))
+    pitch = rng.integers(40, 80, n).astype(np.int16)
+    dur = rng.uniform(0.1, 1.0, n)
+    return Piece("t", ("a", "b", "c", "d"), onset, onset * 2, pitch,
+                 rng.integers(30, 120, n).astype(np.int16), onset + dur,
+                 rng.integers(0, 4, n).astype(np.int8), np.zeros(n, np.uint8))
+
+
+def _replay(piece: Piece) -> Replayer:
+    r = Replayer(piece, 4)
+    while r.next_note():
+        r.commit(int(piece.part[r.j]))
+    return r
+
+
+def _logits(r: Replayer, model: PartTransformer) -> torch.Tensor:
+    with torch.no_grad():
+        return model(torch.from_numpy(r.features)[None], torch.from_numpy(r.tokens)[None])[0]
+
+
+def test_dimension_tokens_and_in_place():
+    state = PerformanceState(4)
+    assert feature_dim(4) == note_features(60, 80, 0.0, state).shape[0]
+    assert isinstance(FEATURE_VERSION, int)
+    assert model_tokens(61, state) == (61, 4)
+    state.note_on(61, 0.0, 2)
+    assert model_tokens(64, state) == (64, 2)
+    out = np.full(feature_dim(4), 7.0, dtype=np.float32)
+    got = note_features(64, 80, 0.01, state, out=out)
+    assert got is out and got.dtype == np.float32
+    fresh = note_features(64, 80, 0.01, state)
+    assert np.array_equal(out, fresh)
+    # the held key of part 2 (pitch 61, below 64) and the same-chord flag show
+    assert fresh[3] == 1.0
+    assert fresh[6] > 0
+
+
+def test_no_leak_of_the_future():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(3)
+    model = PartTransformer(feature_dim(4), 4, window=8).eval()
+    piece = _piece(rng)
+    base = _replay(piece)
+    base_logits = _logits(base, model)
+    j = 20
+    # change every later note (pitch, onset spacing kept after j, velocity, part)
+    later = replace(piece, pitch=piece.pitch.copy(), velocity=piece.velocity.copy(),
+                    part=piece.part.copy())
+    later.pitch[j + 1:] = rng.integers(40, 80, len(piece) - j - 1)
+    later.velocity[j + 1:] = 1
+    later.part[j + 1:] = (later.part[j + 1:] + 1) % 4
+    # and the current note's duration
+    later.offset = piece.offset.copy()
+    later.offset[j] = piece.onset[j] + 5.0
+    changed = _replay(later)
+    assert np.array_equal(base.features[: j + 1], changed.features[: j + 1])
+    assert np.array_equal(base.tokens[: j + 1], changed.tokens[: j + 1])
+    assert torch.allclose(base_logits[: j + 1], _logits(changed, model)[: j + 1])
+    # the change is visible afterwards, so the test could fail
+    assert not np.array_equal(base.features[j + 1:], changed.features[j + 1:])
