@@ -1,9 +1,11 @@
 """The live engine: one thread takes timestamped MIDI from a queue, assigns, sends.
 
-Input callbacks call ``feed``/``midi_callback`` (timestamp + enqueue, nothing else).
-The engine thread parses, asks the arranger for a part on note-on, remembers where
-each key went so its note-off follows, forwards pedal/bend/aftertouch/controllers to
-every part, and keeps latency figures.  Control calls from other threads (preset or
+Input callbacks call ``feed``/``midi_callback`` (timestamp + enqueue, nothing else), or
+the engine thread polls the input port itself (``set_input_poll``: for JACK, whose
+realtime thread must never wait for the interpreter lock).  The engine thread parses,
+asks the arranger for a part on note-on, remembers where each key went so its note-off
+follows, forwards pedal/bend/aftertouch/controllers to every part, and keeps latency
+figures.  Control calls from other threads (preset or
 arranger change, panic) travel through the same queue, so the engine's state has one
 owner.  ``process`` runs the same logic synchronously, for offline replay and tests.
 The engine knows no UI.
@@ -33,6 +35,7 @@ from livearranger.stats import LatencyRing, PartActivity, Snapshot
 
 _STOP = object()
 _BANK_SELECT = (0, 32)
+POLL_INTERVAL_S = 0.00025   # how often a polled input is read while nothing else happens
 
 
 class Engine:
@@ -51,6 +54,7 @@ class Engine:
         self._ns_to_s = 1e-9 * time_scale
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._poll: Callable[[], Any] | None = None
         self.latency = LatencyRing()
         self.assign_time = LatencyRing()
         self.notes_in = 0
@@ -85,6 +89,14 @@ class Engine:
     def midi_callback(self, event: tuple[list[int], float], data: object = None) -> None:
         """python-rtmidi input callback: timestamp and enqueue, nothing else."""
         self._queue.put((self._clock_ns(), event[0]))
+
+    def set_input_poll(self, poll: Callable[[], Any] | None) -> None:
+        """Read input by calling ``poll()`` (python-rtmidi's ``get_message``: a message
+        and a delta time, or None) on the engine thread every ``POLL_INTERVAL_S``; None
+        stops polling.  Takes effect in order with the queue (any thread)."""
+        def install() -> None:
+            self._poll = poll
+        self.call(install)
 
     def call(self, fn: Callable[[], Any]) -> None:
         """Run ``fn`` on the engine thread, in order with the notes (or now, if not running)."""
@@ -135,8 +147,22 @@ class Engine:
 
     def _run(self) -> None:
         get = self._queue.get
+        clock = self._clock_ns
         while True:
-            stamp, data = get()
+            poll = self._poll
+            if poll is None:
+                stamp, data = get()
+            else:
+                try:
+                    while (got := poll()) is not None:
+                        self._handle(clock(), got[0])
+                except Exception as exc:   # port gone under us: stop polling it
+                    self._poll = None
+                    self._error(f"MIDI input failed: {exc}")
+                try:
+                    stamp, data = get(timeout=POLL_INTERVAL_S)
+                except queue.Empty:
+                    continue
             if data is _STOP:
                 return
             self._handle(stamp, data)

@@ -21,6 +21,49 @@ class JackError(RuntimeError):
     """The JACK server could not be started."""
 
 
+REGISTRY = Path("/dev/shm/jack-shm-registry")
+_MAGIC = b"KCAJ"           # 0x4a41434b little-endian
+_SLOTS_AT, _SLOT_SIZE, _MAX_SERVERS = 24, 264, 8   # jack_shm_header_t.server[8]: pid, name
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reclaim_stale_servers(registry: Path = REGISTRY) -> int:
+    """Free the server slots of jackd processes that died without unregistering.
+
+    JACK2 keeps 8 server slots in its shared registry and reclaims a dead server's slot
+    only for a server of the *same name*; servers with fresh names (ours, one per test
+    session) that were killed would fill it for good ("Too many servers already active").
+    A slot is cleared only when it holds a JACK server name and its pid is gone.
+    Returns how many slots were freed.
+    """
+    try:
+        with open(registry, "r+b") as f:
+            head = f.read(_SLOTS_AT + _SLOT_SIZE * _MAX_SERVERS)
+            if head[:4] != _MAGIC or len(head) < _SLOTS_AT + _SLOT_SIZE * _MAX_SERVERS:
+                return 0
+            freed = 0
+            for i in range(_MAX_SERVERS):
+                at = _SLOTS_AT + i * _SLOT_SIZE
+                pid = int.from_bytes(head[at:at + 4], "little", signed=True)
+                name = head[at + 4:at + 4 + 5]
+                if pid > 0 and name == b"jack-" and not _alive(pid):
+                    f.seek(at)
+                    f.write(bytes(_SLOT_SIZE))
+                    freed += 1
+            return freed
+    except OSError:
+        return 0
+
+
 class JackServer:
     """Context manager: start a dummy jackd, point JACK clients at it, stop it after."""
 
@@ -43,6 +86,7 @@ class JackServer:
         jackd = shutil.which("jackd")
         if jackd is None:
             raise JackError("jackd is not installed (Debian: apt install jackd2)")
+        reclaim_stale_servers()
         log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
         env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1")
         self.proc = subprocess.Popen(

@@ -94,9 +94,11 @@ def match_port(ports: list[str], wanted: str) -> int:
 
 
 class MidiInput:
-    """An input port (hardware by name, or virtual) that hands messages to a callback."""
+    """An input port (hardware by name, or virtual).  With a ``callback`` messages are
+    handed to it on the MIDI API's thread; without one they wait in rtmidi's own queue
+    for ``poll`` (JACK: no Python on its realtime thread)."""
 
-    def __init__(self, api: str, port: str, callback: Callable[..., None],
+    def __init__(self, api: str, port: str, callback: Callable[..., None] | None = None,
                  client: str = CLIENT) -> None:
         self.api = api
         self._in = _make(rtmidi.MidiIn, api, client)
@@ -111,7 +113,10 @@ class MidiInput:
             self.name = self._in.get_ports()[index]
             self._in.open_port(index, "in")
             self.virtual = False
-        self._in.set_callback(callback)
+        self.polled = callback is None
+        if callback is not None:
+            self._in.set_callback(callback)
+        self.poll = self._in.get_message
 
     def present(self) -> bool:
         """False once a hardware port has disappeared (keyboard unplugged)."""
@@ -124,7 +129,8 @@ class MidiInput:
 
     def close(self) -> None:
         try:
-            self._in.cancel_callback()
+            if not self.polled:
+                self._in.cancel_callback()
             self._in.close_port()
         finally:
             self._in.delete()

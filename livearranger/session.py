@@ -183,22 +183,38 @@ class Session:
 
     def stop(self) -> None:
         """Panic, save any recording, close ports and the synth.  Safe to call twice."""
-        if self.input is not None:
-            self.input.close()
-            self.input = None
+        self.close_input()
         for watch in self._watches:
             watch.loopback.close()
         self._watches = []
         self.engine.stop()   # drains, panics (recorded too), closes outputs incl. recorder
 
     def set_input(self, port: str) -> None:
-        """Open ``port`` ("virtual" for a port others connect to) as the keyboard."""
-        new = MidiInput(self.config.api, port, self.engine.midi_callback, self.config.client)
+        """Open ``port`` ("virtual" for a port others connect to) as the keyboard.
+
+        Under JACK the engine thread polls the port (JACK runs input callbacks on its
+        realtime thread, which must never wait for the interpreter lock); elsewhere the
+        port's callback timestamps and enqueues.
+        """
+        engine = self.engine
+        polled = self.config.api == "jack"
+        new = MidiInput(self.config.api, port, None if polled else engine.midi_callback,
+                        self.config.client)
         old, self.input = self.input, new
         self.input_lost = False
+        engine.set_input_poll(new.poll if polled else None)
         if old is not None:
+            engine.wait_idle()           # the engine no longer reads the old port
             old.close()
-            self.engine.request_panic()
+            engine.request_panic()
+
+    def close_input(self) -> None:
+        """Stop listening to the keyboard (the engine keeps running)."""
+        old, self.input = self.input, None
+        if old is not None:
+            self.engine.set_input_poll(None)
+            self.engine.wait_idle()
+            old.close()
 
     def check_input(self) -> str | None:
         """Call now and then (not in the hot path): notice an unplugged keyboard (panic,
