@@ -214,8 +214,11 @@ class Controller:
         return session.input.name, bool(session.input_lost)
 
     def poll_input(self) -> str | None:
-        """Notice an unplugged keyboard or its return (about once a second)."""
-        return None if self.session is None else self.session.check_input()
+        """Notice an unplugged keyboard or its return, or a JACK output that stopped
+        delivering (about once a second)."""
+        if self.session is None:
+            return None
+        return "; ".join(self.session.check()) or None
 
     # ------------------------------------------------------------ playing
     def panic(self) -> str:
