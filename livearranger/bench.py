@@ -6,7 +6,9 @@ model   per-note step time of the ONNX arranger (features + graph + constraints)
 live    end to end through real JACK MIDI ports (a private dummy jackd): a keyboard
         client, the engine with the arranger, a listener; a plain MIDI thru written
         here runs in the same pass, fed by the same keyboard.  p50/p99/max of both, the
-        per-note difference, and the engine's own callback-to-send time.  A client that
+        per-note difference, and the engine's own input-to-send time.  The thru and the
+        listeners run in a second process, so their timestamps never wait for the
+        engine's interpreter lock.  A client that
         delivers nothing is detected and the pass retried with fresh clients.
 memory  resident memory over a session of N notes (default 1,000,000) through the engine
         into an output that keeps nothing.
@@ -258,7 +260,7 @@ def bench_memory(args: argparse.Namespace) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ live
 class _Sink:
-    """A JACK MIDI input that stamps every note-on it receives."""
+    """A JACK MIDI input that stamps every note-on it receives (in the peer process)."""
 
     def __init__(self, rtmidi: Any, client: str) -> None:
         self.arrivals: list[tuple[int, int, int, int]] = []   # (ns, status, pitch, vel)
@@ -267,7 +269,6 @@ class _Sink:
         self.inp.ignore_types(sysex=True, timing=True, active_sense=True)
         self.inp.set_callback(self._on)
         self.inp.open_virtual_port("in")
-        self.port = f"{client}:in"
 
     def _on(self, event: tuple[list[int], float], data: object = None) -> None:
         msg = event[0]
@@ -276,40 +277,119 @@ class _Sink:
         elif len(msg) == 3 and (msg[0] & 0xF0 == 0x80 or msg[0] & 0xF0 == 0x90):
             self.offs += 1
 
+
+def peer_main(tag: str, source: str) -> int:
+    """The other end of ``bench live``, in a process of its own so that its timestamps
+    never wait for the engine's interpreter lock: the plain MIDI thru (input callback ->
+    send, nothing else) from ``source`` to sink "sinkt<tag>", and the two sinks
+    "sinkm<tag>" (the engine's output) and "sinkt<tag>".  Commands on stdin, one per
+    line: counts | clear | dump | quit; answers are one JSON line on stdout."""
+    import rtmidi
+
+    from livearranger.midi_io import match_port
+
+    sinks = {"model": _Sink(rtmidi, f"sinkm{tag}"), "thru": _Sink(rtmidi, f"sinkt{tag}")}
+    out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"thruout{tag}")
+    out.open_port(match_port(out.get_ports(), f"sinkt{tag}:in"), "out")
+    inp = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=f"thruin{tag}")
+    send = out.send_message
+    inp.set_callback(lambda event, data=None: send(event[0]))
+    inp.open_port(match_port(inp.get_ports(), source), "in")
+    print("ready", flush=True)
+    for line in sys.stdin:
+        cmd = line.strip()
+        if cmd == "counts":
+            answer: Any = {k: [len(v.arrivals), v.offs] for k, v in sinks.items()}
+        elif cmd == "clear":
+            for v in sinks.values():
+                v.arrivals.clear()
+                v.offs = 0
+            answer = "ok"
+        elif cmd == "dump":
+            answer = {k: v.arrivals for k, v in sinks.items()}
+        else:
+            break
+        print(json.dumps(answer), flush=True)
+    inp.cancel_callback()
+    inp.close_port()
+    out.close_port()
+    for v in sinks.values():
+        v.inp.cancel_callback()
+        v.inp.close_port()
+    return 0
+
+
+class _Peer:
+    """Handle on the peer process (thru + sinks)."""
+
+    def __init__(self, tag: str, source: str) -> None:
+        import subprocess
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "livearranger.bench", "_peer", tag, source],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+        line = self._readline(15.0)
+        if line != "ready":
+            self.close()
+            raise BenchError(f"the thru/sink peer did not start ({line!r})")
+
+    def _readline(self, timeout: float) -> str:
+        import select
+
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        return self.proc.stdout.readline().strip() if ready else ""
+
+    def ask(self, cmd: str, timeout: float = 10.0) -> Any:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(cmd + "\n")
+        self.proc.stdin.flush()
+        line = self._readline(timeout)
+        if not line:
+            raise BenchError(f"the thru/sink peer did not answer {cmd!r}")
+        return json.loads(line)
+
     def close(self) -> None:
-        self.inp.cancel_callback()
-        self.inp.close_port()
-        self.inp.delete()
+        try:
+            if self.proc.poll() is None and self.proc.stdin is not None:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.flush()
+            self.proc.wait(timeout=5)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
 
 
-class _Thru:
-    """The plain MIDI thru to compare against: input callback -> send, nothing else."""
-
-    def __init__(self, rtmidi: Any, source: str, target: str, client: str) -> None:
-        from livearranger.midi_io import match_port
-
-        self.out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"{client}-out")
-        self.out.open_port(match_port(self.out.get_ports(), target), "out")
-        self.inp = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=f"{client}-in")
-        send = self.out.send_message
-        self.inp.set_callback(lambda event, data=None: send(event[0]))
-        self.inp.open_port(match_port(self.inp.get_ports(), source), "in")
-
-    def close(self) -> None:
-        self.inp.cancel_callback()
-        self.inp.close_port()
-        self.inp.delete()
-        self.out.close_port()
-        self.out.delete()
-
-
-def _wait(pred: Any, timeout: float) -> bool:
+def _wait(pred: Any, timeout: float, step: float = 0.05) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if pred():
             return True
-        time.sleep(0.01)
+        time.sleep(step)
     return pred()
+
+
+def _match(sends: list[tuple[tuple[int, int], int]], arrivals: list[list[int]],
+           shift: dict[int, tuple[int, int]] | None) -> tuple[dict[int, float], int]:
+    """Latency (ms) per sent note index from arrivals tagged by (pitch, velocity);
+    ``shift``: channel -> (transpose, velocity offset) the engine applied."""
+    queues: dict[tuple[int, int], deque[int]] = defaultdict(deque)
+    for i, (key, _ns) in enumerate(sends):
+        queues[key].append(i)
+    per: dict[int, float] = {}
+    missed = 0
+    for ns, status, pitch, vel in arrivals:
+        if shift is not None:
+            dp, dv = shift.get(status & 0x0F, (0, 0))
+            pitch, vel = pitch - dp, vel - dv
+        q = queues.get((pitch, vel))
+        if q:
+            i = q.popleft()
+            per[i] = (ns - sends[i][1]) * 1e-6
+        else:
+            missed += 1
+    return per, missed
 
 
 def _live_pass(args: argparse.Namespace, preset: Preset, tag: str) -> dict[str, Any]:
@@ -320,30 +400,32 @@ def _live_pass(args: argparse.Namespace, preset: Preset, tag: str) -> dict[str, 
     kbd = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"kbd{tag}")
     kbd.open_virtual_port("out")
     src = f"kbd{tag}:out"
-    sink_model, sink_thru = _Sink(rtmidi, f"sinkm{tag}"), _Sink(rtmidi, f"sinkt{tag}")
-    arr = _arranger(args, preset)
-    engine = Engine(preset, arr, Router(preset, [PortOutput("jack", sink_model.port,
-                                                            client=f"engout{tag}")]))
-    engine_in = MidiInput("jack", src, engine.midi_callback, client=f"engin{tag}")
-    thru = _Thru(rtmidi, src, sink_thru.port, f"thru{tag}")
-    engine.start()
-    closers = [thru.close, engine_in.close, engine.stop, sink_model.close, sink_thru.close,
-               kbd.close_port, kbd.delete]
+    closers: list[Any] = [kbd.delete, kbd.close_port]
     try:
+        peer = _Peer(tag, src)
+        closers.append(peer.close)
+        arr = _arranger(args, preset)
+        engine = Engine(preset, arr, Router(preset, [PortOutput("jack", f"sinkm{tag}:in",
+                                                                client=f"engout{tag}")]))
+        # as ``play`` does on JACK: the engine thread polls the port (no Python callback
+        # on JACK's realtime thread)
+        engine_in = MidiInput("jack", src, None, client=f"engin{tag}")
+        closers += [engine_in.close, engine.stop]     # (run in reverse: stop first)
+        engine.set_input_poll(engine_in.poll)
+        engine.start()
         time.sleep(0.3)
         # probe: both paths must deliver before we measure (a known JACK hazard)
         kbd.send_message([0x90, 60, 1])
         kbd.send_message([0x80, 60, 0])
-        alive = {"model": _wait(lambda: sink_model.offs > 0, 3.0),
-                 "thru": _wait(lambda: sink_thru.offs > 0, 1.0)}
+        _wait(lambda: all(c[1] > 0 for c in peer.ask("counts").values()), 3.0, 0.1)
+        counts = peer.ask("counts")
+        alive = {k: c[1] > 0 for k, c in counts.items()}
         if not all(alive.values()):
             return {"delivered": False, "alive": alive}
-        time.sleep(0.1)
-        for s in (sink_model, sink_thru):
-            s.arrivals.clear()
         engine.call(arr.reset)
         engine.call(engine.latency.clear)
         engine.wait_idle(2.0)
+        peer.ask("clear")
         sends: list[tuple[tuple[int, int], int]] = []   # ((pitch, velocity), send ns)
         speed = args.speed
         start = time.perf_counter()
@@ -360,51 +442,34 @@ def _live_pass(args: argparse.Namespace, preset: Preset, tag: str) -> dict[str, 
             else:
                 kbd.send_message([0x80, pitch, 0])
         n = len(sends)
-        _wait(lambda: len(sink_model.arrivals) >= n and len(sink_thru.arrivals) >= n, 3.0)
+        _wait(lambda: all(c[0] >= n for c in peer.ask("counts").values()), 3.0, 0.1)
         engine.wait_idle(2.0)
         internal = engine.latency.summary()
         errors = engine.snapshot().errors
+        got = peer.ask("dump")
     finally:
-        for close in closers:
+        for close in reversed(closers):
             try:
                 close()
             except Exception:
                 pass
     shift = {p.channel: (p.transpose, p.velocity_offset) for p in preset.parts}
-    lat: dict[str, dict[int, float]] = {}
-    unmatched: dict[str, int] = {}
-    for name, sink, engine_side in (("model", sink_model, True), ("thru", sink_thru, False)):
-        queues: dict[tuple[int, int], deque[int]] = defaultdict(deque)
-        for i, (key, _ns) in enumerate(sends):
-            queues[key].append(i)
-        per: dict[int, float] = {}
-        missed = 0
-        for ns, status, pitch, vel in sink.arrivals:
-            if engine_side:
-                dp, dv = shift.get(status & 0x0F, (0, 0))
-                pitch, vel = pitch - dp, vel - dv
-            q = queues.get((pitch, vel))
-            if q:
-                i = q.popleft()
-                per[i] = (ns - sends[i][1]) * 1e-6
-            else:
-                missed += 1
-        lat[name] = per
-        unmatched[name] = missed
-    both = sorted(set(lat["model"]) & set(lat["thru"]))
-    model_ms = np.array([lat["model"][i] for i in both])
-    thru_ms = np.array([lat["thru"][i] for i in both])
+    lat_m, miss_m = _match(sends, got["model"], shift)
+    lat_t, miss_t = _match(sends, got["thru"], None)
+    both = sorted(set(lat_m) & set(lat_t))
+    model_ms = np.array([lat_m[i] for i in both])
+    thru_ms = np.array([lat_t[i] for i in both])
     ms, ts = _stats(model_ms), _stats(thru_ms)
     return {
-        "delivered": bool(lat["model"]) and bool(lat["thru"]),
-        "notes": n, "received_model": len(lat["model"]), "received_thru": len(lat["thru"]),
-        "lost_model": n - len(lat["model"]), "lost_thru": n - len(lat["thru"]),
-        "unmatched_model": unmatched["model"], "unmatched_thru": unmatched["thru"],
+        "delivered": bool(lat_m) and bool(lat_t),
+        "notes": n, "received_model": len(lat_m), "received_thru": len(lat_t),
+        "lost_model": n - len(lat_m), "lost_thru": n - len(lat_t),
+        "unmatched_model": miss_m, "unmatched_thru": miss_t,
         **_prefix("model", ms), **_prefix("thru", ts),
         **_prefix("added_per_note", _stats(model_ms - thru_ms)),
         "added_p99_ms": round(ms["p99_ms"] - ts["p99_ms"], 4),
-        **_prefix("engine_callback_to_send", {k: round(v, 4) for k, v in internal.items()
-                                              if k != "count"}),
+        **_prefix("engine_in_to_send", {k: round(v, 4) for k, v in internal.items()
+                                        if k != "count"}),
         "arranger": arr.describe(), "engine_errors": errors[:5],
     }
 
@@ -472,6 +537,9 @@ DEFAULT_NOTES = {"model": 100_000, "live": 600, "memory": 1_000_000}
 
 def main(argv: list[str] | None = None) -> int:
     """Run one benchmark; print one JSON object (``--json``) and write it to a file."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["_peer"] and len(argv) == 3:      # bench live's other process
+        return peer_main(argv[1], argv[2])
     args = build_parser().parse_args(argv)
     if args.notes is None:
         args.notes = DEFAULT_NOTES[args.kind]
