@@ -333,7 +333,8 @@ def train(dataset: str, kind: str = "model", minutes: float = 25.0, seed: int = 
                   for c in ("score", "as-played")}
     if kind == "lstm":
         model = OnlineLSTM(n)
-        length, stride = 512, 512
+        length, stride = 256, 256
+        batch, lr = 4, 3e-3
     else:
         model = PartTransformer(feature_dim(n), n, window=window)
         length, stride = 4 * window, 3 * window

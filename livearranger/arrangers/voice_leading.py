@@ -35,7 +35,7 @@ class VoiceLeadingArranger(Arranger):
 
     name = "voice-leading"
 
-    def __init__(self, preset: Preset, hold_cost: float = 4.0, anchor: float = 1.0,
+    def __init__(self, preset: Preset, hold_cost: float = 1.0, anchor: float = 0.5,
                  strict: bool = False) -> None:
         super().__init__(preset)
         self.hold_cost = float(hold_cost)
