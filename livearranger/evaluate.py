@@ -53,6 +53,25 @@ def performance(piece: Piece, condition: str, index: int = 0,
     raise ValueError(f"unknown condition {condition!r} (score, as-played)")
 
 
+def split_unisons(piece: Piece) -> Piece:
+    """The paper's count: a unison note becomes one note per part (lower part first), all
+    on the same key, so the replay strikes the key again for each."""
+    counts = _POPCOUNT[piece.mask]
+    if not (counts > 1).any():
+        return piece
+    idx, parts = [], []
+    for j, m in enumerate(piece.mask.tolist()):
+        for k in range(7, -1, -1):
+            if (m >> k) & 1:
+                idx.append(j)
+                parts.append(k)
+    idx_a = np.array(idx)
+    part = np.array(parts, dtype=np.int8)
+    return Piece(piece.name, piece.part_names, piece.onset[idx_a], piece.beat[idx_a],
+                 piece.pitch[idx_a], piece.velocity[idx_a], piece.offset[idx_a], part,
+                 (1 << part.astype(np.int64)).astype(np.uint8))
+
+
 def event_order(piece: Piece) -> list[tuple[float, int, int]]:
     """(time, 0 = off | 1 = on, note index) for every note, in delivery order."""
     n = len(piece)
@@ -144,12 +163,16 @@ class Result:
 
 def evaluate_assign(pieces: Sequence[Piece], condition: str,
                     make: Callable[[], tuple[Callable, Callable | None]],
-                    n_parts: int) -> dict:
-    """Replay every piece under ``condition`` through ``make()`` -> (assign, reset)."""
+                    n_parts: int, unisons: str = "merge") -> dict:
+    """Replay every piece under ``condition`` through ``make()`` -> (assign, reset).
+    ``unisons``: "merge" (one key, correct if any of its parts) or "split" (one note per
+    part, the paper's count)."""
     res = Result(n_parts)
     assign, reset = make()
     for i, piece in enumerate(pieces):
         perf = performance(piece, condition, i)
+        if unisons == "split":
+            perf = split_unisons(perf)
         res.add(perf, replay(perf, assign, n_parts, reset))
     return res.summary()
 

@@ -95,3 +95,20 @@ def test_cli_json(capsys):
     assert r["condition"] == "as-played" and r["notes"] > 100 and len(r["boundaries"]) == 3
     assert ev.main(["--dataset", "bach", "--arranger", "nonsense", "--limit", "1"]) == 2
     assert "unknown arranger" in capsys.readouterr().err
+
+
+def test_unisons_split_as_the_paper_counts():
+    from livearranger.datasets import build_piece
+
+    rows = [(0.0, 0, 60, 80, 1.0, 0, 1), (0.0, 0, 60, 80, 1.0, 0, 2),
+            (0.0, 0, 67, 80, 1.0, 0, 0)]
+    merged = build_piece("x", ("s", "a", "t"), rows)
+    split = ev.split_unisons(merged)
+    assert len(merged) == 2 and len(split) == 3
+    assert split.part.tolist() == [2, 1, 0] and split.mask.tolist() == [4, 2, 1]
+    parts = iter([2, 1, 0])
+    pred = ev.replay(split, lambda note, state: next(parts), 3)
+    assert pred.tolist() == [2, 1, 0]
+    r = ev.Result(3)
+    r.add(split, np.array([2, 2, 0]))
+    assert r.summary()["accuracy"] == pytest.approx(200 / 3, abs=0.01)
