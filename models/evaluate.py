@@ -21,14 +21,19 @@ import torch
 
 from livearranger.arrangers import make_arranger
 from livearranger.arrangers.base import Arranger
+from livearranger.constraints import Constraints
 from livearranger.datasets import load_pieces, load_split
 from livearranger.evaluate import (
     CONDITIONS,
     HUMANIZE_SEED,
     PAPER,
     PRESET_OF,
+    Result,
+    Unconstrained,
     arranger_options,
     evaluate_assign,
+    performance,
+    split_unisons,
 )
 from livearranger.events import NoteEvent
 from livearranger.features import feature_dim, model_tokens, note_features
@@ -36,11 +41,12 @@ from livearranger.presets import Preset, load_preset
 from livearranger.state import PerformanceState
 from models.lstm import OnlineLSTM, beat_tokens
 from models.model import PartTransformer, load_checkpoint
-from models.train import CHECKPOINTS, load_lstm
+from models.train import CHECKPOINTS, load_lstm, rollout
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = [(c, "merge") for c in CONDITIONS] + [("score", "split")]
-RULES = ("most-common", "zone", "closest-pitch", "top-bottom", "voice-leading")
+RULES = ("most-common:free", "zone:free", "most-common", "zone", "closest-pitch",
+         "top-bottom", "voice-leading")
 
 
 class TorchModelArranger(Arranger):
@@ -81,9 +87,10 @@ class TorchLSTMArranger(Arranger):
 
     name = "lstm"
 
-    def __init__(self, preset: Preset, model: OnlineLSTM) -> None:
+    def __init__(self, preset: Preset, model: OnlineLSTM, free: bool = False) -> None:
         super().__init__(preset)
         self.model = model.eval()
+        self.free = free      # the paper's model: plain argmax, no preset constraints
         self.reset()
 
     def reset(self) -> None:
@@ -94,6 +101,8 @@ class TorchLSTMArranger(Arranger):
         beat, pos = beat_tokens(np.array([note.time]))
         tok = torch.tensor([[[note.pitch, int(beat[0]), int(pos[0])]]], dtype=torch.long)
         logits, self._hidden = self.model(tok, self._hidden)
+        if self.free:
+            return int(logits[0, 0].argmax())
         allowed = self.constraints.mask(note.pitch, state, note.time)
         row = np.where(allowed, logits[0, 0].numpy(), -np.inf)
         return int(row.argmax())
@@ -101,13 +110,29 @@ class TorchLSTMArranger(Arranger):
 
 def checkpoint_arranger(preset: Preset, name: str, path: Path | None = None) -> Arranger | None:
     """The trained arranger ``model`` or ``lstm`` for ``preset``, or None if not trained."""
-    suffix = "-lstm" if name == "lstm" else ""
+    suffix = "-lstm" if name.startswith("lstm") else ""
     path = path or CHECKPOINTS / f"{preset.name}{suffix}.pt"
     if not path.exists():
         return None
-    if name == "lstm":
-        return TorchLSTMArranger(preset, load_lstm(path)[0])
+    if name.startswith("lstm"):
+        return TorchLSTMArranger(preset, load_lstm(path)[0], free=name == "lstm:free")
     return TorchModelArranger(preset, load_checkpoint(path)[0])
+
+
+def evaluate_rollout(pieces, model: PartTransformer, preset: Preset, condition: str,
+                     unisons: str) -> dict:
+    """The checkpoint through ``models.train.rollout``: all pieces stepped together with a
+    KV cache, each note decoded as the runtime does; the same choices as replaying the
+    stepped arranger note by note (tests/test_train.py checks this), only faster."""
+    n = len(preset.parts)
+    res = Result(n)
+    perfs = []
+    for i, p in enumerate(pieces):
+        perf = performance(p, condition, i)
+        perfs.append(split_unisons(perf) if unisons == "split" else perf)
+    for perf, rep in zip(perfs, rollout(model, perfs, n, Constraints(preset)), strict=True):
+        res.add(perf, rep.chosen)
+    return res.summary()
 
 
 def evaluate_all(dataset: str, arrangers: list[str], limit: int | None = None,
@@ -119,16 +144,37 @@ def evaluate_all(dataset: str, arrangers: list[str], limit: int | None = None,
     train = load_pieces(dataset, "train")
     rows = []
     for name in arrangers:
-        if name in ("model", "lstm"):
+        if name == "model":
+            path = CHECKPOINTS / f"{preset.name}.pt"
+            if not path.exists():
+                log(f"  model: no checkpoint for {preset.name}, skipped")
+                continue
+            model = load_checkpoint(path)[0]
+            arr = None
+        elif name == "model:onnx":
+            onnx = ROOT / "models" / "shipped" / f"{preset.name}.onnx"
+            if not onnx.exists():
+                log(f"  model:onnx: {onnx} not exported, skipped")
+                continue
+            arr = make_arranger("model", preset, model=str(onnx))
+        elif name in ("lstm", "lstm:free"):
             arr = checkpoint_arranger(preset, name)
             if arr is None:
                 log(f"  {name}: no checkpoint for {preset.name}, skipped")
                 continue
+        elif name.endswith(":free"):
+            base = name.split(":")[0]
+            opts = arranger_options(base, train, n)
+            arr = Unconstrained(n, opts.get("boundaries"), opts.get("part", 0))
         else:
             arr = make_arranger(name, preset, **arranger_options(name, train, n))
         for cond, unisons in RUNS:
             t0 = time.monotonic()
-            r = evaluate_assign(pieces, cond, lambda a=arr: (a.assign, a.reset), n, unisons)
+            if arr is None:
+                r = evaluate_rollout(pieces, model, preset, cond, unisons)
+            else:
+                r = evaluate_assign(pieces, cond, lambda a=arr: (a.assign, a.reset), n,
+                                    unisons)
             r.update(dataset=dataset, condition=cond, arranger=name, split=split,
                      pieces=len(pieces), parts=preset.part_names, unisons=unisons)
             if unisons == "split":
@@ -182,7 +228,7 @@ def write_table(rows: list[dict], md: Path, js: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m models.evaluate")
     ap.add_argument("--dataset", nargs="+", default=["bach", "string-quartet"])
-    ap.add_argument("--arranger", nargs="+", default=[*RULES, "lstm", "model"])
+    ap.add_argument("--arranger", nargs="+", default=[*RULES, "lstm:free", "lstm", "model", "model:onnx"])
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--split", default="test")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "results.md")

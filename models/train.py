@@ -318,7 +318,7 @@ def train(dataset: str, kind: str = "model", minutes: float = 25.0, seed: int = 
           window: int = 32, noise: float = 0.05, dagger_from: int = 3, dagger_every: int = 2,
           train_limit: int | None = None, valid_limit: int | None = None,
           out: Path | None = None, threads: int = 1, valid_rollouts: int = 12,
-          dagger_pieces: int = 48, log=print) -> dict:
+          dagger_pieces: int = 48, init: Path | None = None, log=print) -> dict:
     """Train one model; returns a summary (best validation accuracy, epochs, path)."""
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -337,6 +337,11 @@ def train(dataset: str, kind: str = "model", minutes: float = 25.0, seed: int = 
         batch, lr = 4, 3e-3
     else:
         model = PartTransformer(feature_dim(n), n, window=window)
+        if init is not None:  # continue from a checkpoint (same shape)
+            blob = torch.load(init, map_location="cpu", weights_only=False)
+            model = PartTransformer(**blob["config"])
+            model.load_state_dict(blob["state_dict"])
+            window = model.window
         length, stride = 4 * window, 3 * window
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     path = out or CHECKPOINTS / (preset.name + ("-lstm" if kind == "lstm" else "") + ".pt")
@@ -441,10 +446,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train-limit", type=int, default=None)
     ap.add_argument("--valid-limit", type=int, default=None)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--noise", type=float, default=0.05,
+                    help="share of corrupted history notes (in half of the pieces)")
+    ap.add_argument("--dagger-from", type=int, default=3)
+    ap.add_argument("--dagger-every", type=int, default=2)
+    ap.add_argument("--dagger-pieces", type=int, default=48)
+    ap.add_argument("--init", type=Path, default=None, help="continue from this checkpoint")
     a = ap.parse_args(argv)
     r = train(a.dataset, a.arranger, a.minutes, a.seed, a.epochs, a.patience,
-              window=a.window, train_limit=a.train_limit, valid_limit=a.valid_limit,
-              out=a.out, threads=a.threads, log=lambda s: print(s, flush=True))
+              window=a.window, noise=a.noise, dagger_from=a.dagger_from,
+              dagger_every=a.dagger_every, dagger_pieces=a.dagger_pieces,
+              train_limit=a.train_limit, valid_limit=a.valid_limit, out=a.out,
+              threads=a.threads, init=a.init, log=lambda s: print(s, flush=True))
     print(f"best validation {r['best_valid']:.2f} at epoch {r['best_epoch']}: {r['path']}")
     return 0
 
