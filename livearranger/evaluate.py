@@ -254,7 +254,8 @@ class Unconstrained:
 
 
 def evaluate_arranger(dataset: str, condition: str, arranger: str, split: str = "test",
-                      limit: int | None = None, options: dict | None = None) -> dict:
+                      limit: int | None = None, options: dict | None = None,
+                      train_limit: int | None = None) -> dict:
     """Evaluate a registry arranger on a split; returns the JSON-able result."""
     from livearranger.arrangers import make_arranger
     from livearranger.presets import load_preset
@@ -265,7 +266,8 @@ def evaluate_arranger(dataset: str, condition: str, arranger: str, split: str = 
     opts = dict(options or {})
     base, _, variant = arranger.partition(":")
     if base in ("zone", "most-common"):
-        opts = {**arranger_options(base, load_pieces(dataset, "train"), n), **opts}
+        train = load_pieces(dataset, "train", train_limit)
+        opts = {**arranger_options(base, train, n), **opts}
     if variant == "free" and base in ("zone", "most-common"):
         arr = Unconstrained(n, opts.get("boundaries"), opts.get("part", 0))
     else:
@@ -293,6 +295,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--model", default=None, help="ONNX model for --arranger model")
     p.add_argument("--split", default="test", choices=("train", "valid", "test", "all"))
     p.add_argument("--limit", type=int, default=None, help="first N pieces of the split")
+    p.add_argument("--train-limit", type=int, default=None,
+                   help="fit zone/most-common on the first N training pieces (quick checks)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     return p
 
@@ -319,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from livearranger.arrangers import ArrangerError
         r = evaluate_arranger(args.dataset, args.condition, args.arranger, args.split,
-                              args.limit, opts)
+                              args.limit, opts, args.train_limit)
     except (DatasetError, ArrangerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

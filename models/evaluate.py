@@ -228,12 +228,17 @@ def write_table(rows: list[dict], md: Path, js: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m models.evaluate")
     ap.add_argument("--dataset", nargs="+", default=["bach", "string-quartet"])
-    ap.add_argument("--arranger", nargs="+", default=[*RULES, "lstm:free", "lstm", "model", "model:onnx"])
+    ap.add_argument("--arranger", nargs="+",
+                    default=[*RULES, "lstm:free", "lstm", "model", "model:onnx"])
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--split", default="test")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "results.md")
     a = ap.parse_args(argv)
     rows = []
+    js = a.out.with_suffix(".json")
+    if js.exists():  # keep the other datasets' rows
+        rows = [r for r in json.loads(js.read_text()).get("rows", [])
+                if r["dataset"] not in a.dataset]
     for d in a.dataset:
         rows += evaluate_all(d, a.arranger, a.limit, a.split,
                              log=lambda s: print(s, flush=True))

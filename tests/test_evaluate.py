@@ -15,6 +15,7 @@ from livearranger.events import NoteEvent
 from livearranger.state import PerformanceState
 
 LIMIT = 4
+TRAIN = 10   # zone boundaries and the most common part fitted on 10 training chorales
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,8 @@ def pieces():
 
 
 def test_most_common_equals_its_share(pieces):
-    r = ev.evaluate_arranger("bach", "score", "most-common:free", limit=LIMIT)
+    r = ev.evaluate_arranger("bach", "score", "most-common:free", limit=LIMIT,
+                             train_limit=TRAIN)
     part = ["soprano", "alto", "tenor", "bass"].index(r["most_common_part"])
     share = sum(int(((p.mask >> part) & 1).sum()) for p in pieces)
     total = sum(len(p) for p in pieces)
@@ -37,7 +39,7 @@ def test_rules_rank_sensibly_and_are_consistent(pieces):
     acc = {}
     for name in ("most-common:free", "most-common", "zone:free", "voice-leading"):
         for cond in ev.CONDITIONS:
-            r = ev.evaluate_arranger("bach", cond, name, limit=LIMIT)
+            r = ev.evaluate_arranger("bach", cond, name, limit=LIMIT, train_limit=TRAIN)
             conf = np.array(r["confusion"])
             assert r["accuracy"] == pytest.approx(100.0 * np.trace(conf) / conf.sum(),
                                                   abs=0.01)
@@ -88,7 +90,7 @@ def test_zone_search_is_optimal():
 
 def test_cli_json(capsys):
     assert ev.main(["--dataset", "bach", "--condition", "as-played", "--arranger", "zone",
-                    "--limit", "2", "--json"]) == 0
+                    "--limit", "2", "--train-limit", "5", "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
     for key in ("dataset", "condition", "arranger", "notes", "accuracy"):
         assert key in r
