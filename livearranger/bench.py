@@ -127,7 +127,7 @@ def _nocache(arr: Any, args: argparse.Namespace, n: int) -> dict[str, Any]:
         feats = np.zeros(shapes["features"], dtype=np.float32)
         toks = np.zeros(shapes["tokens"], dtype=np.int64)
         toks[..., 0] = 60
-        logits = np.zeros([1, w, len(arr.preset.parts)], dtype=np.float32)
+        logits = np.zeros([1, feats.shape[1], len(arr.preset.parts)], dtype=np.float32)
         io = sess.io_binding()
         io.bind_input("features", "cpu", 0, np.float32, list(feats.shape), feats.ctypes.data)
         io.bind_input("tokens", "cpu", 0, np.int64, list(toks.shape), toks.ctypes.data)
@@ -145,6 +145,17 @@ def _nocache(arr: Any, args: argparse.Namespace, n: int) -> dict[str, Any]:
     arr.reset()
     return {"nocache_method": f"step graph re-run over the last {w} notes from an empty "
                               "cache", **_prefix("nocache", _stats(times))}
+
+
+def _trend(times_ms: np.ndarray, block: int = 1000) -> float:
+    """Least-squares slope of per-block median step time, in microseconds per 10,000
+    notes (0 for a flat cost; robust to the odd slow block on a shared machine)."""
+    n = times_ms.size // block
+    if n < 2:
+        return 0.0
+    med = np.median(times_ms[: n * block].reshape(n, block), axis=1) * 1e3
+    x = np.arange(n) * block / 10_000
+    return round(float(np.polyfit(x, med, 1)[0]), 3)
 
 
 def _prefix(name: str, d: dict[str, float]) -> dict[str, float]:
@@ -186,8 +197,9 @@ def bench_model(args: argparse.Namespace) -> dict[str, Any]:
         **_prefix("step", _stats(times)),
         "flat_window": k,
         **_prefix("first", first), **_prefix("last", last),
-        "flat": bool(last["p50_ms"] <= first["p50_ms"] * 1.05
-                     and last["p99_ms"] <= first["p99_ms"] * 1.10),
+        "last_over_first_p50": round(last["p50_ms"] / first["p50_ms"], 3),
+        "trend_p50_us_per_10k_notes": _trend(times),
+        "flat": bool(last["p50_ms"] <= first["p50_ms"] * 1.10),
         **_prefix("graph", graph), **nocache,
         "offline_notes_per_s": round(i / wall, 1),
     }
