@@ -19,7 +19,6 @@ import json
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -291,7 +290,7 @@ def load_corpus(dataset: str, files: Sequence[str] | None = None,
 # ---------------------------------------------------------------- splits
 
 def split_path(dataset: str) -> Path:
-    return Path(str(resources.files("livearranger.data"))) / "splits" / f"{dataset}.json"
+    return Path(__file__).resolve().parent / "data" / "splits" / f"{dataset}.json"
 
 
 def make_split(names: Sequence[str], seed: int = SPLIT_SEED) -> dict[str, list[str]]:

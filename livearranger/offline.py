@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import mido
@@ -101,11 +100,7 @@ def arrange_file(src: str | Path, dst: str | Path, preset: Preset,
 
 def demo_performance() -> Path:
     """The built-in performance (BWV 66.6 played on one keyboard)."""
-    try:
-        path = Path(str(resources.files("livearranger.data").joinpath("demo.mid")))
-    except (ModuleNotFoundError, TypeError):
-        path = Path(__file__).resolve().parent / "data" / "demo.mid"
-    return path
+    return Path(__file__).resolve().parent / "data" / "demo.mid"
 
 
 def run_demo(out_dir: str | Path, preset: Preset, arranger: Arranger | str | None = None,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -75,14 +74,11 @@ def user_preset_dir() -> Path:
 
 
 def shipped_preset_dir() -> Path:
-    """Folder of the presets that ship with the package."""
-    try:
-        path = Path(str(resources.files("livearranger.shipped_presets")))
-        if path.is_dir():
-            return path
-    except (ModuleNotFoundError, TypeError):
-        pass
-    return Path(__file__).resolve().parent.parent / "presets"
+    """Folder of the presets that ship with the package (the repo's ``presets/`` when
+    running from a source checkout)."""
+    here = Path(__file__).resolve().parent
+    installed = here / "shipped_presets"
+    return installed if installed.is_dir() else here.parent / "presets"
 
 
 def _int(where: str, value: Any, lo: int, hi: int) -> int:

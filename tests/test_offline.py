@@ -15,8 +15,10 @@ from livearranger.presets import load_preset
 
 
 def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
+    """The command as a player runs it: outside the source tree, so the installed
+    package (presets, models and data inside it) is what runs."""
     return subprocess.run([sys.executable, "-m", "livearranger", *args], capture_output=True,
-                          text=True, timeout=180, cwd=cwd)
+                          text=True, timeout=180, cwd=cwd or "/")
 
 
 def _note_ons(path) -> dict[str, int]:

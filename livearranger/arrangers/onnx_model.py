@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -31,14 +30,11 @@ PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
 
 def shipped_model_dir() -> Path:
-    """Folder of the models that ship with the package (the repo's ``models/shipped``)."""
-    try:
-        path = Path(str(resources.files("livearranger.shipped_models")))
-        if path.is_dir():
-            return path
-    except (ModuleNotFoundError, TypeError):
-        pass
-    return Path(__file__).resolve().parent.parent.parent / "models" / "shipped"
+    """Folder of the models that ship with the package (the repo's ``models/shipped``
+    when running from a source checkout)."""
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "shipped_models"
+    return installed if installed.is_dir() else package.parent / "models" / "shipped"
 
 
 def resolve_model(name: str) -> Path:
