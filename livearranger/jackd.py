@@ -26,6 +26,17 @@ _MAGIC = b"KCAJ"           # 0x4a41434b little-endian
 _SLOTS_AT, _SLOT_SIZE, _MAX_SERVERS = 24, 264, 8   # jack_shm_header_t.server[8]: pid, name
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the process that started us dies (Linux), so a
+    killed test run leaves no jackd behind."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -93,7 +104,7 @@ class JackServer:
             [jackd, "-n", self.name, "-t", str(self.timeout_ms), "-d", "dummy",
              "-r", str(self.rate), "-p", str(self.period)],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=_die_with_parent,
         )
         self._old_env = os.environ.get("JACK_DEFAULT_SERVER")
         os.environ["JACK_DEFAULT_SERVER"] = self.name
