@@ -185,3 +185,26 @@ def test_output_client_that_stops_delivering_is_reopened(jack_server):
         assert heard()                             # the new port is heard again
     finally:
         session.stop()
+
+
+def test_model_that_will_not_load_falls_back_to_closest_pitch(tmp_path, user_presets):
+    from pathlib import Path
+
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"this is not an onnx graph")
+    Path(user_presets).mkdir(parents=True)
+    (Path(user_presets) / "choir.toml").write_text(
+        f'name = "choir"\narranger = "model"\nmodel = "{broken}"\n'
+        '[[parts]]\nname = "high"\nprogram = 52\nchannel = 1\n'
+        '[[parts]]\nname = "low"\nprogram = 53\nchannel = 2\n')
+    session = Session(SessionConfig(preset="choir", input=None, outputs=[]))
+    try:
+        assert session.arranger_name == "closest-pitch"
+        assert len(session.warnings) == 1
+        assert "broken.onnx" in session.warnings[0] and "closest-pitch" in session.warnings[0]
+        session.start()
+        session.engine.feed([0x90, 72, 90])
+        session.engine.wait_idle()
+        assert session.snapshot().counts == [1, 0]       # it plays on
+    finally:
+        session.stop()
