@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from livearranger.arrangers.base import Arranger
 from livearranger.arrangers.onnx_model import OnnxArranger
 from livearranger.datasets import Piece, load_pieces
 from livearranger.evaluate import (
@@ -38,9 +37,9 @@ from livearranger.evaluate import (
     replay,
 )
 from livearranger.events import NoteEvent
-from livearranger.features import model_tokens, note_features
-from livearranger.presets import Preset, load_preset
+from livearranger.presets import load_preset
 from livearranger.state import PerformanceState
+from models.evaluate import TorchModelArranger as TorchArranger
 from models.model import PartTransformer, load_checkpoint
 
 TOLERANCE = 1e-4
@@ -104,36 +103,6 @@ def stream_performance(arranger: OnnxArranger, perf: Piece) -> Streamed:
 def stream_piece(arranger: OnnxArranger, notes: Sequence[Note]) -> Streamed:
     """``stream_performance`` over notes written as (time, pitch, velocity, duration)."""
     return stream_performance(arranger, piece_from_notes(notes, arranger.preset.part_names))
-
-
-class TorchArranger(Arranger):
-    """The PyTorch model stepped note by note (its own KV cache in torch), with the same
-    features, tokens and constraints as the ONNX arranger: the PyTorch accuracy figure."""
-
-    name = "model-torch"
-
-    def __init__(self, preset: Preset, model: PartTransformer) -> None:
-        super().__init__(preset)
-        self.model = model.eval()
-        self._feat = np.zeros((1, model.n_features), dtype=np.float32)
-        self.reset()
-
-    def reset(self) -> None:
-        self._past, self._pos, self._valid = self.model.empty_cache()
-
-    @torch.no_grad()
-    def assign(self, note: NoteEvent, state: PerformanceState) -> int:
-        note_features(note.pitch, note.velocity, note.time, state, out=self._feat[0])
-        tokens = torch.tensor([model_tokens(note.pitch, state)], dtype=torch.long)
-        logits, kv = self.model.step(torch.from_numpy(self._feat), tokens, self._past,
-                                     self._pos, self._valid)
-        p = int(self._pos)
-        self._past[:, :, :, p, :] = kv
-        self._valid[p] = True
-        self._pos = (self._pos + 1) % self.model.window
-        allowed = self.constraints.mask(note.pitch, state, note.time)
-        row = np.where(allowed, logits[0].numpy(), -np.inf)
-        return int(row.argmax())
 
 
 @torch.no_grad()
