@@ -118,15 +118,16 @@ class Engine:
                                         daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 2.0) -> None:
-        """Drain what is queued, panic, close the outputs and stop the thread."""
+    def stop(self, timeout: float = 2.0, time_s: float | None = None) -> None:
+        """Drain what is queued, panic (at ``time_s``, default now), close the outputs
+        and stop the thread."""
         if self.running:
             self._queue.put((0, _STOP))
             assert self._thread is not None
             self._thread.join(timeout)
         self._thread = None
         self.drain()
-        self.panic()
+        self.panic(time_s)
         self.router.close()
 
     def drain(self) -> None:

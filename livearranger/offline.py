@@ -90,10 +90,8 @@ def arrange_file(src: str | Path, dst: str | Path, preset: Preset,
         event = parse(data, t)
         if event is not None:
             engine.process(event)
-    end = performance[-1][0]
-    engine.panic(end)
     snap = engine.snapshot()
-    engine.stop()      # closes the recorder, which writes dst
+    engine.stop(time_s=performance[-1][0])   # panics at the end; the recorder writes dst
     stats = render_wav(recorder.timed_messages(), preset, wav, soundfont) if wav else None
     return ArrangeResult(recorder, snap, stats)
 

@@ -64,6 +64,13 @@ def test_arrange_file_one_track_per_part(tmp_path, preset):
             else:
                 sounding.discard(m.note)
         assert not sounding, f"{part.name} left {sounding} hanging"
+        t, last_note = 0, 0
+        for m in track:
+            t += m.time
+            if m.type in ("note_on", "note_off"):
+                last_note = t
+            elif m.type == "control_change" and m.control == 123:
+                assert t >= last_note, f"{part.name}: all-notes-off in mid-piece"
     assert (tmp_path / "out.wav").stat().st_size > 44100
 
 
