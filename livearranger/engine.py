@@ -55,6 +55,7 @@ class Engine:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._poll: Callable[[], Any] | None = None
+        self._last_time = 0.0   # latest event time seen (replayed times may run ahead)
         self.latency = LatencyRing()
         self.assign_time = LatencyRing()
         self.notes_in = 0
@@ -75,11 +76,16 @@ class Engine:
         self._active: dict[int, tuple[int, int]] = {}   # key down -> (part, pitch sent)
         self._transpose = [p.transpose for p in preset.parts]
         self._vel_offset = [p.velocity_offset for p in preset.parts]
-        router.setup(self.now())
+        router.setup(self.event_time())
 
     def now(self) -> float:
         """Seconds on the performance clock."""
         return (self._clock_ns() - self._t0) * self._ns_to_s
+
+    def event_time(self) -> float:
+        """Time for a message the engine makes itself (panic, set-up): now, but never
+        before the latest event handled (a replay's times may run ahead of the clock)."""
+        return max(self.now(), self._last_time)
 
     # ------------------------------------------------------------------ input
     def feed(self, data: list[int], stamp_ns: int | None = None) -> None:
@@ -191,6 +197,7 @@ class Engine:
     # ------------------------------------------------------------ the logic
     def process(self, ev: NoteEvent) -> None:
         """Handle one event now (engine thread, or synchronous offline replay)."""
+        self._last_time = ev.time
         kind = ev.kind
         if kind is Kind.NOTE_ON and ev.velocity > 0:
             self._note_on(ev)
@@ -260,7 +267,7 @@ class Engine:
 
         Call from the engine thread or when it is stopped (``request_panic`` otherwise).
         """
-        t = self.now() if time_s is None else time_s
+        t = self.event_time() if time_s is None else time_s
         keys = list(self._active)
         for key in keys:
             self._note_off(key, t, 0)
@@ -279,6 +286,10 @@ class Engine:
             self.panic()
             old = self.router
             new_router = router if router is not None else Router(preset, old.outputs)
+            for out in new_router.outputs:       # e.g. a recorder starts new tracks
+                changed = getattr(out, "preset_changed", None)
+                if changed is not None:
+                    changed(preset)
             if close_old and new_router is not old:
                 old.close()
             self._install(preset, arranger, new_router)

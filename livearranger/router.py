@@ -14,7 +14,11 @@ from livearranger.presets import Preset
 
 
 class Output(Protocol):
-    """A destination for the arranged performance."""
+    """A destination for the arranged performance.
+
+    An output may also define ``preset_changed(preset)``: the engine calls it on a live
+    preset switch, after the old parts' panic and before the new parts' set-up.
+    """
 
     def send(self, part: int, message: list[int], time: float) -> None:
         """Deliver one message for ``part`` (``time``: performance clock, seconds)."""

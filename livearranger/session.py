@@ -75,6 +75,11 @@ class _RecorderTap:
         if rec is not None:
             rec.send(part, message, time)
 
+    def preset_changed(self, preset: Preset) -> None:
+        rec = self.recorder
+        if rec is not None:
+            rec.preset_changed(preset)
+
     def close(self) -> None:
         rec, self.recorder = self.recorder, None
         if rec is not None:
@@ -284,8 +289,6 @@ class Session:
         self.engine.set_preset(preset, new_arranger)
         self.preset = preset
         self.arranger_name = used
-        if self._tap.recorder is not None:
-            self._tap.recorder.preset = preset
 
     def set_arranger(self, name: str, temperature: float | None = None) -> None:
         """Switch arranger live for the current preset."""
