@@ -11,7 +11,7 @@ With ``--accuracy`` it also checks that the ONNX arranger's accuracy from
 ``livearranger evaluate`` equals that of the PyTorch model stepped the same way.
 
     python -m export.parity models/checkpoints/satb.pt models/shipped/satb.onnx \
-        --dataset bach --split test --accuracy
+        --dataset bach --split test --accuracy [--grace-ms 15]
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from livearranger.arrangers.onnx_model import OnnxArranger
+from livearranger.chords import check_grace, chord_size, decide_in_order
 from livearranger.datasets import Piece, load_pieces
 from livearranger.evaluate import (
     CONDITIONS,
@@ -81,21 +82,31 @@ def note_events(notes: Iterable[Note]) -> list[tuple[float, int, int, int]]:
     return events
 
 
-def stream_performance(arranger: OnnxArranger, perf: Piece) -> Streamed:
-    """Replay ``perf`` through ``arranger`` exactly as ``livearranger evaluate`` does,
-    recording what the graph was fed and what it answered."""
+def stream_performance(arranger: OnnxArranger, perf: Piece,
+                       grace: float | None = None) -> Streamed:
+    """Replay ``perf`` through ``arranger`` exactly as ``livearranger evaluate`` does
+    (with an optional grace window), recording what the graph was fed and what it
+    answered, in the order the notes were decided."""
     feats, toks, logits, masks, choices = [], [], [], [], []
 
     def assign(ev: NoteEvent, state: PerformanceState) -> int:
         part = arranger.assign(ev, state)
-        feats.append(arranger._feat[0].copy())
-        toks.append(arranger._tok[0].copy())
+        feats.append(arranger.inputs.features[0].copy())
+        toks.append(arranger.inputs.tokens[0].copy())
         logits.append(arranger._logits[0].copy())
         masks.append(list(arranger.last_allowed))
         choices.append(part)
         return part
 
-    replay(perf, assign, len(arranger.preset.parts), arranger.reset)
+    def assign_chord(notes, state, commit) -> None:
+        arranger._chord = True
+        try:
+            decide_in_order(assign, notes, state, commit)
+        finally:
+            arranger._chord = False
+
+    replay(perf, assign, len(arranger.preset.parts), arranger.reset, grace, assign_chord,
+           size=chord_size(arranger.preset))
     return Streamed(np.array(feats), np.array(toks), np.array(logits),
                     np.array(masks, dtype=bool), np.array(choices))
 
@@ -127,12 +138,13 @@ def compare(model: PartTransformer, streamed: Streamed) -> dict[str, float]:
 
 
 def check_performances(model: PartTransformer, arranger: OnnxArranger,
-                       perfs: Iterable[Piece]) -> dict[str, float]:
+                       perfs: Iterable[Piece], grace: float | None = None
+                       ) -> dict[str, float]:
     """Parity over many performances: totals, worst difference, and whether it passes."""
     notes = mismatches = n_pieces = 0
     worst = 0.0
     for perf in perfs:
-        r = compare(model, stream_performance(arranger, perf))
+        r = compare(model, stream_performance(arranger, perf, grace))
         notes += r["notes"]
         mismatches += r["mismatches"]
         worst = max(worst, r["max_abs_diff"])
@@ -158,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="test")
     ap.add_argument("--condition", default="score", choices=CONDITIONS)
     ap.add_argument("--limit", type=int, default=None, help="first N pieces of the split")
+    ap.add_argument("--grace-ms", type=float, default=0.0,
+                    help="decide chords with this grace window (0: key by key)")
     ap.add_argument("--accuracy", action="store_true",
                     help="also the accuracy of the ONNX arranger (livearranger evaluate) and "
                          "of the PyTorch model stepped the same way")
@@ -168,16 +182,19 @@ def main(argv: list[str] | None = None) -> int:
     arranger = OnnxArranger(preset, model=args.onnx)
     pieces = load_pieces(args.dataset, args.split, args.limit)
     perfs = [performance(p, args.condition, i) for i, p in enumerate(pieces)]
-    result: dict[str, object] = dict(check_performances(model, arranger, perfs))
+    grace = check_grace(args.grace_ms / 1000.0)
+    result: dict[str, object] = dict(check_performances(model, arranger, perfs, grace))
     result.update(dataset=args.dataset, split=args.split, condition=args.condition,
-                  tolerance=TOLERANCE, onnx=Path(args.onnx).name)
+                  grace_ms=args.grace_ms, tolerance=TOLERANCE, onnx=Path(args.onnx).name)
     if args.accuracy:
         onnx_eval = evaluate_arranger(args.dataset, args.condition, "model", args.split,
-                                      args.limit, {"model": args.onnx})
+                                      args.limit, {"model": args.onnx}, grace=grace)
         torch_arr = TorchArranger(preset, model)
         torch_eval = evaluate_assign(pieces, args.condition,
-                                     lambda: (torch_arr.assign, torch_arr.reset),
-                                     len(preset.parts))
+                                     lambda: (torch_arr.assign, torch_arr.reset,
+                                              torch_arr.assign_chord),
+                                     len(preset.parts), grace=grace,
+                                     size=chord_size(preset))
         result.update(onnx_accuracy=onnx_eval["accuracy"],
                       torch_accuracy=torch_eval["accuracy"], notes_evaluated=onnx_eval["notes"])
         result["passed"] = bool(result["passed"]

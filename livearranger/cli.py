@@ -17,6 +17,7 @@ from pathlib import Path
 
 from livearranger import __version__
 from livearranger.arrangers import ArrangerError, arranger_names
+from livearranger.chords import MAX_GRACE_MS
 from livearranger.midi_io import MidiIOError, default_api
 from livearranger.presets import PresetError, list_presets, load_preset, user_preset_dir
 from livearranger.stats import Snapshot
@@ -40,6 +41,9 @@ def print_report(snap: Snapshot, file=sys.stdout) -> None:
           file=file)
     for name, count in zip(snap.part_names, snap.counts, strict=True):
         print(f"  {name:<{width}}  {count:5d} notes", file=file)
+    if snap.grace_ms:
+        print(f"grace window {snap.grace_ms:g} ms: a key waits up to that long for the "
+              "rest of its chord (included in the latency below)", file=file)
     if snap.latency["count"]:
         print(f"latency callback->sent ({snap.latency['count']} notes): "
               f"{_fmt_ms(snap.latency)}", file=file)
@@ -55,7 +59,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     preset = load_preset(args.preset)
     print(f"demo: BWV 66.6 played on one keyboard -> {preset.name} "
           f"({', '.join(preset.part_names)}) at {args.speed:g}x", flush=True)
-    result = run_demo(args.out, preset, args.arranger, args.speed, args.soundfont)
+    result = run_demo(args.out, preset, args.arranger, args.speed, args.soundfont,
+                      grace_ms=args.grace_ms)
     print_report(result.snapshot)
     out = Path(args.out)
     wav = result.wav or {}
@@ -69,7 +74,7 @@ def cmd_arrange(args: argparse.Namespace) -> int:
 
     preset = load_preset(args.preset)
     result = arrange_file(args.input, args.output, preset, args.arranger, args.wav,
-                          args.soundfont)
+                          args.soundfont, grace_ms=args.grace_ms)
     print_report(result.snapshot)
     print(f"wrote {args.output}" + (f" and {args.wav}" if args.wav else ""))
     return 0
@@ -83,7 +88,7 @@ def _config(args: argparse.Namespace):
         preset=args.preset, arranger=args.arranger, api=args.api,
         input=None if args.input == "none" else args.input, outputs=outputs,
         record=args.record, soundfont=args.soundfont, audio_driver=args.audio_driver,
-        temperature=args.temperature, provider=args.provider,
+        temperature=args.temperature, provider=args.provider, grace_ms=args.grace_ms,
     )
 
 
@@ -159,6 +164,22 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 
 # -------------------------------------------------------------------- parser
+def _grace_ms(text: str) -> float:
+    try:
+        ms = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of milliseconds: {text!r}") from None
+    if not 0.0 <= ms <= MAX_GRACE_MS:
+        raise argparse.ArgumentTypeError(f"must be 0-{MAX_GRACE_MS:g} ms, got {ms:g}")
+    return ms
+
+
+def _add_grace(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--grace-ms", type=_grace_ms, default=None, metavar="MS",
+                   help=f"how long a key may wait for the rest of its chord, 0-"
+                   f"{MAX_GRACE_MS:g} ms (default: the preset's grace_ms)")
+
+
 def _add_live_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="satb", help="preset name or .toml file")
     p.add_argument("--arranger", choices=arranger_names(), help="default: the preset's")
@@ -175,6 +196,7 @@ def _add_live_options(p: argparse.ArgumentParser) -> None:
                    help="sampling temperature of the learned model (0: greedy)")
     p.add_argument("--provider", default="cpu", choices=["cpu", "cuda"],
                    help="onnxruntime provider for the learned model")
+    _add_grace(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -191,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arranger", choices=arranger_names())
     p.add_argument("--speed", type=float, default=1.0, help="times real time (default 1)")
     p.add_argument("--soundfont")
+    _add_grace(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("arrange", help="arrange a .mid file into one track per part")
@@ -200,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arranger", choices=arranger_names())
     p.add_argument("--wav", metavar="FILE.wav", help="also render audio")
     p.add_argument("--soundfont")
+    _add_grace(p)
     p.set_defaults(func=cmd_arrange)
 
     p = sub.add_parser("play", help="the live instrument")

@@ -8,7 +8,9 @@ follows, forwards pedal/bend/aftertouch/controllers to every part, and keeps lat
 figures.  Control calls from other threads (preset or
 arranger change, panic) travel through the same queue, so the engine's state has one
 owner.  ``process`` runs the same logic synchronously, for offline replay and tests.
-The engine knows no UI.
+With a grace window (``livearranger.chords``) note-ons wait, at most ``grace`` seconds,
+for the rest of their chord and are decided together; the engine thread wakes at the
+deadline.  The engine knows no UI.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from livearranger.arrangers.base import Arranger
+from livearranger.chords import ChordGate, check_grace, chord_size
 from livearranger.events import (
     ALL_NOTES_OFF,
     ALL_SOUND_OFF,
@@ -35,6 +38,7 @@ from livearranger.stats import LatencyRing, PartActivity, Snapshot
 
 _STOP = object()
 _BANK_SELECT = (0, 32)
+_KEYED = (Kind.NOTE_ON, Kind.NOTE_OFF, Kind.POLY_AFTERTOUCH)
 POLL_INTERVAL_S = 0.00025   # how often a polled input is read while nothing else happens
 
 
@@ -44,11 +48,12 @@ class Engine:
     ``clock_ns`` gives arrival stamps (``time.perf_counter_ns`` live).  Performance
     time, in seconds, counts from the engine's creation for live input, multiplied by
     ``time_scale`` (a demo played N times faster than written records at written time).
+    ``grace``: seconds a key may wait for the rest of its chord (None or 0: none).
     """
 
     def __init__(self, preset: Preset, arranger: Arranger, router: Router,
                  clock_ns: Callable[[], int] = time.perf_counter_ns,
-                 time_scale: float = 1.0) -> None:
+                 time_scale: float = 1.0, grace: float | None = None) -> None:
         self._clock_ns = clock_ns
         self._t0 = clock_ns()
         self._ns_to_s = 1e-9 * time_scale
@@ -62,6 +67,8 @@ class Engine:
         self.dropped = 0
         self.last_input: tuple[int, int] | None = None
         self.errors: list[str] = []
+        self._grace = check_grace(grace)
+        self._gate: ChordGate | None = None
         self._install(preset, arranger, router)
 
     # ----------------------------------------------------------------- set-up
@@ -74,6 +81,8 @@ class Engine:
         self.state = PerformanceState(len(preset.parts))
         self.activity = PartActivity(preset.part_names)
         self._active: dict[int, tuple[int, int]] = {}   # key down -> (part, pitch sent)
+        self._gate = (ChordGate(self._grace, chord_size(preset))
+                      if self._grace is not None else None)
         self._transpose = [p.transpose for p in preset.parts]
         self._vel_offset = [p.velocity_offset for p in preset.parts]
         router.setup(self.event_time())
@@ -133,6 +142,7 @@ class Engine:
             self._thread.join(timeout)
         self._thread = None
         self.drain()
+        self.flush()
         self.panic(time_s)
         self.router.close()
 
@@ -157,25 +167,35 @@ class Engine:
         clock = self._clock_ns
         while True:
             poll = self._poll
-            if poll is None:
-                stamp, data = get()
-            else:
+            if poll is not None:
                 try:
                     while (got := poll()) is not None:
                         self._handle(clock(), got[0])
                 except Exception as exc:   # port gone under us: stop polling it
                     self._poll = None
                     self._error(f"MIDI input failed: {exc}")
-                try:
-                    stamp, data = get(timeout=POLL_INTERVAL_S)
-                except queue.Empty:
+            gate = self._gate
+            if gate:                       # a chord waits: wake at its deadline
+                wait = gate.deadline - self.now()
+                if wait <= 0.0:
+                    self.flush()
                     continue
+                timeout: float | None = wait if poll is None else min(wait, POLL_INTERVAL_S)
+            else:
+                timeout = None if poll is None else POLL_INTERVAL_S
+            try:
+                stamp, data = get(timeout=timeout)
+            except queue.Empty:
+                continue
             if data is _STOP:
                 return
             self._handle(stamp, data)
 
     def _handle(self, stamp: int, data: Any) -> None:
         if callable(data):
+            gate = self._gate
+            if gate and self.now() >= gate.deadline:   # a due chord goes first
+                self.flush()
             try:
                 data()
             except Exception as exc:
@@ -199,6 +219,9 @@ class Engine:
         """Handle one event now (engine thread, or synchronous offline replay)."""
         self._last_time = ev.time
         kind = ev.kind
+        gate = self._gate
+        if gate and gate.closes_before(ev.time, ev.pitch if kind in _KEYED else None):
+            self.flush()
         if kind is Kind.NOTE_ON and ev.velocity > 0:
             self._note_on(ev)
         elif kind is Kind.NOTE_OFF or kind is Kind.NOTE_ON:
@@ -214,15 +237,37 @@ class Engine:
         else:  # program change from the keyboard: the preset's programs stay
             self.dropped += 1
 
+    def flush(self) -> None:
+        """Decide and send the chord waiting in the grace window, if any (engine thread,
+        or when stopped)."""
+        gate = self._gate
+        if not gate:
+            return
+        notes = gate.take()
+        t = self._clock_ns()
+        self.arranger.assign_chord(notes, self.state, self._send)
+        per_note = (self._clock_ns() - t) * 1e-6 / len(notes)
+        for _ in notes:
+            self.assign_time.add(per_note)
+
     def _note_on(self, ev: NoteEvent) -> None:
         key = ev.pitch
         if key in self._active:          # same key struck again while still down
             self._note_off(key, ev.time, 0)
         self.notes_in += 1
         self.last_input = (key, ev.velocity)
+        if self._gate is not None:       # wait for the rest of the chord
+            if self._gate.add(ev):       # unless it is complete
+                self.flush()
+            return
         t = self._clock_ns()
         part = self.arranger.assign(ev, self.state)
-        t_assigned = self._clock_ns()
+        self.assign_time.add((self._clock_ns() - t) * 1e-6)
+        self._send(ev, part)
+
+    def _send(self, ev: NoteEvent, part: int) -> None:
+        """Sound a decided note-on on its part and record it."""
+        key = ev.pitch
         pitch = key + self._transpose[part]
         if pitch < 0 or pitch > 127:     # transposed off the keyboard: fold by octaves
             pitch = pitch % 12 + (0 if pitch < 0 else 120)
@@ -235,10 +280,8 @@ class Engine:
         self._active[key] = (part, pitch)
         self.state.note_on(key, ev.time, part)
         self.activity.on(part, pitch)
-        done = self._clock_ns()
-        self.assign_time.add((t_assigned - t) * 1e-6)
         if ev.stamp:
-            self.latency.add((done - ev.stamp) * 1e-6)
+            self.latency.add((self._clock_ns() - ev.stamp) * 1e-6)
 
     def _note_off(self, key: int, time_s: float, velocity: int) -> None:
         held = self._active.pop(key, None)
@@ -268,6 +311,8 @@ class Engine:
         Call from the engine thread or when it is stopped (``request_panic`` otherwise).
         """
         t = self.event_time() if time_s is None else time_s
+        if self._gate:                   # keys still waiting for their chord never sound
+            self._gate.take()
         keys = list(self._active)
         for key in keys:
             self._note_off(key, t, 0)
@@ -298,8 +343,25 @@ class Engine:
     def set_arranger(self, arranger: Arranger) -> None:
         """Switch arranger for the same preset (any thread); held notes stay where they are."""
         def swap() -> None:
+            self.flush()
             arranger.reset()
             self.arranger = arranger
+        self.call(swap)
+
+    @property
+    def grace(self) -> float | None:
+        """The grace window in seconds, or None."""
+        return self._grace
+
+    def set_grace(self, grace: float | None) -> None:
+        """Change the grace window (seconds; None or 0 for none), from any thread; a chord
+        already waiting is decided first.  ValueError when out of range."""
+        g = check_grace(grace)
+
+        def swap() -> None:
+            self.flush()
+            self._grace = g
+            self._gate = ChordGate(g, chord_size(self.preset)) if g is not None else None
         self.call(swap)
 
     def snapshot(self) -> Snapshot:
@@ -321,4 +383,5 @@ class Engine:
             arranger=self.arranger.describe(),
             preset=self.preset.name,
             errors=errors[-10:],
+            grace_ms=0.0 if self._gate is None else self._gate.grace * 1000.0,
         )

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from livearranger.chords import check_grace, chord_size, decide_in_order, schedule
 from livearranger.datasets import DATASETS, DatasetError, Piece, load_pieces
 from livearranger.events import Kind, NoteEvent
 from livearranger.humanize import humanize, score_velocity
@@ -83,29 +84,58 @@ def event_order(piece: Piece) -> list[tuple[float, int, int]]:
 
 
 def replay(piece: Piece, assign: Callable[[NoteEvent, PerformanceState], int],
-           n_parts: int, reset: Callable[[], None] | None = None) -> np.ndarray:
-    """Parts chosen by ``assign`` for every note of ``piece`` (in the piece's order)."""
+           n_parts: int, reset: Callable[[], None] | None = None,
+           grace: float | None = None, assign_chord: Callable | None = None,
+           waits: list[float] | None = None, size: int | None = None) -> np.ndarray:
+    """Parts chosen for every note of ``piece`` (in the piece's order), decided as the
+    engine decides them (``livearranger.chords.schedule``): by ``assign`` one key at a
+    time, or with a ``grace`` window chord by chord through ``assign_chord(notes, state,
+    commit)`` (default: ``decide_in_order`` with ``assign``).  ``waits`` collects how
+    long each key waited for its chord (seconds); ``size``: ``chords.chord_size``."""
     state = PerformanceState(n_parts)
     if reset is not None:
         reset()
     pred = np.full(len(piece), -1, dtype=np.int64)
     owner: dict[int, int] = {}
-    pitch, vel = piece.pitch, piece.velocity
-    for t, kind, j in event_order(piece):
+    pitch, vel, onset = piece.pitch, piece.velocity, piece.onset
+    index: dict[int, int] = {}    # id(note) -> its index, for the chord being decided
+
+    def commit(note: NoteEvent, part: int) -> None:
+        j = index[id(note)]
+        p = note.pitch
+        note.part = part
+        state.note_on(p, note.time, part)
+        owner[p] = j
+        pred[j] = part
+
+    def decide(notes: list[NoteEvent]) -> None:
+        if grace is None:
+            commit(notes[0], assign(notes[0], state))
+        elif assign_chord is not None:
+            assign_chord(notes, state, commit)
+        else:
+            decide_in_order(assign, notes, state, commit)
+
+    chord: list[NoteEvent] = []
+    for kind, j, pending, t in schedule(onset, piece.offset, pitch, grace, size):
         p = int(pitch[j])
         if kind == 0:
             if owner.get(p) == j:
                 del owner[p]
                 state.note_off(p)
             continue
-        if p in state.held:
+        if p in state.held:               # struck again while down: released first
             state.note_off(p)
-        ev = NoteEvent(Kind.NOTE_ON, t, p, int(vel[j]))
-        part = assign(ev, state)
-        ev.part = part
-        state.note_on(p, t, part)
-        owner[p] = j
-        pred[j] = part
+            owner.pop(p, None)
+        ev = NoteEvent(Kind.NOTE_ON, float(onset[j]), p, int(vel[j]))
+        index[id(ev)] = j
+        chord.append(ev)
+        if waits is not None:
+            waits.append(t - float(onset[j]))
+        if not pending:
+            decide(chord)
+            chord = []
+            index.clear()
     return pred
 
 
@@ -162,19 +192,31 @@ class Result:
 
 
 def evaluate_assign(pieces: Sequence[Piece], condition: str,
-                    make: Callable[[], tuple[Callable, Callable | None]],
-                    n_parts: int, unisons: str = "merge") -> dict:
-    """Replay every piece under ``condition`` through ``make()`` -> (assign, reset).
+                    make: Callable[[], tuple], n_parts: int, unisons: str = "merge",
+                    grace: float | None = None, size: int | None = None) -> dict:
+    """Replay every piece under ``condition`` through ``make()`` -> (assign, reset) or
+    (assign, reset, assign_chord), with an optional ``grace`` window (seconds) closing
+    early at ``size`` keys.
     ``unisons``: "merge" (one key, correct if any of its parts) or "split" (one note per
-    part, the paper's count)."""
+    part, the paper's count).  With a grace window the result tells how long keys
+    waited for their chords (``wait_mean_ms``, ``wait_max_ms``)."""
     res = Result(n_parts)
-    assign, reset = make()
+    made = make()
+    assign, reset = made[0], made[1]
+    assign_chord = made[2] if len(made) > 2 else None
+    waits: list[float] = []
     for i, piece in enumerate(pieces):
         perf = performance(piece, condition, i)
         if unisons == "split":
             perf = split_unisons(perf)
-        res.add(perf, replay(perf, assign, n_parts, reset))
-    return res.summary()
+        res.add(perf, replay(perf, assign, n_parts, reset, grace, assign_chord, waits,
+                             size))
+    out = res.summary()
+    out["grace_ms"] = 0.0 if grace is None else round(grace * 1000.0, 3)
+    w = np.asarray(waits) * 1000.0
+    out["wait_mean_ms"] = round(float(w.mean()), 3) if len(w) else 0.0
+    out["wait_max_ms"] = round(float(w.max()), 3) if len(w) else 0.0
+    return out
 
 
 # ------------------------------------------------------------------ baselines' data
@@ -255,7 +297,7 @@ class Unconstrained:
 
 def evaluate_arranger(dataset: str, condition: str, arranger: str, split: str = "test",
                       limit: int | None = None, options: dict | None = None,
-                      train_limit: int | None = None) -> dict:
+                      train_limit: int | None = None, grace: float | None = None) -> dict:
     """Evaluate a registry arranger on a split; returns the JSON-able result."""
     from livearranger.arrangers import make_arranger
     from livearranger.presets import load_preset
@@ -274,7 +316,9 @@ def evaluate_arranger(dataset: str, condition: str, arranger: str, split: str = 
         arr = make_arranger(arranger, preset, **opts)
     out = {"dataset": dataset, "condition": condition, "arranger": arranger, "split": split,
            "pieces": len(pieces), "preset": preset.name, "parts": preset.part_names}
-    out.update(evaluate_assign(pieces, condition, lambda: (arr.assign, arr.reset), n))
+    chord = getattr(arr, "assign_chord", None)
+    out.update(evaluate_assign(pieces, condition, lambda: (arr.assign, arr.reset, chord), n,
+                               grace=grace, size=chord_size(preset)))
     if "boundaries" in opts:
         out["boundaries"] = list(opts["boundaries"])
     if "part" in opts:
@@ -297,13 +341,18 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--limit", type=int, default=None, help="first N pieces of the split")
     p.add_argument("--train-limit", type=int, default=None,
                    help="fit zone/most-common on the first N training pieces (quick checks)")
+    p.add_argument("--grace-ms", type=float, default=0.0,
+                   help="grace window: a key may wait up to this long (0-15 ms) for the "
+                   "rest of its chord (default 0: every key decided on arrival)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     return p
 
 
 def format_result(r: dict) -> str:
     lines = [f"{r['arranger']} on {r['dataset']} ({r['split']}, {r['pieces']} pieces, "
-             f"{r['notes']} notes), {r['condition']}: accuracy {r['accuracy']:.2f} %",
+             f"{r['notes']} notes), {r['condition']}: accuracy {r['accuracy']:.2f} %"
+             + (f" (grace {r['grace_ms']:g} ms: keys waited {r['wait_mean_ms']:.1f} ms on "
+                f"average, {r['wait_max_ms']:.1f} at most)" if r.get("grace_ms") else ""),
              f"  soundness {r['soundness']:.2f} %  completeness {r['completeness']:.2f} %",
              "  recall: " + ", ".join(f"{n} {v if v is not None else '-'}"
                                       for n, v in zip(r["parts"], r["recall"], strict=True)),
@@ -322,9 +371,10 @@ def main(argv: list[str] | None = None) -> int:
     opts = {"model": args.model} if args.model else {}
     try:
         from livearranger.arrangers import ArrangerError
+        grace = check_grace(args.grace_ms / 1000.0)
         r = evaluate_arranger(args.dataset, args.condition, args.arranger, args.split,
-                              args.limit, opts, args.train_limit)
-    except (DatasetError, ArrangerError) as exc:
+                              args.limit, opts, args.train_limit, grace)
+    except (DatasetError, ArrangerError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(r) if args.json else format_result(r))

@@ -18,6 +18,10 @@ global
     7  parts that took a note in the current onset / 4
     8  1 for the first note of a performance
     9  1 if this key is still down (a repeated strike)
+   10  keys of this chord still to be decided above this pitch / 4 (grace window only)
+   11  keys of this chord still to be decided below this pitch / 4
+   12  nearest of those above minus this pitch, / 12, clipped to 3 (0 when none)
+   13  nearest of those below minus this pitch, likewise (negative)
 per part i (block of ``N_PER_PART`` at ``N_GLOBAL + i * N_PER_PART``)
     0  1 while part i has a key down
     1  its keys down / 2 (clipped at 1)
@@ -30,6 +34,7 @@ per part i (block of ``N_PER_PART`` at ``N_GLOBAL + i * N_PER_PART``)
     8  1 if it holds a key above this pitch
     9  1 if it holds a key below this pitch
    10  1 if it was the previous note's part
+   11  1 if the voice-leading rule proposes part i for this note (``proposal``)
 """
 
 from __future__ import annotations
@@ -40,10 +45,10 @@ import numpy as np
 
 from livearranger.state import PerformanceState
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 3
 ONSET_WINDOW = 0.035          # seconds: notes this close form one onset (a struck chord)
-N_GLOBAL = 10
-N_PER_PART = 11
+N_GLOBAL = 14
+N_PER_PART = 12
 _DT_UNIT = 0.005              # seconds; log scale resolution of time gaps
 _DT_NORM = math.log1p(4.0 / _DT_UNIT)
 
@@ -66,12 +71,14 @@ def _clip(x: float, lim: float) -> float:
 
 
 def note_features(pitch: int, velocity: int, time: float, state: PerformanceState,
-                  out: np.ndarray | None = None) -> np.ndarray:
+                  out: np.ndarray | None = None, proposal: int = -1) -> np.ndarray:
     """Features of a note-on (key ``pitch`` at ``time``) given the state before it.
 
     Fills ``out`` (float32, length ``feature_dim(state.n_parts)``) in place when given,
     else returns a new array.  Only state.held / part_held / last_pitch / last_onset /
-    prev_onset / prev_part / n_notes are read.
+    prev_onset / prev_part / n_notes / pending are read.  ``proposal``: the part the
+    voice-leading rule proposes (``VoiceLeadingArranger.propose``, itself a function of
+    the same past), -1 for none.
     """
     n = state.n_parts
     if out is None:
@@ -129,7 +136,25 @@ def note_features(pitch: int, velocity: int, time: float, state: PerformanceStat
             out[base + 6] = 1.0
         if i == state.prev_part:
             out[base + 10] = 1.0
+        if i == proposal:
+            out[base + 11] = 1.0
     out[7] = in_onset / 4.0
+    if state.pending:
+        up = down = 0
+        near_up, near_down = 99, -99
+        for key in state.pending:
+            if key > pitch:
+                up += 1
+                if key - pitch < near_up:
+                    near_up = key - pitch
+            elif key < pitch:
+                down += 1
+                if key - pitch > near_down:
+                    near_down = key - pitch
+        out[10] = up / 4.0
+        out[11] = down / 4.0
+        out[12] = _clip(near_up / 12.0, 3.0) if up else 0.0
+        out[13] = _clip(near_down / 12.0, 3.0) if down else 0.0
     return out
 
 

@@ -48,6 +48,7 @@ class Preset:
     parts: tuple[Part, ...]
     arranger: str = "closest-pitch"
     model: str = ""              # ONNX file name (shipped) or path
+    grace_ms: float = 0.0        # how long a key may wait for the rest of its chord
     description: str = ""
     path: str = field(default="", compare=False)
 
@@ -59,7 +60,8 @@ class Preset:
 ARRANGER_NAMES = ("model", "closest-pitch", "zone", "top-bottom", "voice-leading",
                   "most-common", "lstm")
 
-_PRESET_KEYS = {"name", "description", "arranger", "model", "parts"}
+_PRESET_KEYS = {"name", "description", "arranger", "model", "grace_ms", "parts"}
+MAX_GRACE_MS = 15.0   # the longest a key may wait for the rest of its chord (chords.py)
 _PART_KEYS = {"name", "program", "channel", "range", "mono", "velocity_offset",
               "transpose", "port"}
 
@@ -154,6 +156,11 @@ def parse_preset(data: dict[str, Any], src: str = "<preset>") -> Preset:
     if arranger not in ARRANGER_NAMES:
         raise PresetError(f"{src}: arranger: unknown arranger {arranger!r} "
                           f"(known: {', '.join(ARRANGER_NAMES)})")
+    grace = data.get("grace_ms", 0.0)
+    if isinstance(grace, bool) or not isinstance(grace, int | float) \
+            or not 0.0 <= grace <= MAX_GRACE_MS:
+        raise PresetError(f"{src}: grace_ms: must be a number of milliseconds from 0 to "
+                          f"{MAX_GRACE_MS:g}, got {grace!r}")
     raw_parts = data.get("parts")
     if not isinstance(raw_parts, list) or not raw_parts:
         raise PresetError(f"{src}: parts: at least one [[parts]] table is needed")
@@ -175,6 +182,7 @@ def parse_preset(data: dict[str, Any], src: str = "<preset>") -> Preset:
         parts=parts,
         arranger=arranger,
         model=_str(f"{src}: model", data.get("model", "")),
+        grace_ms=float(grace),
         description=_str(f"{src}: description", data.get("description", "")),
         path=src,
     )
@@ -233,6 +241,8 @@ def preset_to_toml(preset: Preset) -> str:
     lines.append(f"arranger = {q(preset.arranger)}")
     if preset.model:
         lines.append(f"model = {q(preset.model)}")
+    if preset.grace_ms:
+        lines.append(f"grace_ms = {preset.grace_ms:g}")
     for part in preset.parts:
         lines += [
             "",

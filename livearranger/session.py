@@ -47,6 +47,7 @@ class SessionConfig:
     temperature: float = 0.0
     provider: str = "cpu"
     client: str = "livearranger"
+    grace_ms: float | None = None         # None: the preset's own grace window
 
 
 class _PartFilter:
@@ -119,7 +120,8 @@ class Session:
         self.output_names: list[str] = []
         self._tap = _RecorderTap()
         outputs = self._open_outputs(self.preset)
-        self.engine = Engine(self.preset, arranger, Router(self.preset, outputs))
+        self.engine = Engine(self.preset, arranger, Router(self.preset, outputs),
+                             grace=self.grace_ms(self.preset) / 1000.0)
         self._watches: list[_OutputWatch] = []
         if config.api == "jack":
             for out in outputs:
@@ -287,8 +289,20 @@ class Session:
             synth = self.synth
             self.engine.call(lambda: synth.set_preset(preset))
         self.engine.set_preset(preset, new_arranger)
+        self.engine.set_grace(self.grace_ms(preset) / 1000.0)
         self.preset = preset
         self.arranger_name = used
+
+    def grace_ms(self, preset: Preset | None = None) -> float:
+        """The grace window in use for ``preset`` (default: the current one), in ms."""
+        if self.config.grace_ms is not None:
+            return self.config.grace_ms
+        return (preset or self.preset).grace_ms
+
+    def set_grace(self, ms: float | None) -> None:
+        """Change the grace window live (ms, 0 for none; None: back to the preset's)."""
+        self.config = replace(self.config, grace_ms=ms)
+        self.engine.set_grace(self.grace_ms() / 1000.0)
 
     def set_arranger(self, name: str, temperature: float | None = None) -> None:
         """Switch arranger live for the current preset."""

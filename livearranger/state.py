@@ -3,7 +3,8 @@
 One ``PerformanceState`` is kept by the live engine, and the same class is replayed by
 training and offline evaluation, so an arranger can never see more than a player's
 instrument could know: keys still down and the parts they went to, each part's last
-pitch and onset, and the previous note's time, pitch and part.
+pitch and onset, the previous note's time, pitch and part, and (with a grace window)
+the other keys of the chord that have arrived but are not yet decided.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ class PerformanceState:
 
     __slots__ = (
         "n_parts", "held", "part_held", "last_pitch", "last_onset", "prev_onset",
-        "prev_pitch", "prev_part", "n_notes", "part_counts",
+        "prev_pitch", "prev_part", "n_notes", "part_counts", "pending",
     )
 
     def __init__(self, n_parts: int) -> None:
@@ -35,6 +36,9 @@ class PerformanceState:
         self.prev_pitch: int = -1
         self.prev_part: int = -1
         self.n_notes: int = 0
+        # keys of the chord being decided that have arrived but have no part yet (only
+        # with a grace window; see livearranger.chords)
+        self.pending: list[int] = []
 
     def note_on(self, pitch: int, time: float, part: int) -> None:
         """Record that key ``pitch`` went down at ``time`` and was given to ``part``."""

@@ -101,3 +101,4 @@ class Snapshot:
     arranger: str
     preset: str
     errors: list[str]
+    grace_ms: float = 0.0          # how long a key may wait for its chord (0: none)

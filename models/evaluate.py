@@ -21,6 +21,8 @@ import torch
 
 from livearranger.arrangers import make_arranger
 from livearranger.arrangers.base import Arranger
+from livearranger.arrangers.learned import LearnedArranger
+from livearranger.chords import DEFAULT_GRACE, chord_size
 from livearranger.constraints import Constraints
 from livearranger.datasets import load_pieces, load_split
 from livearranger.evaluate import (
@@ -36,7 +38,6 @@ from livearranger.evaluate import (
     split_unisons,
 )
 from livearranger.events import NoteEvent
-from livearranger.features import feature_dim, model_tokens, note_features
 from livearranger.presets import Preset, load_preset
 from livearranger.state import PerformanceState
 from models.lstm import OnlineLSTM, beat_tokens
@@ -44,12 +45,14 @@ from models.model import PartTransformer, load_checkpoint
 from models.train import CHECKPOINTS, load_lstm, rollout
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNS = [(c, "merge") for c in CONDITIONS] + [("score", "split")]
+GRACE = DEFAULT_GRACE
+RUNS = ([(c, "merge", None) for c in CONDITIONS] + [(c, "merge", GRACE) for c in CONDITIONS]
+        + [("score", "split", None)])
 RULES = ("most-common:free", "zone:free", "most-common", "zone", "closest-pitch",
          "top-bottom", "voice-leading")
 
 
-class TorchModelArranger(Arranger):
+class TorchModelArranger(LearnedArranger):
     """A PartTransformer checkpoint stepped one note at a time (ring-buffer KV cache),
     preset constraints applied to the logits, greedy."""
 
@@ -58,20 +61,16 @@ class TorchModelArranger(Arranger):
     def __init__(self, preset: Preset, model: PartTransformer) -> None:
         super().__init__(preset)
         self.model = model.eval()
-        n = len(preset.parts)
-        self._feat = np.zeros((1, feature_dim(n)), dtype=np.float32)
-        self._tok = torch.zeros(1, 2, dtype=torch.long)
         self.reset()
 
     def reset(self) -> None:
+        super().reset()
         self._past, self._pos, self._valid = self.model.empty_cache()
 
     @torch.no_grad()
-    def assign(self, note: NoteEvent, state: PerformanceState) -> int:
-        note_features(note.pitch, note.velocity, note.time, state, out=self._feat[0])
-        a, b = model_tokens(note.pitch, state)
-        self._tok[0, 0], self._tok[0, 1] = a, b
-        logits, kv = self.model.step(torch.from_numpy(self._feat), self._tok, self._past,
+    def choose(self, note: NoteEvent, state: PerformanceState) -> int:
+        logits, kv = self.model.step(torch.from_numpy(self.inputs.features),
+                                     torch.from_numpy(self.inputs.tokens), self._past,
                                      self._pos, self._valid)
         p = int(self._pos)
         self._past[:, :, :, p, :] = kv
@@ -120,7 +119,7 @@ def checkpoint_arranger(preset: Preset, name: str, path: Path | None = None) -> 
 
 
 def evaluate_rollout(pieces, model: PartTransformer, preset: Preset, condition: str,
-                     unisons: str) -> dict:
+                     unisons: str, grace: float | None = None) -> dict:
     """The checkpoint through ``models.train.rollout``: all pieces stepped together with a
     KV cache, each note decoded as the runtime does; the same choices as replaying the
     stepped arranger note by note (tests/test_train.py checks this), only faster."""
@@ -130,9 +129,12 @@ def evaluate_rollout(pieces, model: PartTransformer, preset: Preset, condition: 
     for i, p in enumerate(pieces):
         perf = performance(p, condition, i)
         perfs.append(split_unisons(perf) if unisons == "split" else perf)
-    for perf, rep in zip(perfs, rollout(model, perfs, n, Constraints(preset)), strict=True):
+    reps = rollout(model, perfs, preset, Constraints(preset), grace)
+    for perf, rep in zip(perfs, reps, strict=True):
         res.add(perf, rep.chosen)
-    return res.summary()
+    out = res.summary()
+    out["grace_ms"] = 0.0 if grace is None else round(grace * 1000.0, 3)
+    return out
 
 
 def evaluate_all(dataset: str, arrangers: list[str], limit: int | None = None,
@@ -168,19 +170,20 @@ def evaluate_all(dataset: str, arrangers: list[str], limit: int | None = None,
             arr = Unconstrained(n, opts.get("boundaries"), opts.get("part", 0))
         else:
             arr = make_arranger(name, preset, **arranger_options(name, train, n))
-        for cond, unisons in RUNS:
+        for cond, unisons, grace in RUNS:
             t0 = time.monotonic()
             if arr is None:
-                r = evaluate_rollout(pieces, model, preset, cond, unisons)
+                r = evaluate_rollout(pieces, model, preset, cond, unisons, grace)
             else:
-                r = evaluate_assign(pieces, cond, lambda a=arr: (a.assign, a.reset), n,
-                                    unisons)
+                r = evaluate_assign(pieces, cond, lambda a=arr: (a.assign, a.reset,
+                                                                 a.assign_chord),
+                                    n, unisons, grace, chord_size(preset))
             r.update(dataset=dataset, condition=cond, arranger=name, split=split,
                      pieces=len(pieces), parts=preset.part_names, unisons=unisons)
-            if unisons == "split":
-                cond = "score, unisons split"
+            label = cond + (", unisons split" if unisons == "split" else "") + (
+                f", grace {grace * 1000:g} ms" if grace else "")
             rows.append(r)
-            log(f"  {dataset:15s} {cond:9s} {name:14s} {r['accuracy']:6.2f} %  "
+            log(f"  {dataset:15s} {label:24s} {name:14s} {r['accuracy']:6.2f} %  "
                 f"({r['notes']} notes, {time.monotonic() - t0:.0f}s)")
     return rows
 
@@ -199,26 +202,41 @@ def write_table(rows: list[dict], md: Path, js: Path) -> None:
            f"humanisation (seed {HUMANIZE_SEED} + piece index). A unison (two parts on one "
            "key at one onset) is one keyboard note, correct if any of its parts is chosen; "
            "the column `score, unisons split` counts it as the paper does, one note per "
-           "part (the key struck once per part, lower part first).",
+           "part (the key struck once per part, lower part first). ",
+           f"`+{GRACE * 1000:g} ms`: with the grace window, a key may wait up to "
+           f"{GRACE * 1000:g} ms for the rest of its chord, which is then decided as one "
+           "(livearranger/chords.py); how long keys waited is given below each table.",
            ""]
     for d in sorted({r["dataset"] for r in rows}):
         sub = [r for r in rows if r["dataset"] == d]
+        g = f"+{GRACE * 1000:g} ms"
         out += [f"## {d} (test split: {splits[d]['test']} files, "
                 f"{sub[0]['notes']} notes)", "",
-                "| arranger | score | as-played | score, unisons split | soundness "
-                "(score / played) | completeness (score / played) | recall per part (score) |",
-                "| --- | --- | --- | --- | --- | --- | --- |"]
+                f"| arranger | score | as-played | score {g} | as-played {g} | score, "
+                "unisons split | soundness (score / played) | completeness (score / played) "
+                "| recall per part (score) |",
+                "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for name in dict.fromkeys(r["arranger"] for r in sub):
-            by = {(r["condition"], r["unisons"]): r for r in sub if r["arranger"] == name}
-            s, a = by.get(("score", "merge")), by.get(("as-played", "merge"))
-            sp = by.get(("score", "split"))
+            by = {(r["condition"], r["unisons"], bool(r.get("grace_ms"))): r
+                  for r in sub if r["arranger"] == name}
+            s, a = by.get(("score", "merge", False)), by.get(("as-played", "merge", False))
+            sg, ag = by.get(("score", "merge", True)), by.get(("as-played", "merge", True))
+            sp = by.get(("score", "split", False))
             if not s or not a:
                 continue
+
+            def acc(r: dict | None) -> str:
+                return f"{r['accuracy']:.2f}" if r else "-"
             rec = ", ".join(f"{p} {v}" for p, v in zip(s["parts"], s["recall"], strict=True))
-            split_acc = f"{sp['accuracy']:.2f}" if sp else "-"
-            out.append(f"| {name} | {s['accuracy']:.2f} | {a['accuracy']:.2f} | {split_acc} | "
+            out.append(f"| {name} | {acc(s)} | {acc(a)} | {acc(sg)} | {acc(ag)} | {acc(sp)} | "
                        f"{s['soundness']:.1f} / {a['soundness']:.1f} | "
                        f"{s['completeness']:.1f} / {a['completeness']:.1f} | {rec} |")
+        waits = [r for r in sub if r.get("grace_ms") and "wait_mean_ms" in r]
+        if waits:
+            w = {r["condition"]: r for r in waits}
+            out += ["", f"Grace window {GRACE * 1000:g} ms: keys waited " + ", ".join(
+                f"{w[c]['wait_mean_ms']:.1f} ms on average ({c})" for c in CONDITIONS
+                if c in w) + f", {max(r['wait_max_ms'] for r in waits):.1f} ms at most."]
         out += ["", "Paper (Dong et al. 2021" + (", MusicNet, not the same data" if
                                                  d == "string-quartet" else "") + "): " +
                 ", ".join(f"{k} {v}" for k, v in PAPER[d].items()), ""]

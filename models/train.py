@@ -32,10 +32,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from livearranger.arrangers.learned import RuleFeatures
+from livearranger.chords import DEFAULT_GRACE, chord_size, schedule
 from livearranger.constraints import Constraints
 from livearranger.datasets import Piece, load_pieces
-from livearranger.evaluate import PRESET_OF, event_order, performance
-from livearranger.features import FEATURE_VERSION, feature_dim, model_tokens, note_features
+from livearranger.evaluate import PRESET_OF, performance
+from livearranger.events import Kind, NoteEvent
+from livearranger.features import FEATURE_VERSION, feature_dim
 from livearranger.humanize import humanize, scale_tempo, score_velocity
 from livearranger.presets import Preset, load_preset
 from livearranger.state import PerformanceState
@@ -95,38 +98,57 @@ def segments(piece: Piece, size: int = SEGMENT) -> list[Piece]:
 
 
 class Replayer:
-    """Replays one performance note-on by note-on, as the engine would; the caller
-    chooses each part.  ``features``/``tokens`` hold what the model saw for each note."""
+    """Replays one performance note-on by note-on, as the engine would (with an optional
+    grace window: ``livearranger.chords.schedule``); the caller chooses each part.
+    ``features``/``tokens`` hold what the model saw for each note."""
 
-    def __init__(self, perf: Piece, n_parts: int) -> None:
+    def __init__(self, perf: Piece, preset: Preset, grace: float | None = None) -> None:
+        n_parts = len(preset.parts)
         self.perf = perf
         self.n = len(perf)
         self.state = PerformanceState(n_parts)
+        self.inputs = RuleFeatures(preset)
+        self.chord = grace is not None
         self.features = np.zeros((self.n, feature_dim(n_parts)), dtype=np.float32)
         self.tokens = np.zeros((self.n, 2), dtype=np.int64)
         self.chosen = np.full(self.n, -1, dtype=np.int64)
-        self._events = event_order(perf)
+        self._steps = schedule(perf.onset, perf.offset, perf.pitch, grace,
+                               chord_size(preset))
         self._e = 0
         self._owner: dict[int, int] = {}
+        self._in_chord = False
         self.j = -1
         self.time = 0.0
 
     def next_note(self) -> bool:
-        """Apply releases up to the next note-on; compute its features. False at the end."""
-        ev, st = self._events, self.state
-        while self._e < len(ev):
-            t, kind, j = ev[self._e]
+        """Apply releases up to the next decision; compute its features. False at the end."""
+        steps, st, pitch = self._steps, self.state, self.perf.pitch
+        while self._e < len(steps):
+            kind, j, pending, _ = steps[self._e]
             self._e += 1
-            p = int(self.perf.pitch[j])
+            p = int(pitch[j])
             if kind == 0:
                 if self._owner.get(p) == j:
                     del self._owner[p]
                     st.note_off(p)
                 continue
-            if p in st.held:
-                st.note_off(p)
-            note_features(p, int(self.perf.velocity[j]), t, st, out=self.features[j])
-            self.tokens[j] = model_tokens(p, st)
+            if not self._in_chord:
+                # a chord's keys struck again while down are released before any is
+                # decided (as the engine releases them on arrival)
+                e = self._e - 1
+                while True:
+                    q = int(pitch[steps[e][1]])
+                    if q in st.held:
+                        st.note_off(q)
+                    if not steps[e][2]:
+                        break
+                    e += 1
+            self._in_chord = bool(pending)
+            st.pending[:] = pending
+            t = float(self.perf.onset[j])
+            self.note = NoteEvent(Kind.NOTE_ON, t, p, int(self.perf.velocity[j]))
+            self.inputs.fill(self.note, st, self.chord, self.features[j])
+            self.tokens[j] = self.inputs.tokens[0]
             self.j, self.time = j, t
             return True
         return False
@@ -134,16 +156,17 @@ class Replayer:
     def commit(self, part: int) -> None:
         j = self.j
         p = int(self.perf.pitch[j])
+        self.inputs.chosen(self.note, part)
         self.state.note_on(p, self.time, part)
         self._owner[p] = j
         self.chosen[j] = part
 
 
-def teacher(perf: Piece, n_parts: int, cons: Constraints, rng: np.random.Generator,
-            noise: float = 0.0) -> Replayer:
+def teacher(perf: Piece, preset: Preset, cons: Constraints, rng: np.random.Generator,
+            noise: float = 0.0, grace: float | None = None) -> Replayer:
     """Replay with the true parts, a share ``noise`` of them replaced by a wrong allowed
     part (the history the model sees is then corrupted; its targets stay true)."""
-    r = Replayer(perf, n_parts)
+    r = Replayer(perf, preset, grace)
     while r.next_note():
         j = r.j
         part = int(perf.part[j])
@@ -208,12 +231,15 @@ class BatchedStepper:
 
 
 @torch.no_grad()
-def rollout(model: PartTransformer, perfs: list[Piece], n_parts: int,
-            cons: Constraints) -> list[Replayer]:
+def rollout(model: PartTransformer, perfs: list[Piece], preset: Preset,
+            cons: Constraints, graces: list[float | None] | float | None = None
+            ) -> list[Replayer]:
     """Let the model play every performance itself, each note decoded as the runtime
     does (constraints, argmax), all pieces stepped together with a KV cache."""
     model.eval()
-    reps = [Replayer(p, n_parts) for p in perfs]
+    if not isinstance(graces, list):
+        graces = [graces] * len(perfs)
+    reps = [Replayer(p, preset, g) for p, g in zip(perfs, graces, strict=True)]
     active = [r for r in reps if r.next_note()]
     stepper = BatchedStepper(model, len(active))
     while active:
@@ -230,14 +256,14 @@ def rollout(model: PartTransformer, perfs: list[Piece], n_parts: int,
 
 
 @torch.no_grad()
-def rollout_lstm(model: OnlineLSTM, perfs: list[Piece], n_parts: int,
+def rollout_lstm(model: OnlineLSTM, perfs: list[Piece], preset: Preset,
                  cons: Constraints) -> list[Replayer]:
     """The LSTM's online choices (it sees no assignments; constraints at decoding)."""
     model.eval()
     reps = []
     for perf in perfs:
         logits = model(torch.from_numpy(lstm_tokens(perf))[None])[0][0]
-        r = Replayer(perf, n_parts)
+        r = Replayer(perf, preset)
         while r.next_note():
             allowed = cons.mask(int(perf.pitch[r.j]), r.state, r.time)
             row = np.where(allowed, logits[r.j].numpy(), -np.inf)
@@ -318,8 +344,13 @@ def train(dataset: str, kind: str = "model", minutes: float = 25.0, seed: int = 
           window: int = 32, noise: float = 0.05, dagger_from: int = 3, dagger_every: int = 2,
           train_limit: int | None = None, valid_limit: int | None = None,
           out: Path | None = None, threads: int = 1, valid_rollouts: int = 12,
-          dagger_pieces: int = 48, init: Path | None = None, log=print) -> dict:
-    """Train one model; returns a summary (best validation accuracy, epochs, path)."""
+          dagger_pieces: int = 48, init: Path | None = None, grace_share: float = 0.6,
+          log=print) -> dict:
+    """Train one model; returns a summary (best validation accuracy, epochs, path).
+
+    The transformer learns both ways of playing: a share ``grace_share`` of the pieces
+    is decided chord by chord with the default grace window, the rest key by key; it is
+    validated both ways, in both conditions."""
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     random.seed(seed)
@@ -331,6 +362,12 @@ def train(dataset: str, kind: str = "model", minutes: float = 25.0, seed: int = 
     valid_p = [s for p in load_pieces(dataset, "valid", valid_limit) for s in segments(p)]
     valid_perf = {c: [performance(p, c, i) for i, p in enumerate(valid_p[:valid_rollouts])]
                   for c in ("score", "as-played")}
+    modes: list[tuple[str, float | None]] = [(c, None) for c in valid_perf]
+    if kind != "lstm":
+        modes += [(c, DEFAULT_GRACE) for c in valid_perf]
+
+    def graces(count: int) -> list[float | None]:
+        return [DEFAULT_GRACE if rng.random() < grace_share else None for _ in range(count)]
     if kind == "lstm":
         model = OnlineLSTM(n)
         length, stride = 256, 256
@@ -356,18 +393,19 @@ def train(dataset: str, kind: str = "model", minutes: float = 25.0, seed: int = 
         t0 = time.monotonic()
         perfs = [augment(p, preset, rng) for p in train_p]
         if kind == "lstm":
-            reps = [Replayer(p, n) for p in perfs]
+            reps = [Replayer(p, preset) for p in perfs]
             for r in reps:
                 r.chosen[:] = r.perf.part
             ex = make_examples(reps, length, stride, kind)
         else:
-            reps = [teacher(p, n, cons, rng, noise if i % 2 else 0.0)
-                    for i, p in enumerate(perfs)]
+            reps = [teacher(p, preset, cons, rng, noise if i % 2 else 0.0, g)
+                    for i, (p, g) in enumerate(zip(perfs, graces(len(perfs)), strict=True))]
             ex = make_examples(reps, length, stride, kind)
             if epoch >= dagger_from and (epoch - dagger_from) % dagger_every == 0:
                 pick = rng.permutation(len(train_p))[:dagger_pieces]
                 fresh = [augment(train_p[i], preset, rng) for i in pick]
-                dagger = make_examples(rollout(model, fresh, n, cons), length, stride, kind)
+                dagger = make_examples(rollout(model, fresh, preset, cons, graces(len(fresh))),
+                                       length, stride, kind)
                 log(f"  dagger: {len(fresh)} rollouts, {len(dagger)} chunks")
             ex = ex + dagger
         prep = time.monotonic() - t0
@@ -391,9 +429,12 @@ def train(dataset: str, kind: str = "model", minutes: float = 25.0, seed: int = 
             step += 1
             loss_sum += loss.item()
             nb += 1
-        roll = rollout_lstm if kind == "lstm" else rollout
-        acc = {c: accuracy(roll(model, v, n, cons)) for c, v in valid_perf.items()}
-        score = (acc["score"] + acc["as-played"]) / 2
+        acc = {}
+        for c, g in modes:
+            reps = (rollout_lstm(model, valid_perf[c], preset, cons) if kind == "lstm"
+                    else rollout(model, valid_perf[c], preset, cons, g))
+            acc[c if g is None else f"{c}+grace"] = accuracy(reps)
+        score = sum(acc.values()) / len(acc)
         history.append({"epoch": epoch, "loss": loss_sum / max(nb, 1), **acc})
         mark = ""
         if score > best:
@@ -402,9 +443,9 @@ def train(dataset: str, kind: str = "model", minutes: float = 25.0, seed: int = 
                 "dataset": dataset, "preset": preset.name, "parts": preset.part_names,
                 "feature_version": FEATURE_VERSION, "epoch": epoch, "seed": seed,
                 "valid_accuracy": acc, "kind": kind})
-        log(f"epoch {epoch:3d}  loss {loss_sum / max(nb, 1):.4f}  valid score "
-            f"{acc['score']:.2f}  as-played {acc['as-played']:.2f}  "
-            f"({prep:.0f}s data, {time.monotonic() - t0:.0f}s){mark}")
+        log(f"epoch {epoch:3d}  loss {loss_sum / max(nb, 1):.4f}  valid "
+            + "  ".join(f"{k} {v:.2f}" for k, v in acc.items())
+            + f"  ({prep:.0f}s data, {time.monotonic() - t0:.0f}s){mark}")
         if epoch - best_epoch >= patience:
             log(f"early stop: no improvement for {patience} epochs")
             break
@@ -452,12 +493,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dagger-every", type=int, default=2)
     ap.add_argument("--dagger-pieces", type=int, default=48)
     ap.add_argument("--init", type=Path, default=None, help="continue from this checkpoint")
+    ap.add_argument("--grace-share", type=float, default=0.6,
+                    help="share of pieces decided chord by chord (grace window)")
     a = ap.parse_args(argv)
     r = train(a.dataset, a.arranger, a.minutes, a.seed, a.epochs, a.patience,
               window=a.window, noise=a.noise, dagger_from=a.dagger_from,
               dagger_every=a.dagger_every, dagger_pieces=a.dagger_pieces,
               train_limit=a.train_limit, valid_limit=a.valid_limit, out=a.out,
-              threads=a.threads, init=a.init, log=lambda s: print(s, flush=True))
+              threads=a.threads, init=a.init, grace_share=a.grace_share,
+              log=lambda s: print(s, flush=True))
     print(f"best validation {r['best_valid']:.2f} at epoch {r['best_epoch']}: {r['path']}")
     return 0
 

@@ -8,11 +8,15 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from livearranger.chords import chord_size, schedule
 from livearranger.datasets import Piece
 from livearranger.features import FEATURE_VERSION, feature_dim, model_tokens, note_features
+from livearranger.presets import load_preset
 from livearranger.state import PerformanceState
 from models.model import PartTransformer
 from models.train import Replayer
+
+SATB = load_preset("satb")
 
 
 def _piece(rng: np.random.Generator, n: int = 40) -> Piece:
@@ -25,7 +29,7 @@ def _piece(rng: np.random.Generator, n: int = 40) -> Piece:
 
 
 def _replay(piece: Piece) -> Replayer:
-    r = Replayer(piece, 4)
+    r = Replayer(piece, SATB)
     while r.next_note():
         r.commit(int(piece.part[r.j]))
     return r
@@ -76,3 +80,44 @@ def test_no_leak_of_the_future():
     assert torch.allclose(base_logits[: j + 1], _logits(changed, model)[: j + 1])
     # the change is visible afterwards, so the test could fail
     assert not np.array_equal(base.features[j + 1:], changed.features[j + 1:])
+
+
+def test_keys_waiting_in_the_grace_window_are_seen_above_and_below():
+    state = PerformanceState(4)
+    state.pending[:] = [72, 64, 55]
+    f = note_features(60, 80, 0.0, state)
+    assert f[10] == 2 / 4 and f[11] == 1 / 4
+    assert f[12] == np.float32(4 / 12) and f[13] == np.float32(-5 / 12)
+    state.pending.clear()
+    assert not note_features(60, 80, 0.0, state)[10:14].any()
+
+
+def test_with_a_grace_window_nothing_after_the_decision_leaks():
+    rng = np.random.default_rng(5)
+    piece = _piece(rng)
+    piece = replace(piece, onset=np.sort(rng.uniform(0, 2, len(piece))))
+    piece = replace(piece, offset=piece.onset + 0.3)
+    grace = 0.015
+    decided = {j: t for k, j, _p, t in schedule(piece.onset, piece.offset, piece.pitch,
+                                                 grace, chord_size(SATB)) if k == 1}
+
+    def run(p: Piece) -> Replayer:
+        r = Replayer(p, SATB, grace)
+        while r.next_note():
+            r.commit(int(p.part[r.j]))
+        return r
+
+    base = run(piece)
+    cut = decided[20]
+    after = piece.onset > cut + 1e-9          # arrives after note 20 was decided
+    later = replace(piece, pitch=piece.pitch.copy(), velocity=piece.velocity.copy())
+    later.pitch[after] = rng.integers(40, 80, int(after.sum()))
+    later.velocity[after] = 1
+    later.offset = piece.offset.copy()
+    later.offset[20] = piece.onset[20] + 5.0  # and note 20's own duration
+    changed = run(later)
+    known = np.array([decided[j] <= cut for j in range(len(piece))])
+    assert known.sum() > 10 and (~known).sum() > 5
+    assert np.array_equal(base.features[known], changed.features[known])
+    assert np.array_equal(base.tokens[known], changed.tokens[known])
+    assert not np.array_equal(base.features[~known], changed.features[~known])

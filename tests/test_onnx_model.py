@@ -12,9 +12,12 @@ import torch
 from export.export_onnx import export_step
 from export.parity import (
     TOLERANCE,
+    check_performances,
     check_pieces,
     compare,
     note_events,
+    piece_from_notes,
+    stream_performance,
     stream_piece,
     torch_logits,
 )
@@ -84,6 +87,17 @@ def test_streamed_onnx_equals_pytorch_full_sequence(exported, arranger):
     assert result["max_abs_diff"] <= TOLERANCE
     assert result["mismatches"] == 0
     assert result["passed"]
+
+
+def test_streamed_onnx_equals_pytorch_with_a_grace_window(exported, arranger, satb):
+    """Chords decided together: the graph is fed the notes in the order they were
+    decided, each seeing the keys still waiting, and still equals the full forward."""
+    model, _ = exported
+    perfs = [piece_from_notes(piece(s), satb.part_names) for s in range(3)]
+    result = check_performances(model, arranger, perfs, grace=0.015)
+    assert result["passed"] and result["notes"] > 3 * WINDOW
+    waiting = stream_performance(arranger, perfs[0], grace=0.015).features[:, 10:12]
+    assert waiting.any()                          # some notes saw keys still waiting
 
 
 def test_parity_check_detects_a_different_model(exported, arranger):

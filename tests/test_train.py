@@ -42,7 +42,7 @@ def test_model_smoke_and_rollout_matches_engine_replay(tmp_path):
     assert meta["parts"] == ["soprano", "alto", "tenor", "bass"] and model.window == 8
     preset = load_preset("satb")
     piece = performance(load_pieces("bach", "valid", 1)[0], "as-played")
-    (rep,) = rollout(model, [piece], 4, Constraints(preset))
+    (rep,) = rollout(model, [piece], preset, Constraints(preset))
     arr = TorchModelArranger(preset, model)
     pred = replay(piece, arr.assign, 4, arr.reset)
     assert np.array_equal(rep.chosen, pred)
@@ -56,6 +56,6 @@ def test_lstm_smoke(tmp_path):
     model, _ = load_lstm(out)
     preset = load_preset("satb")
     piece = performance(load_pieces("bach", "valid", 1)[0], "score")
-    (rep,) = rollout_lstm(model, [piece], 4, Constraints(preset))
+    (rep,) = rollout_lstm(model, [piece], preset, Constraints(preset))
     arr = TorchLSTMArranger(preset, model)
     assert np.array_equal(rep.chosen, replay(piece, arr.assign, 4, arr.reset))

@@ -67,3 +67,27 @@ def test_a_moving_inner_voice_while_others_hold():
     state.note_off(64)                        # the alto moves, the others hold
     part = arr.assign(NoteEvent(Kind.NOTE_ON, 0.5, 65, 80), state)
     assert part == 1
+
+
+def test_a_gathered_chord_is_placed_whole_whatever_its_arrival_order():
+    """With a grace window the rule sees the whole chord: a chord struck top note first
+    still goes soprano-to-bass, and a part sustaining an older key is left alone."""
+    preset = load_preset("satb")
+    arr = VoiceLeadingArranger(preset, chord_hold_cost=100.0)
+    state = PerformanceState(4)
+    got: dict[int, int] = {}
+
+    def commit(note, part):
+        got[note.pitch] = part
+        state.note_on(note.pitch, note.time, part)
+
+    chord = [NoteEvent(Kind.NOTE_ON, 0.0, p, 80) for p in (48, 55, 64, 72)]
+    arr.assign_chord(chord, state, commit)
+    assert got == {72: 0, 64: 1, 55: 2, 48: 3}
+    for p in (72, 55, 48):
+        state.note_off(p)
+    got.clear()
+    # the alto holds 64; soprano, tenor and bass move: 43 57 74 (sorted, lowest first)
+    arr.assign_chord([NoteEvent(Kind.NOTE_ON, 1.0, p, 80) for p in (43, 57, 74)], state,
+                     commit)
+    assert got == {74: 0, 57: 2, 43: 3}

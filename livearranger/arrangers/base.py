@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 
+from livearranger.chords import decide_in_order
 from livearranger.constraints import Constraints
 from livearranger.events import NoteEvent
 from livearranger.presets import Preset
@@ -27,6 +29,14 @@ class Arranger(ABC):
     @abstractmethod
     def assign(self, note: NoteEvent, state: PerformanceState) -> int:
         """The part index for ``note``."""
+
+    def assign_chord(self, notes: Sequence[NoteEvent], state: PerformanceState,
+                     commit: Callable[[NoteEvent, int], None]) -> None:
+        """Decide the keys of one chord gathered in the grace window (lowest first):
+        ``commit(note, part)`` for each, which records it in ``state`` before the next
+        is decided.  By default each is ``assign``-ed seeing the rest as
+        ``state.pending``."""
+        decide_in_order(self.assign, notes, state, commit)
 
     def reset(self) -> None:  # noqa: B027 - an optional hook, empty by default
         """Forget the performance so far (new piece, preset change)."""

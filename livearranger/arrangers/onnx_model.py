@@ -5,6 +5,7 @@ One session per model (CPU provider, one intra-op thread, warmed up before the f
 note).  Every input and output is a preallocated numpy array bound once through an
 IOBinding, so a note costs one ``run_with_iobinding`` and a few in-place writes: the new
 note's keys/values go into ring slot ``pos``, its ``valid`` flag is set, ``pos`` moves on.
+The model's inputs include the voice-leading rule's proposal (``arrangers/learned.py``).
 The preset's constraints (ranges; a monophonic part holding a key of the same chord) mask
 the logits before argmax, or sampling with a temperature.
 """
@@ -19,9 +20,9 @@ import numpy as np
 import onnxruntime as ort
 
 from livearranger.arrangers import ArrangerError
-from livearranger.arrangers.base import Arranger
-from livearranger.events import NoteEvent
-from livearranger.features import FEATURE_VERSION, feature_dim, model_tokens, note_features
+from livearranger.arrangers.learned import LearnedArranger
+from livearranger.events import Kind, NoteEvent
+from livearranger.features import FEATURE_VERSION, feature_dim
 from livearranger.presets import Preset
 from livearranger.state import PerformanceState
 
@@ -73,7 +74,7 @@ def open_session(path: Path, provider: str = "cpu") -> ort.InferenceSession:
         raise ArrangerError(f"{path.name}: not a usable ONNX model ({_first_line(exc)})") from None
 
 
-class OnnxArranger(Arranger):
+class OnnxArranger(LearnedArranger):
     """Each note to the part the model ranks highest among those the preset allows.
 
     ``model``: a file in the shipped models folder or a path (default: the preset's
@@ -142,8 +143,8 @@ class OnnxArranger(Arranger):
     def _allocate(self) -> None:
         n = len(self.preset.parts)
         layers, two, heads, _, d_head = self.cache_shape
-        self._feat = np.zeros((1, feature_dim(n)), dtype=np.float32)
-        self._tok = np.zeros((1, 2), dtype=np.int64)
+        self._feat = self.inputs.features
+        self._tok = self.inputs.tokens
         self._cache = np.zeros(self.cache_shape, dtype=np.float32)
         self._pos = np.zeros(1, dtype=np.int64)
         self._valid = np.zeros(self.window, dtype=np.bool_)
@@ -161,21 +162,20 @@ class OnnxArranger(Arranger):
     def _warm_up(self, steps: int = 8) -> None:
         state = PerformanceState(len(self.preset.parts))
         for i in range(steps):
-            self.logits(60 + i, 80, 0.1 * i, state)
+            note = NoteEvent(Kind.NOTE_ON, 0.1 * i, 60 + i, 80)
+            state.note_on(note.pitch, note.time, self.assign(note, state))
 
     # ------------------------------------------------------------ streaming
     def reset(self) -> None:
         """Empty the cache: the next note starts a new performance."""
+        super().reset()
         self._cache.fill(0.0)
         self._valid.fill(False)
         self._pos[0] = 0
 
-    def logits(self, pitch: int, velocity: int, time: float,
-               state: PerformanceState) -> np.ndarray:
-        """Run one step for a note and advance the cache; the returned array is reused."""
-        note_features(pitch, velocity, time, state, out=self._feat[0])
-        tok = self._tok
-        tok[0, 0], tok[0, 1] = model_tokens(pitch, state)
+    def step(self) -> np.ndarray:
+        """Run the graph on the inputs already filled and advance the cache; the
+        returned logits array is reused."""
         self._session.run_with_iobinding(self._io)
         pos = int(self._pos[0])
         self._cache[:, :, :, pos, :] = self._present
@@ -183,8 +183,8 @@ class OnnxArranger(Arranger):
         self._pos[0] = pos + 1 if pos + 1 < self.window else 0
         return self._logits[0]
 
-    def assign(self, note: NoteEvent, state: PerformanceState) -> int:
-        logits = self.logits(note.pitch, note.velocity, note.time, state)
+    def choose(self, note: NoteEvent, state: PerformanceState) -> int:
+        logits = self.step()
         allowed = self.constraints.mask(note.pitch, state, note.time)
         self.last_allowed = allowed
         scores = self._scores

@@ -10,12 +10,20 @@ and should stay in order around it.  Keys still down matter: a part holding a ke
 before this chord is sustaining (score) or about to let go (legato playing); it may take
 the note, at a cost, and its held key is an anchor for the order of the others.
 
-Only the notes of the current chord that have already arrived are seen.
+Only the notes of the current chord that have already arrived are seen.  With a grace
+window the keys of the chord still waiting for a part are seen too (``state.pending``):
+each key takes its part in the least-cost assignment of itself and the waiting keys to
+free parts in pitch order (a small dynamic programme over keys and parts).
+
+``propose``/``observe`` let a learned arranger consult the rule without following it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from livearranger.arrangers.base import Arranger
+from livearranger.chords import decide_in_order
 from livearranger.events import NoteEvent
 from livearranger.features import ONSET_WINDOW
 from livearranger.presets import Preset
@@ -28,6 +36,8 @@ class VoiceLeadingArranger(Arranger):
     """Online voice-leading over the preset's parts (see the module text).
 
     ``hold_cost``: cost (semitones) of giving the note to a part holding an older key;
+    ``chord_hold_cost``: the same when the whole chord is seen (grace window; chosen on
+    the validation split: a sustained key is then told apart from a legato one better);
     ``anchor``: weight of the order against other parts' held and expected pitches;
     ``strict``: honour the preset's busy-monophonic-part constraint exactly (a part with
     any key down is skipped while another is free) instead of only within a chord.
@@ -36,9 +46,10 @@ class VoiceLeadingArranger(Arranger):
     name = "voice-leading"
 
     def __init__(self, preset: Preset, hold_cost: float = 1.0, anchor: float = 0.5,
-                 strict: bool = False) -> None:
+                 strict: bool = False, chord_hold_cost: float = 4.0) -> None:
         super().__init__(preset)
         self.hold_cost = float(hold_cost)
+        self.chord_hold_cost = float(chord_hold_cost)
         self.anchor = float(anchor)
         self.strict = bool(strict)
         n = len(preset.parts)
@@ -50,6 +61,7 @@ class VoiceLeadingArranger(Arranger):
         self._chord_sorted = False  # this chord so far did
         self._used = [0] * n
         self._cost = [0.0] * n
+        self._gated = False         # deciding a chord gathered in a grace window
 
     def reset(self) -> None:
         self._chord_pitch.clear()
@@ -60,47 +72,49 @@ class VoiceLeadingArranger(Arranger):
         for i in range(len(self._used)):
             self._used[i] = 0
 
-    def assign(self, note: NoteEvent, state: PerformanceState) -> int:
-        t, p = note.time, note.pitch
-        n = len(self._used)
+    # ---------------------------------------------------------------- one chord
+    def _begin(self, t: float, state: PerformanceState) -> None:
+        """Start a new chord if ``t`` is past the current one."""
         if state.n_notes == 0 or t - self._chord_start > ONSET_WINDOW:
-            if len(self._chord_pitch) > 1:
+            if len(self._chord_pitch) > 1 and not self._gated:
                 self._sorted = self._chord_sorted
             self._chord_sorted = True
             self._chord_start = t
             self._chord_pitch.clear()
             self._chord_part.clear()
-            for i in range(n):
+            for i in range(len(self._used)):
                 self._used[i] = 0
-        mono = self.constraints.mono
-        low, high = self.constraints.low, self.constraints.high
+
+    def _record(self, p: int, part: int) -> int:
+        self._chord_pitch.append(p)
+        self._chord_part.append(part)
+        self._used[part] += 1
+        return part
+
+    def _options(self, p: int, state: PerformanceState) -> list[int]:
+        n = len(self._used)
+        mono, low, high = self.constraints.mono, self.constraints.low, self.constraints.high
         if self.strict:
-            options = self.constraints.candidates(p, state)
-        else:
-            options = [i for i in range(n) if low[i] <= p <= high[i]] or list(range(n))
-            free = [i for i in options if not (mono[i] and self._used[i])]
-            options = free or options
-        # older keys still down, per part (keys struck in this chord excluded)
+            return self.constraints.candidates(p, state)
+        options = [i for i in range(n) if low[i] <= p <= high[i]] or list(range(n))
+        free = [i for i in options if not (mono[i] and self._used[i])]
+        return free or options
+
+    def _old_held(self, p: int, state: PerformanceState) -> dict[int, list[int]]:
+        """Older keys still down, per part (keys struck in this chord excluded)."""
         old_held: dict[int, list[int]] = {}
         for key, part in state.held.items():
             if key == p or key in self._chord_pitch:
                 continue
             old_held.setdefault(part, []).append(key)
-        if self._chord_pitch and (t != self._chord_start or p < self._chord_pitch[-1]):
-            self._chord_sorted = False
-        last = state.last_pitch
-        if self._sorted and self._chord_sorted:
-            # quantised input in pitch order (a score): the notes still to come lie above
-            # this one, and every free part will take one; so this note goes to the
-            # lowest free part above the chord's notes so far.
-            top = min(self._chord_part, default=n)
-            free = [k for k in options if k < top and not self._used[k] and k not in old_held]
-            if free:
-                best = max(free)
-                self._chord_pitch.append(p)
-                self._chord_part.append(best)
-                self._used[best] += 1
-                return best
+        return old_held
+
+    def _costs(self, p: int, options: list[int], old_held: dict[int, list[int]],
+               state: PerformanceState, chord: bool) -> list[float]:
+        """Cost of each part in ``options`` taking ``p`` (see the module text)."""
+        n = len(self._used)
+        mono, last = self.constraints.mono, state.last_pitch
+        hold_cost = self.chord_hold_cost if chord else self.hold_cost
         # parts that may still take a note of this chord, and where each is expected:
         # a held key's pitch, else its last pitch, else its range centre.  Expected pitches
         # are paired with the parts in order (lowest pitch to the lowest part), so one
@@ -118,7 +132,7 @@ class VoiceLeadingArranger(Arranger):
                 vals.append(float(last[k]) if last[k] >= 0 else self._centre[k])
             rank[k] = len(rank)
         vals.sort()
-        best, best_cost = options[0], float("inf")
+        costs = []
         for k in options:
             r = rank.get(k)
             if r is not None:
@@ -126,7 +140,7 @@ class VoiceLeadingArranger(Arranger):
             else:
                 cost = abs(p - (last[k] if last[k] >= 0 else self._centre[k]))
             if k in old_held:
-                cost += self.hold_cost
+                cost += hold_cost
             if self._used[k]:
                 cost += 12.0  # a polyphonic part taking a second note of one chord
             for q, j in zip(self._chord_pitch, self._chord_part, strict=True):
@@ -140,9 +154,92 @@ class VoiceLeadingArranger(Arranger):
                         cost += self.anchor * (p - q)
                     elif j > k and q > p:
                         cost += self.anchor * (q - p)
-            if cost < best_cost:
-                best, best_cost = k, cost
-        self._chord_pitch.append(p)
-        self._chord_part.append(best)
-        self._used[best] += 1
-        return best
+            costs.append(cost)
+        return costs
+
+    def propose(self, note: NoteEvent, state: PerformanceState, chord: bool = False) -> int:
+        """The rule's part for ``note`` without committing to it (``observe`` records
+        what was really chosen).  ``chord``: the note is one of a chord gathered in a
+        grace window (the keys after it are ``state.pending``)."""
+        t, p = note.time, note.pitch
+        n = len(self._used)
+        self._begin(t, state)
+        if chord:
+            plan = self._plan([p, *state.pending], state)
+            if plan is not None:
+                return plan[0]
+        options = self._options(p, state)
+        old_held = self._old_held(p, state)
+        if self._chord_pitch and (t != self._chord_start or p < self._chord_pitch[-1]):
+            self._chord_sorted = False
+        if self._sorted and self._chord_sorted and not chord:
+            # quantised input in pitch order (a score): the notes still to come lie above
+            # this one, and every free part will take one; so this note goes to the
+            # lowest free part above the chord's notes so far.
+            top = min(self._chord_part, default=n)
+            free = [k for k in options if k < top and not self._used[k] and k not in old_held]
+            if free:
+                return max(free)
+        costs = self._costs(p, options, old_held, state, chord)
+        return options[min(range(len(options)), key=costs.__getitem__)]
+
+    def observe(self, note: NoteEvent, part: int) -> None:
+        """Record that ``note`` (just ``propose``-d) went to ``part``."""
+        self._record(note.pitch, part)
+
+    def assign(self, note: NoteEvent, state: PerformanceState) -> int:
+        part = self.propose(note, state, self._gated)
+        self._record(note.pitch, part)
+        return part
+
+    def assign_chord(self, notes: Sequence[NoteEvent], state: PerformanceState,
+                     commit: Callable[[NoteEvent, int], None]) -> None:
+        """The whole chord at once: each key (lowest first) takes its part in the
+        assignment of it and the keys after it to parts in pitch order, one key per
+        monophonic part, of least total cost."""
+        self._gated = True
+        try:
+            decide_in_order(self.assign, notes, state, commit)
+        finally:
+            self._gated = False
+
+    def _plan(self, pitches: Sequence[int], state: PerformanceState) -> list[int] | None:
+        n, m = len(self._used), len(pitches)
+        mono = self.constraints.mono
+        if not all(mono):
+            return None
+        free = [k for k in range(n) if not self._used[k]]
+        if m > len(free):
+            return None
+        inf = float("inf")
+        # cost[i][k]: key i (ascending) on part k
+        cost = [[inf] * n for _ in range(m)]
+        for i, p in enumerate(pitches):
+            options = self._options(p, state)
+            old_held = self._old_held(p, state)
+            for k, c in zip(options, self._costs(p, options, old_held, state, True),
+                            strict=True):
+                if not self._used[k]:
+                    cost[i][k] = c
+        # best[i][k]: keys 0..i placed, key i on part k; parts rise as pitches rise,
+        # so key i+1 takes a part with a smaller index than key i's
+        best = [[inf] * n for _ in range(m)]
+        back = [[-1] * n for _ in range(m)]
+        for k in range(n):
+            best[0][k] = cost[0][k]
+        for i in range(1, m):
+            for k in range(n):
+                if cost[i][k] == inf:
+                    continue
+                for j in range(k + 1, n):
+                    v = best[i - 1][j] + cost[i][k]
+                    if v < best[i][k]:
+                        best[i][k], back[i][k] = v, j
+        k = min(range(n), key=best[m - 1].__getitem__)
+        if best[m - 1][k] == inf:
+            return None
+        plan = [0] * m
+        for i in range(m - 1, -1, -1):
+            plan[i] = k
+            k = back[i][k]
+        return plan

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from livearranger.arrangers import arranger_names
+from livearranger.chords import MAX_GRACE_MS
 from livearranger.gm import PROGRAMS, program_number
 from livearranger.midi_io import MidiIOError, list_ports
 from livearranger.presets import (
@@ -256,6 +257,16 @@ class Controller:
     @property
     def temperature(self) -> float:
         return self.config.temperature
+
+    def toggle_grace(self) -> str:
+        """Grace window off, or on at its longest (keys wait for the rest of a chord)."""
+        session = self._need()
+        ms = 0.0 if session.grace_ms() > 0 else MAX_GRACE_MS
+        session.set_grace(ms)
+        self.config = replace(self.config, grace_ms=ms)
+        if ms:
+            return f"grace window {ms:g} ms: chords are decided whole"
+        return "grace window off: every key is decided the moment it arrives"
 
     def toggle_recording(self) -> str:
         session = self._need()

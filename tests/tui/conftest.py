@@ -56,9 +56,13 @@ class Rig:
 
     def play(self, *messages: list[int]) -> None:
         """Feed raw MIDI into the engine as a keyboard would, and wait until handled."""
+        engine = self.session.engine
         for m in messages:
-            self.session.engine.feed(m)
-        assert self.session.engine.wait_idle(), "engine thread did not handle the notes"
+            engine.feed(m)
+        assert engine.wait_idle(), "engine thread did not handle the notes"
+        if engine.grace:             # and the chord they formed has been decided
+            time.sleep(engine.grace + 0.005)
+            assert engine.wait_idle(), "engine thread did not decide the chord"
 
     def sent(self, status: int) -> list[list[int]]:
         """Messages with status nibble ``status`` (e.g. 0x90) that reached the output."""

@@ -187,6 +187,25 @@ async def test_arranger_choice_and_temperature(rig: Rig) -> None:
             assert any("closest-pitch" in ln for ln in log_lines(rig.app))
 
 
+async def test_grace_window_toggle(rig: Rig) -> None:
+    """satb waits up to 15 ms for the rest of a chord; g turns that off and on again,
+    and a chord played meanwhile is decided either way."""
+    async with rig.app.run_test(size=SIZE) as pilot:
+        panel = rig.app.query_one("#arranger")
+        await until(pilot, lambda: "15 ms" in panel.plain, what="grace shown")
+        assert rig.session.engine.grace == 0.015
+        await pilot.press("g")
+        await until(pilot, lambda: "grace    off" in panel.plain, what="grace off")
+        assert rig.session.engine.wait_idle() and rig.session.engine.grace is None
+        rig.play([0x90, 48, 90], [0x90, 72, 90])
+        assert len(rig.sent(0x90)) == 2
+        await pilot.press("g")
+        await until(pilot, lambda: "15 ms" in panel.plain, what="grace on")
+        rig.play([0x90, 55, 90], [0x90, 64, 90])
+        assert len(rig.sent(0x90)) == 4
+        assert any("grace window 15 ms" in ln for ln in log_lines(rig.app))
+
+
 async def test_record_toggle_writes_a_multitrack_file(rig: Rig, tmp_path: Path) -> None:
     async with rig.app.run_test(size=SIZE) as pilot:
         await pilot.press("r")

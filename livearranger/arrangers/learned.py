@@ -1,0 +1,81 @@
+"""What every stepped learned arranger shares: the model's inputs for a note, and the
+voice-leading rule it consults.
+
+The part model sees, besides the state features, the part the voice-leading rule would
+choose (``VoiceLeadingArranger.propose``); the rule then hears which part was really
+chosen (``observe``), so its bookkeeping follows the model, not itself.  Training
+(``models.train.Replayer``) runs the same rule the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from livearranger.arrangers.base import Arranger
+from livearranger.arrangers.voice_leading import VoiceLeadingArranger
+from livearranger.chords import decide_in_order
+from livearranger.events import NoteEvent
+from livearranger.features import feature_dim, model_tokens, note_features
+from livearranger.presets import Preset
+from livearranger.state import PerformanceState
+
+
+class RuleFeatures:
+    """Fills a note's model inputs (features with the rule's proposal, tokens) and keeps
+    the rule in step with the parts really chosen."""
+
+    __slots__ = ("rule", "features", "tokens")
+
+    def __init__(self, preset: Preset) -> None:
+        self.rule = VoiceLeadingArranger(preset)
+        self.features = np.zeros((1, feature_dim(len(preset.parts))), dtype=np.float32)
+        self.tokens = np.zeros((1, 2), dtype=np.int64)
+
+    def fill(self, note: NoteEvent, state: PerformanceState, chord: bool,
+             features: np.ndarray | None = None) -> np.ndarray:
+        """Inputs for ``note`` (``chord``: it is one of a chord in a grace window), into
+        ``features`` (a row) or this object's own buffer; returns the row."""
+        proposal = self.rule.propose(note, state, chord)
+        row = self.features[0] if features is None else features
+        note_features(note.pitch, note.velocity, note.time, state, out=row, proposal=proposal)
+        self.tokens[0, 0], self.tokens[0, 1] = model_tokens(note.pitch, state)
+        return row
+
+    def chosen(self, note: NoteEvent, part: int) -> None:
+        """``note`` went to ``part``."""
+        self.rule.observe(note, part)
+
+    def reset(self) -> None:
+        self.rule.reset()
+
+
+class LearnedArranger(Arranger):
+    """A model stepped one note at a time on ``RuleFeatures`` inputs.  Subclasses
+    implement ``choose(note, state)`` (run the model on ``self.inputs``, return a part)."""
+
+    def __init__(self, preset: Preset) -> None:
+        super().__init__(preset)
+        self.inputs = RuleFeatures(preset)
+        self._chord = False
+
+    def choose(self, note: NoteEvent, state: PerformanceState) -> int:
+        raise NotImplementedError
+
+    def assign(self, note: NoteEvent, state: PerformanceState) -> int:
+        self.inputs.fill(note, state, self._chord)
+        part = self.choose(note, state)
+        self.inputs.chosen(note, part)
+        return part
+
+    def assign_chord(self, notes: Sequence[NoteEvent], state: PerformanceState,
+                     commit: Callable[[NoteEvent, int], None]) -> None:
+        self._chord = True
+        try:
+            decide_in_order(self.assign, notes, state, commit)
+        finally:
+            self._chord = False
+
+    def reset(self) -> None:
+        self.inputs.reset()
