@@ -60,7 +60,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"demo: BWV 66.6 played on one keyboard -> {preset.name} "
           f"({', '.join(preset.part_names)}) at {args.speed:g}x", flush=True)
     result = run_demo(args.out, preset, args.arranger, args.speed, args.soundfont,
-                      grace_ms=args.grace_ms)
+                      grace_ms=_grace_ms(args))
     print_report(result.snapshot)
     out = Path(args.out)
     wav = result.wav or {}
@@ -74,7 +74,7 @@ def cmd_arrange(args: argparse.Namespace) -> int:
 
     preset = load_preset(args.preset)
     result = arrange_file(args.input, args.output, preset, args.arranger, args.wav,
-                          args.soundfont, grace_ms=args.grace_ms)
+                          args.soundfont, grace_ms=_grace_ms(args))
     print_report(result.snapshot)
     print(f"wrote {args.output}" + (f" and {args.wav}" if args.wav else ""))
     return 0
@@ -88,7 +88,7 @@ def _config(args: argparse.Namespace):
         preset=args.preset, arranger=args.arranger, api=args.api,
         input=None if args.input == "none" else args.input, outputs=outputs,
         record=args.record, soundfont=args.soundfont, audio_driver=args.audio_driver,
-        temperature=args.temperature, provider=args.provider, grace_ms=args.grace_ms,
+        temperature=args.temperature, provider=args.provider, grace_ms=_grace_ms(args),
     )
 
 
@@ -164,18 +164,16 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 
 # -------------------------------------------------------------------- parser
-def _grace_ms(text: str) -> float:
-    try:
-        ms = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of milliseconds: {text!r}") from None
-    if not 0.0 <= ms <= MAX_GRACE_MS:
-        raise argparse.ArgumentTypeError(f"must be 0-{MAX_GRACE_MS:g} ms, got {ms:g}")
+def _grace_ms(args: argparse.Namespace) -> float | None:
+    """``--grace-ms`` checked: None (the preset's) or 0..MAX_GRACE_MS."""
+    ms = args.grace_ms
+    if ms is not None and not 0.0 <= ms <= MAX_GRACE_MS:
+        raise CliError(f"--grace-ms must be 0-{MAX_GRACE_MS:g} ms, got {ms:g}")
     return ms
 
 
 def _add_grace(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--grace-ms", type=_grace_ms, default=None, metavar="MS",
+    p.add_argument("--grace-ms", type=float, default=None, metavar="MS",
                    help=f"how long a key may wait for the rest of its chord, 0-"
                    f"{MAX_GRACE_MS:g} ms (default: the preset's grace_ms)")
 

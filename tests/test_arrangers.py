@@ -78,3 +78,35 @@ def test_every_heuristic_honours_ranges():
 def test_unknown_arranger_is_a_clear_error():
     with pytest.raises(ArrangerError, match="unknown arranger 'magic'"):
         make_arranger("magic", load_preset("satb"))
+
+
+def test_a_learned_arranger_sees_the_rules_proposal_and_the_rule_follows_it():
+    """The model's inputs carry voice-leading's proposal; what the model really chose,
+    not the proposal, is what the rule remembers."""
+    from livearranger.arrangers.learned import LearnedArranger
+    from livearranger.features import N_GLOBAL, N_PER_PART
+
+    class Contrary(LearnedArranger):
+        name = "contrary"
+        proposals: list[int] = []
+
+        def choose(self, note, state):
+            row = self.inputs.features[0]
+            flags = [row[N_GLOBAL + i * N_PER_PART + 11] for i in range(4)]
+            proposal = flags.index(1.0)
+            self.proposals.append(proposal)
+            return 3 - proposal          # always not what the rule proposes
+
+    preset = load_preset("satb")
+    arr = Contrary(preset)
+    state = PerformanceState(4)
+    parts = []
+    for k, p in enumerate((72, 64, 55)):
+        note = NoteEvent(Kind.NOTE_ON, 0.004 * k, p, 80)
+        part = arr.assign(note, state)
+        state.note_on(p, note.time, part)
+        parts.append(part)
+    assert parts == [3 - q for q in Contrary.proposals]
+    assert arr.inputs.rule._chord_part == parts        # the rule follows the choices
+    arr.reset()
+    assert arr.inputs.rule._chord_part == []
