@@ -175,8 +175,8 @@ def evaluate_all(dataset: str, arrangers: list[str], limit: int | None = None,
             if arr is None:
                 r = evaluate_rollout(pieces, model, preset, cond, unisons, grace)
             else:
-                r = evaluate_assign(pieces, cond, lambda a=arr: (a.assign, a.reset,
-                                                                 a.assign_chord),
+                r = evaluate_assign(pieces, cond, lambda a=arr: (
+                                        a.assign, a.reset, getattr(a, "assign_chord", None)),
                                     n, unisons, grace, chord_size(preset))
             r.update(dataset=dataset, condition=cond, arranger=name, split=split,
                      pieces=len(pieces), parts=preset.part_names, unisons=unisons)

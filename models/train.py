@@ -493,6 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dagger-every", type=int, default=2)
     ap.add_argument("--dagger-pieces", type=int, default=48)
     ap.add_argument("--init", type=Path, default=None, help="continue from this checkpoint")
+    ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
     ap.add_argument("--grace-share", type=float, default=0.6,
                     help="share of pieces decided chord by chord (grace window)")
     a = ap.parse_args(argv)
@@ -500,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
               window=a.window, noise=a.noise, dagger_from=a.dagger_from,
               dagger_every=a.dagger_every, dagger_pieces=a.dagger_pieces,
               train_limit=a.train_limit, valid_limit=a.valid_limit, out=a.out,
-              threads=a.threads, init=a.init, grace_share=a.grace_share,
+              threads=a.threads, init=a.init, grace_share=a.grace_share, lr=a.lr,
               log=lambda s: print(s, flush=True))
     print(f"best validation {r['best_valid']:.2f} at epoch {r['best_epoch']}: {r['path']}")
     return 0

@@ -32,6 +32,7 @@ FIXED = Snapshot(
     arranger="model (onnxruntime CPUExecutionProvider, window 64)",
     preset="satb",
     errors=[],
+    grace_ms=15.0,
 )
 
 PRESETS = [PresetEntry("chiptune", False), PresetEntry("my-band", True),
