@@ -136,16 +136,22 @@ def test_grace_helps_voice_leading_on_spread_chords():
     assert acc[0.015] > acc[None] + 3.0
 
 
+def _gated_engine(arranger: str = "closest-pitch", grace: float = 0.015):
+    """An engine on satb with a grace window, its output emptied of the set-up."""
+    preset = load_preset("satb")
+    out = MemoryOutput()
+    engine = Engine(preset, make_arranger(arranger, preset), Router(preset, [out]),
+                    grace=grace)
+    out.messages.clear()
+    return engine, out
+
+
 def _chord_messages(out):
     return [(m[0] & 0xF0, m[1]) for _t, _p, m in out.messages if m[0] & 0xF0 in (0x80, 0x90)]
 
 
 def test_engine_thread_sends_a_waiting_chord_at_its_deadline():
-    preset = load_preset("satb")
-    out = MemoryOutput()
-    engine = Engine(preset, make_arranger("voice-leading", preset), Router(preset, [out]),
-                    grace=0.010)
-    out.messages.clear()
+    engine, out = _gated_engine("voice-leading", 0.010)
     engine.start()
     try:
         engine.feed([0x90, 67, 90])
@@ -167,11 +173,7 @@ def test_engine_thread_sends_a_waiting_chord_at_its_deadline():
 
 
 def test_panic_drops_waiting_keys_and_their_release_is_harmless():
-    preset = load_preset("satb")
-    out = MemoryOutput()
-    engine = Engine(preset, make_arranger("closest-pitch", preset), Router(preset, [out]),
-                    grace=0.015)
-    out.messages.clear()
+    engine, out = _gated_engine()
     engine.process(NoteEvent(Kind.NOTE_ON, 0.0, 60, 90))
     engine.panic(0.001)
     engine.process(NoteEvent(Kind.NOTE_OFF, 0.002, 60, 0))
@@ -182,11 +184,7 @@ def test_panic_drops_waiting_keys_and_their_release_is_harmless():
 
 
 def test_a_key_released_inside_the_window_still_sounds_then_stops():
-    preset = load_preset("satb")
-    out = MemoryOutput()
-    engine = Engine(preset, make_arranger("closest-pitch", preset), Router(preset, [out]),
-                    grace=0.015)
-    out.messages.clear()
+    engine, out = _gated_engine()
     engine.process(NoteEvent(Kind.NOTE_ON, 0.0, 60, 90))
     engine.process(NoteEvent(Kind.NOTE_OFF, 0.005, 60, 0))
     assert _chord_messages(out) == [(0x90, 60), (0x80, 60)]

@@ -91,3 +91,27 @@ def test_a_gathered_chord_is_placed_whole_whatever_its_arrival_order():
     arr.assign_chord([NoteEvent(Kind.NOTE_ON, 1.0, p, 80) for p in (43, 57, 74)], state,
                      commit)
     assert got == {74: 0, 57: 2, 43: 3}
+
+
+def test_polyphonic_parts_take_a_gathered_chord_in_arrival_order():
+    """Strings may double-stop, so there is no one-key-per-part plan: the keys are
+    decided in the order they came, exactly as without a window."""
+    preset = load_preset("string-quartet")
+    gated, plain = VoiceLeadingArranger(preset), VoiceLeadingArranger(preset)
+    chord = [NoteEvent(Kind.NOTE_ON, t, p, 80) for t, p in
+             ((0.009, 48), (0.000, 76), (0.004, 62))]           # lowest first, as gathered
+    state, order = PerformanceState(4), []
+
+    def commit(note, part):
+        order.append((note.pitch, part))
+        state.note_on(note.pitch, note.time, part)
+
+    gated.assign_chord(chord, state, commit)
+    assert [p for p, _ in order] == [76, 62, 48]
+    other = PerformanceState(4)
+    expected = []
+    for note in sorted(chord, key=lambda n: n.time):
+        part = plain.assign(note, other)
+        other.note_on(note.pitch, note.time, part)
+        expected.append((note.pitch, part))
+    assert order == expected

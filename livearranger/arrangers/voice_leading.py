@@ -196,7 +196,11 @@ class VoiceLeadingArranger(Arranger):
                      commit: Callable[[NoteEvent, int], None]) -> None:
         """The whole chord at once: each key (lowest first) takes its part in the
         assignment of it and the keys after it to parts in pitch order, one key per
-        monophonic part, of least total cost."""
+        monophonic part, of least total cost.  With polyphonic parts (no such plan) the
+        keys are taken one by one in the order they arrived, as without a window."""
+        if not all(self.constraints.mono):
+            decide_in_order(self.assign, sorted(notes, key=_arrival), state, commit)
+            return
         self._gated = True
         try:
             decide_in_order(self.assign, notes, state, commit)
@@ -243,3 +247,7 @@ class VoiceLeadingArranger(Arranger):
             plan[i] = k
             k = back[i][k]
         return plan
+
+
+def _arrival(note: NoteEvent) -> float:
+    return note.time
