@@ -40,6 +40,7 @@ _STOP = object()
 _BANK_SELECT = (0, 32)
 _KEYED = (Kind.NOTE_ON, Kind.NOTE_OFF, Kind.POLY_AFTERTOUCH)
 POLL_INTERVAL_S = 0.00025   # how often a polled input is read while nothing else happens
+WARM_INTERVAL_S = 0.002     # while idle, an arranger with ``keep_warm`` runs this often
 
 
 class Engine:
@@ -77,6 +78,7 @@ class Engine:
             raise ValueError("arranger was built for another preset")
         self.preset = preset
         self.arranger = arranger
+        self._keep_warm = getattr(arranger, "keep_warm", None)
         self.router = router
         self.state = PerformanceState(len(preset.parts))
         self.activity = PartActivity(preset.part_names)
@@ -165,16 +167,20 @@ class Engine:
     def _run(self) -> None:
         get = self._queue.get
         clock = self._clock_ns
+        perf = time.perf_counter
+        last_busy = perf()
         while True:
             poll = self._poll
             if poll is not None:
                 try:
                     while (got := poll()) is not None:
                         self._handle(clock(), got[0])
+                        last_busy = perf()
                 except Exception as exc:   # port gone under us: stop polling it
                     self._poll = None
                     self._error(f"MIDI input failed: {exc}")
             gate = self._gate
+            warm = self._keep_warm
             if gate:                       # a chord waits: wake at its deadline
                 wait = gate.deadline - self.now()
                 if wait <= 0.0:
@@ -183,13 +189,19 @@ class Engine:
                 timeout: float | None = wait if poll is None else min(wait, POLL_INTERVAL_S)
             else:
                 timeout = None if poll is None else POLL_INTERVAL_S
+            if warm is not None and (timeout is None or timeout > WARM_INTERVAL_S):
+                timeout = WARM_INTERVAL_S
             try:
                 stamp, data = get(timeout=timeout)
             except queue.Empty:
+                if warm is not None and perf() - last_busy >= WARM_INTERVAL_S:
+                    warm()                 # idle: keep the model's weights in cache
+                    last_busy = perf()
                 continue
             if data is _STOP:
                 return
             self._handle(stamp, data)
+            last_busy = perf()
 
     def _handle(self, stamp: int, data: Any) -> None:
         if callable(data):
@@ -346,6 +358,7 @@ class Engine:
             self.flush()
             arranger.reset()
             self.arranger = arranger
+            self._keep_warm = getattr(arranger, "keep_warm", None)
         self.call(swap)
 
     @property

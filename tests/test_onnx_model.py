@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -98,6 +99,40 @@ def test_streamed_onnx_equals_pytorch_with_a_grace_window(exported, arranger, sa
     assert result["passed"] and result["notes"] > 3 * WINDOW
     waiting = stream_performance(arranger, perfs[0], grace=0.015).features[:, 10:12]
     assert waiting.any()                          # some notes saw keys still waiting
+
+
+def test_keep_warm_changes_nothing(exported, satb):
+    """Idle runs of the graph (the engine's keep-warm) leave cache, outputs and choices
+    as they were."""
+    _model, path = exported
+    perf = piece_from_notes(piece(5), satb.part_names)
+    plain = stream_performance(OnnxArranger(satb, model=str(path)), perf)
+    warmed = OnnxArranger(satb, model=str(path))
+    original = warmed.choose
+
+    def choose_after_warming(note, state):
+        for _ in range(3):
+            warmed.keep_warm()
+        return original(note, state)
+
+    warmed.choose = choose_after_warming
+    got = stream_performance(warmed, perf)
+    assert np.array_equal(plain.logits, got.logits)
+    assert np.array_equal(plain.choices, got.choices)
+
+
+def test_engine_keeps_an_idle_model_warm(exported, satb):
+    _model, path = exported
+    arr = OnnxArranger(satb, model=str(path))
+    calls = []
+    arr.keep_warm = lambda: calls.append(1)
+    engine = Engine(satb, arr, Router(satb, [MemoryOutput()]))
+    engine.start()
+    try:
+        time.sleep(0.1)
+    finally:
+        engine.stop()
+    assert 5 <= len(calls) <= 60           # about every 2 ms while nothing happens
 
 
 def test_parity_check_detects_a_different_model(exported, arranger):
