@@ -257,7 +257,16 @@ class Engine:
             return
         notes = gate.take()
         t = self._clock_ns()
-        self.arranger.assign_chord(notes, self.state, self._send)
+        try:
+            self.arranger.assign_chord(notes, self.state, self._send)
+        except Exception as exc:   # the show goes on: every waiting key still sounds
+            self._error(f"chord decided by the preset's first allowed part: "
+                        f"{type(exc).__name__}: {exc}")
+            self.state.pending.clear()
+            for note in notes:
+                if note.part < 0:
+                    self._send(note, self.arranger.constraints.candidates(
+                        note.pitch, self.state, note.time)[0])
         per_note = (self._clock_ns() - t) * 1e-6 / len(notes)
         for _ in notes:
             self.assign_time.add(per_note)
@@ -273,7 +282,12 @@ class Engine:
                 self.flush()
             return
         t = self._clock_ns()
-        part = self.arranger.assign(ev, self.state)
+        try:
+            part = self.arranger.assign(ev, self.state)
+        except Exception as exc:   # the show goes on: the key still sounds
+            self._error(f"note given the preset's first allowed part: "
+                        f"{type(exc).__name__}: {exc}")
+            part = self.arranger.constraints.candidates(key, self.state, ev.time)[0]
         self.assign_time.add((self._clock_ns() - t) * 1e-6)
         self._send(ev, part)
 

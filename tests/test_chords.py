@@ -136,8 +136,9 @@ def test_grace_helps_voice_leading_on_spread_chords():
     assert acc[0.015] > acc[None] + 3.0
 
 
-def _gated_engine(arranger: str = "closest-pitch", grace: float = 0.015):
-    """An engine on satb with a grace window, its output emptied of the set-up."""
+def _gated_engine(arranger: str = "closest-pitch", grace: float | None = 0.015):
+    """An engine on satb with a grace window (None: none), its output emptied of the
+    set-up."""
     preset = load_preset("satb")
     out = MemoryOutput()
     engine = Engine(preset, make_arranger(arranger, preset), Router(preset, [out]),
@@ -193,3 +194,29 @@ def test_a_key_released_inside_the_window_still_sounds_then_stops():
     assert _chord_messages(out)[-1] == (0x90, 62) and engine.grace is None
     with pytest.raises(ValueError):
         engine.set_grace(0.5)
+
+
+def test_a_failing_arranger_loses_no_waiting_key():
+    engine, out = _gated_engine()
+
+    def broken(notes, state, commit):
+        commit(notes[0], 3)
+        raise RuntimeError("model crashed")
+
+    engine.arranger.assign_chord = broken
+    for p in (48, 60, 67):
+        engine.process(NoteEvent(Kind.NOTE_ON, 0.001 * p / 60, p, 90))
+    engine.process(NoteEvent(Kind.NOTE_ON, 0.5, 72, 90))    # after the deadline
+    sent = [p for k, p in _chord_messages(out) if k == 0x90]
+    assert sent == [48, 60, 67]
+    assert any("model crashed" in e for e in engine.errors)
+    engine.stop(time_s=1.0)
+    assert not engine.router.sounding
+
+
+def test_a_failing_arranger_still_sounds_a_key_without_window():
+    engine, out = _gated_engine(grace=None)
+    engine.arranger.assign = lambda note, state: 1 / 0
+    engine.process(NoteEvent(Kind.NOTE_ON, 0.0, 60, 90))
+    assert [p for k, p in _chord_messages(out) if k == 0x90] == [60]
+    assert any("ZeroDivisionError" in e for e in engine.errors)
