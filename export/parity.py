@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from livearranger.arrangers.onnx_model import OnnxArranger
-from livearranger.chords import check_grace, chord_size, decide_in_order
+from livearranger.chords import check_grace, chord_size
 from livearranger.datasets import Piece, load_pieces
 from livearranger.evaluate import (
     CONDITIONS,
@@ -88,9 +88,11 @@ def stream_performance(arranger: OnnxArranger, perf: Piece,
     (with an optional grace window), recording what the graph was fed and what it
     answered, in the order the notes were decided."""
     feats, toks, logits, masks, choices = [], [], [], [], []
+    choose = arranger.choose
+    overridden = "choose" in vars(arranger)
 
-    def assign(ev: NoteEvent, state: PerformanceState) -> int:
-        part = arranger.assign(ev, state)
+    def recording_choose(note: NoteEvent, state: PerformanceState) -> int:
+        part = choose(note, state)
         feats.append(arranger.inputs.features[0].copy())
         toks.append(arranger.inputs.tokens[0].copy())
         logits.append(arranger._logits[0].copy())
@@ -98,15 +100,15 @@ def stream_performance(arranger: OnnxArranger, perf: Piece,
         choices.append(part)
         return part
 
-    def assign_chord(notes, state, commit) -> None:
-        arranger._chord = True
-        try:
-            decide_in_order(assign, notes, state, commit)
-        finally:
-            arranger._chord = False
-
-    replay(perf, assign, len(arranger.preset.parts), arranger.reset, grace, assign_chord,
-           size=chord_size(arranger.preset))
+    arranger.choose = recording_choose    # type: ignore[method-assign]
+    try:
+        replay(perf, arranger.assign, len(arranger.preset.parts), arranger.reset, grace,
+               arranger.assign_chord, size=chord_size(arranger.preset))
+    finally:
+        if overridden:
+            arranger.choose = choose      # type: ignore[method-assign]
+        else:
+            del arranger.choose
     return Streamed(np.array(feats), np.array(toks), np.array(logits),
                     np.array(masks, dtype=bool), np.array(choices))
 

@@ -38,7 +38,7 @@ def check_grace(grace: float | None) -> float | None:
     ValueError when outside 0..``MAX_GRACE``."""
     if grace is None or grace == 0:
         return None
-    if not 0.0 < grace <= MAX_GRACE + 1e-9:
+    if not 0.0 < grace <= MAX_GRACE:
         raise ValueError(f"grace window must be 0-{MAX_GRACE * 1000:g} ms, "
                          f"got {grace * 1000:g} ms")
     return float(grace)

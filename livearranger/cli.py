@@ -17,7 +17,7 @@ from pathlib import Path
 
 from livearranger import __version__
 from livearranger.arrangers import ArrangerError, arranger_names
-from livearranger.chords import MAX_GRACE_MS
+from livearranger.chords import MAX_GRACE_MS, check_grace
 from livearranger.midi_io import MidiIOError, default_api
 from livearranger.presets import PresetError, list_presets, load_preset, user_preset_dir
 from livearranger.stats import Snapshot
@@ -167,8 +167,11 @@ def cmd_tui(args: argparse.Namespace) -> int:
 def _grace_ms(args: argparse.Namespace) -> float | None:
     """``--grace-ms`` checked: None (the preset's) or 0..MAX_GRACE_MS."""
     ms = args.grace_ms
-    if ms is not None and not 0.0 <= ms <= MAX_GRACE_MS:
-        raise CliError(f"--grace-ms must be 0-{MAX_GRACE_MS:g} ms, got {ms:g}")
+    if ms is not None:
+        try:
+            check_grace(ms / 1000.0)
+        except ValueError:
+            raise CliError(f"--grace-ms must be 0-{MAX_GRACE_MS:g} ms, got {ms:g}") from None
     return ms
 
 

@@ -83,11 +83,16 @@ class Engine:
         self.state = PerformanceState(len(preset.parts))
         self.activity = PartActivity(preset.part_names)
         self._active: dict[int, tuple[int, int]] = {}   # key down -> (part, pitch sent)
-        self._gate = (ChordGate(self._grace, chord_size(preset))
-                      if self._grace is not None else None)
+        self._gate = self._new_gate()
         self._transpose = [p.transpose for p in preset.parts]
         self._vel_offset = [p.velocity_offset for p in preset.parts]
         router.setup(self.event_time())
+
+    def _new_gate(self) -> ChordGate | None:
+        """The grace window's gate for the current preset, or None without a window."""
+        if self._grace is None:
+            return None
+        return ChordGate(self._grace, chord_size(self.preset))
 
     def now(self) -> float:
         """Seconds on the performance clock."""
@@ -260,13 +265,10 @@ class Engine:
         try:
             self.arranger.assign_chord(notes, self.state, self._send)
         except Exception as exc:   # the show goes on: every waiting key still sounds
-            self._error(f"chord decided by the preset's first allowed part: "
-                        f"{type(exc).__name__}: {exc}")
             self.state.pending.clear()
             for note in notes:
                 if note.part < 0:
-                    self._send(note, self.arranger.constraints.candidates(
-                        note.pitch, self.state, note.time)[0])
+                    self._send(note, self._fallback_part(note, exc))
         per_note = (self._clock_ns() - t) * 1e-6 / len(notes)
         for _ in notes:
             self.assign_time.add(per_note)
@@ -285,11 +287,16 @@ class Engine:
         try:
             part = self.arranger.assign(ev, self.state)
         except Exception as exc:   # the show goes on: the key still sounds
-            self._error(f"note given the preset's first allowed part: "
-                        f"{type(exc).__name__}: {exc}")
-            part = self.arranger.constraints.candidates(key, self.state, ev.time)[0]
+            part = self._fallback_part(ev, exc)
         self.assign_time.add((self._clock_ns() - t) * 1e-6)
         self._send(ev, part)
+
+    def _fallback_part(self, ev: NoteEvent, exc: Exception) -> int:
+        """Where a key goes when the arranger failed on it: the first part the preset
+        allows (the failure is reported)."""
+        self._error(f"note given the preset's first allowed part: "
+                    f"{type(exc).__name__}: {exc}")
+        return self.arranger.constraints.candidates(ev.pitch, self.state, ev.time)[0]
 
     def _send(self, ev: NoteEvent, part: int) -> None:
         """Sound a decided note-on on its part and record it."""
@@ -388,7 +395,7 @@ class Engine:
         def swap() -> None:
             self.flush()
             self._grace = g
-            self._gate = ChordGate(g, chord_size(self.preset)) if g is not None else None
+            self._gate = self._new_gate()
         self.call(swap)
 
     def snapshot(self) -> Snapshot:
@@ -410,5 +417,5 @@ class Engine:
             arranger=self.arranger.describe(),
             preset=self.preset.name,
             errors=errors[-10:],
-            grace_ms=0.0 if self._gate is None else self._gate.grace * 1000.0,
+            grace_ms=0.0 if self._grace is None else self._grace * 1000.0,
         )

@@ -1,8 +1,10 @@
 """Offline evaluation: replay test pieces through an arranger exactly as the engine would.
 
-For each note-on, ``part = arranger.assign(event, state)`` then
-``state.note_on(pitch, time, part)``; note-offs call ``state.note_off(pitch)``; a key
-struck again while down is released first.  At equal times note-offs come first.
+Notes are decided in the engine's order (``livearranger.chords.schedule``): key by key,
+``part = arranger.assign(event, state)`` then ``state.note_on(pitch, time, part)``, or
+with a grace window chord by chord (``arranger.assign_chord``); note-offs call
+``state.note_off(pitch)``; a key struck again while down is released first.  At equal
+times note-offs come first.
 
 Conditions: ``score`` (notes by onset, then pitch: the paper's order; releases at the
 written ends) and ``as-played`` (``humanize`` with a seed per piece: spread chords in
@@ -71,16 +73,6 @@ def split_unisons(piece: Piece) -> Piece:
     return Piece(piece.name, piece.part_names, piece.onset[idx_a], piece.beat[idx_a],
                  piece.pitch[idx_a], piece.velocity[idx_a], piece.offset[idx_a], part,
                  (1 << part.astype(np.int64)).astype(np.uint8))
-
-
-def event_order(piece: Piece) -> list[tuple[float, int, int]]:
-    """(time, 0 = off | 1 = on, note index) for every note, in delivery order."""
-    n = len(piece)
-    times = np.concatenate([piece.offset, piece.onset])
-    kinds = np.concatenate([np.zeros(n, np.int64), np.ones(n, np.int64)])
-    idx = np.concatenate([np.arange(n), np.arange(n)])
-    order = np.lexsort((idx, kinds, times))
-    return [(float(times[o]), int(kinds[o]), int(idx[o])) for o in order]
 
 
 def replay(piece: Piece, assign: Callable[[NoteEvent, PerformanceState], int],
@@ -199,7 +191,7 @@ def evaluate_assign(pieces: Sequence[Piece], condition: str,
     early at ``size`` keys.
     ``unisons``: "merge" (one key, correct if any of its parts) or "split" (one note per
     part, the paper's count).  With a grace window the result tells how long keys
-    waited for their chords (``wait_mean_ms``, ``wait_max_ms``)."""
+    waited for their chords (``wait_mean_ms``, ``wait_p99_ms``, ``wait_max_ms``)."""
     res = Result(n_parts)
     made = make()
     assign, reset = made[0], made[1]
@@ -215,6 +207,7 @@ def evaluate_assign(pieces: Sequence[Piece], condition: str,
     out["grace_ms"] = 0.0 if grace is None else round(grace * 1000.0, 3)
     w = np.asarray(waits) * 1000.0
     out["wait_mean_ms"] = round(float(w.mean()), 3) if len(w) else 0.0
+    out["wait_p99_ms"] = round(float(np.percentile(w, 99)), 3) if len(w) else 0.0
     out["wait_max_ms"] = round(float(w.max()), 3) if len(w) else 0.0
     return out
 

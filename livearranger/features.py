@@ -11,7 +11,7 @@ global
     0  pitch, (p - 60) / 24
     1  velocity / 127
     2  log-scaled time since the previous onset (0 .. 1, 4 s and more -> 1)
-    3  1 if that time is under ``ONSET_WINDOW`` (same chord as the previous note)
+    3  1 if that time is under ``CHORD_WINDOW`` (same chord as the previous note)
     4  keys down (this key excluded) / 4
     5  keys down above this pitch / 4
     6  keys down below this pitch / 4
@@ -30,7 +30,7 @@ per part i (block of ``N_PER_PART`` at ``N_GLOBAL + i * N_PER_PART``)
     4  its last pitch minus this pitch, / 12, clipped to +-4 (0 before it played)
     5  1 once part i has played
     6  log-scaled time since its last onset (1 before it played)
-    7  1 if it took a note within ``ONSET_WINDOW`` of now (same chord)
+    7  1 if it took a note within ``CHORD_WINDOW`` of now (same chord)
     8  1 if it holds a key above this pitch
     9  1 if it holds a key below this pitch
    10  1 if it was the previous note's part
@@ -43,10 +43,10 @@ import math
 
 import numpy as np
 
+from livearranger.constraints import CHORD_WINDOW
 from livearranger.state import PerformanceState
 
 FEATURE_VERSION = 3
-ONSET_WINDOW = 0.035          # seconds: notes this close form one onset (a struck chord)
 N_GLOBAL = 14
 N_PER_PART = 12
 _DT_UNIT = 0.005              # seconds; log scale resolution of time gaps
@@ -90,9 +90,9 @@ def note_features(pitch: int, velocity: int, time: float, state: PerformanceStat
     first = state.n_notes == 0
     dt = time - state.prev_onset if not first else 4.0
     out[2] = _log_dt(dt)
-    out[3] = 1.0 if dt < ONSET_WINDOW else 0.0
+    out[3] = 1.0 if dt < CHORD_WINDOW else 0.0
     out[8] = 1.0 if first else 0.0
-    recent = time - ONSET_WINDOW
+    recent = time - CHORD_WINDOW
     above = below = 0
     for key, part in state.held.items():
         base = N_GLOBAL + part * N_PER_PART

@@ -143,30 +143,26 @@ class OnnxArranger(LearnedArranger):
     def _allocate(self) -> None:
         n = len(self.preset.parts)
         layers, two, heads, _, d_head = self.cache_shape
-        self._feat = self.inputs.features
-        self._tok = self.inputs.tokens
         self._cache = np.zeros(self.cache_shape, dtype=np.float32)
         self._pos = np.zeros(1, dtype=np.int64)
         self._valid = np.zeros(self.window, dtype=np.bool_)
         self._logits = np.zeros((1, n), dtype=np.float32)
         self._present = np.zeros((layers, two, heads, d_head), dtype=np.float32)
         self._scores = np.zeros(n, dtype=np.float64)
-        io = self._session.io_binding()
-        for name, arr in (("features", self._feat), ("tokens", self._tok),
-                          ("past_kv", self._cache), ("pos", self._pos), ("valid", self._valid)):
-            io.bind_input(name, "cpu", 0, arr.dtype, list(arr.shape), arr.ctypes.data)
-        for name, arr in (("logits", self._logits), ("present_kv", self._present)):
-            io.bind_output(name, "cpu", 0, arr.dtype, list(arr.shape), arr.ctypes.data)
-        self._io = io
+        self._io = self._binding(self._logits, self._present)
         # the same inputs (only read), outputs of its own: a run that changes nothing
         self._warm_out = (np.zeros_like(self._logits), np.zeros_like(self._present))
-        warm = self._session.io_binding()
-        for name, arr in (("features", self._feat), ("tokens", self._tok),
+        self._warm_io = self._binding(*self._warm_out)
+
+    def _binding(self, logits: np.ndarray, present: np.ndarray) -> ort.IOBinding:
+        """An IOBinding of this arranger's input arrays and the given output arrays."""
+        io = self._session.io_binding()
+        for name, arr in (("features", self.inputs.features), ("tokens", self.inputs.tokens),
                           ("past_kv", self._cache), ("pos", self._pos), ("valid", self._valid)):
-            warm.bind_input(name, "cpu", 0, arr.dtype, list(arr.shape), arr.ctypes.data)
-        for name, arr in zip(("logits", "present_kv"), self._warm_out, strict=True):
-            warm.bind_output(name, "cpu", 0, arr.dtype, list(arr.shape), arr.ctypes.data)
-        self._warm_io = warm
+            io.bind_input(name, "cpu", 0, arr.dtype, list(arr.shape), arr.ctypes.data)
+        for name, arr in (("logits", logits), ("present_kv", present)):
+            io.bind_output(name, "cpu", 0, arr.dtype, list(arr.shape), arr.ctypes.data)
+        return io
 
     def _warm_up(self, steps: int = 8) -> None:
         state = PerformanceState(len(self.preset.parts))

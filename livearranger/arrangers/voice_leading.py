@@ -1,6 +1,6 @@
 """Voice-leading: the strongest rule we know, online.
 
-Each part is one voice.  Notes that arrive within ``ONSET_WINDOW`` of the first note of
+Each part is one voice.  Notes that arrive within ``CHORD_WINDOW`` of the first note of
 an onset form one chord; a monophonic part takes at most one note of a chord, and the
 notes of a chord keep the parts' order by pitch (no crossing: a higher part never takes
 a lower note than a lower part in the same chord).  Otherwise each note goes to the part
@@ -24,8 +24,8 @@ from collections.abc import Callable, Sequence
 
 from livearranger.arrangers.base import Arranger
 from livearranger.chords import decide_in_order
+from livearranger.constraints import CHORD_WINDOW
 from livearranger.events import NoteEvent
-from livearranger.features import ONSET_WINDOW
 from livearranger.presets import Preset
 from livearranger.state import PerformanceState
 
@@ -75,7 +75,7 @@ class VoiceLeadingArranger(Arranger):
     # ---------------------------------------------------------------- one chord
     def _begin(self, t: float, state: PerformanceState) -> None:
         """Start a new chord if ``t`` is past the current one."""
-        if state.n_notes == 0 or t - self._chord_start > ONSET_WINDOW:
+        if state.n_notes == 0 or t - self._chord_start > CHORD_WINDOW:
             if len(self._chord_pitch) > 1 and not self._gated:
                 self._sorted = self._chord_sorted
             self._chord_sorted = True
