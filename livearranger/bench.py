@@ -298,7 +298,7 @@ def peer_main(tag: str, source: str) -> int:
     line: counts | clear | dump | quit; answers are one JSON line on stdout."""
     import rtmidi
 
-    from livearranger.midi_io import match_port
+    from livearranger.midi_io import close_callback_input, match_port
 
     sinks = {"model": _Sink(rtmidi, f"sinkm{tag}"), "thru": _Sink(rtmidi, f"sinkt{tag}")}
     out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"thruout{tag}")
@@ -322,12 +322,11 @@ def peer_main(tag: str, source: str) -> int:
         else:
             break
         print(json.dumps(answer), flush=True)
-    inp.cancel_callback()
-    inp.close_port()
+    close_callback_input(inp)
     out.close_port()
+    out.delete()
     for v in sinks.values():
-        v.inp.cancel_callback()
-        v.inp.close_port()
+        close_callback_input(v.inp)
     return 0
 
 
@@ -419,9 +418,8 @@ def _live_pass(args: argparse.Namespace, preset: Preset, tag: str) -> dict[str, 
         arr = _arranger(args, preset)
         engine = Engine(preset, arr, Router(preset, [PortOutput("jack", f"sinkm{tag}:in",
                                                                 client=f"engout{tag}")]))
-        # as ``play`` does on JACK: the engine thread polls the port (no Python callback
-        # on JACK's realtime thread)
-        engine_in = MidiInput("jack", src, None, client=f"engin{tag}")
+        # as ``play`` does: the engine thread polls the port (no Python on JACK's thread)
+        engine_in = MidiInput("jack", src, client=f"engin{tag}")
         closers += [engine_in.close, engine.stop]     # (run in reverse: stop first)
         engine.set_input_poll(engine_in.poll)
         engine.start()

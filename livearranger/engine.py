@@ -1,8 +1,9 @@
 """The live engine: one thread takes timestamped MIDI from a queue, assigns, sends.
 
-Input callbacks call ``feed``/``midi_callback`` (timestamp + enqueue, nothing else), or
-the engine thread polls the input port itself (``set_input_poll``: for JACK, whose
-realtime thread must never wait for the interpreter lock).  The engine thread parses,
+The engine thread polls the keyboard's port itself (``set_input_poll``): no Python runs
+on the MIDI API's thread, which must never wait for the interpreter lock (JACK's is
+realtime) and, waiting for it, deadlocks with closing the port.  ``feed`` timestamps
+and enqueues bytes from anywhere else (offline replay, tests).  The engine thread parses,
 asks the arranger for a part on note-on, remembers where each key went so its note-off
 follows, forwards pedal/bend/aftertouch/controllers to every part, and keeps latency
 figures.  Control calls from other threads (preset or
@@ -107,10 +108,6 @@ class Engine:
     def feed(self, data: list[int], stamp_ns: int | None = None) -> None:
         """Enqueue one raw MIDI message (any thread; does nothing else)."""
         self._queue.put((self._clock_ns() if stamp_ns is None else stamp_ns, data))
-
-    def midi_callback(self, event: tuple[list[int], float], data: object = None) -> None:
-        """python-rtmidi input callback: timestamp and enqueue, nothing else."""
-        self._queue.put((self._clock_ns(), event[0]))
 
     def set_input_poll(self, poll: Callable[[], Any] | None) -> None:
         """Read input by calling ``poll()`` (python-rtmidi's ``get_message``: a message

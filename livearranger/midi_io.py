@@ -7,9 +7,12 @@ opened by index after matching their names, never by passing a client name.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import rtmidi
 
@@ -64,10 +67,49 @@ def _make(cls: type, api: str, name: str) -> rtmidi.MidiIn | rtmidi.MidiOut:
         raise MidiIOError(f"{api} MIDI is not available: {exc}") from exc
 
 
+# Long enough for a callback already on its way on the MIDI thread to get the interpreter
+# lock and finish (JACK delivers once per period, 5.3 ms here; callbacks are tiny).
+CALLBACK_DRAIN_S = 0.05
+
+
+def close_callback_input(midi_in: rtmidi.MidiIn) -> None:
+    """Close and delete an rtmidi input that has a Python callback, without deadlocking.
+
+    python-rtmidi closes a port (and deletes a client) holding the interpreter lock, and
+    rtmidi waits there for its MIDI thread (ALSA joins it; JACK ends the client's cycle).
+    A callback running on that thread at that moment waits for the lock: both wait for
+    ever (reproduced here on the first close under a stream of messages).  So the
+    callback is cancelled first and the lock let go for a moment before closing.  While
+    that happens we hold what the input references: python-rtmidi frees its callback
+    record on cancel, and a call already on its way would read freed memory (a crash,
+    seen here).  Our own inputs avoid all this: they have no callback (``MidiInput``).
+    """
+    keep = gc.get_referents(midi_in)       # the callback record among them
+    try:
+        midi_in.cancel_callback()
+        time.sleep(CALLBACK_DRAIN_S)
+        midi_in.close_port()
+    finally:
+        midi_in.delete()
+        del keep
+
+
+@contextmanager
+def _deleted_on_error(client: rtmidi.MidiIn | rtmidi.MidiOut) -> Iterator[None]:
+    """Delete ``client`` if opening its port fails: a client left behind stays in JACK's
+    graph after we exit, and a dead client there stalls the server for everyone."""
+    try:
+        yield
+    except BaseException:
+        client.delete()
+        raise
+
+
 def list_ports(api: str) -> tuple[list[str], list[str]]:
     """(inputs, outputs) port names under ``api``."""
     probe_in = _make(rtmidi.MidiIn, api, f"{CLIENT}-probe")
-    probe_out = _make(rtmidi.MidiOut, api, f"{CLIENT}-probe")
+    with _deleted_on_error(probe_in):
+        probe_out = _make(rtmidi.MidiOut, api, f"{CLIENT}-probe")
     try:
         return probe_in.get_ports(), probe_out.get_ports()
     finally:
@@ -94,28 +136,27 @@ def match_port(ports: list[str], wanted: str) -> int:
 
 
 class MidiInput:
-    """An input port (hardware by name, or virtual).  With a ``callback`` messages are
-    handed to it on the MIDI API's thread; without one they wait in rtmidi's own queue
-    for ``poll`` (JACK: no Python on its realtime thread)."""
+    """An input port (hardware by name, or virtual), read by polling: what arrives waits
+    in rtmidi's own queue (in C++) until ``poll`` takes it, so no Python ever runs on the
+    MIDI API's thread.  A Python callback there would wait for the interpreter lock
+    whenever the engine or the UI holds it (JACK then drops the client), and closing the
+    port while one runs deadlocks (see ``close_callback_input``)."""
 
-    def __init__(self, api: str, port: str, callback: Callable[..., None] | None = None,
-                 client: str = CLIENT) -> None:
+    def __init__(self, api: str, port: str, client: str = CLIENT) -> None:
         self.api = api
         self._in = _make(rtmidi.MidiIn, api, client)
-        # keep sysex, clock and active sensing out: the engine ignores them anyway
-        self._in.ignore_types(sysex=True, timing=True, active_sense=True)
-        if port == "virtual":
-            self._in.open_virtual_port("in")
-            self.name = f"{client}:in"
-            self.virtual = True
-        else:
-            index = match_port(self._in.get_ports(), port)
-            self.name = self._in.get_ports()[index]
-            self._in.open_port(index, "in")
-            self.virtual = False
-        self.polled = callback is None
-        if callback is not None:
-            self._in.set_callback(callback)
+        with _deleted_on_error(self._in):
+            # keep sysex, clock and active sensing out: the engine ignores them anyway
+            self._in.ignore_types(sysex=True, timing=True, active_sense=True)
+            if port == "virtual":
+                self._in.open_virtual_port("in")
+                self.name = f"{client}:in"
+                self.virtual = True
+            else:
+                index = match_port(self._in.get_ports(), port)
+                self.name = self._in.get_ports()[index]
+                self._in.open_port(index, "in")
+                self.virtual = False
         self.poll = self._in.get_message
 
     def present(self) -> bool:
@@ -129,8 +170,6 @@ class MidiInput:
 
     def close(self) -> None:
         try:
-            if not self.polled:
-                self._in.cancel_callback()
             self._in.close_port()
         finally:
             self._in.delete()
@@ -147,13 +186,14 @@ class PortOutput:
         self.own_port = f"{client}:{virtual_name}"   # our end, whatever it connects to
         self.sent = 0
         self._out = _make(rtmidi.MidiOut, api, client)
-        if port == "virtual":
-            self._out.open_virtual_port(virtual_name)
-            self.name = f"{client}:{virtual_name}"
-        else:
-            index = match_port(self._out.get_ports(), port)
-            self.name = self._out.get_ports()[index]
-            self._out.open_port(index, "out")
+        with _deleted_on_error(self._out):
+            if port == "virtual":
+                self._out.open_virtual_port(virtual_name)
+                self.name = f"{client}:{virtual_name}"
+            else:
+                index = match_port(self._out.get_ports(), port)
+                self.name = self._out.get_ports()[index]
+                self._out.open_port(index, "out")
 
     def send(self, part: int, message: list[int], time: float) -> None:
         self.sent += 1
@@ -173,9 +213,10 @@ class Loopback:
 
     def __init__(self, api: str, port_name: str, client: str) -> None:
         self._in = _make(rtmidi.MidiIn, api, client)
-        self._in.ignore_types(sysex=True, timing=True, active_sense=True)
-        index = match_port(self._in.get_ports(), port_name)
-        self._in.open_port(index, "loop")
+        with _deleted_on_error(self._in):
+            self._in.ignore_types(sysex=True, timing=True, active_sense=True)
+            index = match_port(self._in.get_ports(), port_name)
+            self._in.open_port(index, "loop")
 
     def drain(self) -> int:
         """How many messages arrived since the last drain."""
@@ -196,13 +237,17 @@ class PerPartOutput:
     ``<client>-<part>:<part>``."""
 
     def __init__(self, api: str, part_names: list[str], client: str = CLIENT) -> None:
-        self._outs = []
+        self._outs: list[rtmidi.MidiOut] = []
         self.names = []
-        for name in part_names:
-            out = _make(rtmidi.MidiOut, api, f"{client}-{name}")
-            out.open_virtual_port(name)
-            self._outs.append(out)
-            self.names.append(f"{client}-{name}:{name}")
+        try:
+            for name in part_names:
+                out = _make(rtmidi.MidiOut, api, f"{client}-{name}")
+                self._outs.append(out)
+                out.open_virtual_port(name)
+                self.names.append(f"{client}-{name}:{name}")
+        except BaseException:
+            self.close()
+            raise
 
     def send(self, part: int, message: list[int], time: float) -> None:
         self._outs[part].send_message(message)

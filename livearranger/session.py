@@ -105,6 +105,15 @@ class _OutputWatch:
         return self.silent_checks >= 2
 
 
+def _close_all(outputs: list[Output]) -> None:
+    """Close outputs that never reached an engine (a set-up failed)."""
+    for out in outputs:
+        try:
+            out.close()
+        except Exception:
+            pass
+
+
 class Session:
     """Engine + ports + synth + recorder for one player.  Raises MidiIOError,
     PresetError, ArrangerError or SynthError with one readable line on bad set-up."""
@@ -119,20 +128,31 @@ class Session:
         self.audio_latency_ms: float | None = None
         self.output_names: list[str] = []
         self._tap = _RecorderTap()
-        outputs = self._open_outputs(self.preset)
-        self.engine = Engine(self.preset, arranger, Router(self.preset, outputs),
-                             grace=self.grace_ms(self.preset) / 1000.0)
         self._watches: list[_OutputWatch] = []
-        if config.api == "jack":
-            for out in outputs:
-                if isinstance(out, PortOutput):
-                    self._watches.append(_OutputWatch(out, config.client))
         self.input: MidiInput | None = None
         self.input_lost = False
-        if config.record:
-            self.start_recording(config.record)
-        if config.input:
-            self.set_input(config.input)
+        outputs = self._open_outputs(self.preset)
+        try:
+            self.engine = Engine(self.preset, arranger, Router(self.preset, outputs),
+                                 grace=self.grace_ms(self.preset) / 1000.0)
+        except BaseException:
+            _close_all(outputs)
+            raise
+        # A set-up that fails half way closes what it opened: a port left open is left in
+        # JACK's graph after we exit, and a dead client there stalls the server for
+        # everyone (new clients waited 35 s, measured).
+        try:
+            if config.api == "jack":
+                for out in outputs:
+                    if isinstance(out, PortOutput):
+                        self._watches.append(_OutputWatch(out, config.client))
+            if config.input:
+                self.set_input(config.input)
+            if config.record:
+                self.start_recording(config.record)
+        except BaseException:
+            self.stop()
+            raise
 
     # ------------------------------------------------------------- building
     def _make_arranger(self, preset: Preset, name: str) -> tuple[Arranger, str]:
@@ -176,9 +196,8 @@ class Session:
                     port = PortOutput(self.config.api, part.port, self.config.client)
                     outputs.append(_PartFilter(i, port))
                     names.append(f"{part.name} -> {port.name}")
-        except Exception:
-            for out in outputs[1:]:
-                out.close()
+        except BaseException:
+            _close_all(outputs)
             raise
         self.output_names = names
         return outputs
@@ -190,26 +209,24 @@ class Session:
 
     def stop(self) -> None:
         """Panic, save any recording, close ports and the synth.  Safe to call twice."""
-        self.close_input()
+        self.engine.stop()   # drains, panics (recorded too), closes outputs incl. recorder
+        self.close_input()   # (what matters is done before the inputs' JACK clients go)
         for watch in self._watches:
             watch.loopback.close()
         self._watches = []
-        self.engine.stop()   # drains, panics (recorded too), closes outputs incl. recorder
 
     def set_input(self, port: str) -> None:
         """Open ``port`` ("virtual" for a port others connect to) as the keyboard.
 
-        Under JACK the engine thread polls the port (JACK runs input callbacks on its
-        realtime thread, which must never wait for the interpreter lock); elsewhere the
-        port's callback timestamps and enqueues.
+        The engine thread polls it (``MidiInput``): no Python runs on the MIDI API's
+        thread, where it would wait for the interpreter lock (JACK then drops the
+        client) and could deadlock with closing the port.
         """
         engine = self.engine
-        polled = self.config.api == "jack"
-        new = MidiInput(self.config.api, port, None if polled else engine.midi_callback,
-                        self.config.client)
+        new = MidiInput(self.config.api, port, self.config.client)
         old, self.input = self.input, new
         self.input_lost = False
-        engine.set_input_poll(new.poll if polled else None)
+        engine.set_input_poll(new.poll)
         if old is not None:
             engine.wait_idle()           # the engine no longer reads the old port
             old.close()

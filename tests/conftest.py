@@ -1,13 +1,35 @@
-"""Shared fixtures: a private JACK server for the tests that need a real MIDI bus."""
+"""Shared fixtures: a private JACK server for the tests that need a real MIDI bus, and a
+watchdog that turns a hung test into a failed run."""
 
 from __future__ import annotations
 
+import faulthandler
 import os
+import sys
 from collections.abc import Iterator
 
 import pytest
 
 from livearranger.jackd import JackServer
+
+# No test takes a minute; one stuck this long is hung (e.g. inside a MIDI library call
+# that holds the interpreter lock, which no Python-level timeout can interrupt).
+TEST_LIMIT_S = 300.0
+_stderr: dict[str, int] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _stderr["fd"] = os.dup(sys.stderr.fileno())      # what pytest's capture does not take
+
+
+@pytest.fixture(autouse=True)
+def _hang_watchdog() -> Iterator[None]:
+    """After ``TEST_LIMIT_S`` print every thread's stack and end the run (exit code 1),
+    from faulthandler's own C thread, which needs no interpreter lock: a hang fails in
+    minutes and says where, instead of stalling CI until it is killed."""
+    faulthandler.dump_traceback_later(TEST_LIMIT_S, exit=True, file=_stderr["fd"])
+    yield
+    faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,17 @@ def wait_for_port(wanted: str, timeout: float = 10.0) -> str:
             probe.delete()
 
 
+def jack_ports() -> list[str]:
+    """Every JACK MIDI port there is now (inputs and outputs)."""
+    probes = (rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="probe-out"),
+              rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="probe-in"))
+    try:
+        return [p for probe in probes for p in probe.get_ports()]
+    finally:
+        for probe in probes:
+            probe.delete()
+
+
 class Keyboard:
     """A JACK MIDI output connected to ``target`` (e.g. 'livearranger:in')."""
 
@@ -46,27 +57,46 @@ class Keyboard:
 
 
 class Listener:
-    """A JACK MIDI input connected to ``source``; keeps (arrival, bytes)."""
+    """A JACK MIDI input connected to ``source``; keeps (arrival, bytes).
+
+    Read by a polling thread, like the engine's own input: a Python callback on JACK's
+    thread would deadlock with ``close`` when a message arrives as the port closes."""
+
+    POLL_S = 0.001
 
     def __init__(self, source: str, name: str = "test-listener") -> None:
         self.messages: list[tuple[float, list[int]]] = []
         self._lock = threading.Lock()
-        self.inp = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=name)
+        self.inp = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=name, queue_size_limit=8192)
         self.inp.ignore_types(sysex=True, timing=True, active_sense=True)
         ports = self.inp.get_ports()
         index = next(i for i, p in enumerate(ports) if source in p)
-        self.inp.set_callback(self._on)
         self.inp.open_port(index, "in")
+        self._stop = threading.Event()
+        self._reader = threading.Thread(target=self._read, name=f"listener-{name}",
+                                        daemon=True)
+        self._reader.start()
 
-    def _on(self, event: tuple[list[int], float], data: object = None) -> None:
-        with self._lock:
-            self.messages.append((time.perf_counter(), event[0]))
+    def _read(self) -> None:
+        get = self.inp.get_message
+        while not self._stop.wait(self.POLL_S):
+            while (got := get()) is not None:
+                with self._lock:
+                    self.messages.append((time.perf_counter(), got[0]))
 
     def take(self) -> list[list[int]]:
         with self._lock:
             out = [m for _t, m in self.messages]
             self.messages.clear()
         return out
+
+    def summary(self) -> str:
+        """How many note-ons and note-offs arrived so far (for failure messages)."""
+        with self._lock:
+            ms = [m for _t, m in self.messages]
+        ons = sum(1 for m in ms if m[0] & 0xF0 == 0x90 and m[2] > 0)
+        offs = sum(1 for m in ms if m[0] & 0xF0 == 0x80 or (m[0] & 0xF0 == 0x90 and not m[2]))
+        return f"{ons} note-ons, {offs} note-offs, {len(ms)} messages"
 
     def wait_count(self, predicate, timeout: float = 5.0) -> bool:
         deadline = time.monotonic() + timeout
@@ -78,7 +108,8 @@ class Listener:
         return False
 
     def close(self) -> None:
-        self.inp.cancel_callback()
+        self._stop.set()
+        self._reader.join(timeout=2.0)
         self.inp.close_port()
         self.inp.delete()
 

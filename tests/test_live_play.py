@@ -13,7 +13,7 @@ import pytest
 
 from livearranger.offline import demo_performance, read_performance
 from livearranger.presets import load_preset
-from tests.midi_probe import connect_live, wait_for_port
+from tests.midi_probe import connect_live, jack_ports, wait_for_port
 
 pytestmark = pytest.mark.jack
 
@@ -97,7 +97,8 @@ def test_play_routes_every_note_once_and_closes_it(jack_server, tmp_path):
         assert ls.wait_count(
             lambda ms: sum(1 for m in ms if m[0] & 0xF0 == 0x90 and m[2] > 0) >= sent_ons
             and sum(1 for m in ms if m[0] & 0xF0 == 0x80) >= sent_ons, 10.0), \
-            "not every note came back through the engine"
+            f"not every note came back through the engine: sent {sent_ons} note-ons, " \
+            f"got back {ls.summary()}"
         got = ls.take()
         ons = [m for m in got if m[0] & 0xF0 == 0x90 and m[2] > 0]
         assert len(ons) == sent_ons                       # every note present once
@@ -154,3 +155,5 @@ def test_missing_input_port_is_one_line(jack_server, tmp_path):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "no MIDI port named 'no-such-keyboard'" in lines[0]
+    # the output it had opened is closed: no dead client left in JACK's graph
+    assert not [p for p in jack_ports() if p.startswith("livearranger")], jack_ports()

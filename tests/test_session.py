@@ -11,7 +11,7 @@ import rtmidi
 from livearranger.arrangers import ArrangerError
 from livearranger.midi_io import MidiIOError
 from livearranger.session import Session, SessionConfig
-from tests.midi_probe import Listener
+from tests.midi_probe import Listener, jack_ports
 
 pytestmark = pytest.mark.jack
 
@@ -96,9 +96,11 @@ def test_virtual_per_part_ports_and_live_recording(jack_server, tmp_path):
 
 def test_bad_setups_fail_with_clear_errors(jack_server):
     with pytest.raises(MidiIOError, match="no MIDI port named 'ghost'"):
-        Session(SessionConfig(api="jack", input="ghost", outputs=[], client="la-bad"))
+        Session(SessionConfig(api="jack", input="ghost", outputs=["virtual"], client="la-bad"))
     with pytest.raises(MidiIOError, match="no MIDI port named 'nowhere'"):
-        Session(SessionConfig(api="jack", input=None, outputs=["nowhere"], client="la-bad"))
+        Session(SessionConfig(api="jack", input=None, outputs=["virtual", "nowhere"],
+                              client="la-bad"))
+    assert not [p for p in jack_ports() if p.startswith("la-bad")], "a failed set-up left ports"
     with pytest.raises(ArrangerError, match="unknown arranger"):
         Session(SessionConfig(api="jack", arranger="magic", input=None, outputs=[]))
 

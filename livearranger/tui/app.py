@@ -95,10 +95,9 @@ class LiveArrangerApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
-        # The MIDI input callback (JACK runs it on its realtime thread) and the engine
-        # thread share the interpreter lock with the UI.  With Python's default 5 ms
-        # switch interval a redraw can hold a JACK cycle long enough that a chord comes
-        # in as copies of its first note (measured); hand the lock over every 0.5 ms.
+        # The engine thread (which polls the keyboard) shares the interpreter lock with
+        # the UI.  With Python's default 5 ms switch interval a redraw can hold it for
+        # milliseconds while a chord waits to be played; hand the lock over every 0.5 ms.
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(self._switch_interval, SWITCH_INTERVAL_S))
         self.live = self.query_one(LiveView)

@@ -1,0 +1,55 @@
+"""MIDI inputs close cleanly while messages stream in (a real JACK bus)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.jack
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+FLOOD = """
+import time, rtmidi
+out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="flood")
+out.open_virtual_port("out")
+print("ready", flush=True)
+while True:
+    out.send_message([0x90, 60, 1])
+    time.sleep(0.0002)
+"""
+
+
+@pytest.fixture()
+def stream(jack_server):
+    """A JACK output port (another process) sending a note every 0.2 ms."""
+    flood = subprocess.Popen([sys.executable, "-c", FLOOD], stdout=subprocess.PIPE,
+                             text=True, env=dict(os.environ))
+    try:
+        assert flood.stdout is not None and flood.stdout.readline().strip() == "ready"
+        yield "flood:out"
+    finally:
+        flood.kill()
+        flood.wait(timeout=10)
+
+
+@pytest.mark.parametrize("mode", ["callback", "polled"])
+def test_input_closes_while_messages_arrive(stream, mode):
+    """python-rtmidi closes a port holding the interpreter lock and waits for its MIDI
+    thread; a callback running there waits for the lock.  Unguarded, this deadlocked on
+    the first close.  Twenty opens and closes under a stream must all finish."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.midi_close_probe", mode, stream, "20"],
+            cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"closing a {mode} input under a stream of messages hung: {exc.stderr}")
+    assert done.returncode == 0, done.stderr
+    words = done.stdout.split()
+    assert words[:2] == ["closed", "20"], done.stdout
+    assert int(words[3]) > 100, f"the stream never reached the inputs: {done.stdout}"
