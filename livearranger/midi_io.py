@@ -180,6 +180,8 @@ class PortOutput:
 
     def __init__(self, api: str, port: str, client: str = CLIENT, virtual_name: str = "out"):
         # JACK needs one client name per rtmidi object: "<client>-out:out"
+        self.client = client
+        self.virtual_name = virtual_name
         client = f"{client}-{virtual_name}"
         self.api = api
         self.spec = port
@@ -193,7 +195,7 @@ class PortOutput:
             else:
                 index = match_port(self._out.get_ports(), port)
                 self.name = self._out.get_ports()[index]
-                self._out.open_port(index, "out")
+                self._out.open_port(index, virtual_name)
 
     def send(self, part: int, message: list[int], time: float) -> None:
         self.sent += 1

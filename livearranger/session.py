@@ -144,8 +144,9 @@ class Session:
         try:
             if config.api == "jack":
                 for out in outputs:
-                    if isinstance(out, PortOutput):
-                        self._watches.append(_OutputWatch(out, config.client))
+                    port = out.output if isinstance(out, _PartFilter) else out
+                    if isinstance(port, PortOutput):
+                        self._watches.append(_OutputWatch(port, config.client))
             if config.input:
                 self.set_input(config.input)
             if config.record:
@@ -193,7 +194,8 @@ class Session:
                     names.append(port.name)
             for i, part in enumerate(preset.parts):
                 if part.port:
-                    port = PortOutput(self.config.api, part.port, self.config.client)
+                    port = PortOutput(self.config.api, part.port, self.config.client,
+                                      virtual_name=f"to-{part.name}")
                     outputs.append(_PartFilter(i, port))
                     names.append(f"{part.name} -> {port.name}")
         except BaseException:
@@ -282,8 +284,12 @@ class Session:
             self.engine.panic()
             outputs = self.engine.router.outputs
             old.close()
-            new = PortOutput(old.api, old.spec, self.config.client)
-            outputs[outputs.index(old)] = new
+            new = PortOutput(old.api, old.spec, old.client, old.virtual_name)
+            for i, out in enumerate(outputs):
+                if out is old:
+                    outputs[i] = new
+                elif isinstance(out, _PartFilter) and out.output is old:
+                    out.output = new                  # a part's own port
             result.append(new)
 
         self.engine.call(swap)

@@ -189,6 +189,54 @@ def test_output_client_that_stops_delivering_is_reopened(jack_server):
         session.stop()
 
 
+def test_a_parts_own_port_that_stops_delivering_is_reopened(jack_server, user_presets):
+    from pathlib import Path
+
+    from livearranger.session import _PartFilter
+
+    sink = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="hw-synth")
+    sink.open_virtual_port("in")
+    Path(user_presets).mkdir(parents=True)
+    (Path(user_presets) / "duo.toml").write_text(
+        'name = "duo"\narranger = "zone"\n[[parts]]\nname = "hi"\nprogram = 0\n'
+        'channel = 1\nrange = [60, 127]\n[[parts]]\nname = "lo"\nprogram = 33\n'
+        'channel = 2\nrange = [0, 59]\nport = "hw-synth:in"\n')
+    session = Session(SessionConfig(preset="duo", api="jack", input=None, outputs=[],
+                                    client="la-duo"))
+    session.start()
+    try:
+        part_out = next(o for o in session.engine.router.outputs if isinstance(o, _PartFilter))
+        assert [w.output for w in session._watches] == [part_out.output]
+
+        def play_and_check() -> str | None:
+            session.engine.feed([0x90, 40, 80])
+            session.engine.feed([0x80, 40, 0])
+            session.engine.wait_idle()
+            time.sleep(0.3)
+            return session.check_outputs()
+
+        for _ in range(5):                         # healthy (or healed) first
+            play_and_check()
+            if session._watches[0].silent_checks == 0:
+                break
+        dead = part_out.output
+        dead._out.close_port()                     # the part's client stops delivering
+        assert play_and_check() is None
+        assert "stopped delivering: reopened" in (play_and_check() or "")
+        assert part_out.output is not dead and part_out.output.spec == "hw-synth:in"
+        heard: list[list[int]] = []
+        for _ in range(5):                         # the new client reaches the synth
+            play_and_check()
+            while (msg := sink.get_message()) is not None:
+                heard.append(msg[0])
+            if [0x91, 40, 80] in heard:
+                break
+        assert [0x91, 40, 80] in heard, heard
+    finally:
+        session.stop()
+        sink.delete()
+
+
 def test_model_that_will_not_load_falls_back_to_closest_pitch(tmp_path, user_presets):
     from pathlib import Path
 
