@@ -420,7 +420,9 @@ def _live_pass(args: argparse.Namespace, preset: Preset, tag: str) -> dict[str, 
                                                                 client=f"engout{tag}")]))
         # as ``play`` does: the engine thread polls the port (no Python on JACK's thread)
         engine_in = MidiInput("jack", src, client=f"engin{tag}")
-        closers += [engine_in.close, engine.stop]     # (run in reverse: stop first)
+        # (run in reverse: the peer's inputs close first, while the ports they hear are
+        # there; then the engine stops)
+        closers += [engine_in.close, engine.stop, peer.close]
         engine.set_input_poll(engine_in.poll)
         engine.start()
         time.sleep(0.3)

@@ -110,6 +110,10 @@ class Listener:
     def close(self) -> None:
         self._stop.set()
         self._reader.join(timeout=2.0)
+        # a JACK input closed just after its source went away crashed rtmidi now and then;
+        # let JACK settle the disconnection first (close listeners before their source
+        # where a test can)
+        time.sleep(0.1)
         self.inp.close_port()
         self.inp.delete()
 

@@ -97,9 +97,9 @@ def test_part_with_its_own_port_gets_only_its_notes(jack_server, tmp_path, user_
         assert [m[1] for m in got if m[0] & 0xF0 == 0x90] == [40, 43]   # never the 72
         assert all(m[0] & 0x0F == 1 for m in got)
     finally:
-        session.stop()
-        main_out.close()
+        main_out.close()                # inputs close while what they hear is still there
         ext.delete()
+        session.stop()
 
 
 @pytest.mark.parametrize("args, text", [

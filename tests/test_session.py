@@ -53,8 +53,8 @@ def test_unplugged_keyboard_panics_and_reconnects(jack_server, tmp_path):
         keyboard.send_message([0x80, 76, 0])
         time.sleep(0.2)
     finally:
+        listener.close()                # inputs close while what they hear is still there
         session.stop()
-        listener.close()
         keyboard.delete()
     mid = mido.MidiFile(str(tmp_path / "take.mid"))
     ons = sum(1 for t in mid.tracks for m in t if m.type == "note_on" and m.velocity)
@@ -121,8 +121,8 @@ def test_preset_switch_live_panics_and_changes_channels(jack_server):
         assert session.snapshot().preset == "chiptune"
         assert session.arranger_name == "top-bottom"
     finally:
-        session.stop()
         listener.close()
+        session.stop()
 
 
 def test_builtin_synth_plays_live_audio_through_jack(jack_server, tmp_path):
@@ -233,8 +233,8 @@ def test_a_parts_own_port_that_stops_delivering_is_reopened(jack_server, user_pr
                 break
         assert [0x91, 40, 80] in heard, heard
     finally:
-        session.stop()
         sink.delete()
+        session.stop()
 
 
 def test_model_that_will_not_load_falls_back_to_closest_pitch(tmp_path, user_presets):
