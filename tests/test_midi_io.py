@@ -15,27 +15,37 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 FLOOD = """
-import time, rtmidi
+import sys, threading, time, rtmidi
 out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="flood")
 out.open_virtual_port("out")
+done = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
 print("ready", flush=True)
-while True:
+while not done.is_set():
     out.send_message([0x90, 60, 1])
     time.sleep(0.0002)
+out.close_port()
+out.delete()
 """
 
 
 @pytest.fixture()
 def stream(jack_server):
-    """A JACK output port (another process) sending a note every 0.2 ms."""
-    flood = subprocess.Popen([sys.executable, "-c", FLOOD], stdout=subprocess.PIPE,
-                             text=True, env=dict(os.environ))
+    """A JACK output port (another process) sending a note every 0.2 ms; it closes its
+    client when its stdin closes (a killed client would linger in JACK's graph)."""
+    flood = subprocess.Popen([sys.executable, "-c", FLOOD], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, env=dict(os.environ))
     try:
         assert flood.stdout is not None and flood.stdout.readline().strip() == "ready"
         yield "flood:out"
     finally:
-        flood.kill()
-        flood.wait(timeout=10)
+        assert flood.stdin is not None
+        flood.stdin.close()
+        try:
+            flood.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            flood.kill()
+            flood.wait(timeout=10)
 
 
 @pytest.mark.parametrize("mode", ["callback", "polled"])
