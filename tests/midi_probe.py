@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import rtmidi
 
@@ -26,6 +27,18 @@ def wait_for_port(wanted: str, timeout: float = 10.0) -> str:
     finally:
         for probe in probes:
             probe.delete()
+
+
+def write_split_preset(folder: str, name: str, low_port: str,
+                       parts: tuple[str, str] = ("right", "left")) -> None:
+    """A user preset ``name`` in ``folder``: a zone split at middle C whose low part
+    (channel 2) also goes to a port of its own, ``low_port``."""
+    high, low = parts
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    (Path(folder) / f"{name}.toml").write_text(
+        f'name = "{name}"\narranger = "zone"\n[[parts]]\nname = "{high}"\nprogram = 0\n'
+        f'channel = 1\nrange = [60, 127]\n[[parts]]\nname = "{low}"\nprogram = 33\n'
+        f'channel = 2\nrange = [0, 59]\nport = "{low_port}"\n')
 
 
 def jack_ports() -> list[str]:

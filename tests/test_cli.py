@@ -45,18 +45,13 @@ def test_presets_lists_shipped_and_user(user_presets, capsys, tmp_path):
 
 def test_part_with_its_own_port_gets_only_its_notes(jack_server, tmp_path, user_presets):
     import time
-    from pathlib import Path
 
     from livearranger.session import Session, SessionConfig
-    from tests.midi_probe import Listener
+    from tests.midi_probe import Listener, write_split_preset
 
     ext = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="hw-bass")   # polled: no Python callback
     ext.open_virtual_port("in")
-    Path(user_presets).mkdir(parents=True)
-    (Path(user_presets) / "split.toml").write_text(
-        'name = "split"\narranger = "zone"\n[[parts]]\nname = "right"\nprogram = 0\n'
-        'channel = 1\nrange = [60, 127]\n[[parts]]\nname = "left"\nprogram = 33\n'
-        'channel = 2\nrange = [0, 59]\nport = "hw-bass:in"\n')
+    write_split_preset(user_presets, "split", "hw-bass:in")
     got: list[list[int]] = []
 
     def collect(done, timeout: float) -> bool:

@@ -11,7 +11,7 @@ import rtmidi
 from livearranger.arrangers import ArrangerError
 from livearranger.midi_io import MidiIOError
 from livearranger.session import Session, SessionConfig
-from tests.midi_probe import Listener, jack_ports
+from tests.midi_probe import Listener, jack_ports, write_split_preset
 
 pytestmark = pytest.mark.jack
 
@@ -190,17 +190,11 @@ def test_output_client_that_stops_delivering_is_reopened(jack_server):
 
 
 def test_a_parts_own_port_that_stops_delivering_is_reopened(jack_server, user_presets):
-    from pathlib import Path
-
     from livearranger.session import _PartFilter
 
     sink = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="hw-synth")
     sink.open_virtual_port("in")
-    Path(user_presets).mkdir(parents=True)
-    (Path(user_presets) / "duo.toml").write_text(
-        'name = "duo"\narranger = "zone"\n[[parts]]\nname = "hi"\nprogram = 0\n'
-        'channel = 1\nrange = [60, 127]\n[[parts]]\nname = "lo"\nprogram = 33\n'
-        'channel = 2\nrange = [0, 59]\nport = "hw-synth:in"\n')
+    write_split_preset(user_presets, "duo", "hw-synth:in", parts=("hi", "lo"))
     session = Session(SessionConfig(preset="duo", api="jack", input=None, outputs=[],
                                     client="la-duo"))
     session.start()
