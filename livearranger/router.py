@@ -27,6 +27,17 @@ class Output(Protocol):
         """Release the destination; no more sends follow."""
 
 
+def close_outputs(outputs: list[Output]) -> list[str]:
+    """Close each output, the rest even when one fails; what failed, as messages."""
+    errors = []
+    for out in outputs:
+        try:
+            out.close()
+        except Exception as exc:
+            errors.append(f"{type(out).__name__}: {exc}")
+    return errors
+
+
 class MemoryOutput:
     """Keeps every message in a list: for tests and offline use."""
 
@@ -98,9 +109,5 @@ class Router:
 
     def close(self) -> None:
         """Close every output (after a panic, which the engine does first)."""
-        for out in self.outputs:
-            try:
-                out.close()
-            except Exception as exc:
-                self.errors.append(f"{type(out).__name__}: {exc}")
+        self.errors.extend(close_outputs(self.outputs))
         self.outputs = []

@@ -24,7 +24,7 @@ from livearranger.midi_io import (
 )
 from livearranger.presets import Preset, load_preset
 from livearranger.recorder import Recorder
-from livearranger.router import Output, Router
+from livearranger.router import Output, Router, close_outputs
 from livearranger.stats import Snapshot
 from livearranger.synth import Synth, SynthOutput
 
@@ -105,15 +105,6 @@ class _OutputWatch:
         return self.silent_checks >= 2
 
 
-def _close_all(outputs: list[Output]) -> None:
-    """Close outputs that never reached an engine (a set-up failed)."""
-    for out in outputs:
-        try:
-            out.close()
-        except Exception:
-            pass
-
-
 class Session:
     """Engine + ports + synth + recorder for one player.  Raises MidiIOError,
     PresetError, ArrangerError or SynthError with one readable line on bad set-up."""
@@ -136,7 +127,7 @@ class Session:
             self.engine = Engine(self.preset, arranger, Router(self.preset, outputs),
                                  grace=self.grace_ms(self.preset) / 1000.0)
         except BaseException:
-            _close_all(outputs)
+            close_outputs(outputs)   # the set-up's own error is the one raised
             raise
         # A set-up that fails half way closes what it opened: a port left open is left in
         # JACK's graph after we exit, and a dead client there stalls the server for
@@ -199,7 +190,7 @@ class Session:
                     outputs.append(_PartFilter(i, port))
                     names.append(f"{part.name} -> {port.name}")
         except BaseException:
-            _close_all(outputs)
+            close_outputs(outputs)   # the set-up's own error is the one raised
             raise
         self.output_names = names
         return outputs

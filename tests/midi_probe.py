@@ -9,6 +9,8 @@ from pathlib import Path
 
 import rtmidi
 
+from livearranger.midi_io import list_ports
+
 
 def wait_for_port(wanted: str, timeout: float = 10.0) -> str:
     """The full name of the JACK MIDI port containing ``wanted`` once it appears."""
@@ -43,13 +45,8 @@ def write_split_preset(folder: str, name: str, low_port: str,
 
 def jack_ports() -> list[str]:
     """Every JACK MIDI port there is now (inputs and outputs)."""
-    probes = (rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="probe-out"),
-              rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="probe-in"))
-    try:
-        return [p for probe in probes for p in probe.get_ports()]
-    finally:
-        for probe in probes:
-            probe.delete()
+    inputs, outputs = list_ports("jack")
+    return inputs + outputs
 
 
 class Keyboard:
