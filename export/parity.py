@@ -11,7 +11,7 @@ With ``--accuracy`` it also checks that the ONNX arranger's accuracy from
 ``livearranger evaluate`` equals that of the PyTorch model stepped the same way.
 
     python -m export.parity models/checkpoints/satb.pt models/shipped/satb.onnx \
-        --dataset bach --split test --accuracy [--grace-ms 15]
+        --dataset bach --split test --accuracy [--horizon-ms 30]
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from livearranger.arrangers.onnx_model import OnnxArranger
-from livearranger.chords import check_grace, chord_size
+from livearranger.chords import check_horizon
 from livearranger.datasets import Piece, load_pieces
 from livearranger.evaluate import (
     CONDITIONS,
@@ -83,32 +83,46 @@ def note_events(notes: Iterable[Note]) -> list[tuple[float, int, int, int]]:
 
 
 def stream_performance(arranger: OnnxArranger, perf: Piece,
-                       grace: float | None = None) -> Streamed:
+                       horizon: float | None = None) -> Streamed:
     """Replay ``perf`` through ``arranger`` exactly as ``livearranger evaluate`` does
-    (with an optional grace window), recording what the graph was fed and what it
-    answered, in the order the notes were decided."""
-    feats, toks, logits, masks, choices = [], [], [], [], []
-    choose = arranger.choose
-    overridden = "choose" in vars(arranger)
+    (with an optional correction horizon), recording what the graph was fed and what it
+    answered, in the order the notes were decided; steps taken back by a correction
+    (``rewind``) are dropped, so the record is the history the cache finally holds."""
+    feats: list[np.ndarray] = []
+    toks: list[np.ndarray] = []
+    logits: list[np.ndarray] = []
+    masks: list[list[bool]] = []
+    choices: list[int] = []
+    marked = [0]
+    choose, mark, rewind = arranger.choose, arranger.mark, arranger.rewind
 
     def recording_choose(note: NoteEvent, state: PerformanceState) -> int:
         part = choose(note, state)
         feats.append(arranger.inputs.features[0].copy())
         toks.append(arranger.inputs.tokens[0].copy())
-        logits.append(arranger._logits[0].copy())
+        logits.append(arranger.last_logits.copy())
         masks.append(list(arranger.last_allowed))
         choices.append(part)
         return part
 
-    arranger.choose = recording_choose    # type: ignore[method-assign]
+    def recording_mark() -> None:
+        mark()
+        marked[0] = len(choices)
+
+    def recording_rewind() -> None:
+        rewind()
+        for rows in (feats, toks, logits, masks, choices):
+            del rows[marked[0]:]
+
+    patched = {"choose": recording_choose, "mark": recording_mark,
+               "rewind": recording_rewind}
+    for name, fn in patched.items():
+        setattr(arranger, name, fn)
     try:
-        replay(perf, arranger.assign, len(arranger.preset.parts), arranger.reset, grace,
-               arranger.assign_chord, size=chord_size(arranger.preset))
+        replay(perf, arranger, horizon)
     finally:
-        if overridden:
-            arranger.choose = choose      # type: ignore[method-assign]
-        else:
-            del arranger.choose
+        for name in patched:
+            delattr(arranger, name)
     return Streamed(np.array(feats), np.array(toks), np.array(logits),
                     np.array(masks, dtype=bool), np.array(choices))
 
@@ -140,13 +154,13 @@ def compare(model: PartTransformer, streamed: Streamed) -> dict[str, float]:
 
 
 def check_performances(model: PartTransformer, arranger: OnnxArranger,
-                       perfs: Iterable[Piece], grace: float | None = None
+                       perfs: Iterable[Piece], horizon: float | None = None
                        ) -> dict[str, float]:
     """Parity over many performances: totals, worst difference, and whether it passes."""
     notes = mismatches = n_pieces = 0
     worst = 0.0
     for perf in perfs:
-        r = compare(model, stream_performance(arranger, perf, grace))
+        r = compare(model, stream_performance(arranger, perf, horizon))
         notes += r["notes"]
         mismatches += r["mismatches"]
         worst = max(worst, r["max_abs_diff"])
@@ -172,8 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="test")
     ap.add_argument("--condition", default="score", choices=CONDITIONS)
     ap.add_argument("--limit", type=int, default=None, help="first N pieces of the split")
-    ap.add_argument("--grace-ms", type=float, default=0.0,
-                    help="decide chords with this grace window (0: key by key)")
+    ap.add_argument("--horizon-ms", type=float, default=0.0,
+                    help="correct chords within this horizon (0: key by key)")
     ap.add_argument("--accuracy", action="store_true",
                     help="also the accuracy of the ONNX arranger (livearranger evaluate) and "
                          "of the PyTorch model stepped the same way")
@@ -184,19 +198,15 @@ def main(argv: list[str] | None = None) -> int:
     arranger = OnnxArranger(preset, model=args.onnx)
     pieces = load_pieces(args.dataset, args.split, args.limit)
     perfs = [performance(p, args.condition, i) for i, p in enumerate(pieces)]
-    grace = check_grace(args.grace_ms / 1000.0)
-    result: dict[str, object] = dict(check_performances(model, arranger, perfs, grace))
+    horizon = check_horizon(args.horizon_ms / 1000.0)
+    result: dict[str, object] = dict(check_performances(model, arranger, perfs, horizon))
     result.update(dataset=args.dataset, split=args.split, condition=args.condition,
-                  grace_ms=args.grace_ms, tolerance=TOLERANCE, onnx=Path(args.onnx).name)
+                  horizon_ms=args.horizon_ms, tolerance=TOLERANCE, onnx=Path(args.onnx).name)
     if args.accuracy:
         onnx_eval = evaluate_arranger(args.dataset, args.condition, "model", args.split,
-                                      args.limit, {"model": args.onnx}, grace=grace)
-        torch_arr = TorchArranger(preset, model)
-        torch_eval = evaluate_assign(pieces, args.condition,
-                                     lambda: (torch_arr.assign, torch_arr.reset,
-                                              torch_arr.assign_chord),
-                                     len(preset.parts), grace=grace,
-                                     size=chord_size(preset))
+                                      args.limit, {"model": args.onnx}, horizon=horizon)
+        torch_eval = evaluate_assign(pieces, args.condition, TorchArranger(preset, model),
+                                     horizon=horizon)
         result.update(onnx_accuracy=onnx_eval["accuracy"],
                       torch_accuracy=torch_eval["accuracy"], notes_evaluated=onnx_eval["notes"])
         result["passed"] = bool(result["passed"]

@@ -35,7 +35,7 @@ from livearranger.arrangers import Arranger, ArrangerError, make_arranger
 from livearranger.engine import Engine
 from livearranger.events import Kind, NoteEvent
 from livearranger.presets import Preset, PresetError, load_preset
-from livearranger.router import Router
+from livearranger.router import Output, Router
 from livearranger.state import PerformanceState
 
 RESULTS_DIR = Path("bench-results")
@@ -207,8 +207,18 @@ def bench_model(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def _horizon_ms(args: argparse.Namespace, preset: Preset) -> float:
+    return preset.horizon_ms if args.horizon_ms is None else float(args.horizon_ms)
+
+
+def _horizon(args: argparse.Namespace, preset: Preset) -> float | None:
+    """The correction horizon in seconds the engine under test plays with."""
+    ms = _horizon_ms(args, preset)
+    return ms / 1000.0 if ms else None
+
+
 # ---------------------------------------------------------------- memory
-class NullOutput:
+class NullOutput(Output):
     """An output that keeps nothing (counts messages)."""
 
     def __init__(self) -> None:
@@ -238,7 +248,7 @@ def bench_memory(args: argparse.Namespace) -> dict[str, Any]:
     preset = load_preset(args.preset)
     arr = _arranger(args, preset)
     sink = NullOutput()
-    engine = Engine(preset, arr, Router(preset, [sink]))
+    engine = Engine(preset, arr, Router(preset, [sink]), horizon=_horizon(args, preset))
     n = args.notes
     warm = min(20_000, max(1, n // 50))
     every = max(1, n // 20)
@@ -267,6 +277,7 @@ def bench_memory(args: argparse.Namespace) -> dict[str, Any]:
         "growth_mb": round(rss1 - rss0, 2), "samples": samples,
         "messages_out": sink.count, "engine_notes_per_s": round(ons / wall, 1),
         "sounding_after_panic": len(engine.router.sounding),
+        "horizon_ms": _horizon_ms(args, preset), "moves": engine.moves,
     }
 
 
@@ -417,7 +428,8 @@ def _live_pass(args: argparse.Namespace, preset: Preset, tag: str) -> dict[str, 
         closers.append(peer.close)
         arr = _arranger(args, preset)
         engine = Engine(preset, arr, Router(preset, [PortOutput("jack", f"sinkm{tag}:in",
-                                                                client=f"engout{tag}")]))
+                                                                client=f"engout{tag}")]),
+                        horizon=_horizon(args, preset))
         # as ``play`` does: the engine thread polls the port (no Python on JACK's thread)
         engine_in = MidiInput("jack", src, client=f"engin{tag}")
         # (run in reverse: the peer's inputs close first, while the ports they hear are
@@ -458,6 +470,7 @@ def _live_pass(args: argparse.Namespace, preset: Preset, tag: str) -> dict[str, 
         engine.wait_idle(2.0)
         internal = engine.latency.summary()
         errors = engine.snapshot().errors
+        moves = engine.moves
         got = peer.ask("dump")
     finally:
         for close in reversed(closers):
@@ -483,6 +496,7 @@ def _live_pass(args: argparse.Namespace, preset: Preset, tag: str) -> dict[str, 
         **_prefix("engine_in_to_send", {k: round(v, 4) for k, v in internal.items()
                                         if k != "count"}),
         "arranger": arr.describe(), "engine_errors": errors[:5],
+        "horizon_ms": _horizon_ms(args, preset), "moves": moves,
     }
 
 
@@ -530,6 +544,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--provider", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--nocache-model", default=None,
                     help="model: full-window graph to time as the cache-free re-run")
+    ap.add_argument("--horizon-ms", type=float, default=None,
+                    help="live/memory: correction horizon (default: the preset's)")
     ap.add_argument("--speed", type=float, default=3.0,
                     help="live: play the performance this many times faster")
     ap.add_argument("--attempts", type=int, default=3, help="live: fresh passes at most")

@@ -1,18 +1,23 @@
-"""The grace window: a struck chord decided as one, at a bounded cost in latency.
+"""The correction horizon: every key sounds at once, and its chord is decided again as
+one when the chord is complete.
 
-A player's chord reaches the instrument spread over up to 30 ms, in any order. Without a
-grace window every key is given a part the moment it arrives, before the rest of its
-chord is known. With a grace window of ``g`` seconds (at most ``MAX_GRACE``), the first
-key of a chord opens a gate; every key that arrives within ``g`` of it joins; when the
-gate's deadline passes, the chord's keys are decided lowest first, each seeing the ones
-still undecided (``PerformanceState.pending``), and sent. No key waits more than ``g``;
-a later key of the chord waits less. The gate closes early when it holds as many keys as
-the ensemble can take at once (``chord_size``: every part monophonic), and when a key in
-it is released or struck again (it must sound before it can stop). Note-offs of other
-keys, pedal and controllers pass straight through.
+A player's chord reaches the instrument spread over up to 30 ms, in any order, and the
+first key of a chord is the hard one.  No key waits: each is given the best part known
+the moment it arrives and sounds.  With a horizon of ``h`` seconds (at most
+``MAX_HORIZON``) the first key of a chord opens a *group*; every key that arrives within
+``h`` of it joins.  When the group closes, its keys are decided again together, lowest
+first, each seeing the ones after it (``PerformanceState.pending``) and the releases of
+older keys meanwhile (legato overlaps); a key whose part changed *moves* (note-off on the
+old part, note-on on the new one); a lone key is decided again only when an older key
+came up meanwhile.  A group closes at its deadline (first key + ``h``),
+as soon as it holds as many keys as the ensemble can take at once (``chord_size``), at
+``MAX_GROUP`` keys, and before a key in it is released or struck again.  So each key is
+decided at most twice and moves at most once, within ``h`` of its chord's first key: a
+second move would be a stutter a listener hears, and after the chord is whole there is
+nothing new to decide on.
 
-``ChordGate`` is the streaming form the engine uses; ``schedule`` is the same rule for a
-whole recorded performance (evaluation and training), so both decide the same notes in
+``HorizonGroup`` is the streaming form the engine uses; ``schedule`` is the closing
+decision alone for a whole recorded performance (training), deciding the same groups in
 the same order with the same knowledge.
 """
 
@@ -23,25 +28,26 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from livearranger.events import NoteEvent
-from livearranger.presets import MAX_GRACE_MS, Preset
+from livearranger.presets import MAX_HORIZON_MS, Preset
 from livearranger.state import PerformanceState
 
-MAX_GRACE = MAX_GRACE_MS / 1000.0   # seconds: the longest a key may wait for its chord
-DEFAULT_GRACE = MAX_GRACE           # what the shipped model presets use
+MAX_HORIZON = MAX_HORIZON_MS / 1000.0   # seconds: the longest a part may be corrected
+DEFAULT_HORIZON = 0.030                 # what the shipped model presets use
+MAX_GROUP = 16                          # keys decided again together, at most
 
 Assign = Callable[[NoteEvent, PerformanceState], int]
 Commit = Callable[[NoteEvent, int], None]
 
 
-def check_grace(grace: float | None) -> float | None:
-    """A usable window in seconds, or None (0 or None: every key decided on arrival);
-    ValueError when outside 0..``MAX_GRACE``."""
-    if grace is None or grace == 0:
+def check_horizon(horizon: float | None) -> float | None:
+    """A usable horizon in seconds, or None (0 or None: no key is ever revised);
+    ValueError when outside 0..``MAX_HORIZON``."""
+    if horizon is None or horizon == 0:
         return None
-    if not 0.0 < grace <= MAX_GRACE:
-        raise ValueError(f"grace window must be 0-{MAX_GRACE * 1000:g} ms, "
-                         f"got {grace * 1000:g} ms")
-    return float(grace)
+    if not 0.0 < horizon <= MAX_HORIZON:
+        raise ValueError(f"horizon must be 0-{MAX_HORIZON * 1000:g} ms, "
+                         f"got {horizon * 1000:g} ms")
+    return float(horizon)
 
 
 def chord_size(preset: Preset) -> int | None:
@@ -51,35 +57,38 @@ def chord_size(preset: Preset) -> int | None:
     return len(parts) if all(p.mono for p in parts) else None
 
 
-class ChordGate:
-    """Keys waiting for the rest of their chord (engine side of the grace window);
-    ``size``: decide at once when this many keys wait (``chord_size``)."""
+class HorizonGroup:
+    """Keys of the chord whose parts may still be corrected (engine side of the
+    horizon); ``size``: the group is complete at this many keys (``chord_size``)."""
 
-    __slots__ = ("grace", "size", "notes", "deadline")
+    __slots__ = ("horizon", "size", "notes", "deadline", "full", "released")
 
-    def __init__(self, grace: float, size: int | None = None) -> None:
-        self.grace = grace
-        self.size = size or 1 << 30
+    def __init__(self, horizon: float, size: int | None = None) -> None:
+        self.horizon = horizon
+        self.size = min(size or MAX_GROUP, MAX_GROUP)
         self.notes: list[NoteEvent] = []
         self.deadline = 0.0
+        self.full = False
+        self.released = False   # an older key came up while the group was open
 
     def __bool__(self) -> bool:
         return bool(self.notes)
 
-    def add(self, note: NoteEvent) -> bool:
-        """A key arrived: it opens the gate (deadline = its time + grace) or joins it.
-        True when the chord is now full and must be decided at once."""
+    def add(self, note: NoteEvent) -> None:
+        """A key sounded: it opens the group (deadline = its time + horizon) or joins it."""
         if not self.notes:
-            self.deadline = note.time + self.grace
+            self.deadline = note.time + self.horizon
+            self.released = False
         self.notes.append(note)
-        return len(self.notes) >= self.size
+        self.full = len(self.notes) >= self.size
 
     def closes_before(self, time: float, pitch: int | None = None) -> bool:
-        """True when an event at ``time`` (on key ``pitch``) must find the chord decided:
-        it comes after the deadline, or it releases or strikes again a waiting key."""
+        """True when an event at ``time`` (on key ``pitch``) must find the group closed:
+        it is complete, the event comes after the deadline, or it releases or strikes
+        again a key of the group."""
         if not self.notes:
             return False
-        if time > self.deadline:
+        if self.full or time > self.deadline:
             return True
         if pitch is not None:
             for n in self.notes:
@@ -87,10 +96,16 @@ class ChordGate:
                     return True
         return False
 
+    @property
+    def news(self) -> bool:
+        """True when something was learnt since the first key: more keys, or a release."""
+        return len(self.notes) > 1 or self.released
+
     def take(self) -> list[NoteEvent]:
-        """The waiting keys, lowest first; the gate is empty afterwards."""
+        """The group's keys, lowest first; the group is empty afterwards."""
         notes = self.notes
         self.notes = []
+        self.full = self.released = False
         notes.sort(key=_pitch)
         return notes
 
@@ -101,7 +116,7 @@ def _pitch(note: NoteEvent) -> int:
 
 def decide_in_order(assign: Assign, notes: Sequence[NoteEvent], state: PerformanceState,
                     commit: Commit) -> None:
-    """Decide a chord's keys in the given order: each one ``assign``-ed while
+    """Decide a group's keys in the given order: each one ``assign``-ed while
     ``state.pending`` lists the keys after it, then ``commit``-ted (which records it in
     the state) before the next."""
     pending = state.pending
@@ -116,17 +131,19 @@ def decide_in_order(assign: Assign, notes: Sequence[NoteEvent], state: Performan
 
 
 def schedule(onset: np.ndarray, offset: np.ndarray, pitch: np.ndarray,
-             grace: float | None, size: int | None = None
+             horizon: float | None, size: int | None = None
              ) -> list[tuple[int, int, tuple[int, ...], float]]:
-    """The order in which a recorded performance is decided, as the engine would.
+    """The order in which a recorded performance's groups are finally decided.
 
     Returns ``(kind, note index, pending keys, time)`` steps: kind 0 releases a note at
-    ``time``, kind 1 decides one at ``time`` (its arrival plus what it waited), with the
-    keys of its chord still undecided after it (the last key of a chord has none).  ``grace`` None
-    decides every key on arrival (the events in time order, releases first at equal
-    times); otherwise keys are gathered as ``ChordGate(grace, size)`` gathers them.
+    ``time``, kind 1 decides one at ``time`` (when its group closed), with the keys of
+    its group still undecided after it (the last key of a group has none).  ``horizon``
+    None decides every key on arrival (the events in time order, releases first at equal
+    times); otherwise keys are grouped as ``HorizonGroup(horizon, size)`` groups them and
+    each group is decided once, when it closes (the engine's second decision).
     """
     n = len(onset)
+    cap = min(size or MAX_GROUP, MAX_GROUP)
     times = np.concatenate([offset, onset])
     kinds = np.concatenate([np.zeros(n, np.int64), np.ones(n, np.int64)])
     idx = np.concatenate([np.arange(n), np.arange(n)])
@@ -151,13 +168,13 @@ def schedule(onset: np.ndarray, offset: np.ndarray, pitch: np.ndarray,
                 flush(t)
         if kind == 0:
             steps.append((0, j, (), t))
-        elif grace is None:
+        elif horizon is None:
             steps.append((1, j, (), t))
         else:
             if not waiting:
-                deadline = t + grace
+                deadline = t + horizon
             waiting.append(j)
-            if size is not None and len(waiting) >= size:
+            if len(waiting) >= cap:
                 flush(t)
     if waiting:
         flush(deadline)

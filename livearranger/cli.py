@@ -17,9 +17,10 @@ from pathlib import Path
 
 from livearranger import __version__
 from livearranger.arrangers import ArrangerError, arranger_names
-from livearranger.chords import MAX_GRACE_MS, check_grace
+from livearranger.chords import MAX_HORIZON_MS, check_horizon
 from livearranger.midi_io import MidiIOError, default_api
 from livearranger.presets import PresetError, list_presets, load_preset, user_preset_dir
+from livearranger.router import DAW_MODES
 from livearranger.stats import Snapshot
 from livearranger.synth import SynthError
 
@@ -41,9 +42,9 @@ def print_report(snap: Snapshot, file=sys.stdout) -> None:
           file=file)
     for name, count in zip(snap.part_names, snap.counts, strict=True):
         print(f"  {name:<{width}}  {count:5d} notes", file=file)
-    if snap.grace_ms:
-        print(f"grace window {snap.grace_ms:g} ms: a key waits up to that long for the "
-              "rest of its chord (included in the latency below)", file=file)
+    if snap.horizon_ms:
+        print(f"correction horizon {snap.horizon_ms:g} ms: every key sounds at once; "
+              f"{snap.moves} moved to a better part as their chord arrived", file=file)
     if snap.latency["count"]:
         print(f"latency callback->sent ({snap.latency['count']} notes): "
               f"{_fmt_ms(snap.latency)}", file=file)
@@ -60,7 +61,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"demo: BWV 66.6 played on one keyboard -> {preset.name} "
           f"({', '.join(preset.part_names)}) at {args.speed:g}x", flush=True)
     result = run_demo(args.out, preset, args.arranger, args.speed, args.soundfont,
-                      grace_ms=_grace_ms(args))
+                      horizon_ms=_horizon_ms(args))
     print_report(result.snapshot)
     out = Path(args.out)
     wav = result.wav or {}
@@ -74,7 +75,7 @@ def cmd_arrange(args: argparse.Namespace) -> int:
 
     preset = load_preset(args.preset)
     result = arrange_file(args.input, args.output, preset, args.arranger, args.wav,
-                          args.soundfont, grace_ms=_grace_ms(args))
+                          args.soundfont, horizon_ms=_horizon_ms(args))
     print_report(result.snapshot)
     print(f"wrote {args.output}" + (f" and {args.wav}" if args.wav else ""))
     return 0
@@ -88,7 +89,8 @@ def _config(args: argparse.Namespace):
         preset=args.preset, arranger=args.arranger, api=args.api,
         input=None if args.input == "none" else args.input, outputs=outputs,
         record=args.record, soundfont=args.soundfont, audio_driver=args.audio_driver,
-        temperature=args.temperature, provider=args.provider, grace_ms=_grace_ms(args),
+        temperature=args.temperature, provider=args.provider, horizon_ms=_horizon_ms(args),
+        daw_mode=args.daw_mode,
     )
 
 
@@ -164,21 +166,23 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 
 # -------------------------------------------------------------------- parser
-def _grace_ms(args: argparse.Namespace) -> float | None:
-    """``--grace-ms`` checked: None (the preset's) or 0..MAX_GRACE_MS."""
-    ms = args.grace_ms
+def _horizon_ms(args: argparse.Namespace) -> float | None:
+    """``--horizon-ms`` checked: None (the preset's) or 0..MAX_HORIZON_MS."""
+    ms = args.horizon_ms
     if ms is not None:
         try:
-            check_grace(ms / 1000.0)
+            check_horizon(ms / 1000.0)
         except ValueError:
-            raise CliError(f"--grace-ms must be 0-{MAX_GRACE_MS:g} ms, got {ms:g}") from None
+            raise CliError(f"--horizon-ms must be 0-{MAX_HORIZON_MS:g} ms, "
+                           f"got {ms:g}") from None
     return ms
 
 
-def _add_grace(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--grace-ms", type=float, default=None, metavar="MS",
-                   help=f"how long a key may wait for the rest of its chord, 0-"
-                   f"{MAX_GRACE_MS:g} ms (default: the preset's grace_ms)")
+def _add_horizon(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--horizon-ms", type=float, default=None, metavar="MS",
+                   help=f"every key sounds at once; within this many ms of its chord's "
+                   f"first key its part may still be corrected, 0-{MAX_HORIZON_MS:g} "
+                   f"(0: never; default: the preset's horizon_ms)")
 
 
 def _add_live_options(p: argparse.ArgumentParser) -> None:
@@ -197,7 +201,10 @@ def _add_live_options(p: argparse.ArgumentParser) -> None:
                    help="sampling temperature of the learned model (0: greedy)")
     p.add_argument("--provider", default="cpu", choices=["cpu", "cuda"],
                    help="onnxruntime provider for the learned model")
-    _add_grace(p)
+    p.add_argument("--daw-mode", default="live", choices=DAW_MODES,
+                   help="MIDI port outputs: 'live' (corrections heard as moves) or 'print' "
+                   "(every message delayed by exactly the horizon, final parts only)")
+    _add_horizon(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -214,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arranger", choices=arranger_names())
     p.add_argument("--speed", type=float, default=1.0, help="times real time (default 1)")
     p.add_argument("--soundfont")
-    _add_grace(p)
+    _add_horizon(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("arrange", help="arrange a .mid file into one track per part")
@@ -224,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arranger", choices=arranger_names())
     p.add_argument("--wav", metavar="FILE.wav", help="also render audio")
     p.add_argument("--soundfont")
-    _add_grace(p)
+    _add_horizon(p)
     p.set_defaults(func=cmd_arrange)
 
     p = sub.add_parser("play", help="the live instrument")

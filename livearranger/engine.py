@@ -8,10 +8,11 @@ asks the arranger for a part on note-on, remembers where each key went so its no
 follows, forwards pedal/bend/aftertouch/controllers to every part, and keeps latency
 figures.  Control calls from other threads (preset or
 arranger change, panic) travel through the same queue, so the engine's state has one
-owner.  ``process`` runs the same logic synchronously, for offline replay and tests.
-With a grace window (``livearranger.chords``) note-ons wait, at most ``grace`` seconds,
-for the rest of their chord and are decided together; the engine thread wakes at the
-deadline.  The engine knows no UI.
+owner.  ``process`` runs the same logic synchronously, for offline replay, evaluation
+and tests.  Every key sounds the moment it arrives.  With a correction horizon
+(``livearranger.chords``) the keys of a chord are decided again together when the chord
+is complete or ``horizon`` seconds after its first key (the engine thread wakes then),
+and a key whose part changed moves.  The engine knows no UI.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from livearranger.arrangers.base import Arranger
-from livearranger.chords import ChordGate, check_grace, chord_size
+from livearranger.chords import HorizonGroup, check_horizon, chord_size
 from livearranger.events import (
     ALL_NOTES_OFF,
     ALL_SOUND_OFF,
@@ -50,12 +51,13 @@ class Engine:
     ``clock_ns`` gives arrival stamps (``time.perf_counter_ns`` live).  Performance
     time, in seconds, counts from the engine's creation for live input, multiplied by
     ``time_scale`` (a demo played N times faster than written records at written time).
-    ``grace``: seconds a key may wait for the rest of its chord (None or 0: none).
+    ``horizon``: seconds after a chord's first key in which its keys' parts may still be
+    corrected (None or 0: never).
     """
 
     def __init__(self, preset: Preset, arranger: Arranger, router: Router,
                  clock_ns: Callable[[], int] = time.perf_counter_ns,
-                 time_scale: float = 1.0, grace: float | None = None) -> None:
+                 time_scale: float = 1.0, horizon: float | None = None) -> None:
         self._clock_ns = clock_ns
         self._t0 = clock_ns()
         self._ns_to_s = 1e-9 * time_scale
@@ -67,10 +69,12 @@ class Engine:
         self.assign_time = LatencyRing()
         self.notes_in = 0
         self.dropped = 0
+        self.moves = 0
         self.last_input: tuple[int, int] | None = None
         self.errors: list[str] = []
-        self._grace = check_grace(grace)
-        self._gate: ChordGate | None = None
+        self._horizon = check_horizon(horizon)
+        self._group: HorizonGroup | None = None
+        self._settled = 0        # keys of the group being settled that have their part
         self._install(preset, arranger, router)
 
     # ----------------------------------------------------------------- set-up
@@ -84,16 +88,17 @@ class Engine:
         self.state = PerformanceState(len(preset.parts))
         self.activity = PartActivity(preset.part_names)
         self._active: dict[int, tuple[int, int]] = {}   # key down -> (part, pitch sent)
-        self._gate = self._new_gate()
+        self._group = self._new_group()
         self._transpose = [p.transpose for p in preset.parts]
         self._vel_offset = [p.velocity_offset for p in preset.parts]
+        self._delayed = router.delayed
         router.setup(self.event_time())
 
-    def _new_gate(self) -> ChordGate | None:
-        """The grace window's gate for the current preset, or None without a window."""
-        if self._grace is None:
+    def _new_group(self) -> HorizonGroup | None:
+        """The correction group for the current preset, or None without a horizon."""
+        if self._horizon is None:
             return None
-        return ChordGate(self._grace, chord_size(self.preset))
+        return HorizonGroup(self._horizon, chord_size(self.preset))
 
     def now(self) -> float:
         """Seconds on the performance clock."""
@@ -146,7 +151,7 @@ class Engine:
             self._thread.join(timeout)
         self._thread = None
         self.drain()
-        self.flush()
+        self.settle()
         self.panic(time_s)
         self.router.close()
 
@@ -181,16 +186,20 @@ class Engine:
                 except Exception as exc:   # port gone under us: stop polling it
                     self._poll = None
                     self._error(f"MIDI input failed: {exc}")
-            gate = self._gate
+            group = self._group
             warm = self._keep_warm
-            if gate:                       # a chord waits: wake at its deadline
-                wait = gate.deadline - self.now()
+            timeout: float | None = None if poll is None else POLL_INTERVAL_S
+            if group:                      # a chord may be corrected: wake at its deadline
+                wait = 0.0 if group.full else group.deadline - self.now()
                 if wait <= 0.0:
-                    self.flush()
+                    self.settle()
                     continue
-                timeout: float | None = wait if poll is None else min(wait, POLL_INTERVAL_S)
-            else:
-                timeout = None if poll is None else POLL_INTERVAL_S
+                timeout = wait if timeout is None else min(wait, timeout)
+            if self._delayed:              # print outputs: wake when the next is due
+                due = self.router.tick(self._delayed, self.now())
+                if due is not None:
+                    wait = max(due - self.now(), 0.0)
+                    timeout = wait if timeout is None else min(wait, timeout)
             if warm is not None and (timeout is None or timeout > WARM_INTERVAL_S):
                 timeout = WARM_INTERVAL_S
             try:
@@ -207,9 +216,9 @@ class Engine:
 
     def _handle(self, stamp: int, data: Any) -> None:
         if callable(data):
-            gate = self._gate
-            if gate and self.now() >= gate.deadline:   # a due chord goes first
-                self.flush()
+            group = self._group
+            if group and (group.full or self.now() >= group.deadline):   # a due chord first
+                self.settle()
             try:
                 data()
             except Exception as exc:
@@ -233,9 +242,9 @@ class Engine:
         """Handle one event now (engine thread, or synchronous offline replay)."""
         self._last_time = ev.time
         kind = ev.kind
-        gate = self._gate
-        if gate and gate.closes_before(ev.time, ev.pitch if kind in _KEYED else None):
-            self.flush()
+        group = self._group
+        if group and group.closes_before(ev.time, ev.pitch if kind in _KEYED else None):
+            self.settle()
         if kind is Kind.NOTE_ON and ev.velocity > 0:
             self._note_on(ev)
         elif kind is Kind.NOTE_OFF or kind is Kind.NOTE_ON:
@@ -251,24 +260,47 @@ class Engine:
         else:  # program change from the keyboard: the preset's programs stay
             self.dropped += 1
 
-    def flush(self) -> None:
-        """Decide and send the chord waiting in the grace window, if any (engine thread,
-        or when stopped)."""
-        gate = self._gate
-        if not gate:
+    @property
+    def horizon_deadline(self) -> float | None:
+        """When the open correction group closes at the latest (performance seconds), or
+        None when no chord may be corrected now."""
+        group = self._group
+        return group.deadline if group else None
+
+    @property
+    def chord_complete(self) -> bool:
+        """True when the open correction group is complete and settles next."""
+        group = self._group
+        return group is not None and group.full
+
+    def settle(self) -> None:
+        """Close the correction group: decide its keys again as one chord and move those
+        whose part changed (engine thread, or when stopped)."""
+        group = self._group
+        if not group:
             return
-        notes = gate.take()
-        t = self._clock_ns()
+        news = group.news
+        notes = group.take()
+        if not news:               # a lone key, nothing learnt since: it stays
+            return
+        state = self.state
+        self.arranger.rewind()
+        state.rewind([n.pitch for n in notes])
+        self._settled = 0
         try:
-            self.arranger.assign_chord(notes, self.state, self._send)
-        except Exception as exc:   # the show goes on: every waiting key still sounds
-            self.state.pending.clear()
-            for note in notes:
-                if note.part < 0:
-                    self._send(note, self._fallback_part(note, exc))
-        per_note = (self._clock_ns() - t) * 1e-6 / len(notes)
-        for _ in notes:
-            self.assign_time.add(per_note)
+            self.arranger.assign_chord(notes, state, self._resettle)
+        except Exception as exc:   # the show goes on: the keys keep the parts they have
+            state.pending.clear()
+            for note in notes[self._settled:]:
+                state.note_on(note.pitch, note.time, note.part)
+            self._error(f"chord kept as it sounded: {type(exc).__name__}: {exc}")
+
+    def _resettle(self, note: NoteEvent, part: int) -> None:
+        """``note`` of the group being settled is finally ``part``."""
+        self.state.note_on(note.pitch, note.time, part)
+        self._settled += 1
+        if part != note.part:
+            self._move(note, part)
 
     def _note_on(self, ev: NoteEvent) -> None:
         key = ev.pitch
@@ -276,10 +308,10 @@ class Engine:
             self._note_off(key, ev.time, 0)
         self.notes_in += 1
         self.last_input = (key, ev.velocity)
-        if self._gate is not None:       # wait for the rest of the chord
-            if self._gate.add(ev):       # unless it is complete
-                self.flush()
-            return
+        group = self._group
+        if group is not None and not group:   # a chord begins: it may be corrected
+            self.arranger.mark()
+            self.state.mark()
         t = self._clock_ns()
         try:
             part = self.arranger.assign(ev, self.state)
@@ -287,6 +319,8 @@ class Engine:
             part = self._fallback_part(ev, exc)
         self.assign_time.add((self._clock_ns() - t) * 1e-6)
         self._send(ev, part)
+        if group is not None:
+            group.add(ev)
 
     def _fallback_part(self, ev: NoteEvent, exc: Exception) -> int:
         """Where a key goes when the arranger failed on it: the first part the preset
@@ -295,16 +329,37 @@ class Engine:
                     f"{type(exc).__name__}: {exc}")
         return self.arranger.constraints.candidates(ev.pitch, self.state, ev.time)[0]
 
-    def _send(self, ev: NoteEvent, part: int) -> None:
-        """Sound a decided note-on on its part and record it."""
-        key = ev.pitch
+    def _out_pitch(self, key: int, part: int) -> int:
+        """The pitch ``part`` sounds for ``key`` (transposed, folded onto the keyboard)."""
         pitch = key + self._transpose[part]
         if pitch < 0 or pitch > 127:     # transposed off the keyboard: fold by octaves
             pitch = pitch % 12 + (0 if pitch < 0 else 120)
             if pitch > 127:
                 pitch -= 12
-        velocity = ev.velocity + self._vel_offset[part]
-        velocity = 1 if velocity < 1 else (127 if velocity > 127 else velocity)
+        return pitch
+
+    def _out_velocity(self, velocity: int, part: int) -> int:
+        velocity += self._vel_offset[part]
+        return 1 if velocity < 1 else (127 if velocity > 127 else velocity)
+
+    def _move(self, ev: NoteEvent, part: int) -> None:
+        """A sounding key goes to ``part``: note-off on its old part, note-on on the new
+        one at the key's velocity (pedal and bend are on every part already)."""
+        key = ev.pitch
+        old_part, old_pitch = self._active[key]
+        pitch = self._out_pitch(key, part)
+        self.router.move(old_part, old_pitch, part, pitch,
+                         self._out_velocity(ev.velocity, part), ev.time, self.event_time())
+        ev.part = part
+        self._active[key] = (part, pitch)
+        self.activity.moved(old_part, old_pitch, part, pitch)
+        self.moves += 1
+
+    def _send(self, ev: NoteEvent, part: int) -> None:
+        """Sound a decided note-on on its part and record it."""
+        key = ev.pitch
+        pitch = self._out_pitch(key, part)
+        velocity = self._out_velocity(ev.velocity, part)
         self.router.note_on(part, pitch, velocity, ev.time)
         ev.part = part
         self._active[key] = (part, pitch)
@@ -317,6 +372,8 @@ class Engine:
         held = self._active.pop(key, None)
         if held is None:
             return
+        if self._group:                  # a legato key let go: the chord may read anew
+            self._group.released = True
         part, pitch = held
         self.router.note_off(part, pitch, time_s, velocity)
         self.state.note_off(key)
@@ -341,8 +398,8 @@ class Engine:
         Call from the engine thread or when it is stopped (``request_panic`` otherwise).
         """
         t = self.event_time() if time_s is None else time_s
-        if self._gate:                   # keys still waiting for their chord never sound
-            self._gate.take()
+        if self._group:                  # the chord's keys stop where they sound
+            self._group.take()
         keys = list(self._active)
         for key in keys:
             self._note_off(key, t, 0)
@@ -362,9 +419,7 @@ class Engine:
             old = self.router
             new_router = router if router is not None else Router(preset, old.outputs)
             for out in new_router.outputs:       # e.g. a recorder starts new tracks
-                changed = getattr(out, "preset_changed", None)
-                if changed is not None:
-                    changed(preset)
+                out.preset_changed(preset)
             if close_old and new_router is not old:
                 old.close()
             self._install(preset, arranger, new_router)
@@ -373,26 +428,26 @@ class Engine:
     def set_arranger(self, arranger: Arranger) -> None:
         """Switch arranger for the same preset (any thread); held notes stay where they are."""
         def swap() -> None:
-            self.flush()
+            self.settle()
             arranger.reset()
             self.arranger = arranger
             self._keep_warm = getattr(arranger, "keep_warm", None)
         self.call(swap)
 
     @property
-    def grace(self) -> float | None:
-        """The grace window in seconds, or None."""
-        return self._grace
+    def horizon(self) -> float | None:
+        """The correction horizon in seconds, or None."""
+        return self._horizon
 
-    def set_grace(self, grace: float | None) -> None:
-        """Change the grace window (seconds; None or 0 for none), from any thread; a chord
-        already waiting is decided first.  ValueError when out of range."""
-        g = check_grace(grace)
+    def set_horizon(self, horizon: float | None) -> None:
+        """Change the correction horizon (seconds; None or 0 for none), from any thread;
+        an open group is settled first.  ValueError when out of range."""
+        h = check_horizon(horizon)
 
         def swap() -> None:
-            self.flush()
-            self._grace = g
-            self._gate = self._new_gate()
+            self.settle()
+            self._horizon = h
+            self._group = self._new_group()
         self.call(swap)
 
     def snapshot(self) -> Snapshot:
@@ -414,5 +469,6 @@ class Engine:
             arranger=self.arranger.describe(),
             preset=self.preset.name,
             errors=errors[-10:],
-            grace_ms=0.0 if self._grace is None else self._grace * 1000.0,
+            horizon_ms=0.0 if self._horizon is None else self._horizon * 1000.0,
+            moves=self.moves,
         )

@@ -1,20 +1,25 @@
-"""Offline evaluation: replay test pieces through an arranger exactly as the engine would.
+"""Offline evaluation: replay test pieces through the live engine itself.
 
-Notes are decided in the engine's order (``livearranger.chords.schedule``): key by key,
-``part = arranger.assign(event, state)`` then ``state.note_on(pitch, time, part)``, or
-with a grace window chord by chord (``arranger.assign_chord``); note-offs call
-``state.note_off(pitch)``; a key struck again while down is released first.  At equal
-times note-offs come first.
+Every piece is played, as one stream of note-ons and note-offs (releases first at equal
+times), into a synchronous ``Engine`` with no outputs: the same code decides, corrects
+and moves keys as on stage, so what is measured is what a player hears.  A note-off
+whose key was struck again meanwhile is not sent (it belongs to the older note).
 
 Conditions: ``score`` (notes by onset, then pitch: the paper's order; releases at the
 written ends) and ``as-played`` (``humanize`` with a seed per piece: spread chords in
 random order, overlaps, gaps, varied velocities).
 
-Metrics: accuracy (micro, % of all notes; a unison note merged from several parts is
-correct when any of them is chosen), per-part recall, confusion matrix (rows: true part,
-columns: chosen part; a correct unison counts on the diagonal), and the paper's
-soundness (of consecutive notes a part was given, the share that truly share a part)
-and completeness (of consecutive notes of a true part, the share given one part).
+Metrics: ``accuracy`` (final parts, micro, % of all notes; a unison note merged from
+several parts is correct when any of them is chosen) and ``accuracy_onset`` (the part
+each key sounded on the moment it arrived); with a correction horizon, ``moves_per_100``
+keys and how long a moved key sounded on its first part (``moved_after_p50_ms`` /
+``p99``); (key, part) ``pair_precision`` and ``pair_recall`` (a unison is one key on
+several true parts, so recall counts what a doubling would have to add); per-part
+recall; a confusion matrix (rows: true part, columns: chosen part; a correct unison
+counts on the diagonal); the paper's soundness (of consecutive notes a part was given,
+the share that truly share a part) and completeness (of consecutive notes of a true
+part, the share given one part); and link-F1 (Karystinaios et al. 2023: links between
+consecutive notes of one part, found against true).
 """
 
 from __future__ import annotations
@@ -22,15 +27,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from livearranger.chords import check_grace, chord_size, decide_in_order, schedule
+from livearranger.arrangers.base import Arranger
+from livearranger.chords import check_horizon
 from livearranger.datasets import DATASETS, DatasetError, Piece, load_pieces
+from livearranger.engine import Engine
 from livearranger.events import Kind, NoteEvent
 from livearranger.humanize import humanize, score_velocity
+from livearranger.presets import Preset
+from livearranger.router import Router
 from livearranger.state import PerformanceState
 
 CONDITIONS = ("score", "as-played")
@@ -75,60 +85,78 @@ def split_unisons(piece: Piece) -> Piece:
                  (1 << part.astype(np.int64)).astype(np.uint8))
 
 
-def replay(piece: Piece, assign: Callable[[NoteEvent, PerformanceState], int],
-           n_parts: int, reset: Callable[[], None] | None = None,
-           grace: float | None = None, assign_chord: Callable | None = None,
-           waits: list[float] | None = None, size: int | None = None) -> np.ndarray:
-    """Parts chosen for every note of ``piece`` (in the piece's order), decided as the
-    engine decides them (``livearranger.chords.schedule``): by ``assign`` one key at a
-    time, or with a ``grace`` window chord by chord through ``assign_chord(notes, state,
-    commit)`` (default: ``decide_in_order`` with ``assign``).  ``waits`` collects how
-    long each key waited for its chord (seconds); ``size``: ``chords.chord_size``."""
-    state = PerformanceState(n_parts)
-    if reset is not None:
-        reset()
-    pred = np.full(len(piece), -1, dtype=np.int64)
+@dataclass
+class Replayed:
+    """What the engine did with each note of a piece (in the piece's order)."""
+
+    onset: np.ndarray        # part the key sounded on when it arrived
+    final: np.ndarray        # part it ended on (after any correction)
+    moved_after: np.ndarray  # seconds from its arrival to its move (NaN: never moved)
+
+
+def _no_clock() -> int:
+    return 0
+
+
+def replay(piece: Piece, arranger: Arranger, horizon: float | None = None) -> Replayed:
+    """Play ``piece`` into a synchronous engine with ``arranger`` (reset first) and a
+    correction ``horizon`` (seconds, None: none); see the module text."""
+    preset = arranger.preset
+    arranger.reset()
+    engine = Engine(preset, arranger, Router(preset, []), clock_ns=_no_clock,
+                    horizon=horizon)
+    n = len(piece)
+    onset_part = np.full(n, -1, dtype=np.int64)
+    moved_after = np.full(n, np.nan)
+    notes: list[NoteEvent | None] = [None] * n
     owner: dict[int, int] = {}
-    pitch, vel, onset = piece.pitch, piece.velocity, piece.onset
-    index: dict[int, int] = {}    # id(note) -> its index, for the chord being decided
+    recent: deque[int] = deque(maxlen=2 * 16)    # keys that may still move
+    pitch, vel, onset = piece.pitch.tolist(), piece.velocity.tolist(), piece.onset
+    times = np.concatenate([piece.offset, onset])
+    kinds = np.concatenate([np.zeros(n, np.int64), np.ones(n, np.int64)])
+    idx = np.concatenate([np.arange(n), np.arange(n)])
+    order = np.lexsort((idx, kinds, times))
+    process = engine.process
 
-    def commit(note: NoteEvent, part: int) -> None:
-        j = index[id(note)]
-        p = note.pitch
-        note.part = part
-        state.note_on(p, note.time, part)
-        owner[p] = j
-        pred[j] = part
+    def moves(at: float) -> None:
+        for j in recent:
+            note = notes[j]
+            if note is not None and note.part != onset_part[j] and np.isnan(moved_after[j]):
+                moved_after[j] = at - note.time
 
-    def decide(notes: list[NoteEvent]) -> None:
-        if grace is None:
-            commit(notes[0], assign(notes[0], state))
-        elif assign_chord is not None:
-            assign_chord(notes, state, commit)
-        else:
-            decide_in_order(assign, notes, state, commit)
-
-    chord: list[NoteEvent] = []
-    for kind, j, pending, t in schedule(onset, piece.offset, pitch, grace, size):
-        p = int(pitch[j])
+    for t, kind, j in zip(times[order].tolist(), kinds[order].tolist(), idx[order].tolist(),
+                          strict=True):
+        p = pitch[j]
+        deadline = engine.horizon_deadline
         if kind == 0:
-            if owner.get(p) == j:
-                del owner[p]
-                state.note_off(p)
-            continue
-        if p in state.held:               # struck again while down: released first
-            state.note_off(p)
-            owner.pop(p, None)
-        ev = NoteEvent(Kind.NOTE_ON, float(onset[j]), p, int(vel[j]))
-        index[id(ev)] = j
-        chord.append(ev)
-        if waits is not None:
-            waits.append(t - float(onset[j]))
-        if not pending:
-            decide(chord)
-            chord = []
-            index.clear()
-    return pred
+            if owner.get(p) != j:
+                continue                  # struck again since: that note keeps sounding
+            del owner[p]
+            process(NoteEvent(Kind.NOTE_OFF, t, p, 0))
+        else:
+            note = NoteEvent(Kind.NOTE_ON, t, p, max(1, vel[j]))
+            notes[j] = note
+            owner[p] = j
+            process(note)
+            onset_part[j] = note.part
+            recent.append(j)
+        if deadline is not None and engine.horizon_deadline != deadline:
+            moves(min(deadline, t))       # the group closed: on time or early
+        if engine.chord_complete:         # the engine thread settles it at once
+            engine.settle()
+            moves(t)
+    deadline = engine.horizon_deadline
+    engine.settle()
+    if deadline is not None:
+        moves(deadline)
+    final = np.array([nt.part if nt is not None else -1 for nt in notes], dtype=np.int64)
+    return Replayed(onset_part, final, moved_after)
+
+
+def _links(order: np.ndarray, member: np.ndarray) -> set[tuple[int, int]]:
+    """Links between consecutive notes (in ``order``) for which ``member`` is True."""
+    got = order[member[order]].tolist()
+    return set(zip(got[:-1], got[1:], strict=False))
 
 
 @dataclass
@@ -138,77 +166,93 @@ class Result:
     n_parts: int
     notes: int = 0
     correct: int = 0
+    correct_onset: int = 0
+    true_pairs: int = 0
+    moved: int = 0
+    moved_after: list[float] = field(default_factory=list)
     confusion: np.ndarray = field(default=None)  # type: ignore[assignment]
     sound: list[int] = field(default_factory=lambda: [0, 0])
     complete: list[int] = field(default_factory=lambda: [0, 0])
+    links: list[int] = field(default_factory=lambda: [0, 0, 0])   # found, true, both
     unisons: int = 0
 
     def __post_init__(self) -> None:
         if self.confusion is None:
             self.confusion = np.zeros((self.n_parts, self.n_parts), dtype=np.int64)
 
-    def add(self, piece: Piece, pred: np.ndarray) -> None:
-        ok = ((piece.mask.astype(np.int64) >> pred) & 1).astype(bool)
+    def add(self, piece: Piece, got: Replayed) -> None:
+        pred, mask = got.final, piece.mask.astype(np.int64)
+        ok = ((mask >> pred) & 1).astype(bool)
         self.notes += len(piece)
         self.correct += int(ok.sum())
+        self.correct_onset += int(((mask >> got.onset) & 1).sum())
+        self.true_pairs += int(_POPCOUNT[piece.mask].sum())
         self.unisons += int((_POPCOUNT[piece.mask] > 1).sum())
+        moved = ~np.isnan(got.moved_after)
+        self.moved += int(moved.sum())
+        self.moved_after.extend(got.moved_after[moved].tolist())
         true = np.where(ok, pred, piece.part.astype(np.int64))
         np.add.at(self.confusion, (true, pred), 1)
         order = np.lexsort((piece.pitch, piece.onset))
         for k in range(self.n_parts):
-            got = order[pred[order] == k]
-            if len(got) > 1:
-                same = (piece.mask[got[:-1]] & piece.mask[got[1:]]) > 0
+            got_k = order[pred[order] == k]
+            if len(got_k) > 1:
+                same = (piece.mask[got_k[:-1]] & piece.mask[got_k[1:]]) > 0
                 self.sound[0] += int(same.sum())
                 self.sound[1] += len(same)
-            mine = order[((piece.mask[order].astype(np.int64) >> k) & 1) == 1]
+            mine = order[((mask[order] >> k) & 1) == 1]
             if len(mine) > 1:
                 same = pred[mine[:-1]] == pred[mine[1:]]
                 self.complete[0] += int(same.sum())
                 self.complete[1] += len(same)
+            found = _links(order, pred == k)
+            truth = _links(order, ((mask >> k) & 1) == 1)
+            self.links[0] += len(found)
+            self.links[1] += len(truth)
+            self.links[2] += len(found & truth)
 
     def summary(self) -> dict:
         conf = self.confusion
         support = conf.sum(axis=1)
         recall = [round(100.0 * conf[k, k] / support[k], 2) if support[k] else None
                   for k in range(self.n_parts)]
+        found, truth, both = self.links
+        lp, lr = both / max(found, 1), both / max(truth, 1)
+        after = np.asarray(self.moved_after) * 1000.0
+        n = max(self.notes, 1)
         return {
             "notes": self.notes,
-            "accuracy": round(100.0 * self.correct / max(self.notes, 1), 2),
+            "accuracy": round(100.0 * self.correct / n, 2),
+            "accuracy_onset": round(100.0 * self.correct_onset / n, 2),
+            "moves_per_100": round(100.0 * self.moved / n, 2),
+            "moved_after_p50_ms": round(float(np.percentile(after, 50)), 2) if len(after)
+            else 0.0,
+            "moved_after_p99_ms": round(float(np.percentile(after, 99)), 2) if len(after)
+            else 0.0,
+            "pair_precision": round(100.0 * self.correct / n, 2),
+            "pair_recall": round(100.0 * self.correct / max(self.true_pairs, 1), 2),
             "recall": recall,
             "soundness": round(100.0 * self.sound[0] / max(self.sound[1], 1), 2),
             "completeness": round(100.0 * self.complete[0] / max(self.complete[1], 1), 2),
+            "link_f1": round(2 * lp * lr / (lp + lr), 4) if lp + lr else 0.0,
             "confusion": conf.tolist(),
             "unison_notes": self.unisons,
         }
 
 
-def evaluate_assign(pieces: Sequence[Piece], condition: str,
-                    make: Callable[[], tuple], n_parts: int, unisons: str = "merge",
-                    grace: float | None = None, size: int | None = None) -> dict:
-    """Replay every piece under ``condition`` through ``make()`` -> (assign, reset) or
-    (assign, reset, assign_chord), with an optional ``grace`` window (seconds) closing
-    early at ``size`` keys.
-    ``unisons``: "merge" (one key, correct if any of its parts) or "split" (one note per
-    part, the paper's count).  With a grace window the result tells how long keys
-    waited for their chords (``wait_mean_ms``, ``wait_p99_ms``, ``wait_max_ms``)."""
-    res = Result(n_parts)
-    made = make()
-    assign, reset = made[0], made[1]
-    assign_chord = made[2] if len(made) > 2 else None
-    waits: list[float] = []
+def evaluate_assign(pieces: Sequence[Piece], condition: str, arranger: Arranger,
+                    unisons: str = "merge", horizon: float | None = None) -> dict:
+    """Replay every piece under ``condition`` through ``arranger`` with an optional
+    correction ``horizon`` (seconds).  ``unisons``: "merge" (one key, correct if any of
+    its parts) or "split" (one note per part, the paper's count)."""
+    res = Result(len(arranger.preset.parts))
     for i, piece in enumerate(pieces):
         perf = performance(piece, condition, i)
         if unisons == "split":
             perf = split_unisons(perf)
-        res.add(perf, replay(perf, assign, n_parts, reset, grace, assign_chord, waits,
-                             size))
+        res.add(perf, replay(perf, arranger, horizon))
     out = res.summary()
-    out["grace_ms"] = 0.0 if grace is None else round(grace * 1000.0, 3)
-    w = np.asarray(waits) * 1000.0
-    out["wait_mean_ms"] = round(float(w.mean()), 3) if len(w) else 0.0
-    out["wait_p99_ms"] = round(float(np.percentile(w, 99)), 3) if len(w) else 0.0
-    out["wait_max_ms"] = round(float(w.max()), 3) if len(w) else 0.0
+    out["horizon_ms"] = 0.0 if horizon is None else round(horizon * 1000.0, 3)
     return out
 
 
@@ -266,15 +310,18 @@ def arranger_options(name: str, train: Sequence[Piece], n_parts: int) -> dict:
     return {}
 
 
-class Unconstrained:
+class Unconstrained(Arranger):
     """The paper's versions of the zone and most-common baselines: a fixed pitch-to-part
     map that ignores the preset's constraints (names ``zone:free``, ``most-common:free``)."""
 
-    def __init__(self, n_parts: int, boundaries: Sequence[int] | None = None,
+    name = "free"
+
+    def __init__(self, preset: Preset, boundaries: Sequence[int] | None = None,
                  part: int = 0) -> None:
+        super().__init__(preset)
         self.bounds = list(boundaries) if boundaries is not None else None
         self.part = part
-        self.n = n_parts
+        self.n = len(preset.parts)
 
     def assign(self, note: NoteEvent, state: PerformanceState) -> int:
         if self.bounds is None:
@@ -284,13 +331,10 @@ class Unconstrained:
                 return i
         return self.n - 1
 
-    def reset(self) -> None:
-        pass
-
 
 def evaluate_arranger(dataset: str, condition: str, arranger: str, split: str = "test",
                       limit: int | None = None, options: dict | None = None,
-                      train_limit: int | None = None, grace: float | None = None) -> dict:
+                      train_limit: int | None = None, horizon: float | None = None) -> dict:
     """Evaluate a registry arranger on a split; returns the JSON-able result."""
     from livearranger.arrangers import make_arranger
     from livearranger.presets import load_preset
@@ -304,14 +348,12 @@ def evaluate_arranger(dataset: str, condition: str, arranger: str, split: str = 
         train = load_pieces(dataset, "train", train_limit)
         opts = {**arranger_options(base, train, n), **opts}
     if variant == "free" and base in ("zone", "most-common"):
-        arr = Unconstrained(n, opts.get("boundaries"), opts.get("part", 0))
+        arr: Arranger = Unconstrained(preset, opts.get("boundaries"), opts.get("part", 0))
     else:
         arr = make_arranger(arranger, preset, **opts)
     out = {"dataset": dataset, "condition": condition, "arranger": arranger, "split": split,
            "pieces": len(pieces), "preset": preset.name, "parts": preset.part_names}
-    chord = getattr(arr, "assign_chord", None)
-    out.update(evaluate_assign(pieces, condition, lambda: (arr.assign, arr.reset, chord), n,
-                               grace=grace, size=chord_size(preset)))
+    out.update(evaluate_assign(pieces, condition, arr, horizon=horizon))
     if "boundaries" in opts:
         out["boundaries"] = list(opts["boundaries"])
     if "part" in opts:
@@ -334,19 +376,23 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--limit", type=int, default=None, help="first N pieces of the split")
     p.add_argument("--train-limit", type=int, default=None,
                    help="fit zone/most-common on the first N training pieces (quick checks)")
-    p.add_argument("--grace-ms", type=float, default=0.0,
-                   help="grace window: a key may wait up to this long (0-15 ms) for the "
-                   "rest of its chord (default 0: every key decided on arrival)")
+    p.add_argument("--horizon-ms", type=float, default=0.0,
+                   help="correction horizon: within this many ms of its chord's first key "
+                   "a key's part may still be corrected (default 0: never)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     return p
 
 
 def format_result(r: dict) -> str:
     lines = [f"{r['arranger']} on {r['dataset']} ({r['split']}, {r['pieces']} pieces, "
-             f"{r['notes']} notes), {r['condition']}: accuracy {r['accuracy']:.2f} %"
-             + (f" (grace {r['grace_ms']:g} ms: keys waited {r['wait_mean_ms']:.1f} ms on "
-                f"average, {r['wait_max_ms']:.1f} at most)" if r.get("grace_ms") else ""),
-             f"  soundness {r['soundness']:.2f} %  completeness {r['completeness']:.2f} %",
+             f"{r['notes']} notes), {r['condition']}, horizon {r['horizon_ms']:g} ms: "
+             f"accuracy {r['accuracy']:.2f} % (at onset {r['accuracy_onset']:.2f} %)",
+             f"  moves {r['moves_per_100']:.2f} per 100 keys, after p50 "
+             f"{r['moved_after_p50_ms']:.1f} / p99 {r['moved_after_p99_ms']:.1f} ms;  "
+             f"(key, part) precision {r['pair_precision']:.2f} % recall "
+             f"{r['pair_recall']:.2f} %",
+             f"  soundness {r['soundness']:.2f} %  completeness {r['completeness']:.2f} %  "
+             f"link-F1 {r['link_f1']:.4f}",
              "  recall: " + ", ".join(f"{n} {v if v is not None else '-'}"
                                       for n, v in zip(r["parts"], r["recall"], strict=True)),
              "  confusion (rows true, columns chosen):"]
@@ -364,9 +410,9 @@ def main(argv: list[str] | None = None) -> int:
     opts = {"model": args.model} if args.model else {}
     try:
         from livearranger.arrangers import ArrangerError
-        grace = check_grace(args.grace_ms / 1000.0)
+        horizon = check_horizon(args.horizon_ms / 1000.0)
         r = evaluate_arranger(args.dataset, args.condition, args.arranger, args.split,
-                              args.limit, opts, args.train_limit, grace)
+                              args.limit, opts, args.train_limit, horizon)
     except (DatasetError, ArrangerError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 import rtmidi
 
 from livearranger.quiet import quiet_stderr
+from livearranger.router import Output
 
 CLIENT = "livearranger"
 
@@ -175,7 +176,7 @@ class MidiInput:
             self._in.delete()
 
 
-class PortOutput:
+class PortOutput(Output):
     """One MIDI output port carrying every part on its own channel."""
 
     def __init__(self, api: str, port: str, client: str = CLIENT, virtual_name: str = "out"):
@@ -234,7 +235,7 @@ class Loopback:
             self._in.delete()
 
 
-class PerPartOutput:
+class PerPartOutput(Output):
     """One virtual output port per part (one DAW track per part), named after the part:
     ``<client>-<part>:<part>``."""
 

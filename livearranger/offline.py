@@ -73,28 +73,28 @@ class ArrangeResult:
 
 
 def _engine(preset: Preset, arranger: Arranger | str, recorder: Recorder,
-            time_scale: float = 1.0, grace_ms: float | None = None) -> Engine:
+            time_scale: float = 1.0, horizon_ms: float | None = None) -> Engine:
     if isinstance(arranger, str):
         arranger = make_arranger(arranger, preset)
-    ms = preset.grace_ms if grace_ms is None else grace_ms
+    ms = preset.horizon_ms if horizon_ms is None else horizon_ms
     return Engine(preset, arranger, Router(preset, [recorder]), time_scale=time_scale,
-                  grace=ms / 1000.0)
+                  horizon=ms / 1000.0)
 
 
 def arrange_file(src: str | Path, dst: str | Path, preset: Preset,
                  arranger: Arranger | str | None = None, wav: str | Path | None = None,
-                 soundfont: str | None = None, grace_ms: float | None = None
+                 soundfont: str | None = None, horizon_ms: float | None = None
                  ) -> ArrangeResult:
-    """Arrange ``src`` into the multitrack ``dst`` (and optionally render ``wav``);
-    ``grace_ms`` overrides the preset's grace window."""
+    """Arrange ``src`` into the multitrack ``dst`` (and optionally render ``wav``), with
+    the final part of every key; ``horizon_ms`` overrides the preset's horizon."""
     performance = read_performance(src)
     recorder = Recorder(preset, dst)
-    engine = _engine(preset, arranger or preset.arranger, recorder, grace_ms=grace_ms)
+    engine = _engine(preset, arranger or preset.arranger, recorder, horizon_ms=horizon_ms)
     for t, data in performance:
         event = parse(data, t)
         if event is not None:
             engine.process(event)
-    engine.flush()
+    engine.settle()
     snap = engine.snapshot()
     engine.stop(time_s=performance[-1][0])   # panics at the end; the recorder writes dst
     stats = render_wav(recorder.timed_messages(), preset, wav, soundfont) if wav else None
@@ -108,11 +108,11 @@ def demo_performance() -> Path:
 
 def run_demo(out_dir: str | Path, preset: Preset, arranger: Arranger | str | None = None,
              speed: float = 1.0, soundfont: str | None = None,
-             performance: str | Path | None = None, grace_ms: float | None = None
+             performance: str | Path | None = None, horizon_ms: float | None = None
              ) -> ArrangeResult:
     """Play the built-in performance through the live engine thread at ``speed`` times
-    real time; write ``out_dir``/demo.mid and demo.wav (at the written tempo).
-    ``grace_ms`` overrides the preset's grace window."""
+    real time; write ``out_dir``/demo.mid and demo.wav (at the written tempo, final
+    parts).  ``horizon_ms`` overrides the preset's correction horizon."""
     if speed <= 0:
         raise ValueError("speed must be positive")
     out = Path(out_dir)
@@ -120,7 +120,7 @@ def run_demo(out_dir: str | Path, preset: Preset, arranger: Arranger | str | Non
     events = read_performance(performance or demo_performance())
     recorder = Recorder(preset, out / "demo.mid")
     engine = _engine(preset, arranger or preset.arranger, recorder, time_scale=speed,
-                     grace_ms=grace_ms)
+                     horizon_ms=horizon_ms)
     engine.start()
 
     def play() -> None:
@@ -134,7 +134,7 @@ def run_demo(out_dir: str | Path, preset: Preset, arranger: Arranger | str | Non
     player = threading.Thread(target=play, name="demo-keyboard", daemon=True)
     player.start()
     player.join()
-    engine.call(engine.flush)          # the last chord need not wait for its deadline
+    engine.call(engine.settle)         # the last chord need not wait for its deadline
     engine.wait_idle(5.0)
     snap = engine.snapshot()
     engine.stop()

@@ -48,7 +48,7 @@ class Preset:
     parts: tuple[Part, ...]
     arranger: str = "closest-pitch"
     model: str = ""              # ONNX file name (shipped) or path
-    grace_ms: float = 0.0        # how long a key may wait for the rest of its chord
+    horizon_ms: float = 0.0      # how long after a key its part may still be corrected
     description: str = ""
     path: str = field(default="", compare=False)
 
@@ -60,8 +60,8 @@ class Preset:
 ARRANGER_NAMES = ("model", "closest-pitch", "zone", "top-bottom", "voice-leading",
                   "most-common", "lstm")
 
-_PRESET_KEYS = {"name", "description", "arranger", "model", "grace_ms", "parts"}
-MAX_GRACE_MS = 15.0   # the longest a key may wait for the rest of its chord (chords.py)
+_PRESET_KEYS = {"name", "description", "arranger", "model", "horizon_ms", "parts"}
+MAX_HORIZON_MS = 50.0   # the longest a key's part may still be corrected (chords.py)
 _PART_KEYS = {"name", "program", "channel", "range", "mono", "velocity_offset",
               "transpose", "port"}
 
@@ -145,6 +145,9 @@ def _part(src: str, index: int, raw: Any) -> Part:
 
 def parse_preset(data: dict[str, Any], src: str = "<preset>") -> Preset:
     """Validate a preset's TOML table; raise PresetError naming src, key and problem."""
+    if "grace_ms" in data:
+        raise PresetError(f"{src}: grace_ms: no longer used (keys never wait now); "
+                          "use horizon_ms, how long a key's part may still be corrected")
     unknown = sorted(set(data) - _PRESET_KEYS)
     if unknown:
         raise PresetError(f"{src}: unknown key {unknown[0]!r} "
@@ -156,11 +159,11 @@ def parse_preset(data: dict[str, Any], src: str = "<preset>") -> Preset:
     if arranger not in ARRANGER_NAMES:
         raise PresetError(f"{src}: arranger: unknown arranger {arranger!r} "
                           f"(known: {', '.join(ARRANGER_NAMES)})")
-    grace = data.get("grace_ms", 0.0)
-    if isinstance(grace, bool) or not isinstance(grace, int | float) \
-            or not 0.0 <= grace <= MAX_GRACE_MS:
-        raise PresetError(f"{src}: grace_ms: must be a number of milliseconds from 0 to "
-                          f"{MAX_GRACE_MS:g}, got {grace!r}")
+    horizon = data.get("horizon_ms", 0.0)
+    if isinstance(horizon, bool) or not isinstance(horizon, int | float) \
+            or not 0.0 <= horizon <= MAX_HORIZON_MS:
+        raise PresetError(f"{src}: horizon_ms: must be a number of milliseconds from 0 to "
+                          f"{MAX_HORIZON_MS:g}, got {horizon!r}")
     raw_parts = data.get("parts")
     if not isinstance(raw_parts, list) or not raw_parts:
         raise PresetError(f"{src}: parts: at least one [[parts]] table is needed")
@@ -182,7 +185,7 @@ def parse_preset(data: dict[str, Any], src: str = "<preset>") -> Preset:
         parts=parts,
         arranger=arranger,
         model=_str(f"{src}: model", data.get("model", "")),
-        grace_ms=float(grace),
+        horizon_ms=float(horizon),
         description=_str(f"{src}: description", data.get("description", "")),
         path=src,
     )
@@ -241,8 +244,8 @@ def preset_to_toml(preset: Preset) -> str:
     lines.append(f"arranger = {q(preset.arranger)}")
     if preset.model:
         lines.append(f"model = {q(preset.model)}")
-    if preset.grace_ms:
-        lines.append(f"grace_ms = {preset.grace_ms:g}")
+    if preset.horizon_ms:
+        lines.append(f"horizon_ms = {preset.horizon_ms:g}")
     for part in preset.parts:
         lines += [
             "",

@@ -7,17 +7,19 @@ from pathlib import Path
 import mido
 
 from livearranger.presets import Part, Preset
+from livearranger.router import Output, retag_note_on
 
 TICKS_PER_BEAT = 480
 TEMPO = 500_000                      # µs per beat (120 bpm): 960 ticks per second
 TICKS_PER_SECOND = TICKS_PER_BEAT * 1_000_000 / TEMPO
 
 
-class Recorder:
+class Recorder(Output):
     """Router output that keeps every message with its time; ``save`` writes the file.
 
-    With ``path`` given, ``close`` saves too, so the engine's stop (which panics first,
-    closing every note) leaves a complete file behind on any exit.
+    A key that moved to another part is recorded on its final part only, at its original
+    time.  With ``path`` given, ``close`` saves too, so the engine's stop (which panics
+    first, closing every note) leaves a complete file behind on any exit.
     """
 
     def __init__(self, preset: Preset, path: str | Path | None = None) -> None:
@@ -31,6 +33,12 @@ class Recorder:
 
     def send(self, part: int, message: list[int], time: float) -> None:
         self.events.append((time, self._base + part, message))
+
+    def move(self, old_part: int, off: list[int], new_part: int, on: list[int],
+             onset: float, time: float) -> None:
+        base = self._base
+        if not retag_note_on(self.events, base + old_part, off, base + new_part, on, onset):
+            super().move(old_part, off, new_part, on, onset, time)   # began before us
 
     def preset_changed(self, preset: Preset) -> None:
         """The ensemble changed mid-recording: its parts get tracks of their own after

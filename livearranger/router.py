@@ -2,29 +2,50 @@
 
 An ``Output`` receives raw channel-voice messages already addressed to a part's
 channel.  The router remembers each note it started and not yet stopped, so that a
-panic can stop exactly those (then CC64 0 and CC123 on every part channel).
+panic can stop exactly those (then CC64 0 and CC123 on every part channel).  A key
+whose part was corrected *moves* (``Router.move``): a live output hears a note-off on
+the old part and a note-on on the new one; a record (``Recorder``) or a ``print``
+output (``DelayedOutput``) keeps only the final part, at the key's original time.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections import deque
 
 from livearranger.events import ALL_NOTES_OFF, SUSTAIN, Kind, encode
 from livearranger.presets import Preset
 
+DAW_MODES = ("live", "print")   # moves heard as they happen / final parts, delayed
 
-class Output(Protocol):
-    """A destination for the arranged performance.
 
-    An output may also define ``preset_changed(preset)``: the engine calls it on a live
-    preset switch, after the old parts' panic and before the new parts' set-up.
-    """
+class Output:
+    """A destination for the arranged performance; subclasses implement ``send`` and
+    ``close`` and may override the hooks, which do the plain thing by default."""
 
     def send(self, part: int, message: list[int], time: float) -> None:
         """Deliver one message for ``part`` (``time``: performance clock, seconds)."""
+        raise NotImplementedError
 
     def close(self) -> None:
         """Release the destination; no more sends follow."""
+
+    def move(self, old_part: int, off: list[int], new_part: int, on: list[int],
+             onset: float, time: float) -> None:
+        """A sounding key changed part at ``time`` (it went down at ``onset``): ``off``
+        stops it on ``old_part``, ``on`` starts it on ``new_part``.  Live: both now."""
+        self.send(old_part, off, time)
+        self.send(new_part, on, time)
+
+    def tick(self, now: float) -> float | None:
+        """Deliver what is due by ``now``; the time of the next due message, or None.
+        Called often by the engine thread only for outputs with ``delayed`` set."""
+        return None
+
+    def preset_changed(self, preset: Preset) -> None:
+        """A live preset switch: called after the old parts' panic, before the new
+        parts' set-up."""
+
+    delayed = False   # True: wants ``tick``
 
 
 def close_outputs(outputs: list[Output]) -> list[str]:
@@ -38,7 +59,7 @@ def close_outputs(outputs: list[Output]) -> list[str]:
     return errors
 
 
-class MemoryOutput:
+class MemoryOutput(Output):
     """Keeps every message in a list: for tests and offline use."""
 
     def __init__(self) -> None:
@@ -49,6 +70,56 @@ class MemoryOutput:
 
     def close(self) -> None:
         pass
+
+
+def retag_note_on(queue: deque[tuple[float, int, list[int]]] | list[tuple[float, int, list[int]]],
+           old_part: int, off: list[int], new_part: int, on: list[int],
+           onset: float) -> bool:
+    """Find the latest note-on of ``off``'s key on ``old_part`` in ``queue`` and make it
+    ``on`` on ``new_part`` at ``onset``; False when it is not there."""
+    status, key = 0x90 | (off[0] & 0x0F), off[1]
+    for i in range(len(queue) - 1, -1, -1):
+        t, part, msg = queue[i]
+        if part == old_part and msg[0] == status and msg[1] == key and msg[2] > 0:
+            queue[i] = (onset, new_part, on)
+            return True
+    return False
+
+
+class DelayedOutput(Output):
+    """``print`` mode for a DAW: every message reaches ``output`` exactly ``delay``
+    seconds after it was played, and a key corrected within that delay arrives on its
+    final part only (a constant offset the DAW compensates, no move to hear)."""
+
+    delayed = True
+
+    def __init__(self, output: Output, delay: float) -> None:
+        self.output = output
+        self.delay = float(delay)
+        self._queue: deque[tuple[float, int, list[int]]] = deque()
+
+    def send(self, part: int, message: list[int], time: float) -> None:
+        self._queue.append((time, part, message))
+
+    def move(self, old_part: int, off: list[int], new_part: int, on: list[int],
+             onset: float, time: float) -> None:
+        if not retag_note_on(self._queue, old_part, off, new_part, on, onset):
+            super().move(old_part, off, new_part, on, onset, time)   # already out
+
+    def tick(self, now: float) -> float | None:
+        queue, delay = self._queue, self.delay
+        while queue and queue[0][0] + delay <= now:
+            t, part, msg = queue.popleft()
+            self.output.send(part, msg, t + delay)
+        return queue[0][0] + delay if queue else None
+
+    def close(self) -> None:
+        queue, self._queue = self._queue, deque()
+        try:
+            for t, part, msg in queue:     # what is still due, note-offs included
+                self.output.send(part, msg, t + self.delay)
+        finally:
+            self.output.close()
 
 
 class Router:
@@ -63,6 +134,11 @@ class Router:
 
     def add_output(self, output: Output) -> None:
         self.outputs.append(output)
+
+    @property
+    def delayed(self) -> list[Output]:
+        """The outputs that want ``tick``."""
+        return [out for out in self.outputs if out.delayed]
 
     def send(self, part: int, message: list[int], time: float) -> None:
         """One message to every output; an output that fails is reported, not fatal."""
@@ -86,6 +162,35 @@ class Router:
     def note_off(self, part: int, pitch: int, time: float, velocity: int = 0) -> None:
         self.sounding.discard((part, pitch))
         self.send(part, [0x80 | self.channels[part], pitch, velocity], time)
+
+    def move(self, old_part: int, old_pitch: int, new_part: int, new_pitch: int,
+             velocity: int, onset: float, time: float) -> None:
+        """A sounding key goes from ``old_part`` (sent as ``old_pitch``) to ``new_part``
+        (``new_pitch``, ``velocity``) at ``time``; it went down at ``onset``."""
+        self.sounding.discard((old_part, old_pitch))
+        self.sounding.add((new_part, new_pitch))
+        off = [0x80 | self.channels[old_part], old_pitch, 0]
+        on = [0x90 | self.channels[new_part], new_pitch, velocity]
+        for out in self.outputs:
+            try:
+                out.move(old_part, off, new_part, on, onset, time)
+            except Exception as exc:  # a failing device must not stop the others
+                if len(self.errors) < 100:
+                    self.errors.append(f"{type(out).__name__}: {exc}")
+
+    def tick(self, outputs: list[Output], now: float) -> float | None:
+        """``tick`` each of ``outputs`` (``delayed``); the earliest next due time."""
+        due: float | None = None
+        for out in outputs:
+            try:
+                t = out.tick(now)
+            except Exception as exc:
+                if len(self.errors) < 100:
+                    self.errors.append(f"{type(out).__name__}: {exc}")
+                continue
+            if t is not None and (due is None or t < due):
+                due = t
+        return due
 
     def to_part(self, part: int, kind: Kind, a: int, b: int, time: float) -> None:
         self.send(part, encode(kind, self.channels[part], a, b), time)

@@ -24,7 +24,7 @@ from livearranger.midi_io import (
 )
 from livearranger.presets import Preset, load_preset
 from livearranger.recorder import Recorder
-from livearranger.router import Output, Router, close_outputs
+from livearranger.router import DAW_MODES, DelayedOutput, Output, Router, close_outputs
 from livearranger.stats import Snapshot
 from livearranger.synth import Synth, SynthOutput
 
@@ -47,10 +47,11 @@ class SessionConfig:
     temperature: float = 0.0
     provider: str = "cpu"
     client: str = "livearranger"
-    grace_ms: float | None = None         # None: the preset's own grace window
+    horizon_ms: float | None = None       # None: the preset's own correction horizon
+    daw_mode: str = "live"                # MIDI port outputs: "live" moves, or "print"
 
 
-class _PartFilter:
+class _PartFilter(Output):
     """Passes one part's messages to an output of its own (a part's ``port``)."""
 
     def __init__(self, part: int, output: PortOutput) -> None:
@@ -65,7 +66,7 @@ class _PartFilter:
         self.output.close()
 
 
-class _RecorderTap:
+class _RecorderTap(Output):
     """Forwards to whichever recorder is current, so recording can start and stop live."""
 
     def __init__(self) -> None:
@@ -75,6 +76,12 @@ class _RecorderTap:
         rec = self.recorder
         if rec is not None:
             rec.send(part, message, time)
+
+    def move(self, old_part: int, off: list[int], new_part: int, on: list[int],
+             onset: float, time: float) -> None:
+        rec = self.recorder
+        if rec is not None:
+            rec.move(old_part, off, new_part, on, onset, time)
 
     def preset_changed(self, preset: Preset) -> None:
         rec = self.recorder
@@ -125,7 +132,7 @@ class Session:
         outputs = self._open_outputs(self.preset)
         try:
             self.engine = Engine(self.preset, arranger, Router(self.preset, outputs),
-                                 grace=self.grace_ms(self.preset) / 1000.0)
+                                 horizon=self.horizon_ms(self.preset) / 1000.0)
         except BaseException:
             close_outputs(outputs)   # the set-up's own error is the one raised
             raise
@@ -135,7 +142,8 @@ class Session:
         try:
             if config.api == "jack":
                 for out in outputs:
-                    port = out.output if isinstance(out, _PartFilter) else out
+                    port = out.output if isinstance(out, DelayedOutput) else out
+                    port = port.output if isinstance(port, _PartFilter) else port
                     if isinstance(port, PortOutput):
                         self._watches.append(_OutputWatch(port, config.client))
             if config.input:
@@ -162,6 +170,16 @@ class Session:
             self.warnings.append(f"{exc}; playing with the closest-pitch arranger instead")
             return make_arranger("closest-pitch", preset), "closest-pitch"
 
+    def _daw(self, output: Output) -> Output:
+        """A MIDI port output as the DAW mode wants it: ``print`` delays it by the
+        horizon and gives it final parts only."""
+        if self.config.daw_mode not in DAW_MODES:
+            raise MidiIOError(f"unknown DAW mode {self.config.daw_mode!r} "
+                              f"(choose from {', '.join(DAW_MODES)})")
+        if self.config.daw_mode == "print":
+            return DelayedOutput(output, self.horizon_ms(self.preset) / 1000.0)
+        return output
+
     def _open_outputs(self, preset: Preset) -> list[Output]:
         outputs: list[Output] = [self._tap]
         names: list[str] = []
@@ -177,17 +195,17 @@ class Session:
                 elif kind == "virtual-per-part":
                     per_part = PerPartOutput(self.config.api, preset.part_names,
                                              self.config.client)
-                    outputs.append(per_part)
+                    outputs.append(self._daw(per_part))
                     names.extend(per_part.names)
                 else:
                     port = PortOutput(self.config.api, kind, self.config.client)
-                    outputs.append(port)
+                    outputs.append(self._daw(port))
                     names.append(port.name)
             for i, part in enumerate(preset.parts):
                 if part.port:
                     port = PortOutput(self.config.api, part.port, self.config.client,
                                       virtual_name=f"to-{part.name}")
-                    outputs.append(_PartFilter(i, port))
+                    outputs.append(self._daw(_PartFilter(i, port)))
                     names.append(f"{part.name} -> {port.name}")
         except BaseException:
             close_outputs(outputs)   # the set-up's own error is the one raised
@@ -280,10 +298,15 @@ class Session:
             old.close()
             new = PortOutput(old.api, old.spec, old.client, old.virtual_name)
             for i, out in enumerate(outputs):
-                if out is old:
-                    outputs[i] = new
-                elif isinstance(out, _PartFilter) and out.output is old:
-                    out.output = new                  # a part's own port
+                holder = out.output if isinstance(out, DelayedOutput) else None
+                inner = holder if holder is not None else out
+                if inner is old:
+                    if isinstance(out, DelayedOutput):
+                        out.output = new
+                    else:
+                        outputs[i] = new
+                elif isinstance(inner, _PartFilter) and inner.output is old:
+                    inner.output = new                # a part's own port
             result.append(new)
 
         self.engine.call(swap)
@@ -306,20 +329,22 @@ class Session:
             synth = self.synth
             self.engine.call(lambda: synth.set_preset(preset))
         self.engine.set_preset(preset, new_arranger)
-        self.engine.set_grace(self.grace_ms(preset) / 1000.0)
+        self.engine.set_horizon(self.horizon_ms(preset) / 1000.0)
         self.preset = preset
         self.arranger_name = used
 
-    def grace_ms(self, preset: Preset | None = None) -> float:
-        """The grace window in use for ``preset`` (default: the current one), in ms."""
-        if self.config.grace_ms is not None:
-            return self.config.grace_ms
-        return (preset or self.preset).grace_ms
+    def horizon_ms(self, preset: Preset | None = None) -> float:
+        """The correction horizon in use for ``preset`` (default: the current one), ms."""
+        if self.config.horizon_ms is not None:
+            return self.config.horizon_ms
+        return (preset or self.preset).horizon_ms
 
-    def set_grace(self, ms: float | None) -> None:
-        """Change the grace window live (ms, 0 for none; None: back to the preset's)."""
-        self.config = replace(self.config, grace_ms=ms)
-        self.engine.set_grace(self.grace_ms() / 1000.0)
+    def set_horizon(self, ms: float | None) -> None:
+        """Change the correction horizon live (ms, 0 for none; None: the preset's).
+        ``print`` outputs keep the delay they started with (a DAW compensates one
+        constant offset)."""
+        self.config = replace(self.config, horizon_ms=ms)
+        self.engine.set_horizon(self.horizon_ms() / 1000.0)
 
     def set_arranger(self, name: str, temperature: float | None = None) -> None:
         """Switch arranger live for the current preset."""

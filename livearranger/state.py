@@ -3,8 +3,8 @@
 One ``PerformanceState`` is kept by the live engine, and the same class is replayed by
 training and offline evaluation, so an arranger can never see more than a player's
 instrument could know: keys still down and the parts they went to, each part's last
-pitch and onset, the previous note's time, pitch and part, and (with a grace window)
-the other keys of the chord that have arrived but are not yet decided.
+pitch and onset, the previous note's time, pitch and part, and (while a chord is
+decided again as one, ``livearranger.chords``) the keys of it still to be decided.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ class PerformanceState:
 
     __slots__ = (
         "n_parts", "held", "part_held", "last_pitch", "last_onset", "prev_onset",
-        "prev_pitch", "prev_part", "n_notes", "part_counts", "pending",
+        "prev_pitch", "prev_part", "n_notes", "part_counts", "pending", "_mark",
     )
 
     def __init__(self, n_parts: int) -> None:
@@ -36,9 +36,10 @@ class PerformanceState:
         self.prev_pitch: int = -1
         self.prev_part: int = -1
         self.n_notes: int = 0
-        # keys of the chord being decided that have arrived but have no part yet (only
-        # with a grace window; see livearranger.chords)
+        # keys of the chord being decided again that have no part yet (see
+        # livearranger.chords)
         self.pending: list[int] = []
+        self._mark = _Mark(n)
 
     def note_on(self, pitch: int, time: float, part: int) -> None:
         """Record that key ``pitch`` went down at ``time`` and was given to ``part``."""
@@ -69,3 +70,35 @@ class PerformanceState:
     def held_pitches(self, part: int) -> list[int]:
         """Keys still down that went to ``part``."""
         return [p for p, q in self.held.items() if q == part]
+
+    def mark(self) -> None:
+        """Remember the state before a group of keys, so that ``rewind`` can take them
+        back (one mark at a time; no allocation)."""
+        m = self._mark
+        m.last_pitch[:] = self.last_pitch
+        m.last_onset[:] = self.last_onset
+        m.part_counts[:] = self.part_counts
+        m.prev = (self.prev_onset, self.prev_pitch, self.prev_part, self.n_notes)
+
+    def rewind(self, keys: list[int]) -> None:
+        """Take back the note-ons of ``keys`` made since ``mark``; releases of other keys
+        since then stay (they happened)."""
+        for key in keys:
+            self.note_off(key)
+        m = self._mark
+        self.last_pitch[:] = m.last_pitch
+        self.last_onset[:] = m.last_onset
+        self.part_counts[:] = m.part_counts
+        self.prev_onset, self.prev_pitch, self.prev_part, self.n_notes = m.prev
+
+
+class _Mark:
+    """What ``PerformanceState.mark`` keeps."""
+
+    __slots__ = ("last_pitch", "last_onset", "part_counts", "prev")
+
+    def __init__(self, n: int) -> None:
+        self.last_pitch = [-1] * n
+        self.last_onset = [-math.inf] * n
+        self.part_counts = [0] * n
+        self.prev: tuple[float, int, int, int] = (-math.inf, -1, -1, 0)

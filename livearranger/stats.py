@@ -79,6 +79,12 @@ class PartActivity:
     def off(self, part: int, pitch: int) -> None:
         self.sounding[part].discard(pitch)
 
+    def moved(self, old_part: int, old_pitch: int, part: int, pitch: int) -> None:
+        """A sounding key changed part: it counts for the new part only."""
+        self.counts[old_part] -= 1
+        self.sounding[old_part].discard(old_pitch)
+        self.on(part, pitch)
+
     def all_off(self) -> None:
         for s in self.sounding:
             s.clear()
@@ -101,4 +107,5 @@ class Snapshot:
     arranger: str
     preset: str
     errors: list[str]
-    grace_ms: float = 0.0          # how long a key may wait for its chord (0: none)
+    horizon_ms: float = 0.0        # how long a key's part may still be corrected (0: never)
+    moves: int = 0                 # keys moved to another part by a correction

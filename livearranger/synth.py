@@ -17,6 +17,7 @@ import numpy as np
 
 from livearranger.presets import Preset
 from livearranger.quiet import quiet_stderr
+from livearranger.router import Output
 
 
 class SynthError(RuntimeError):
@@ -147,7 +148,7 @@ class Synth:
         self._fs.delete()
 
 
-class SynthOutput:
+class SynthOutput(Output):
     """Router output into a live ``Synth``."""
 
     def __init__(self, synth: Synth) -> None:

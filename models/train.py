@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from livearranger.arrangers.learned import RuleFeatures
-from livearranger.chords import DEFAULT_GRACE, chord_size, schedule
+from livearranger.chords import chord_size, schedule
 from livearranger.constraints import Constraints
 from livearranger.datasets import Piece, load_pieces
 from livearranger.evaluate import PRESET_OF, performance
@@ -97,22 +97,26 @@ def segments(piece: Piece, size: int = SEGMENT) -> list[Piece]:
     return out
 
 
+CHORD_GROUP = 0.015   # s: chords gathered for chord-by-chord training (the shipped models')
+
+
 class Replayer:
     """Replays one performance note-on by note-on, as the engine would (with an optional
-    grace window: ``livearranger.chords.schedule``); the caller chooses each part.
+    chord decision: ``livearranger.chords.schedule``, the decision the engine makes when
+    it settles a chord); the caller chooses each part.
     ``features``/``tokens`` hold what the model saw for each note."""
 
-    def __init__(self, perf: Piece, preset: Preset, grace: float | None = None) -> None:
+    def __init__(self, perf: Piece, preset: Preset, group: float | None = None) -> None:
         n_parts = len(preset.parts)
         self.perf = perf
         self.n = len(perf)
         self.state = PerformanceState(n_parts)
         self.inputs = RuleFeatures(preset)
-        self.chord = grace is not None
+        self.chord = group is not None
         self.features = np.zeros((self.n, feature_dim(n_parts)), dtype=np.float32)
         self.tokens = np.zeros((self.n, 2), dtype=np.int64)
         self.chosen = np.full(self.n, -1, dtype=np.int64)
-        self._steps = schedule(perf.onset, perf.offset, perf.pitch, grace,
+        self._steps = schedule(perf.onset, perf.offset, perf.pitch, group,
                                chord_size(preset))
         self._e = 0
         self._owner: dict[int, int] = {}
@@ -163,10 +167,10 @@ class Replayer:
 
 
 def teacher(perf: Piece, preset: Preset, cons: Constraints, rng: np.random.Generator,
-            noise: float = 0.0, grace: float | None = None) -> Replayer:
+            noise: float = 0.0, group: float | None = None) -> Replayer:
     """Replay with the true parts, a share ``noise`` of them replaced by a wrong allowed
     part (the history the model sees is then corrupted; its targets stay true)."""
-    r = Replayer(perf, preset, grace)
+    r = Replayer(perf, preset, group)
     while r.next_note():
         j = r.j
         part = int(perf.part[j])
@@ -232,14 +236,14 @@ class BatchedStepper:
 
 @torch.no_grad()
 def rollout(model: PartTransformer, perfs: list[Piece], preset: Preset,
-            cons: Constraints, graces: list[float | None] | float | None = None
+            cons: Constraints, groups: list[float | None] | float | None = None
             ) -> list[Replayer]:
     """Let the model play every performance itself, each note decoded as the runtime
     does (constraints, argmax), all pieces stepped together with a KV cache."""
     model.eval()
-    if not isinstance(graces, list):
-        graces = [graces] * len(perfs)
-    reps = [Replayer(p, preset, g) for p, g in zip(perfs, graces, strict=True)]
+    if not isinstance(groups, list):
+        groups = [groups] * len(perfs)
+    reps = [Replayer(p, preset, g) for p, g in zip(perfs, groups, strict=True)]
     active = [r for r in reps if r.next_note()]
     stepper = BatchedStepper(model, len(active))
     while active:
@@ -344,13 +348,14 @@ def train(dataset: str, kind: str = "model", minutes: float = 25.0, seed: int = 
           window: int = 32, noise: float = 0.05, dagger_from: int = 3, dagger_every: int = 2,
           train_limit: int | None = None, valid_limit: int | None = None,
           out: Path | None = None, threads: int = 1, valid_rollouts: int = 12,
-          dagger_pieces: int = 48, init: Path | None = None, grace_share: float = 0.6,
+          dagger_pieces: int = 48, init: Path | None = None, chord_share: float = 0.6,
           log=print) -> dict:
     """Train one model; returns a summary (best validation accuracy, epochs, path).
 
-    The transformer learns both ways of playing: a share ``grace_share`` of the pieces
-    is decided chord by chord with the default grace window, the rest key by key; it is
-    validated both ways, in both conditions."""
+    The transformer learns both ways of playing: a share ``chord_share`` of the pieces
+    is decided chord by chord (keys gathered over ``CHORD_GROUP``, as the engine settles
+    a chord), the rest key by key (as each key first sounds); it is validated both ways,
+    in both conditions."""
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     random.seed(seed)
@@ -364,10 +369,10 @@ def train(dataset: str, kind: str = "model", minutes: float = 25.0, seed: int = 
                   for c in ("score", "as-played")}
     modes: list[tuple[str, float | None]] = [(c, None) for c in valid_perf]
     if kind != "lstm":
-        modes += [(c, DEFAULT_GRACE) for c in valid_perf]
+        modes += [(c, CHORD_GROUP) for c in valid_perf]
 
-    def graces(count: int) -> list[float | None]:
-        return [DEFAULT_GRACE if rng.random() < grace_share else None for _ in range(count)]
+    def groups(count: int) -> list[float | None]:
+        return [CHORD_GROUP if rng.random() < chord_share else None for _ in range(count)]
     if kind == "lstm":
         model = OnlineLSTM(n)
         length, stride = 256, 256
@@ -399,12 +404,12 @@ def train(dataset: str, kind: str = "model", minutes: float = 25.0, seed: int = 
             ex = make_examples(reps, length, stride, kind)
         else:
             reps = [teacher(p, preset, cons, rng, noise if i % 2 else 0.0, g)
-                    for i, (p, g) in enumerate(zip(perfs, graces(len(perfs)), strict=True))]
+                    for i, (p, g) in enumerate(zip(perfs, groups(len(perfs)), strict=True))]
             ex = make_examples(reps, length, stride, kind)
             if epoch >= dagger_from and (epoch - dagger_from) % dagger_every == 0:
                 pick = rng.permutation(len(train_p))[:dagger_pieces]
                 fresh = [augment(train_p[i], preset, rng) for i in pick]
-                dagger = make_examples(rollout(model, fresh, preset, cons, graces(len(fresh))),
+                dagger = make_examples(rollout(model, fresh, preset, cons, groups(len(fresh))),
                                        length, stride, kind)
                 log(f"  dagger: {len(fresh)} rollouts, {len(dagger)} chunks")
             ex = ex + dagger
@@ -433,7 +438,7 @@ def train(dataset: str, kind: str = "model", minutes: float = 25.0, seed: int = 
         for c, g in modes:
             reps = (rollout_lstm(model, valid_perf[c], preset, cons) if kind == "lstm"
                     else rollout(model, valid_perf[c], preset, cons, g))
-            acc[c if g is None else f"{c}+grace"] = accuracy(reps)
+            acc[c if g is None else f"{c}+chords"] = accuracy(reps)
         score = sum(acc.values()) / len(acc)
         history.append({"epoch": epoch, "loss": loss_sum / max(nb, 1), **acc})
         mark = ""
@@ -494,14 +499,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dagger-pieces", type=int, default=48)
     ap.add_argument("--init", type=Path, default=None, help="continue from this checkpoint")
     ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
-    ap.add_argument("--grace-share", type=float, default=0.6,
-                    help="share of pieces decided chord by chord (grace window)")
+    ap.add_argument("--chord-share", type=float, default=0.6,
+                    help="share of pieces decided chord by chord (as the engine settles them)")
     a = ap.parse_args(argv)
     r = train(a.dataset, a.arranger, a.minutes, a.seed, a.epochs, a.patience,
               window=a.window, noise=a.noise, dagger_from=a.dagger_from,
               dagger_every=a.dagger_every, dagger_pieces=a.dagger_pieces,
               train_limit=a.train_limit, valid_limit=a.valid_limit, out=a.out,
-              threads=a.threads, init=a.init, grace_share=a.grace_share, lr=a.lr,
+              threads=a.threads, init=a.init, chord_share=a.chord_share, lr=a.lr,
               log=lambda s: print(s, flush=True))
     print(f"best validation {r['best_valid']:.2f} at epoch {r['best_epoch']}: {r['path']}")
     return 0

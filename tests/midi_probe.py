@@ -100,6 +100,11 @@ class Listener:
             self.messages.clear()
         return out
 
+    def timed(self) -> list[tuple[float, list[int]]]:
+        """(``perf_counter`` at arrival, bytes) of what arrived so far, kept."""
+        with self._lock:
+            return list(self.messages)
+
     def summary(self) -> str:
         """How many note-ons and note-offs arrived so far (for failure messages)."""
         with self._lock:

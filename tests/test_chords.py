@@ -1,6 +1,6 @@
-"""The grace window: which keys are decided together, in what order, and that the engine
-(streaming, synchronous and on its own thread) decides exactly what the offline replay
-decides."""
+"""The correction horizon: which keys are decided again together, in what order; that
+every key sounds at once and a corrected key moves cleanly; and that the engine on its
+own thread decides exactly what the offline replay decides."""
 
 from __future__ import annotations
 
@@ -10,20 +10,28 @@ import numpy as np
 import pytest
 
 from livearranger.arrangers import make_arranger
-from livearranger.chords import MAX_GRACE, ChordGate, check_grace, chord_size, schedule
+from livearranger.chords import (
+    MAX_GROUP,
+    MAX_HORIZON,
+    HorizonGroup,
+    check_horizon,
+    chord_size,
+    schedule,
+)
 from livearranger.datasets import load_pieces
 from livearranger.engine import Engine
 from livearranger.evaluate import evaluate_assign, performance, replay
 from livearranger.events import Kind, NoteEvent
 from livearranger.presets import load_preset
-from livearranger.router import MemoryOutput, Router
+from livearranger.recorder import Recorder
+from livearranger.router import DelayedOutput, MemoryOutput, Router
 
 
 def _arr(*xs):
     return np.array(xs, dtype=np.float64)
 
 
-def test_without_grace_every_key_is_decided_on_arrival():
+def test_without_horizon_every_key_is_decided_on_arrival():
     on, off, pitch = _arr(0.0, 0.01, 0.5), _arr(0.4, 0.3, 1.0), np.array([60, 64, 67])
     steps = schedule(on, off, pitch, None)
     assert [(k, j) for k, j, _p, _t in steps] == [(1, 0), (1, 1), (0, 1), (0, 0), (1, 2),
@@ -32,7 +40,7 @@ def test_without_grace_every_key_is_decided_on_arrival():
     assert [t for k, _j, _p, t in steps if k == 1] == [0.0, 0.01, 0.5]
 
 
-def test_a_spread_chord_is_decided_lowest_first_at_the_deadline():
+def test_a_spread_chord_is_settled_lowest_first_at_the_deadline():
     # 67 then 60 then 64 within 12 ms; 72 arrives after the 15 ms deadline
     on = _arr(0.000, 0.005, 0.012, 0.020)
     off, pitch = on + 1.0, np.array([67, 60, 64, 72])
@@ -42,162 +50,266 @@ def test_a_spread_chord_is_decided_lowest_first_at_the_deadline():
     assert [t for *_x, t in steps] == pytest.approx([0.015, 0.015, 0.015, 0.035])
 
 
-def test_release_or_restrike_of_a_waiting_key_decides_its_chord_at_once():
+def test_release_or_restrike_of_a_key_in_the_group_settles_it_at_once():
     on, off, pitch = _arr(0.0, 0.004), _arr(0.006, 1.0), np.array([60, 64])
     steps = schedule(on, off, pitch, 0.015)
     assert [(k, j) for k, j, _p, _t in steps[:3]] == [(1, 0), (1, 1), (0, 0)]
-    assert steps[0][3] == pytest.approx(0.006)       # decided when 60 came up
+    assert steps[0][3] == pytest.approx(0.006)       # settled when 60 came up
     on, off, pitch = _arr(0.0, 0.003), _arr(0.002, 1.0), np.array([60, 60])
     kinds = [(k, j) for k, j, _p, _t in schedule(on, off, pitch, 0.015)]
     assert kinds == [(1, 0), (0, 0), (1, 1), (0, 1)]
 
 
-def test_a_full_chord_does_not_wait_for_the_deadline():
-    """Four monophonic parts take at most four keys: the fourth closes the gate."""
+def test_a_complete_chord_settles_without_waiting_and_groups_are_bounded():
+    """Four monophonic parts take at most four keys: the fourth completes the chord."""
     assert chord_size(load_preset("satb")) == 4
     assert chord_size(load_preset("string-quartet")) is None     # double stops
     on = _arr(0.0, 0.002, 0.004, 0.006, 0.008)
     steps = [s for s in schedule(on, on + 1.0, np.array([60, 64, 67, 72, 76]), 0.015, 4)
              if s[0] == 1]
     assert [t for *_x, t in steps] == pytest.approx([0.006] * 4 + [0.023])
-    gate = ChordGate(0.015, 2)
-    assert not gate.add(NoteEvent(Kind.NOTE_ON, 0.0, 60, 80))
-    assert gate.add(NoteEvent(Kind.NOTE_ON, 0.001, 64, 80))
+    group = HorizonGroup(0.015, 2)
+    group.add(NoteEvent(Kind.NOTE_ON, 0.0, 60, 80))
+    assert not group.full and not group.closes_before(0.001)
+    group.add(NoteEvent(Kind.NOTE_ON, 0.001, 64, 80))
+    assert group.full and group.closes_before(0.001)
+    unbounded = HorizonGroup(0.015, None)        # polyphonic parts: MAX_GROUP keys at most
+    for i in range(MAX_GROUP):
+        unbounded.add(NoteEvent(Kind.NOTE_ON, 0.0, 40 + i, 80))
+    assert unbounded.full
 
 
-def test_grace_limits():
-    assert check_grace(None) is None and check_grace(0) is None
-    assert check_grace(MAX_GRACE) == MAX_GRACE
-    for bad in (-0.001, 0.05):
-        with pytest.raises(ValueError, match="grace window"):
-            check_grace(bad)
+def test_horizon_limits():
+    assert check_horizon(None) is None and check_horizon(0) is None
+    assert check_horizon(MAX_HORIZON) == MAX_HORIZON
+    for bad in (-0.001, MAX_HORIZON + 0.001):
+        with pytest.raises(ValueError, match="horizon"):
+            check_horizon(bad)
 
 
-def test_gate_closes_on_deadline_and_waiting_keys():
-    gate = ChordGate(0.015)
-    assert not gate and not gate.closes_before(5.0)
-    gate.add(NoteEvent(Kind.NOTE_ON, 1.0, 67, 80))
-    gate.add(NoteEvent(Kind.NOTE_ON, 1.01, 60, 80))
-    assert gate and gate.deadline == pytest.approx(1.015)
-    assert not gate.closes_before(1.012) and not gate.closes_before(1.012, 64)
-    assert gate.closes_before(1.012, 60) and gate.closes_before(1.02)
-    assert [n.pitch for n in gate.take()] == [60, 67] and not gate
+def test_group_closes_on_deadline_and_its_own_keys():
+    group = HorizonGroup(0.015)
+    assert not group and not group.closes_before(5.0)
+    group.add(NoteEvent(Kind.NOTE_ON, 1.0, 67, 80))
+    group.add(NoteEvent(Kind.NOTE_ON, 1.01, 60, 80))
+    assert group and group.deadline == pytest.approx(1.015)
+    assert not group.closes_before(1.012) and not group.closes_before(1.012, 64)
+    assert group.closes_before(1.012, 60) and group.closes_before(1.02)
+    assert [n.pitch for n in group.take()] == [60, 67] and not group
 
 
-def _engine_parts(perf, preset, arranger, grace):
-    """Play ``perf`` into Engine.process; the part of every note, in the piece's order."""
-    out = MemoryOutput()
-    engine = Engine(preset, arranger, Router(preset, [out]), grace=grace)
+def _frozen_clock() -> int:
+    return 0
+
+
+def _events(perf):
+    """(time, 0 off | 1 on, index), releases first at equal times (as the replay plays)."""
     events = []
     for j in range(len(perf)):
         events.append((float(perf.offset[j]), 0, j))
         events.append((float(perf.onset[j]), 1, j))
     events.sort()
-    sent: dict[int, NoteEvent] = {}
-    for t, kind, j in events:
-        p = int(perf.pitch[j])
-        if kind:
-            ev = NoteEvent(Kind.NOTE_ON, t, p, int(perf.velocity[j]))
-            sent[j] = ev
-        else:
-            ev = NoteEvent(Kind.NOTE_OFF, t, p, 0)
-        engine.process(ev)
-    engine.stop()
-    assert not engine.router.sounding                 # nothing left stuck
-    return np.array([sent[j].part for j in range(len(perf))])
+    return events
 
 
-@pytest.mark.parametrize("name", ["voice-leading", "closest-pitch"])
-def test_engine_decides_what_the_replay_decides(name):
+@pytest.mark.parametrize("name", ["voice-leading", "closest-pitch", "model"])
+def test_engine_thread_decides_what_the_replay_decides(name):
+    """The same performance fed to the engine thread (stamped, on a frozen clock so that
+    only the notes' own times close chords) ends on the parts the replay gives."""
     preset = load_preset("satb")
     piece = load_pieces("bach", "test", 2)[1]
     perf = performance(piece, "as-played", 1)
-    for grace in (None, 0.015):
-        arr = make_arranger(name, preset)
-        expected = replay(perf, arr.assign, 4, arr.reset, grace, arr.assign_chord,
-                          size=chord_size(preset))
-        got = _engine_parts(perf, preset, make_arranger(name, preset), grace)
-        assert np.array_equal(got, expected), grace
+    for horizon in (None, 0.030):
+        expected = replay(perf, make_arranger(name, preset), horizon)
+        rec = Recorder(preset)
+        engine = Engine(preset, make_arranger(name, preset), Router(preset, [rec]),
+                        clock_ns=_frozen_clock, horizon=horizon)
+        owner: dict[int, int] = {}
+        engine.start()
+        for t, kind, j in _events(perf):
+            p = int(perf.pitch[j])
+            if kind:
+                owner[p] = j
+                engine.feed([0x90, p, max(1, int(perf.velocity[j]))], int(t * 1e9))
+            elif owner.get(p) == j:
+                del owner[p]
+                engine.feed([0x80, p, 0], int(t * 1e9))
+        assert engine.wait_idle(30.0)
+        engine.stop()
+        assert not engine.router.sounding and engine.errors == []
+        got = sorted((t, m[1], part) for t, part, m in rec.events
+                     if m[0] & 0xF0 == 0x90 and m[2] > 0)
+        want = sorted((float(perf.onset[j]), int(perf.pitch[j]), int(expected.final[j]))
+                      for j in range(len(perf)))
+        assert len(got) == len(want)
+        assert [(k, part) for _t, k, part in got] == [(k, part) for _t, k, part in want]
+        assert np.allclose([t for t, _k, _p in got], [t for t, _k, _p in want])
+        if horizon:
+            assert engine.moves == int((expected.final != expected.onset).sum()) > 0
 
 
-def test_grace_helps_voice_leading_on_spread_chords():
+def test_the_horizon_helps_voice_leading_on_spread_chords():
     preset = load_preset("satb")
     pieces = load_pieces("bach", "test", 6)
     acc = {}
-    for grace in (None, 0.015):
-        arr = make_arranger("voice-leading", preset)
-        r = evaluate_assign(pieces, "as-played", lambda a=arr: (a.assign, a.reset,
-                                                               a.assign_chord), 4, grace=grace)
-        acc[grace] = r["accuracy"]
-        if grace:
-            assert 0 < r["wait_mean_ms"] <= r["wait_max_ms"] <= 15.0 + 1e-6
+    for horizon in (None, 0.030):
+        r = evaluate_assign(pieces, "as-played", make_arranger("voice-leading", preset),
+                            horizon=horizon)
+        acc[horizon] = r["accuracy"]
+        if horizon:
+            assert 0 < r["moves_per_100"] < 50
+            assert 0 < r["moved_after_p50_ms"] <= r["moved_after_p99_ms"] <= 30.0 + 1e-6
+            assert r["accuracy_onset"] < r["accuracy"]
         else:
-            assert r["wait_max_ms"] == 0.0
-    assert acc[0.015] > acc[None] + 3.0
+            assert r["moves_per_100"] == 0 and r["accuracy_onset"] == r["accuracy"]
+    assert acc[0.030] > acc[None] + 5.0
 
 
-def _gated_engine(arranger: str = "closest-pitch", grace: float | None = 0.015):
-    """An engine on satb with a grace window (None: none), its output emptied of the
-    set-up."""
+def _horizon_engine(arranger: str = "voice-leading", horizon: float | None = 0.030,
+                    outputs=()):
+    """An engine on satb with a correction horizon, its output emptied of the set-up."""
     preset = load_preset("satb")
     out = MemoryOutput()
-    engine = Engine(preset, make_arranger(arranger, preset), Router(preset, [out]),
-                    grace=grace)
+    engine = Engine(preset, make_arranger(arranger, preset),
+                    Router(preset, [out, *outputs]), horizon=horizon)
     out.messages.clear()
     return engine, out
 
 
-def _chord_messages(out):
-    return [(m[0] & 0xF0, m[1]) for _t, _p, m in out.messages if m[0] & 0xF0 in (0x80, 0x90)]
+def _notes(out):
+    return [(m[0] & 0xF0, m[0] & 0x0F, m[1]) for _t, _p, m in out.messages
+            if m[0] & 0xF0 in (0x80, 0x90)]
 
 
-def test_engine_thread_sends_a_waiting_chord_at_its_deadline():
-    engine, out = _gated_engine("voice-leading", 0.010)
+def _spread_chord(engine, t0=0.0):
+    """A chord struck top note first, then the bass, then the inner voices: voice-leading
+    key by key puts the first keys wrong, as a whole it places them in order."""
+    for dt, p in ((0.000, 72), (0.004, 48), (0.008, 60), (0.012, 64)):
+        engine.process(NoteEvent(Kind.NOTE_ON, t0 + dt, p, 90))
+
+
+def test_every_key_sounds_at_once_and_a_corrected_key_moves_cleanly():
+    engine, out = _horizon_engine()
+    engine.process(NoteEvent(Kind.NOTE_ON, 0.0, 72, 90))
+    assert _notes(out) == [(0x90, out.messages[0][2][0] & 0x0F, 72)]   # no wait
+    for dt, p in ((0.004, 48), (0.008, 60)):
+        engine.process(NoteEvent(Kind.NOTE_ON, dt, p, 90))
+    assert len(_notes(out)) == 3 and engine.moves == 0        # nothing moved yet
+    engine.process(NoteEvent(Kind.NOTE_ON, 0.012, 64, 90))     # the chord is complete
+    engine.settle()                                            # (the thread does it now)
+    sent = _notes(out)
+    # each moved key: exactly one note-off on its old channel, then its new note-on
+    moved = sent[4:]
+    assert engine.moves > 0 and len(moved) == 2 * engine.moves
+    for off, on in zip(moved[::2], moved[1::2], strict=True):
+        assert off[0] == 0x80 and on[0] == 0x90 and off[2] == on[2] and off[1] != on[1]
+        first_on = next(m for m in sent[:4] if m[2] == off[2])
+        assert first_on[1] == off[1]                           # off where it sounded
+    parts = {ev_key: ch for kind, ch, ev_key in sent if kind == 0x90}
+    assert [parts[k] for k in (72, 64, 60, 48)] == [0, 1, 2, 3]   # in order, top to bottom
+    for p in (72, 48, 60, 64):
+        engine.process(NoteEvent(Kind.NOTE_OFF, 0.5, p, 0))
+    assert not engine.router.sounding
+    offs = [(ch, k) for kind, ch, k in _notes(out)[-4:]]
+    assert sorted(offs) == sorted((parts[k], k) for k in (72, 48, 60, 64))
+    snap = engine.snapshot()
+    assert snap.moves == engine.moves and snap.horizon_ms == pytest.approx(30.0)
+    assert sum(snap.counts) == 4                               # a move is no new note
+
+
+def test_a_record_holds_final_parts_at_original_times():
+    preset = load_preset("satb")
+    rec = Recorder(preset)
+    engine, out = _horizon_engine(outputs=[rec])
+    rec.events.clear()
+    _spread_chord(engine, 1.0)
+    engine.settle()
+    for p in (72, 48, 60, 64):
+        engine.process(NoteEvent(Kind.NOTE_OFF, 1.5, p, 0))
+    assert engine.moves > 0
+    ons = [(t, part, m[1]) for t, part, m in rec.events if m[0] & 0xF0 == 0x90]
+    offs = [(part, m[1]) for _t, part, m in rec.events if m[0] & 0xF0 == 0x80]
+    assert sorted(ons) == [(1.0, 0, 72), (1.004, 3, 48), (1.008, 2, 60), (1.012, 1, 64)]
+    assert sorted(offs) == sorted((part, key) for _t, part, key in ons)   # no trace of a move
+    for _t, part, m in rec.events:
+        assert m[0] & 0x0F == preset.parts[part].channel
+
+
+def test_print_output_is_delayed_by_exactly_the_horizon_with_final_parts_only():
+    daw = MemoryOutput()
+    delayed = DelayedOutput(daw, 0.030)
+    engine, out = _horizon_engine(outputs=[delayed])
+    delayed.tick(1e9)
+    daw.messages.clear()
+    _spread_chord(engine, 1.0)
+    assert delayed.tick(1.029) == pytest.approx(1.030) and daw.messages == []
+    engine.settle()                               # moves before anything is due
+    assert engine.moves > 0
+    delayed.tick(1.030)
+    assert [(part, m[1]) for _t, part, m in daw.messages] == [(0, 72)]
+    assert daw.messages[0][0] == pytest.approx(1.030)
+    delayed.tick(1.042)
+    assert [(part, m[1]) for _t, part, m in daw.messages] == [(0, 72), (3, 48), (2, 60),
+                                                               (1, 64)]
+    assert [t for t, _p, _m in daw.messages] == pytest.approx([1.030, 1.034, 1.038, 1.042])
+    assert all(m[0] & 0xF0 == 0x90 for _t, _p, m in daw.messages)   # no move to hear
+    for p in (72, 48, 60, 64):
+        engine.process(NoteEvent(Kind.NOTE_OFF, 1.5, p, 0))
+    engine.stop(time_s=1.6)                        # what is still due goes out on close
+    offs = [(part, m[1]) for _t, part, m in daw.messages if m[0] & 0xF0 == 0x80]
+    assert sorted(offs) == [(0, 72), (1, 64), (2, 60), (3, 48)]
+
+
+def test_engine_thread_settles_a_chord_at_its_deadline():
+    engine, out = _horizon_engine("voice-leading", 0.010)
     engine.start()
     try:
         engine.feed([0x90, 67, 90])
         engine.feed([0x90, 48, 90])
         engine.feed([0x90, 60, 90])
+        assert engine.wait_idle()
         deadline = time.monotonic() + 2.0
-        while len(_chord_messages(out)) < 3 and time.monotonic() < deadline:
-            time.sleep(0.002)
-        sent = _chord_messages(out)
-        assert [p for _k, p in sent] == [48, 60, 67]          # lowest first, all three
-        parts = [part for _t, part, m in out.messages if m[0] & 0xF0 == 0x90]
-        assert parts == sorted(parts, reverse=True)            # no crossing
-        snap = engine.snapshot()
-        assert snap.grace_ms == pytest.approx(10.0)
-        assert snap.latency["max_ms"] >= 9.0                    # the wait is in the figure
+        while engine.horizon_deadline is not None and time.monotonic() < deadline:
+            time.sleep(0.002)                    # nothing else arrives: the clock closes it
+        assert engine.horizon_deadline is None and engine.wait_idle()
+        ons = [(ch, k) for kind, ch, k in _notes(out) if kind == 0x90]
+        assert [k for _ch, k in ons[:3]] == [67, 48, 60]   # each sounded as it came
+        final = {k: ch for ch, k in ons}         # the latest note-on of each key
+        assert [final[k] for k in (67, 60, 48)] == sorted(final[k] for k in (67, 60, 48))
+        assert engine.moves == len(ons) - 3 > 0
     finally:
         engine.stop()
     assert not engine.router.sounding
 
 
-def test_panic_drops_waiting_keys_and_their_release_is_harmless():
-    engine, out = _gated_engine()
+def test_panic_ends_the_group_and_stops_its_keys():
+    engine, out = _horizon_engine()
     engine.process(NoteEvent(Kind.NOTE_ON, 0.0, 60, 90))
     engine.panic(0.001)
+    assert engine.horizon_deadline is None and not engine.router.sounding
     engine.process(NoteEvent(Kind.NOTE_OFF, 0.002, 60, 0))
     engine.process(NoteEvent(Kind.NOTE_ON, 0.1, 64, 90))
     engine.stop(time_s=0.2)
-    assert [p for k, p in _chord_messages(out) if k == 0x90] == [64]
+    assert [k for kind, _c, k in _notes(out) if kind == 0x90] == [60, 64]
     assert not engine.router.sounding
 
 
-def test_a_key_released_inside_the_window_still_sounds_then_stops():
-    engine, out = _gated_engine()
+def test_a_key_released_inside_the_horizon_settles_its_chord_first():
+    engine, out = _horizon_engine()
     engine.process(NoteEvent(Kind.NOTE_ON, 0.0, 60, 90))
     engine.process(NoteEvent(Kind.NOTE_OFF, 0.005, 60, 0))
-    assert _chord_messages(out) == [(0x90, 60), (0x80, 60)]
-    engine.set_grace(None)
+    assert [(kind, k) for kind, _c, k in _notes(out)] == [(0x90, 60), (0x80, 60)]
+    assert engine.horizon_deadline is None
+    engine.set_horizon(None)
     engine.process(NoteEvent(Kind.NOTE_ON, 0.1, 62, 90))
-    assert _chord_messages(out)[-1] == (0x90, 62) and engine.grace is None
+    assert _notes(out)[-1][::2] == (0x90, 62) and engine.horizon is None
+    assert engine.horizon_deadline is None
     with pytest.raises(ValueError):
-        engine.set_grace(0.5)
+        engine.set_horizon(0.5)
 
 
-def test_a_failing_arranger_loses_no_waiting_key():
-    engine, out = _gated_engine()
+def test_a_failing_arranger_keeps_the_chord_as_it_sounds():
+    engine, out = _horizon_engine("closest-pitch")
 
     def broken(notes, state, commit):
         commit(notes[0], 3)
@@ -207,16 +319,17 @@ def test_a_failing_arranger_loses_no_waiting_key():
     for p in (48, 60, 67):
         engine.process(NoteEvent(Kind.NOTE_ON, 0.001 * p / 60, p, 90))
     engine.process(NoteEvent(Kind.NOTE_ON, 0.5, 72, 90))    # after the deadline
-    sent = [p for k, p in _chord_messages(out) if k == 0x90]
-    assert sent == [48, 60, 67]
+    sent = [k for kind, _c, k in _notes(out) if kind == 0x90]
+    assert sent[:3] == [48, 60, 67] and sent[-1] == 72
     assert any("model crashed" in e for e in engine.errors)
+    assert engine.state.pending == [] and len(engine.state.held) == 4
     engine.stop(time_s=1.0)
     assert not engine.router.sounding
 
 
-def test_a_failing_arranger_still_sounds_a_key_without_window():
-    engine, out = _gated_engine(grace=None)
+def test_a_failing_arranger_still_sounds_a_key():
+    engine, out = _horizon_engine("closest-pitch", horizon=None)
     engine.arranger.assign = lambda note, state: 1 / 0
     engine.process(NoteEvent(Kind.NOTE_ON, 0.0, 60, 90))
-    assert [p for k, p in _chord_messages(out) if k == 0x90] == [60]
+    assert [k for kind, _c, k in _notes(out) if kind == 0x90] == [60]
     assert any("ZeroDivisionError" in e for e in engine.errors)

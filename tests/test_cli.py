@@ -99,8 +99,8 @@ def test_part_with_its_own_port_gets_only_its_notes(jack_server, tmp_path, user_
 
 @pytest.mark.parametrize("args, text", [
     (["demo", "--speed", "0"], "speed must be positive"),
-    (["demo", "--grace-ms", "40"], "--grace-ms must be 0-15 ms"),
-    (["play", "--headless", "--grace-ms", "-1"], "--grace-ms must be 0-15 ms"),
+    (["demo", "--horizon-ms", "60"], "--horizon-ms must be 0-50 ms"),
+    (["play", "--headless", "--horizon-ms", "-1"], "--horizon-ms must be 0-50 ms"),
     (["arrange", "x.mid", "-o", "y.mid", "--preset", "nope"], "no preset named 'nope'"),
     (["play", "--headless", "--api", "alsa", "--out", "virtual"], "ALSA MIDI is not available"),
     (["play", "--headless", "--api", "alsa", "--audio-driver", "alsa"], "no audio output"),

@@ -10,12 +10,28 @@ import numpy as np
 import pytest
 
 from livearranger import evaluate as ev
+from livearranger.arrangers.base import Arranger
 from livearranger.datasets import load_pieces
 from livearranger.events import NoteEvent
+from livearranger.presets import Part, Preset
 from livearranger.state import PerformanceState
 
 LIMIT = 4
 TRAIN = 10   # zone boundaries and the most common part fitted on 10 training chorales
+
+
+class Scripted(Arranger):
+    """An arranger whose choices the test writes."""
+
+    name = "scripted"
+
+    def __init__(self, n_parts: int, choose) -> None:
+        parts = tuple(Part(f"p{i}", 0, i) for i in range(n_parts))
+        super().__init__(Preset("test", parts))
+        self.choose = choose
+
+    def assign(self, note: NoteEvent, state: PerformanceState) -> int:
+        return self.choose(note, state)
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +81,7 @@ def test_replay_order_and_repeated_keys():
         seen.append((note.pitch, dict(state.held)))
         return len(seen) - 1 if len(seen) < 3 else 1
 
-    ev.replay(p, assign, 2)
+    ev.replay(p, Scripted(2, assign))
     assert seen == [(60, {}), (60, {}), (62, {})]
 
 
@@ -109,8 +125,51 @@ def test_unisons_split_as_the_paper_counts():
     assert len(merged) == 2 and len(split) == 3
     assert split.part.tolist() == [2, 1, 0] and split.mask.tolist() == [4, 2, 1]
     parts = iter([2, 1, 0])
-    pred = ev.replay(split, lambda note, state: next(parts), 3)
-    assert pred.tolist() == [2, 1, 0]
+    got = ev.replay(split, Scripted(3, lambda note, state: next(parts)))
+    assert got.final.tolist() == got.onset.tolist() == [2, 1, 0]
     r = ev.Result(3)
-    r.add(split, np.array([2, 2, 0]))
+    r.add(split, ev.Replayed(np.array([2, 2, 0]), np.array([2, 2, 0]),
+                             np.full(3, np.nan)))
     assert r.summary()["accuracy"] == pytest.approx(200 / 3, abs=0.01)
+
+
+def test_pairs_links_and_moves_counted_independently():
+    """One unison key (two true parts) and a line of three notes: (key, part) recall
+    counts the unison twice; link-F1 is checked against links listed by hand."""
+    from livearranger.datasets import build_piece
+
+    # (onset, beat, pitch, velocity, offset, _, part): a unison of parts 0 and 1, then
+    # part 0 goes on alone twice
+    rows = [(0.0, 0, 60, 80, 0.9, 0, 0), (0.0, 0, 60, 80, 0.9, 0, 1),
+            (1.0, 2, 62, 80, 1.9, 0, 0), (2.0, 4, 64, 80, 2.9, 0, 0)]
+    piece = build_piece("x", ("s", "a"), rows)
+    assert piece.mask.tolist() == [3, 1, 1]
+    r = ev.Result(2)
+    got = ev.Replayed(onset=np.array([1, 1, 0]), final=np.array([0, 1, 0]),
+                      moved_after=np.array([0.012, np.nan, np.nan]))
+    r.add(piece, got)
+    s = r.summary()
+    assert s["accuracy"] == pytest.approx(200 / 3, abs=0.01)          # keys 0 and 2
+    assert s["accuracy_onset"] == pytest.approx(200 / 3, abs=0.01)    # keys 0 and 2
+    assert s["pair_recall"] == pytest.approx(50.0)                     # 2 of 4 pairs
+    assert s["moves_per_100"] == pytest.approx(100 / 3, abs=0.01)
+    assert s["moved_after_p50_ms"] == pytest.approx(12.0)
+    # true links: part s 0-1, 1-2; part a: none (one note).  Found: s 0-2; a none.
+    assert s["link_f1"] == 0.0
+    r2 = ev.Result(2)
+    r2.add(piece, ev.Replayed(np.zeros(3, np.int64), np.zeros(3, np.int64),
+                              np.full(3, np.nan)))
+    assert r2.summary()["link_f1"] == 1.0
+
+
+def test_horizon_in_the_cli_json(capsys):
+    assert ev.main(["--dataset", "bach", "--condition", "as-played", "--arranger",
+                    "voice-leading", "--limit", "2", "--horizon-ms", "30", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    for key in ("accuracy", "accuracy_onset", "moves_per_100", "notes", "pair_precision",
+                "pair_recall", "link_f1"):
+        assert key in r
+    assert r["horizon_ms"] == 30.0 and r["accuracy"] > r["accuracy_onset"]
+    assert r["moves_per_100"] > 0
+    assert ev.main(["--dataset", "bach", "--arranger", "zone", "--horizon-ms", "99"]) == 2
+    assert "horizon" in capsys.readouterr().err

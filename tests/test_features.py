@@ -82,7 +82,7 @@ def test_no_leak_of_the_future():
     assert not np.array_equal(base.features[j + 1:], changed.features[j + 1:])
 
 
-def test_keys_waiting_in_the_grace_window_are_seen_above_and_below():
+def test_keys_still_to_settle_are_seen_above_and_below():
     state = PerformanceState(4)
     state.pending[:] = [72, 64, 55]
     f = note_features(60, 80, 0.0, state)
@@ -92,17 +92,17 @@ def test_keys_waiting_in_the_grace_window_are_seen_above_and_below():
     assert not note_features(60, 80, 0.0, state)[10:14].any()
 
 
-def test_with_a_grace_window_nothing_after_the_decision_leaks():
+def test_settling_chords_leaks_nothing_after_the_decision():
     rng = np.random.default_rng(5)
     piece = _piece(rng)
     piece = replace(piece, onset=np.sort(rng.uniform(0, 2, len(piece))))
     piece = replace(piece, offset=piece.onset + 0.3)
-    grace = 0.015
+    group = 0.015
     decided = {j: t for k, j, _p, t in schedule(piece.onset, piece.offset, piece.pitch,
-                                                 grace, chord_size(SATB)) if k == 1}
+                                                 group, chord_size(SATB)) if k == 1}
 
     def run(p: Piece) -> Replayer:
-        r = Replayer(p, SATB, grace)
+        r = Replayer(p, SATB, group)
         while r.next_note():
             r.commit(int(p.part[r.j]))
         return r

@@ -84,7 +84,7 @@ def test_play_routes_every_note_once_and_closes_it(jack_server, tmp_path):
     preset = load_preset("satb")
     channels = {p.channel for p in preset.parts}
     record = tmp_path / "take.mid"
-    proc = _start_play(tmp_path, "--out", "virtual", "--preset", "satb",
+    proc = _start_play(tmp_path, "--out", "virtual", "--preset", "satb", "--horizon-ms", "0",
                        "--arranger", "closest-pitch", "--record", str(record))
     try:
         wait_for_port("livearranger-out:out")
@@ -157,3 +157,72 @@ def test_missing_input_port_is_one_line(jack_server, tmp_path):
     assert len(lines) == 1 and "no MIDI port named 'no-such-keyboard'" in lines[0]
     # the output it had opened is closed: no dead client left in JACK's graph
     assert not [p for p in jack_ports() if p.startswith("livearranger")], jack_ports()
+
+
+def _moves_take(tmp_path: Path, mode: str) -> tuple[list[tuple[float, list[int]]],
+                                                     float, Path]:
+    """A chord struck top note first, bass, then the inner voices, into satb with the
+    voice-leading rule and its 30 ms horizon: (arrivals, when the first key was sent,
+    the recording)."""
+    record = tmp_path / f"take-{mode}.mid"
+    proc = _start_play(tmp_path, "--out", "virtual", "--preset", "satb", "--arranger",
+                       "voice-leading", "--daw-mode", mode, "--record", str(record))
+    try:
+        wait_for_port("livearranger-out:out")
+        kb, ls = connect_live("livearranger-out:out", "livearranger:in")
+        time.sleep(0.1)
+        ls.take()
+        sent = time.perf_counter()
+        for p in (72, 48, 60, 64):
+            kb.send([0x90, p, 90])
+            time.sleep(0.003)
+        time.sleep(0.2)
+        for p in (72, 48, 60, 64):
+            kb.send([0x80, p, 0])
+        assert ls.wait_count(lambda ms: sum(1 for m in ms if m[0] & 0xF0 == 0x80) >= 4, 5.0)
+        time.sleep(0.1)
+        got = ls.timed()
+        kb.close()
+        ls.close()
+    finally:
+        _stop(proc)
+    return got, sent, record
+
+
+def _recorded_notes(record: Path) -> list[tuple[str, int]]:
+    """(track, key) of each note-on recorded, the connection probes (velocity 1) left out."""
+    mid = mido.MidiFile(str(record))
+    return [(t.name, m.note) for t in mid.tracks[1:] for m in t
+            if m.type == "note_on" and m.velocity > 1]
+
+
+def test_live_moves_close_the_old_part_first_and_the_record_keeps_final_parts(
+        jack_server, tmp_path):
+    got, _sent, record = _moves_take(tmp_path, "live")
+    msgs = [m for _t, m in got if m[0] & 0xF0 in (0x80, 0x90)]
+    ons = [m for m in msgs if m[0] & 0xF0 == 0x90 and m[2] > 0]
+    assert [m[1] for m in ons[:4]] == [72, 48, 60, 64]      # each key sounded at once
+    assert len(ons) > 4, "the spread chord was not corrected"
+    sounding: dict[int, int] = {}                           # key -> channel
+    for m in msgs:
+        kind, ch, key = m[0] & 0xF0, m[0] & 0x0F, m[1]
+        if kind == 0x90 and m[2] > 0:
+            assert key not in sounding, f"key {key} started twice without a note-off"
+            sounding[key] = ch
+        else:
+            assert sounding.pop(key) == ch                  # off where it sounded
+    assert not sounding
+    final = {m[1]: m[0] & 0x0F for m in ons}
+    assert [final[k] for k in (72, 64, 60, 48)] == [0, 1, 2, 3]
+    notes = _recorded_notes(record)
+    assert sorted(notes) == sorted([("soprano", 72), ("alto", 64), ("tenor", 60),
+                                    ("bass", 48)])          # final parts, no trace of moves
+
+
+def test_print_mode_delays_by_the_horizon_and_sends_final_parts_only(jack_server,
+                                                                     tmp_path):
+    got, sent, _record = _moves_take(tmp_path, "print")
+    ons = [(t, m) for t, m in got if m[0] & 0xF0 == 0x90 and m[2] > 0]
+    assert [(m[1], m[0] & 0x0F) for _t, m in ons] == [(72, 0), (48, 3), (60, 2), (64, 1)]
+    assert ons[0][0] - sent >= 0.030                       # held back by the horizon
+    _check_closed([m for _t, m in got], {p.channel for p in load_preset("satb").parts})

@@ -39,7 +39,7 @@ def test_demo_writes_midi_and_audible_wav(tmp_path):
         assert f"{name}" in proc.stdout and str(n) in proc.stdout
     assert "p50" in proc.stdout and "p99" in proc.stdout and "max" in proc.stdout
     assert "arranger model satb.onnx" in proc.stdout      # the shipped model played
-    assert "grace window 15 ms" in proc.stdout            # satb's chords decided whole
+    assert "correction horizon 30 ms" in proc.stdout      # satb's chords corrected
     with wave.open(str(tmp_path / "demo.wav")) as w:
         audio = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
         seconds = w.getnframes() / w.getframerate()
@@ -47,13 +47,13 @@ def test_demo_writes_midi_and_audible_wav(tmp_path):
     assert np.sqrt(np.mean((audio / 32768.0) ** 2)) > 0.01
 
 
-@pytest.mark.parametrize("preset, grace", [("string-quartet", "15"), ("chiptune", "0"),
-                                           ("satb", "10")])
-def test_arrange_file_one_track_per_part(tmp_path, preset, grace):
+@pytest.mark.parametrize("preset, horizon", [("string-quartet", "30"), ("chiptune", "0"),
+                                             ("satb", "10")])
+def test_arrange_file_one_track_per_part(tmp_path, preset, horizon):
     out = tmp_path / "out.mid"
     proc = run_cli("arrange", str(demo_performance()), "-o", str(out), "--preset", preset,
                    "--arranger", "closest-pitch", "--wav", str(tmp_path / "out.wav"),
-                   "--grace-ms", grace)
+                   "--horizon-ms", horizon)
     assert proc.returncode == 0, proc.stderr
     parts = load_preset(preset).parts
     mid = mido.MidiFile(str(out))
@@ -78,8 +78,8 @@ def test_arrange_file_one_track_per_part(tmp_path, preset, grace):
     assert (tmp_path / "out.wav").stat().st_size > 44100
     played = sum(1 for _t, m in read_performance(demo_performance())
                  if m[0] & 0xF0 == 0x90 and m[2])
-    assert sum(_note_ons(out).values()) == played          # no note lost in the window
-    assert (f"grace window {grace} ms" in proc.stdout) == (grace != "0")
+    assert sum(_note_ons(out).values()) == played          # final parts only, none lost
+    assert (f"correction horizon {horizon} ms" in proc.stdout) == (horizon != "0")
 
 
 def test_unreadable_midi_is_one_line(tmp_path):

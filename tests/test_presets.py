@@ -57,8 +57,10 @@ def _write(tmp_path: Path, text: str) -> Path:
     ('name = "x"\n', "parts", "at least one"),
     ('name = "x"\n[[parts]\n', "", "not valid TOML"),
     ('name = "x"\n[[parts]]\nname = "a"\nchannel = 2\n', "parts[0]", "missing key 'program'"),
-    ('name = "x"\ngrace_ms = 40\n[[parts]]\n' + GOOD_PART, "grace_ms", "from 0 to 15"),
-    ('name = "x"\ngrace_ms = "soon"\n[[parts]]\n' + GOOD_PART, "grace_ms", "milliseconds"),
+    ('name = "x"\nhorizon_ms = 99\n[[parts]]\n' + GOOD_PART, "horizon_ms", "from 0 to 50"),
+    ('name = "x"\nhorizon_ms = "soon"\n[[parts]]\n' + GOOD_PART, "horizon_ms",
+     "milliseconds"),
+    ('name = "x"\ngrace_ms = 15\n[[parts]]\n' + GOOD_PART, "grace_ms", "use horizon_ms"),
 ])
 def test_broken_presets_name_file_key_and_problem(tmp_path, text, key, problem):
     path = _write(tmp_path, text)
@@ -85,7 +87,7 @@ def test_user_preset_saved_is_listed_and_reloads_equal(user_presets):
     assert "my-choir" in dict(list_presets())
     again = load_preset("my-choir")
     assert again.parts == mine.parts and again.name == "my-choir"
-    assert again.grace_ms == mine.grace_ms == 15.0
+    assert again.horizon_ms == mine.horizon_ms == 30.0
 
 
 def test_user_preset_overrides_shipped_one(user_presets):

@@ -44,7 +44,7 @@ def test_model_smoke_and_rollout_matches_engine_replay(tmp_path):
     piece = performance(load_pieces("bach", "valid", 1)[0], "as-played")
     (rep,) = rollout(model, [piece], preset, Constraints(preset))
     arr = TorchModelArranger(preset, model)
-    pred = replay(piece, arr.assign, 4, arr.reset)
+    pred = replay(piece, arr).final
     assert np.array_equal(rep.chosen, pred)
 
 
@@ -58,4 +58,4 @@ def test_lstm_smoke(tmp_path):
     piece = performance(load_pieces("bach", "valid", 1)[0], "score")
     (rep,) = rollout_lstm(model, [piece], preset, Constraints(preset))
     arr = TorchLSTMArranger(preset, model)
-    assert np.array_equal(rep.chosen, replay(piece, arr.assign, 4, arr.reset))
+    assert np.array_equal(rep.chosen, replay(piece, arr).final)

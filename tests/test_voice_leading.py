@@ -70,7 +70,7 @@ def test_a_moving_inner_voice_while_others_hold():
 
 
 def test_a_gathered_chord_is_placed_whole_whatever_its_arrival_order():
-    """With a grace window the rule sees the whole chord: a chord struck top note first
+    """Settling a chord, the rule sees all of it: a chord struck top note first
     still goes soprano-to-bass, and a part sustaining an older key is left alone."""
     preset = load_preset("satb")
     arr = VoiceLeadingArranger(preset, chord_hold_cost=100.0)

@@ -18,6 +18,8 @@ class Arranger(ABC):
     ``assign`` is called by the engine thread once per note-on, before the state
     records the note; it must honour ``self.constraints`` (the engine does not
     second-guess it) and must not block.  ``reset`` forgets any history of its own.
+    An arranger with a history of its own (a model's cache, a rule's chord) keeps it
+    undoable: ``mark`` before a group of keys, ``rewind`` to decide them again.
     """
 
     name = "base"
@@ -32,7 +34,7 @@ class Arranger(ABC):
 
     def assign_chord(self, notes: Sequence[NoteEvent], state: PerformanceState,
                      commit: Callable[[NoteEvent, int], None]) -> None:
-        """Decide the keys of one chord gathered in the grace window (lowest first):
+        """Decide the keys of one chord again as a whole (lowest first):
         ``commit(note, part)`` for each, which records it in ``state`` before the next
         is decided.  By default each is ``assign``-ed seeing the rest as
         ``state.pending``."""
@@ -40,6 +42,13 @@ class Arranger(ABC):
 
     def reset(self) -> None:  # noqa: B027 - an optional hook, empty by default
         """Forget the performance so far (new piece, preset change)."""
+
+    def mark(self) -> None:  # noqa: B027 - an optional hook, empty by default
+        """Remember the history so far: the keys assigned after this may be taken back
+        by ``rewind`` (at most ``chords.MAX_GROUP`` of them; one mark at a time)."""
+
+    def rewind(self) -> None:  # noqa: B027 - an optional hook, empty by default
+        """Forget every key assigned since ``mark``, as if they had not come yet."""
 
     def describe(self) -> str:
         """One line for the UI: what assigns the notes and how it runs."""

@@ -35,7 +35,7 @@ class RuleFeatures:
 
     def fill(self, note: NoteEvent, state: PerformanceState, chord: bool,
              features: np.ndarray | None = None) -> np.ndarray:
-        """Inputs for ``note`` (``chord``: it is one of a chord in a grace window), into
+        """Inputs for ``note`` (``chord``: it is one of a chord decided again), into
         ``features`` (a row) or this object's own buffer; returns the row."""
         proposal = self.rule.propose(note, state, chord)
         row = self.features[0] if features is None else features
@@ -49,6 +49,12 @@ class RuleFeatures:
 
     def reset(self) -> None:
         self.rule.reset()
+
+    def mark(self) -> None:
+        self.rule.mark()
+
+    def rewind(self) -> None:
+        self.rule.rewind()
 
 
 class LearnedArranger(Arranger):
@@ -79,3 +85,9 @@ class LearnedArranger(Arranger):
 
     def reset(self) -> None:
         self.inputs.reset()
+
+    def mark(self) -> None:
+        self.inputs.mark()
+
+    def rewind(self) -> None:
+        self.inputs.rewind()

@@ -3,8 +3,9 @@ onnxruntime, with its KV cache as a fixed ring buffer of W notes.
 
 One session per model (CPU provider, one intra-op thread, warmed up before the first
 note).  Every input and output is a preallocated numpy array bound once through an
-IOBinding, so a note costs one ``run_with_iobinding`` and a few in-place writes: the new
-note's keys/values go into ring slot ``pos``, its ``valid`` flag is set, ``pos`` moves on.
+IOBinding, so a note costs one ``run_with_iobinding`` and a few in-place writes into the
+cache ring (``arrangers/kv_ring.py``), which can take back the notes of a chord that is
+decided again.
 The model's inputs include the voice-leading rule's proposal (``arrangers/learned.py``).
 The preset's constraints (ranges; a monophonic part holding a key of the same chord) mask
 the logits before argmax, or sampling with a temperature.
@@ -20,6 +21,7 @@ import numpy as np
 import onnxruntime as ort
 
 from livearranger.arrangers import ArrangerError
+from livearranger.arrangers.kv_ring import KVRing
 from livearranger.arrangers.learned import LearnedArranger
 from livearranger.events import Kind, NoteEvent
 from livearranger.features import FEATURE_VERSION, feature_dim
@@ -143,9 +145,7 @@ class OnnxArranger(LearnedArranger):
     def _allocate(self) -> None:
         n = len(self.preset.parts)
         layers, two, heads, _, d_head = self.cache_shape
-        self._cache = np.zeros(self.cache_shape, dtype=np.float32)
-        self._pos = np.zeros(1, dtype=np.int64)
-        self._valid = np.zeros(self.window, dtype=np.bool_)
+        self.ring = KVRing(self.cache_shape)
         self._logits = np.zeros((1, n), dtype=np.float32)
         self._present = np.zeros((layers, two, heads, d_head), dtype=np.float32)
         self._scores = np.zeros(n, dtype=np.float64)
@@ -158,7 +158,8 @@ class OnnxArranger(LearnedArranger):
         """An IOBinding of this arranger's input arrays and the given output arrays."""
         io = self._session.io_binding()
         for name, arr in (("features", self.inputs.features), ("tokens", self.inputs.tokens),
-                          ("past_kv", self._cache), ("pos", self._pos), ("valid", self._valid)):
+                          ("past_kv", self.ring.cache), ("pos", self.ring.pos),
+                          ("valid", self.ring.valid)):
             io.bind_input(name, "cpu", 0, arr.dtype, list(arr.shape), arr.ctypes.data)
         for name, arr in (("logits", logits), ("present_kv", present)):
             io.bind_output(name, "cpu", 0, arr.dtype, list(arr.shape), arr.ctypes.data)
@@ -180,18 +181,26 @@ class OnnxArranger(LearnedArranger):
     def reset(self) -> None:
         """Empty the cache: the next note starts a new performance."""
         super().reset()
-        self._cache.fill(0.0)
-        self._valid.fill(False)
-        self._pos[0] = 0
+        self.ring.reset()
+
+    def mark(self) -> None:
+        super().mark()
+        self.ring.mark()
+
+    def rewind(self) -> None:
+        super().rewind()
+        self.ring.rewind()
 
     def step(self) -> np.ndarray:
         """Run the graph on the inputs already filled and advance the cache; the
         returned logits array is reused."""
         self._session.run_with_iobinding(self._io)
-        pos = int(self._pos[0])
-        self._cache[:, :, :, pos, :] = self._present
-        self._valid[pos] = True
-        self._pos[0] = pos + 1 if pos + 1 < self.window else 0
+        self.ring.write(self._present)
+        return self._logits[0]
+
+    @property
+    def last_logits(self) -> np.ndarray:
+        """The logits of the latest step (a reused array)."""
         return self._logits[0]
 
     def choose(self, note: NoteEvent, state: PerformanceState) -> int:

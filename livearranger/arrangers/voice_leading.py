@@ -10,10 +10,11 @@ and should stay in order around it.  Keys still down matter: a part holding a ke
 before this chord is sustaining (score) or about to let go (legato playing); it may take
 the note, at a cost, and its held key is an anchor for the order of the others.
 
-Only the notes of the current chord that have already arrived are seen.  With a grace
-window the keys of the chord still waiting for a part are seen too (``state.pending``):
-each key takes its part in the least-cost assignment of itself and the waiting keys to
-free parts in pitch order (a small dynamic programme over keys and parts).
+Only the notes of the current chord that have already arrived are seen.  When a chord
+is decided again as a whole (the correction horizon) the keys after this one are seen
+too (``state.pending``): each key takes its part in the least-cost assignment of itself
+and the keys after it to free parts in pitch order (a small dynamic programme over keys
+and parts).
 
 ``propose``/``observe`` let a learned arranger consult the rule without following it.
 """
@@ -36,7 +37,7 @@ class VoiceLeadingArranger(Arranger):
     """Online voice-leading over the preset's parts (see the module text).
 
     ``hold_cost``: cost (semitones) of giving the note to a part holding an older key;
-    ``chord_hold_cost``: the same when the whole chord is seen (grace window; chosen on
+    ``chord_hold_cost``: the same when the whole chord is seen (decided again; chosen on
     the validation split: a sustained key is then told apart from a legato one better);
     ``anchor``: weight of the order against other parts' held and expected pitches;
     ``strict``: honour the preset's busy-monophonic-part constraint exactly (a part with
@@ -61,7 +62,9 @@ class VoiceLeadingArranger(Arranger):
         self._chord_sorted = False  # this chord so far did
         self._used = [0] * n
         self._cost = [0.0] * n
-        self._gated = False         # deciding a chord gathered in a grace window
+        self._gated = False         # deciding a whole chord again
+        self._chord_gated = False   # this chord was decided whole (says nothing of order)
+        self._saved: tuple = ()     # what ``mark`` kept
 
     def reset(self) -> None:
         self._chord_pitch.clear()
@@ -72,13 +75,32 @@ class VoiceLeadingArranger(Arranger):
         for i in range(len(self._used)):
             self._used[i] = 0
 
+    def mark(self) -> None:
+        self._saved = (list(self._chord_pitch), list(self._chord_part), self._chord_start,
+                       self._sorted, self._chord_sorted, self._chord_gated, list(self._used))
+
+    def rewind(self) -> None:
+        if not self._saved:
+            return
+        # how the chord taken back arrived still tells whether the input is a score
+        arrived = self._chord_sorted if len(self._chord_pitch) > 1 else None
+        pitches, parts, start, srt, chord_sorted, chord_gated, used = self._saved
+        if arrived is not None and not self._chord_gated:
+            srt = arrived
+        self._chord_pitch[:] = pitches
+        self._chord_part[:] = parts
+        self._chord_start, self._sorted, self._chord_sorted = start, srt, chord_sorted
+        self._chord_gated = chord_gated
+        self._used[:] = used
+
     # ---------------------------------------------------------------- one chord
     def _begin(self, t: float, state: PerformanceState) -> None:
         """Start a new chord if ``t`` is past the current one."""
         if state.n_notes == 0 or t - self._chord_start > CHORD_WINDOW:
-            if len(self._chord_pitch) > 1 and not self._gated:
+            if len(self._chord_pitch) > 1 and not self._chord_gated:
                 self._sorted = self._chord_sorted
             self._chord_sorted = True
+            self._chord_gated = False
             self._chord_start = t
             self._chord_pitch.clear()
             self._chord_part.clear()
@@ -159,12 +181,13 @@ class VoiceLeadingArranger(Arranger):
 
     def propose(self, note: NoteEvent, state: PerformanceState, chord: bool = False) -> int:
         """The rule's part for ``note`` without committing to it (``observe`` records
-        what was really chosen).  ``chord``: the note is one of a chord gathered in a
-        grace window (the keys after it are ``state.pending``)."""
+        what was really chosen).  ``chord``: the note is one of a chord decided again as a
+        whole (the keys after it are ``state.pending``)."""
         t, p = note.time, note.pitch
         n = len(self._used)
         self._begin(t, state)
         if chord:
+            self._chord_gated = True
             plan = self._plan([p, *state.pending], state)
             if plan is not None:
                 return plan[0]

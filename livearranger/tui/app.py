@@ -55,7 +55,7 @@ class LiveArrangerApp(App[int]):
         Binding("a", "arranger", "Arranger"),
         Binding("plus,equals_sign", "temperature(1)", "Temp +"),
         Binding("minus", "temperature(-1)", "Temp -"),
-        Binding("g", "grace", "Grace on/off"),
+        Binding("h", "horizon", "Horizon"),
         Binding("e", "edit_part", "Edit part"),
         Binding("w", "save_preset", "Save preset as"),
         Binding("r", "record", "Record"),
@@ -177,7 +177,7 @@ class LiveArrangerApp(App[int]):
         self.latency.show(snap, self.audio_line())
         self.arranger_panel.show(snap.arranger if snap else "-",
                                  ctrl.arranger_choice, ctrl.temperature,
-                                 snap.grace_ms if snap else 0.0)
+                                 snap.horizon_ms if snap else 0.0)
         name, lost = ctrl.input_status()
         session = ctrl.session
         self.status.show(
@@ -247,8 +247,8 @@ class LiveArrangerApp(App[int]):
         self.run_action_safely(
             lambda: self.controller.change_temperature(direction * TEMPERATURE_STEP))
 
-    def action_grace(self) -> None:
-        self.run_action_safely(self.controller.toggle_grace)
+    def action_horizon(self) -> None:
+        self.run_action_safely(self.controller.next_horizon)
 
     def action_record(self) -> None:
         self.run_action_safely(self.controller.toggle_recording)

@@ -1,5 +1,5 @@
 """Arranger: which one plays (and on which onnxruntime provider), the temperature and
-the grace window."""
+the correction horizon."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ class ArrangerPanel(Static):
     BORDER_TITLE = "Arranger"
 
     def show(self, description: str, chosen: str | None, temperature: float,
-             grace_ms: float = 0.0) -> None:
+             horizon_ms: float = 0.0) -> None:
         text = Text()
         text.append("playing  ", style="dim")
         text.append(description or "-", style="bold")
@@ -27,9 +27,9 @@ class ArrangerPanel(Static):
         text.append("\ntemp     ", style="dim")
         text.append(f"{temperature:.1f}")
         text.append("  (a: change arranger, +/-: temperature)", style="dim")
-        text.append("\ngrace    ", style="dim")
-        text.append(f"{grace_ms:g} ms" if grace_ms else "off")
-        text.append("  (g: wait for the rest of a chord, or not)", style="dim")
+        text.append("\nhorizon  ", style="dim")
+        text.append(f"{horizon_ms:g} ms" if horizon_ms else "off")
+        text.append("  (h: how long a key's part may still be corrected)", style="dim")
         self.plain = text.plain
         self.update(text)
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from livearranger.arrangers import arranger_names
-from livearranger.chords import MAX_GRACE_MS
 from livearranger.gm import PROGRAMS, program_number
 from livearranger.midi_io import MidiIOError, list_ports
 from livearranger.presets import (
@@ -41,6 +40,7 @@ OUTPUT_KINDS = ("synth", "virtual", "virtual-per-part")
 ARRANGER_CHOICES = ("model", "closest-pitch", "zone", "top-bottom")
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 TEMPERATURE_STEP = 0.1
+HORIZON_STEPS_MS = (10.0, 20.0, 30.0)   # what `h` steps through (then off)
 TEMPERATURE_MAX = 2.0
 
 
@@ -258,15 +258,17 @@ class Controller:
     def temperature(self) -> float:
         return self.config.temperature
 
-    def toggle_grace(self) -> str:
-        """Grace window off, or on at its longest (keys wait for the rest of a chord)."""
+    def next_horizon(self) -> str:
+        """The next correction horizon of ``HORIZON_STEPS_MS`` (after the last: off)."""
         session = self._need()
-        ms = 0.0 if session.grace_ms() > 0 else MAX_GRACE_MS
-        session.set_grace(ms)
-        self.config = replace(self.config, grace_ms=ms)
+        now = session.horizon_ms()
+        ms = next((h for h in HORIZON_STEPS_MS if h > now), 0.0)
+        session.set_horizon(ms)
+        self.config = replace(self.config, horizon_ms=ms)
         if ms:
-            return f"grace window {ms:g} ms: chords are decided whole"
-        return "grace window off: every key is decided the moment it arrives"
+            return f"correction horizon {ms:g} ms: a key may move to a better part as " \
+                   "its chord arrives"
+        return "correction horizon off: every key keeps the part it sounded on"
 
     def toggle_recording(self) -> str:
         session = self._need()

@@ -60,9 +60,9 @@ class Rig:
         for m in messages:
             engine.feed(m)
         assert engine.wait_idle(), "engine thread did not handle the notes"
-        if engine.grace:             # and the chord they formed has been decided
-            time.sleep(engine.grace + 0.005)
-            assert engine.wait_idle(), "engine thread did not decide the chord"
+        if engine.horizon:           # and the chord they formed has been settled
+            time.sleep(engine.horizon + 0.005)
+            assert engine.wait_idle(), "engine thread did not settle the chord"
 
     def sent(self, status: int) -> list[list[int]]:
         """Messages with status nibble ``status`` (e.g. 0x90) that reached the output."""

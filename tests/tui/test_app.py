@@ -187,23 +187,24 @@ async def test_arranger_choice_and_temperature(rig: Rig) -> None:
             assert any("closest-pitch" in ln for ln in log_lines(rig.app))
 
 
-async def test_grace_window_toggle(rig: Rig) -> None:
-    """satb waits up to 15 ms for the rest of a chord; g turns that off and on again,
-    and a chord played meanwhile is decided either way."""
+async def test_horizon_steps_and_turns_off(rig: Rig) -> None:
+    """satb corrects within 30 ms; h turns that off, then steps 10, 20, 30 ms; keys sound
+    at once either way."""
     async with rig.app.run_test(size=SIZE) as pilot:
         panel = rig.app.query_one("#arranger")
-        await until(pilot, lambda: "15 ms" in panel.plain, what="grace shown")
-        assert rig.session.engine.grace == 0.015
-        await pilot.press("g")
-        await until(pilot, lambda: "grace    off" in panel.plain, what="grace off")
-        assert rig.session.engine.wait_idle() and rig.session.engine.grace is None
+        await until(pilot, lambda: "30 ms" in panel.plain, what="horizon shown")
+        assert rig.session.engine.horizon == 0.030
+        await pilot.press("h")
+        await until(pilot, lambda: "horizon  off" in panel.plain, what="horizon off")
+        assert rig.session.engine.wait_idle() and rig.session.engine.horizon is None
         rig.play([0x90, 48, 90], [0x90, 72, 90])
-        assert len(rig.sent(0x90)) == 2
-        await pilot.press("g")
-        await until(pilot, lambda: "15 ms" in panel.plain, what="grace on")
+        assert len(rig.sent(0x90)) == 2 and rig.session.engine.moves == 0
+        await pilot.press("h")
+        await until(pilot, lambda: "10 ms" in panel.plain, what="horizon on")
+        assert rig.session.engine.wait_idle() and rig.session.engine.horizon == 0.010
         rig.play([0x90, 55, 90], [0x90, 64, 90])
-        assert len(rig.sent(0x90)) == 4
-        assert any("grace window 15 ms" in ln for ln in log_lines(rig.app))
+        assert len(rig.sent(0x90)) - 2 * rig.session.engine.moves == 4
+        assert any("correction horizon 10 ms" in ln for ln in log_lines(rig.app))
 
 
 async def test_record_toggle_writes_a_multitrack_file(rig: Rig, tmp_path: Path) -> None:

@@ -32,7 +32,8 @@ FIXED = Snapshot(
     arranger="model (onnxruntime CPUExecutionProvider, window 64)",
     preset="satb",
     errors=[],
-    grace_ms=15.0,
+    horizon_ms=30.0,
+    moves=3,
 )
 
 PRESETS = [PresetEntry("chiptune", False), PresetEntry("my-band", True),
