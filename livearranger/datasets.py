@@ -216,7 +216,7 @@ def _save(path: Path, pieces: list[Piece]) -> None:
     meta = json.dumps({"version": CACHE_VERSION, "names": [p.name for p in pieces],
                        "part_names": [list(p.part_names) for p in pieces]})
     tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, lengths=lengths, meta=np.array(meta), **cat)
+    np.savez_compressed(tmp, lengths=lengths, meta=np.array(meta), **cat)  # type: ignore[arg-type]
     tmp.replace(path)
 
 
@@ -400,8 +400,9 @@ def load_midi_file(path: str | Path, part_names: Sequence[str] | None = None) ->
     else:
         idx = {lab: i for i, lab in enumerate(labels)}
         final_names = tuple(pretty[lab] for lab in labels)
-    rows = [(on, beat, pitch, vel, off, 0.0, idx[lab])
-            for lab, on, beat, pitch, vel, off in notes if idx.get(lab) is not None]
+    rows = [(on, beat, pitch, vel, off, 0.0, part)
+            for lab, on, beat, pitch, vel, off in notes
+            if (part := idx.get(lab)) is not None]
     if not rows:
         raise DatasetError(f"{path}: no notes in the named parts")
     return build_piece(str(path), final_names, rows)

@@ -170,7 +170,7 @@ class Result:
     true_pairs: int = 0
     moved: int = 0
     moved_after: list[float] = field(default_factory=list)
-    confusion: np.ndarray = field(default=None)  # type: ignore[assignment]
+    confusion: np.ndarray = field(default=None)  # type: ignore[arg-type]
     sound: list[int] = field(default_factory=lambda: [0, 0])
     complete: list[int] = field(default_factory=lambda: [0, 0])
     links: list[int] = field(default_factory=lambda: [0, 0, 0])   # found, true, both

@@ -63,8 +63,8 @@ class Recorder(Output):
         mid.tracks.append(meta)
         t0 = min((t for t, _p, _m in self.events), default=0.0)
         per_part: list[list[tuple[int, int, list[int]]]] = [[] for _ in self.parts]
-        for order, (t, part, msg) in enumerate(self.events):
-            per_part[part].append((int(round((t - t0) * TICKS_PER_SECOND)), order, msg))
+        for order, (t, track_index, msg) in enumerate(self.events):
+            per_part[track_index].append((int(round((t - t0) * TICKS_PER_SECOND)), order, msg))
         for i, part in enumerate(self.parts):
             track = mido.MidiTrack([mido.MetaMessage("track_name", name=part.name, time=0)])
             starting = i < self._first

@@ -9,13 +9,14 @@ saved).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from rich.text import Text
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
 from textual.widgets import Footer, Header
 
 from livearranger.arrangers import arranger_names
@@ -79,6 +80,7 @@ class LiveArrangerApp(App[int]):
         self._seen_errors = 0
         self._seen_warnings = 0
         self.last_snapshot: Snapshot | None = None
+        self._polls: list[Timer] = []   # our own timers, stopped before the session closes
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -111,7 +113,7 @@ class LiveArrangerApp(App[int]):
             log.error(problem)
         self.refresh_presets()
         self.poll_stats()
-        self._timers = [
+        self._polls = [
             self.set_interval(1.0 / self.poll_hz, self.poll_stats, name="stats"),
             self.set_interval(self.input_check_s, self.poll_input, name="input-check"),
         ]
@@ -123,9 +125,9 @@ class LiveArrangerApp(App[int]):
         sys.setswitchinterval(getattr(self, "_switch_interval", sys.getswitchinterval()))
 
     def _stop_timers(self) -> None:
-        for timer in getattr(self, "_timers", []):
+        for timer in self._polls:
             timer.stop()
-        self._timers = []
+        self._polls = []
 
     # ------------------------------------------------------------------ guards
     def run_action_safely(self, fn: Callable[[], str | None]) -> bool:
@@ -304,7 +306,8 @@ class LiveArrangerApp(App[int]):
 
     def action_help(self) -> None:
         enter = Binding("enter", "", "choose / apply")
-        sections = [("main", self.BINDINGS), ("", self.HELP_EXTRA),
+        sections: list[tuple[str, Iterable[BindingType]]] = [
+                    ("main", self.BINDINGS), ("", self.HELP_EXTRA),
                     ("parts table", PartsTable.BINDINGS),
                     ("ports", [*PortsScreen.BINDINGS,
                                Binding("enter", "", "choose the input"),

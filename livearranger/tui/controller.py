@@ -345,7 +345,7 @@ class Controller:
         session = self.session
         same_outputs = (session is not None and choice.api == self.config.api
                         and tuple(self.config.outputs) == tuple(choice.outputs))
-        if same_outputs:
+        if same_outputs and session is not None:
             if choice.input and choice.input != self.current_ports().input:
                 session.set_input(choice.input)
                 self.config = replace(self.config, input=choice.input)

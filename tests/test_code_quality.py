@@ -1,0 +1,24 @@
+"""The code the suite tests is also type-checked (mypy) and lint-clean (ruff)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_mypy_is_clean_over_the_runtime_package():
+    proc = _run("mypy", "livearranger")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_ruff_is_clean():
+    proc = _run("ruff", "check", "livearranger", "tests", "models", "export", "scripts")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
