@@ -49,6 +49,8 @@ def print_report(snap: Snapshot, file=sys.stdout) -> None:
         print(f"latency callback->sent ({snap.latency['count']} notes): "
               f"{_fmt_ms(snap.latency)}", file=file)
     print(f"arranger step: {_fmt_ms(snap.assign)}", file=file)
+    if snap.tempo_bpm is not None:
+        print(f"MIDI clock in: {snap.tempo_bpm:.1f} bpm", file=file)
     for err in snap.errors:
         print(f"warning: {err}", file=file)
 

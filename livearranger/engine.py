@@ -25,6 +25,7 @@ from typing import Any
 
 from livearranger.arrangers.base import Arranger
 from livearranger.chords import HorizonGroup, check_horizon, chord_size
+from livearranger.clock import MidiClock
 from livearranger.events import (
     ALL_NOTES_OFF,
     ALL_SOUND_OFF,
@@ -72,6 +73,7 @@ class Engine:
         self.moves = 0
         self.last_input: tuple[int, int] | None = None
         self.errors: list[str] = []
+        self.clock = MidiClock()
         self._horizon = check_horizon(horizon)
         self._group: HorizonGroup | None = None
         self._settled = 0        # keys of the group being settled that have their part
@@ -224,7 +226,10 @@ class Engine:
             except Exception as exc:
                 self._error(f"engine command failed: {exc}")
             return
-        event = parse(data, (stamp - self._t0) * self._ns_to_s, stamp)
+        t = (stamp - self._t0) * self._ns_to_s
+        if data and data[0] >= 0xF0 and self.clock.handle(data, t):
+            return                         # MIDI clock: tempo and beat, nothing to play
+        event = parse(data, t, stamp)
         if event is None:
             self.dropped += 1
             return
@@ -308,6 +313,7 @@ class Engine:
             self._note_off(key, ev.time, 0)
         self.notes_in += 1
         self.last_input = (key, ev.velocity)
+        self.state.beat = self.clock.beat(ev.time)
         group = self._group
         if group is not None and not group:   # a chord begins: it may be corrected
             self.arranger.mark()
@@ -471,4 +477,6 @@ class Engine:
             errors=errors[-10:],
             horizon_ms=0.0 if self._horizon is None else self._horizon * 1000.0,
             moves=self.moves,
+            tempo_bpm=self.clock.tempo_bpm if self.clock.running else None,
+            beat=self.clock.beat(self.now()),
         )

@@ -147,8 +147,9 @@ class MidiInput:
         self.api = api
         self._in = _make(rtmidi.MidiIn, api, client)
         with _deleted_on_error(self._in):
-            # keep sysex, clock and active sensing out: the engine ignores them anyway
-            self._in.ignore_types(sysex=True, timing=True, active_sense=True)
+            # sysex and active sensing out: the engine has no use for them; MIDI clock
+            # in (livearranger.clock: tempo and beat from a DAW)
+            self._in.ignore_types(sysex=True, timing=False, active_sense=True)
             if port == "virtual":
                 self._in.open_virtual_port("in")
                 self.name = f"{client}:in"

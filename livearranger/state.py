@@ -17,7 +17,7 @@ class PerformanceState:
 
     __slots__ = (
         "n_parts", "held", "part_held", "last_pitch", "last_onset", "prev_onset",
-        "prev_pitch", "prev_part", "n_notes", "part_counts", "pending", "_mark",
+        "prev_pitch", "prev_part", "n_notes", "part_counts", "pending", "beat", "_mark",
     )
 
     def __init__(self, n_parts: int) -> None:
@@ -39,6 +39,9 @@ class PerformanceState:
         # keys of the chord being decided again that have no part yet (see
         # livearranger.chords)
         self.pending: list[int] = []
+        # quarter notes since the song's start when the key went down, from the MIDI
+        # clock (livearranger.clock); None when no clock runs
+        self.beat: float | None = None
         self._mark = _Mark(n)
 
     def note_on(self, pitch: int, time: float, part: int) -> None:

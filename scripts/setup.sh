@@ -4,11 +4,14 @@
 # environment in .venv with the package installed (not editable).
 #   bash scripts/setup.sh        the instrument
 #   bash scripts/setup.sh test   the instrument + what the tests and training need
+#                                (and jack-midi-clock, a MIDI clock source for the tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in jackd2 libfluidsynth3 fluid-soundfont-gm libportaudio2 tmux; do
+pkgs=(jackd2 libfluidsynth3 fluid-soundfont-gm libportaudio2 tmux)
+[ "${1:-}" = "test" ] && pkgs+=(jack-midi-clock)   # a real MIDI clock for the tests
+for pkg in "${pkgs[@]}"; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -1,0 +1,76 @@
+"""MIDI clock in: the tempo and beat of a DAW or drum machine that leads the player.
+
+MIDI beat clock sends 24 timing bytes (0xF8) per quarter note, Start (0xFA: from the
+top), Continue (0xFB), Stop (0xFC) and Song Position Pointer (0xF2 + 14 bits, in
+sixteenth notes).  ``MidiClock`` turns them into a beat position (quarter notes since
+the song's start) at any moment while the clock runs, and a tempo (a running mean of
+the tick interval, so one late tick does not jump it).  With no clock, or stopped, there
+is no beat: a keyboard alone knows no tempo.  It keeps no history: flat in time and
+memory, driven by the engine thread only.
+"""
+
+from __future__ import annotations
+
+import math
+
+CLOCK, START, CONTINUE, STOP, SONG_POSITION = 0xF8, 0xFA, 0xFB, 0xFC, 0xF2
+PPQN = 24                  # clock ticks per quarter note
+_SMOOTH = 0.1              # weight of a new tick interval in the running mean
+_LOST_TICKS = 3.0          # no tick for this many intervals: the clock is gone
+
+
+class MidiClock:
+    """Beat and tempo from MIDI clock messages (engine thread)."""
+
+    __slots__ = ("running", "ticks", "last_tick", "interval", "_start_pending")
+
+    def __init__(self) -> None:
+        self.running = False
+        self.ticks = 0                  # ticks since the song position 0
+        self.last_tick = -math.inf      # performance seconds of the latest tick
+        self.interval = 0.0             # seconds per tick (running mean), 0: unknown
+        self._start_pending = False
+
+    def handle(self, data: list[int], time: float) -> bool:
+        """Take one system message at ``time``; True when it was a clock message."""
+        status = data[0] if data else 0
+        if status == CLOCK:
+            if self._start_pending:     # Start: the first tick after it is beat 0
+                self._start_pending = False
+            elif self.running:
+                self.ticks += 1
+            if self.last_tick > -math.inf:
+                dt = time - self.last_tick
+                if 0.0 < dt < 0.25:     # 10..∞ bpm; longer gaps are pauses, not tempo
+                    self.interval = dt if self.interval == 0.0 else (
+                        self.interval + _SMOOTH * (dt - self.interval))
+            self.last_tick = time
+            return True
+        if status == START:
+            self.running, self.ticks, self._start_pending = True, 0, True
+            return True
+        if status == CONTINUE:          # the next tick is at the song position
+            self.running, self._start_pending = True, True
+            return True
+        if status == STOP:
+            self.running = False
+            return True
+        if status == SONG_POSITION and len(data) == 3:
+            self.ticks = ((data[2] & 0x7F) << 7 | (data[1] & 0x7F)) * (PPQN // 4)
+            return True
+        return False
+
+    @property
+    def tempo_bpm(self) -> float | None:
+        """Quarter notes per minute, or None before two ticks."""
+        return 60.0 / (self.interval * PPQN) if self.interval > 0.0 else None
+
+    def beat(self, time: float) -> float | None:
+        """Quarter notes since the song's start at ``time``, or None when no clock
+        runs (stopped, never started, or silent for a few ticks)."""
+        if not self.running or self.interval <= 0.0:
+            return None
+        since = time - self.last_tick
+        if since > _LOST_TICKS * self.interval or since < -self.interval:
+            return None
+        return (self.ticks + max(since, 0.0) / self.interval) / PPQN
