@@ -9,7 +9,7 @@ text event cannot stop a file; anything that breaks the file's structure raises
 
 from __future__ import annotations
 
-MAX_EVENTS = 4_000_000          # channel messages in one file
+MAX_EVENTS = 2_500_000          # channel messages in one file (~150 bytes each in memory)
 MAX_SECONDS = 24 * 3600.0       # a performance longer than a day is not one
 DEFAULT_TEMPO = 500_000         # µs per beat
 SMPTE_RATES = {24: 24.0, 25: 25.0, 29: 29.97, 30: 30.0}

@@ -31,7 +31,7 @@ class OfflineError(RuntimeError):
 
 DRUM_CHANNEL = 9
 MAX_FILE_BYTES = 64 * 1024 * 1024   # a .mid to arrange (4 MB holds ~500,000 notes)
-MAX_NOTES = 2_000_000               # notes in one file to arrange
+MAX_NOTES = 1_000_000               # notes in one file to arrange
 
 
 def read_performance(path: str | Path, max_notes: int = MAX_NOTES
