@@ -125,8 +125,21 @@ def cmd_play(args: argparse.Namespace) -> int:
     finally:
         session.stop()
     print_report(session.snapshot())
+    if session.record_error:
+        raise CliError(session.record_error)      # a take not saved is an error
     if config.record:
         print(f"wrote {config.record}")
+    return 0
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    from livearranger.recorder import read_journal
+
+    rec = read_journal(args.take)
+    written = rec.save(args.output or args.take)
+    rec.discard_journal()                         # the take is safe in the file now
+    notes = sum(1 for _t, _p, m in rec.events if m[0] & 0xF0 == 0x90 and m[2])
+    print(f"recovered {notes} notes into {written} ({len(rec.parts)} tracks)")
     return 0
 
 
@@ -246,6 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_live_options(p)
     p.set_defaults(func=cmd_tui)
 
+    p = sub.add_parser("recover", help="rebuild a take from its journal after a crash")
+    p.add_argument("take", metavar="TAKE.mid", help="the --record file of the lost take")
+    p.add_argument("-o", "--output", metavar="OUT.mid",
+                   help="write the take here instead (default: TAKE.mid)")
+    p.set_defaults(func=cmd_recover)
+
     p = sub.add_parser("ports", help="list MIDI inputs and outputs")
     p.add_argument("--api", default=default_api(), choices=["alsa", "jack", "coremidi", "winmm"])
     p.set_defaults(func=cmd_ports)
@@ -284,7 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except (PresetError, MidiIOError, SynthError, ArrangerError, CliError, ValueError,
-            OSError, RuntimeError, ImportError) as exc:
+            OSError, RuntimeError, ImportError, MemoryError, RecursionError) as exc:
         if os.environ.get("LIVEARRANGER_DEBUG"):
             raise
         print(f"livearranger: error: {exc}", file=sys.stderr)

@@ -18,7 +18,7 @@ global
     7  parts that took a note in the current onset / 4
     8  1 for the first note of a performance
     9  1 if this key is still down (a repeated strike)
-   10  keys of this chord still to be decided above this pitch / 4 (grace window only)
+   10  keys of this chord still to be decided above this pitch / 4 (a chord decided again)
    11  keys of this chord still to be decided below this pitch / 4
    12  nearest of those above minus this pitch, / 12, clipped to 3 (0 when none)
    13  nearest of those below minus this pitch, likewise (negative)

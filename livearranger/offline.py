@@ -13,52 +13,53 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import mido
-
 from livearranger.arrangers import Arranger, make_arranger
 from livearranger.engine import Engine
-from livearranger.events import Kind, parse
+from livearranger.events import parse
+from livearranger.files import FileProblem, check_writable, read_limited
+from livearranger.midifile import MidiFileError, read_smf
 from livearranger.presets import Preset
 from livearranger.recorder import Recorder
 from livearranger.router import Router
 from livearranger.stats import Snapshot
-from livearranger.synth import render_wav
+from livearranger.synth import check_render_length, render_wav
 
 
 class OfflineError(RuntimeError):
     """An input file that cannot be read; the message names it."""
 
 
-_KINDS = {
-    "note_on": Kind.NOTE_ON,
-    "note_off": Kind.NOTE_OFF,
-    "control_change": Kind.CONTROL,
-    "pitchwheel": Kind.PITCHBEND,
-    "aftertouch": Kind.AFTERTOUCH,
-    "polytouch": Kind.POLY_AFTERTOUCH,
-}
 DRUM_CHANNEL = 9
+MAX_FILE_BYTES = 64 * 1024 * 1024   # a .mid to arrange (4 MB holds ~500,000 notes)
+MAX_NOTES = 1_000_000               # notes in one file to arrange
 
 
-def read_performance(path: str | Path) -> list[tuple[float, list[int]]]:
+def read_performance(path: str | Path, max_notes: int = MAX_NOTES
+                     ) -> list[tuple[float, list[int]]]:
     """Every channel-voice message of a .mid file as (seconds, raw bytes), all tracks
-    merged into one stream on channel 1.  Drum-channel notes are left out."""
+    merged into one stream on channel 1.  Drum-channel notes and program changes are
+    left out.  Raises OfflineError (one line naming the file) for a file that is not a
+    regular file, over ``MAX_FILE_BYTES``, malformed, or with more than ``max_notes``."""
     try:
-        mid = mido.MidiFile(str(path))
-        messages = list(mid)        # merged tracks, delta times in seconds
-    except FileNotFoundError:
-        raise OfflineError(f"{path}: no such file") from None
-    except (OSError, EOFError, ValueError, KeyError, IndexError) as exc:
+        data = read_limited(path, MAX_FILE_BYTES, "MIDI file")
+        messages = read_smf(data)
+    except FileProblem as exc:
+        raise OfflineError(str(exc)) from None
+    except MidiFileError as exc:
         raise OfflineError(f"{path}: not a readable MIDI file ({exc})") from None
     out: list[tuple[float, list[int]]] = []
-    now = 0.0
-    for msg in messages:
-        now += msg.time
-        if msg.type not in _KINDS or getattr(msg, "channel", 0) == DRUM_CHANNEL:
+    notes = 0
+    for now, msg in messages:
+        status = msg[0]
+        if status & 0x0F == DRUM_CHANNEL or status & 0xF0 == 0xC0:
             continue
-        data = msg.copy(channel=0).bytes()
-        out.append((now, data))
-    if not any((m[0] & 0xF0) == 0x90 and m[2] > 0 for _t, m in out):
+        msg[0] = status & 0xF0
+        if msg[0] == 0x90 and msg[2]:
+            notes += 1
+            if notes > max_notes:
+                raise OfflineError(f"{path}: more than {max_notes:,} notes (the limit)")
+        out.append((now, msg))
+    if not notes:
         raise OfflineError(f"{path}: has no notes to arrange")
     return out
 
@@ -87,7 +88,12 @@ def arrange_file(src: str | Path, dst: str | Path, preset: Preset,
                  ) -> ArrangeResult:
     """Arrange ``src`` into the multitrack ``dst`` (and optionally render ``wav``), with
     the final part of every key; ``horizon_ms`` overrides the preset's horizon."""
+    check_writable(dst, "arrangement")          # before any work: never "wrote" nothing
+    if wav:
+        check_writable(wav, "audio")
     performance = read_performance(src)
+    if wav:
+        check_render_length(performance[-1][0], wav)
     recorder = Recorder(preset, dst)
     engine = _engine(preset, arranger or preset.arranger, recorder, horizon_ms=horizon_ms)
     for t, data in performance:
@@ -97,6 +103,8 @@ def arrange_file(src: str | Path, dst: str | Path, preset: Preset,
     engine.settle()
     snap = engine.snapshot()
     engine.stop(time_s=performance[-1][0])   # panics at the end; the recorder writes dst
+    if recorder.error:
+        raise OfflineError(recorder.error)
     stats = render_wav(recorder.timed_messages(), preset, wav, soundfont) if wav else None
     return ArrangeResult(recorder, snap, stats)
 
@@ -116,7 +124,7 @@ def run_demo(out_dir: str | Path, preset: Preset, arranger: Arranger | str | Non
     if speed <= 0:
         raise ValueError("speed must be positive")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    check_writable(out / "demo.mid", "demo")
     events = read_performance(performance or demo_performance())
     recorder = Recorder(preset, out / "demo.mid")
     engine = _engine(preset, arranger or preset.arranger, recorder, time_scale=speed,
@@ -138,5 +146,7 @@ def run_demo(out_dir: str | Path, preset: Preset, arranger: Arranger | str | Non
     engine.wait_idle(5.0)
     snap = engine.snapshot()
     engine.stop()
+    if recorder.error:
+        raise OfflineError(recorder.error)
     stats = render_wav(recorder.timed_messages(), preset, out / "demo.wav", soundfont)
     return ArrangeResult(recorder, snap, stats)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from livearranger.files import FileProblem, read_limited
 from livearranger.gm import PROGRAMS, program_number
 
 
@@ -60,6 +61,9 @@ class Preset:
 ARRANGER_NAMES = ("model", "closest-pitch", "zone", "top-bottom", "voice-leading",
                   "most-common", "lstm")
 
+MAX_PRESET_BYTES = 64 * 1024   # a preset file (the shipped ones are under 2 KB)
+MAX_TEXT = 100                 # characters in a name, model or port
+MAX_PARTS = 15                 # one per channel, channel 10 (drums) excepted
 _PRESET_KEYS = {"name", "description", "arranger", "model", "horizon_ms", "parts"}
 MAX_HORIZON_MS = 50.0   # the longest a key's part may still be corrected (chords.py)
 _PART_KEYS = {"name", "program", "channel", "range", "mono", "velocity_offset",
@@ -85,15 +89,19 @@ def shipped_preset_dir() -> Path:
 
 def _int(where: str, value: Any, lo: int, hi: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise PresetError(f"{where}: expected a whole number, got {value!r}")
+        raise PresetError(f"{where}: expected a whole number, got {_show(value)}")
     if not lo <= value <= hi:
         raise PresetError(f"{where}: {value} is outside {lo}..{hi}")
     return value
 
 
-def _str(where: str, value: Any) -> str:
+def _str(where: str, value: Any, limit: int = MAX_TEXT) -> str:
     if not isinstance(value, str):
-        raise PresetError(f"{where}: expected text, got {value!r}")
+        raise PresetError(f"{where}: expected text, got {_show(value)}")
+    if len(value) > limit:
+        raise PresetError(f"{where}: longer than {limit} characters")
+    if any(c in value for c in "\n\r\x00"):
+        raise PresetError(f"{where}: must be one line")
     return value
 
 
@@ -103,7 +111,7 @@ def _part(src: str, index: int, raw: Any) -> Part:
         raise PresetError(f"{where}: expected a table ([[parts]])")
     unknown = sorted(set(raw) - _PART_KEYS)
     if unknown:
-        raise PresetError(f"{where}: unknown key {unknown[0]!r} "
+        raise PresetError(f"{where}: unknown key {_show(unknown[0])} "
                           f"(known: {', '.join(sorted(_PART_KEYS))})")
     for key in ("name", "program", "channel"):
         if key not in raw:
@@ -114,7 +122,7 @@ def _part(src: str, index: int, raw: Any) -> Part:
     try:
         program = program_number(raw["program"])
     except ValueError as exc:
-        raise PresetError(f"{where}.program: {exc}") from None
+        raise PresetError(f"{where}.program: {_one_line(str(exc))}") from None
     channel = _int(f"{where}.channel", raw["channel"], 1, 16)
     if channel == 10:
         raise PresetError(f"{where}.channel: 10 is the General MIDI drum channel")
@@ -122,14 +130,14 @@ def _part(src: str, index: int, raw: Any) -> Part:
     if "range" in raw:
         rng = raw["range"]
         if not (isinstance(rng, list) and len(rng) == 2):
-            raise PresetError(f"{where}.range: expected [low, high], got {rng!r}")
+            raise PresetError(f"{where}.range: expected [low, high], got {_show(rng)}")
         low = _int(f"{where}.range", rng[0], 0, 127)
         high = _int(f"{where}.range", rng[1], 0, 127)
         if low > high:
             raise PresetError(f"{where}.range: low {low} is above high {high}")
     mono = raw.get("mono", False)
     if not isinstance(mono, bool):
-        raise PresetError(f"{where}.mono: expected true or false, got {mono!r}")
+        raise PresetError(f"{where}.mono: expected true or false, got {_show(mono)}")
     return Part(
         name=name,
         program=program,
@@ -150,25 +158,26 @@ def parse_preset(data: dict[str, Any], src: str = "<preset>") -> Preset:
                           "use horizon_ms, how long a key's part may still be corrected")
     unknown = sorted(set(data) - _PRESET_KEYS)
     if unknown:
-        raise PresetError(f"{src}: unknown key {unknown[0]!r} "
+        raise PresetError(f"{src}: unknown key {_show(unknown[0])} "
                           f"(known: {', '.join(sorted(_PRESET_KEYS))})")
     name = _str(f"{src}: name", data.get("name", Path(src).stem)).strip()
     if not name:
         raise PresetError(f"{src}: name: must not be empty")
     arranger = _str(f"{src}: arranger", data.get("arranger", "closest-pitch"))
     if arranger not in ARRANGER_NAMES:
-        raise PresetError(f"{src}: arranger: unknown arranger {arranger!r} "
+        raise PresetError(f"{src}: arranger: unknown arranger {_show(arranger)} "
                           f"(known: {', '.join(ARRANGER_NAMES)})")
     horizon = data.get("horizon_ms", 0.0)
     if isinstance(horizon, bool) or not isinstance(horizon, int | float) \
             or not 0.0 <= horizon <= MAX_HORIZON_MS:
         raise PresetError(f"{src}: horizon_ms: must be a number of milliseconds from 0 to "
-                          f"{MAX_HORIZON_MS:g}, got {horizon!r}")
+                          f"{MAX_HORIZON_MS:g}, got {_show(horizon)}")
     raw_parts = data.get("parts")
     if not isinstance(raw_parts, list) or not raw_parts:
         raise PresetError(f"{src}: parts: at least one [[parts]] table is needed")
-    if len(raw_parts) > 15:
-        raise PresetError(f"{src}: parts: at most 15 parts, got {len(raw_parts)}")
+    if len(raw_parts) > MAX_PARTS:
+        raise PresetError(f"{src}: parts: at most {MAX_PARTS} parts (one per channel but "
+                          f"the drum channel), got {len(raw_parts)}")
     parts = tuple(_part(src, i, p) for i, p in enumerate(raw_parts))
     seen: dict[int, str] = {}
     names: set[str] = set()
@@ -178,33 +187,53 @@ def parse_preset(data: dict[str, Any], src: str = "<preset>") -> Preset:
                               f"already used by part {seen[part.channel]!r}")
         seen[part.channel] = part.name
         if part.name in names:
-            raise PresetError(f"{src}: parts[{i}].name: duplicate part name {part.name!r}")
+            raise PresetError(f"{src}: parts[{i}].name: duplicate part name {_show(part.name)}")
         names.add(part.name)
     return Preset(
         name=name,
         parts=parts,
         arranger=arranger,
-        model=_str(f"{src}: model", data.get("model", "")),
+        model=_str(f"{src}: model", data.get("model", ""), 1024),
         horizon_ms=float(horizon),
-        description=_str(f"{src}: description", data.get("description", "")),
+        description=_str(f"{src}: description", data.get("description", ""), 2000),
         path=src,
     )
 
 
 def load_preset_file(path: str | Path) -> Preset:
-    """Read and validate one preset file."""
+    """Read and validate one preset file (a regular file of at most
+    ``MAX_PRESET_BYTES``; TOML is data only: nothing in it runs)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PresetError(f"{path}: cannot read preset ({exc.strerror or exc})") from None
+        text = read_limited(path, MAX_PRESET_BYTES, "preset").decode("utf-8")
+    except FileProblem as exc:
+        raise PresetError(str(exc)) from None
     except UnicodeDecodeError:
         raise PresetError(f"{path}: not a UTF-8 text file") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PresetError(f"{path}: not valid TOML ({exc})") from None
-    return parse_preset(data, str(path))
+        raise PresetError(f"{path}: not valid TOML ({_one_line(str(exc))})") from None
+    except RecursionError:
+        raise PresetError(f"{path}: not a usable preset (nested too deeply)") from None
+    try:
+        return parse_preset(data, str(path))
+    except RecursionError:
+        raise PresetError(f"{path}: not a usable preset (nested too deeply)") from None
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    """``text`` on one line, cut to ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _show(value: Any) -> str:
+    """A value for an error message: its repr, on one line and short."""
+    try:
+        return _one_line(repr(value), 60)
+    except RecursionError:
+        return "(a deeply nested value)"
 
 
 def preset_files() -> dict[str, Path]:

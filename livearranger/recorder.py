@@ -1,17 +1,82 @@
-"""Recording the arranged performance as a multitrack .mid, one track per part."""
+"""Recording the arranged performance as a multitrack .mid, one track per part.
+
+A take is never lost: with ``journal=True`` the recorder also appends what it heard to
+``TAKE.mid.journal`` (JSON lines), written and fsynced every ``JOURNAL_PERIOD_S`` by a
+thread of its own, never by the engine thread, which only appends to ``events``.  A
+crash or SIGKILL loses at most the last period; ``recover`` rebuilds the take from the
+journal.  A normal save removes it.
+
+Journal records, one JSON array per line, the first element the record's type:
+``["take", version, preset name, [part, ...]]`` (first line), ``["e", seconds, track,
+[bytes]]`` (one message), ``["p", [part, ...]]`` (a preset switched to: its parts get
+tracks after the ones so far), ``["r", index, seconds, track, [bytes]]`` (message
+``index``, counting "e" records from 0, rewritten: a key that moved to its final part).
+A reader skips types it does not know, so later kinds can be added.
+"""
 
 from __future__ import annotations
 
+import io
+import json
+import os
+import threading
+from dataclasses import asdict, fields
 from pathlib import Path
+from typing import Any
 
 import mido
 
+from livearranger.files import FileProblem, replace_atomically
 from livearranger.presets import Part, Preset
 from livearranger.router import Output, retag_note_on
 
 TICKS_PER_BEAT = 480
 TEMPO = 500_000                      # µs per beat (120 bpm): 960 ticks per second
 TICKS_PER_SECOND = TICKS_PER_BEAT * 1_000_000 / TEMPO
+JOURNAL_SUFFIX = ".journal"
+JOURNAL_PERIOD_S = 0.25              # journal written and fsynced this often
+JOURNAL_VERSION = 1
+MAX_JOURNAL_BYTES = 1 << 30
+_PART_FIELDS = {f.name for f in fields(Part)}
+
+
+class RecoverError(RuntimeError):
+    """Nothing to recover, or a journal that cannot be read (one line)."""
+
+
+def journal_path(target: str | Path) -> Path:
+    """The journal file beside the take ``target``."""
+    target = Path(target)
+    return target.with_name(target.name + JOURNAL_SUFFIX)
+
+
+def name_charset(names: list[str]) -> str:
+    """The charset the file's names are written in: Latin-1 (what MIDI files have
+    always used, and mido's default) when every name fits, else UTF-8 (what current
+    DAWs read; read it back with ``mido.MidiFile(path, charset="utf-8")``)."""
+    try:
+        for name in names:
+            name.encode("latin-1")
+    except UnicodeEncodeError:
+        return "utf-8"
+    return "latin1"
+
+
+def _varlen(value: int) -> bytes:
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(out))
+
+
+def _meta(kind: int, data: bytes) -> bytes:
+    return b"\x00\xff" + bytes([kind]) + _varlen(len(data)) + data
+
+
+def _chunk(body: bytes) -> bytes:
+    return b"MTrk" + len(body).to_bytes(4, "big") + body
 
 
 class Recorder(Output):
@@ -19,10 +84,13 @@ class Recorder(Output):
 
     A key that moved to another part is recorded on its final part only, at its original
     time.  With ``path`` given, ``close`` saves too, so the engine's stop (which panics
-    first, closing every note) leaves a complete file behind on any exit.
+    first, closing every note) leaves a complete file behind on any exit; a save that
+    fails is kept in ``error`` (and raised).  ``journal``: keep ``path``.journal as it
+    plays (see the module text); call ``start_journal`` to begin.
     """
 
-    def __init__(self, preset: Preset, path: str | Path | None = None) -> None:
+    def __init__(self, preset: Preset, path: str | Path | None = None,
+                 journal: bool = False) -> None:
         self.preset = preset
         self.path = Path(path) if path else None
         self.parts: list[Part] = list(preset.parts)   # one track each, in order of use
@@ -30,6 +98,14 @@ class Recorder(Output):
         self._base = 0                                 # track of the current part 0
         self.events: list[tuple[float, int, list[int]]] = []
         self.saved = False
+        self.error: str | None = None
+        self._switches: list[tuple[int, list[Part]]] = []   # (event index, new parts)
+        self.retagged: list[int] = []     # indices of events a move rewrote
+        self._journal: _Journal | None = None
+        if journal:
+            if self.path is None:
+                raise ValueError("a journal needs the take's path")
+            self._journal = _Journal(self, journal_path(self.path))
 
     def send(self, part: int, message: list[int], time: float) -> None:
         self.events.append((time, self._base + part, message))
@@ -37,13 +113,17 @@ class Recorder(Output):
     def move(self, old_part: int, off: list[int], new_part: int, on: list[int],
              onset: float, time: float) -> None:
         base = self._base
-        if not retag_note_on(self.events, base + old_part, off, base + new_part, on, onset):
+        i = retag_note_on(self.events, base + old_part, off, base + new_part, on, onset)
+        if i < 0:
             super().move(old_part, off, new_part, on, onset, time)   # began before us
+        else:
+            self.retagged.append(i)       # the journal may have the first part already
 
     def preset_changed(self, preset: Preset) -> None:
         """The ensemble changed mid-recording: its parts get tracks of their own after
         the ones recorded so far (called by the engine between panic and set-up)."""
         self.preset = preset
+        self._switches.append((len(self.events), list(preset.parts)))
         self._base = len(self.parts)
         self.parts.extend(preset.parts)
 
@@ -51,49 +131,286 @@ class Recorder(Output):
         """(seconds, bytes) of everything recorded, for rendering."""
         return [(t, m) for t, _p, m in self.events]
 
-    def to_midi(self) -> mido.MidiFile:
-        """The recording as a type-1 file: a tempo track, then one track per part (the
-        parts of a preset switched to mid-recording follow, with their program changes at
-        the switch)."""
-        mid = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
-        meta = mido.MidiTrack([
-            mido.MetaMessage("track_name", name=self.preset.name, time=0),
-            mido.MetaMessage("set_tempo", tempo=TEMPO, time=0),
-        ])
-        mid.tracks.append(meta)
+    @property
+    def charset(self) -> str:
+        """How the track names are encoded in the file (``name_charset``)."""
+        return name_charset([self.preset.name, *(p.name for p in self.parts)])
+
+    def to_bytes(self) -> bytes:
+        """The recording as a type-1 Standard MIDI File: a tempo track, then one track
+        per part (the parts of a preset switched to mid-recording follow, with their
+        program changes at the switch)."""
+        charset = self.charset
+        tracks = [_chunk(_meta(0x03, self.preset.name.encode(charset))
+                         + _meta(0x51, TEMPO.to_bytes(3, "big")) + b"\x00\xff\x2f\x00")]
         t0 = min((t for t, _p, _m in self.events), default=0.0)
         per_part: list[list[tuple[int, int, list[int]]]] = [[] for _ in self.parts]
         for order, (t, track_index, msg) in enumerate(self.events):
             per_part[track_index].append((int(round((t - t0) * TICKS_PER_SECOND)), order, msg))
         for i, part in enumerate(self.parts):
-            track = mido.MidiTrack([mido.MetaMessage("track_name", name=part.name, time=0)])
+            body = bytearray(_meta(0x03, part.name.encode(charset)))
             starting = i < self._first
             if starting:
-                track.append(mido.Message("program_change", channel=part.channel,
-                                          program=part.program, time=0))
+                body += bytes([0, 0xC0 | part.channel, part.program])
             now = 0
             for tick, _order, msg in sorted(per_part[i]):
                 if starting and (msg[0] & 0xF0) == 0xC0:
                     continue                     # the program is set at the start
-                m = mido.Message.from_bytes(msg)
-                m.time = max(tick - now, 0)
+                body += _varlen(max(tick - now, 0))
+                body += bytes(msg)
                 now = max(tick, now)
-                track.append(m)
-            mid.tracks.append(track)
-        return mid
+            body += b"\x00\xff\x2f\x00"
+            tracks.append(_chunk(bytes(body)))
+        header = (b"MThd" + (6).to_bytes(4, "big") + (1).to_bytes(2, "big")
+                  + len(tracks).to_bytes(2, "big") + TICKS_PER_BEAT.to_bytes(2, "big"))
+        return header + b"".join(tracks)
+
+    def to_midi(self) -> mido.MidiFile:
+        """The recording as a mido file (what ``save`` writes)."""
+        return mido.MidiFile(file=io.BytesIO(self.to_bytes()), charset=self.charset)
 
     def save(self, path: str | Path | None = None) -> Path:
-        """Write the .mid (to ``path`` or the path given at creation); return the path."""
+        """Write the .mid (to ``path`` or the path given at creation); return the path.
+        Raises FileProblem naming the file when it cannot be written; a journal, if
+        any, is removed only once the file is written."""
         target = Path(path) if path else self.path
         if target is None:
             raise ValueError("no path to save the recording to")
-        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".part")
-        self.to_midi().save(str(tmp))
-        tmp.replace(target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as f:
+                f.write(self.to_bytes())
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as exc:
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
+            raise FileProblem(f"{target}: cannot write ({exc.strerror or exc})") from None
+        replace_atomically(tmp, target)
         self.saved = True
+        if self._journal is not None and target == self.path:
+            self._journal.remove()
         return target
 
+    def discard_journal(self) -> None:
+        """Remove the journal beside the take's path, if there is one."""
+        if self._journal is not None:
+            self._journal.remove()
+        elif self.path is not None:
+            journal_path(self.path).unlink(missing_ok=True)
+
+    def start_journal(self) -> None:
+        """Create the journal and start writing it (raises FileProblem when it cannot
+        be created); a no-op without ``journal=True``."""
+        if self._journal is not None:
+            self._journal.start()
+
+    def write_journal(self) -> None:
+        """Append what is new to the journal now (its thread does so every
+        ``JOURNAL_PERIOD_S``); a no-op without one."""
+        if self._journal is not None:
+            self._journal.write()
+
     def close(self) -> None:
+        """Save to the path given at creation, if any (the journal's last records are
+        written first, so a failed save leaves the whole take in the journal)."""
+        if self._journal is not None:
+            self._journal.stop()
         if self.path is not None:
-            self.save()
+            try:
+                self.save()
+            except OSError as exc:
+                self.error = str(exc)
+                if self._journal is not None and self._journal.path.exists():
+                    self.error += (f"; the take is kept in {self._journal.path}: run "
+                                   f"'livearranger recover {self.path} -o OTHER.mid'")
+                raise
+
+
+def _part_record(parts: list[Part]) -> list[dict[str, Any]]:
+    return [asdict(p) for p in parts]
+
+
+class _Journal:
+    """The append-only journal of one recorder, written by a thread of its own."""
+
+    def __init__(self, recorder: Recorder, path: Path) -> None:
+        self.recorder = recorder
+        self.path = path
+        self._file: io.BufferedWriter | None = None
+        self._written = 0            # events written so far
+        self._switches = 0           # preset switches written so far
+        self._retags = 0             # retags written so far
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        rec = self.recorder
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "xb")            # noqa: SIM115 (kept open)
+        except FileExistsError:
+            raise FileProblem(f"{self.path}: an unsaved take is there: run 'livearranger "
+                              f"recover {rec.path}' first") from None
+        except OSError as exc:
+            raise FileProblem(f"{rec.path}: cannot record there "
+                              f"({exc.strerror or exc})") from None
+        head = ["take", JOURNAL_VERSION, rec.preset.name, _part_record(rec.parts)]
+        self._file.write(json.dumps(head).encode() + b"\n")
+        self._sync()
+        self._thread = threading.Thread(target=self._run, name="livearranger-journal",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(JOURNAL_PERIOD_S):
+            try:
+                self.write()
+            except OSError:
+                return               # disk full or gone: the take is still in memory
+
+    def write(self) -> None:
+        """Append what was recorded since the last call, and fsync."""
+        with self._lock:
+            f = self._file
+            if f is None:
+                return
+            rec = self.recorder
+            events = rec.events
+            end = len(events)
+            switches = rec._switches
+            lines: list[bytes] = []
+            dumps = json.dumps
+            for i in range(self._written, end):
+                while self._switches < len(switches) and switches[self._switches][0] <= i:
+                    lines.append(dumps(["p", _part_record(switches[self._switches][1])])
+                                 .encode())
+                    self._switches += 1
+                t, track, msg = events[i]
+                lines.append(dumps(["e", round(t, 6), track, list(msg)]).encode())
+            while self._switches < len(switches) and switches[self._switches][0] <= end:
+                lines.append(dumps(["p", _part_record(switches[self._switches][1])]).encode())
+                self._switches += 1
+            self._written = end
+            retagged = rec.retagged
+            while self._retags < len(retagged):
+                i = retagged[self._retags]
+                self._retags += 1
+                if i < end:
+                    t, track, msg = events[i]
+                    lines.append(dumps(["r", i, round(t, 6), track, list(msg)]).encode())
+            if lines:
+                f.write(b"\n".join(lines) + b"\n")
+                self._sync()
+
+    def _sync(self) -> None:
+        f = self._file
+        if f is not None:
+            f.flush()
+            os.fsync(f.fileno())
+
+    def stop(self) -> None:
+        """Stop the thread; write the last records."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2.0)
+            self._thread = None
+        try:
+            self.write()
+        except OSError:
+            pass
+        with self._lock:
+            if self._file is not None:
+                try:
+                    self._file.close()
+                except OSError:
+                    pass
+                self._file = None
+
+    def remove(self) -> None:
+        self.stop()
+        self.path.unlink(missing_ok=True)
+
+
+def _parts(src: Path, raw: Any) -> list[Part]:
+    if not isinstance(raw, list) or not raw:
+        raise RecoverError(f"{src}: not a LiveArranger journal (bad part list)")
+    try:
+        return [Part(**{k: v for k, v in p.items() if k in _PART_FIELDS}) for p in raw]
+    except (TypeError, AttributeError):
+        raise RecoverError(f"{src}: not a LiveArranger journal (bad part)") from None
+
+
+def read_journal(target: str | Path) -> Recorder:
+    """The take recorded into ``target``'s journal, as a recorder ready to ``save``;
+    notes still sounding when the journal ends are closed at its last time.  Raises
+    RecoverError (one line) when there is no journal or it cannot be read."""
+    src = journal_path(target)
+    if not src.exists():
+        raise RecoverError(f"{target}: nothing to recover (no {src.name})")
+    from livearranger.files import read_limited
+
+    try:
+        text = read_limited(src, MAX_JOURNAL_BYTES, "journal").decode("utf-8", "replace")
+    except FileProblem as exc:
+        raise RecoverError(str(exc)) from None
+    lines = text.split("\n")
+    try:
+        head = json.loads(lines[0])
+    except ValueError:
+        head = None
+    if not (isinstance(head, list) and len(head) == 4 and head[0] == "take"):
+        raise RecoverError(f"{src}: not a LiveArranger journal")
+    parts = _parts(src, head[3])
+    rec = Recorder(Preset(name=str(head[2]), parts=tuple(parts)), target)
+    for line in lines[1:]:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue                         # the line a crash cut short
+        if not isinstance(record, list) or not record:
+            continue
+        if record[0] == "e" and len(record) == 4:
+            t, track, msg = record[1:]
+            if _usable(t, track, msg, rec):
+                rec.events.append((float(t), track, msg))
+        elif record[0] == "r" and len(record) == 5:
+            i, t, track, msg = record[1:]
+            if (isinstance(i, int) and 0 <= i < len(rec.events) and _usable(t, track, msg,
+                                                                             rec)):
+                rec.events[i] = (float(t), track, msg)
+        elif record[0] == "p" and len(record) == 2:
+            new = _parts(src, record[1])
+            rec.preset_changed(Preset(name=rec.preset.name, parts=tuple(new)))
+    _close_sounding(rec)
+    return rec
+
+
+def _usable(t: Any, track: Any, msg: Any, rec: Recorder) -> bool:
+    """A journal message that can go into ``rec``: a time, a track it has, and one
+    channel-voice message."""
+    return (isinstance(t, int | float) and isinstance(track, int)
+            and 0 <= track < len(rec.parts) and isinstance(msg, list)
+            and 2 <= len(msg) <= 3 and all(isinstance(b, int) and 0 <= b < 256 for b in msg)
+            and msg[0] >= 0x80 and all(b < 0x80 for b in msg[1:]))
+
+
+def _close_sounding(rec: Recorder) -> None:
+    """Note-offs, at the last recorded time, for notes the journal left sounding."""
+    sounding: dict[tuple[int, int, int], int] = {}
+    last = 0.0
+    for t, track, msg in rec.events:
+        last = max(last, t)
+        kind, key = msg[0] & 0xF0, (track, msg[0] & 0x0F, msg[1])
+        if kind == 0x90 and len(msg) == 3 and msg[2]:
+            sounding[key] = sounding.get(key, 0) + 1
+        elif kind == 0x80 or kind == 0x90:
+            if sounding.get(key):
+                sounding[key] -= 1
+    for (track, ch, pitch), n in sorted(sounding.items()):
+        for _ in range(n):
+            rec.events.append((last, track, [0x80 | ch, pitch, 0]))

@@ -74,16 +74,16 @@ class MemoryOutput(Output):
 
 def retag_note_on(queue: deque[tuple[float, int, list[int]]] | list[tuple[float, int, list[int]]],
            old_part: int, off: list[int], new_part: int, on: list[int],
-           onset: float) -> bool:
+           onset: float) -> int:
     """Find the latest note-on of ``off``'s key on ``old_part`` in ``queue`` and make it
-    ``on`` on ``new_part`` at ``onset``; False when it is not there."""
+    ``on`` on ``new_part`` at ``onset``; its index, or -1 when it is not there."""
     status, key = 0x90 | (off[0] & 0x0F), off[1]
     for i in range(len(queue) - 1, -1, -1):
         t, part, msg = queue[i]
         if part == old_part and msg[0] == status and msg[1] == key and msg[2] > 0:
             queue[i] = (onset, new_part, on)
-            return True
-    return False
+            return i
+    return -1
 
 
 class DelayedOutput(Output):
@@ -103,7 +103,7 @@ class DelayedOutput(Output):
 
     def move(self, old_part: int, off: list[int], new_part: int, on: list[int],
              onset: float, time: float) -> None:
-        if not retag_note_on(self._queue, old_part, off, new_part, on, onset):
+        if retag_note_on(self._queue, old_part, off, new_part, on, onset) < 0:
             super().move(old_part, off, new_part, on, onset, time)   # already out
 
     def tick(self, now: float) -> float | None:

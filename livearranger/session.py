@@ -14,6 +14,7 @@ from typing import Any
 
 from livearranger.arrangers import Arranger, ArrangerError, make_arranger
 from livearranger.engine import Engine
+from livearranger.files import check_writable
 from livearranger.midi_io import (
     Loopback,
     MidiInput,
@@ -71,6 +72,7 @@ class _RecorderTap(Output):
 
     def __init__(self) -> None:
         self.recorder: Recorder | None = None
+        self.error: str | None = None     # why the last recording could not be saved
 
     def send(self, part: int, message: list[int], time: float) -> None:
         rec = self.recorder
@@ -91,7 +93,10 @@ class _RecorderTap(Output):
     def close(self) -> None:
         rec, self.recorder = self.recorder, None
         if rec is not None:
-            rec.close()
+            try:
+                rec.close()
+            except OSError:
+                self.error = rec.error
 
 
 class _OutputWatch:
@@ -358,8 +363,12 @@ class Session:
         self.engine.request_panic()
 
     def start_recording(self, path: str | Path) -> Path:
-        """Record from now into ``path`` (.mid), saved on stop or any exit."""
-        rec = Recorder(self.preset, path)
+        """Record from now into ``path`` (.mid), saved on stop or any exit, journalled
+        as it plays (``recorder``).  Raises FileProblem (one line) when ``path`` cannot
+        be written or an unsaved take's journal is there."""
+        check_writable(path, "recording")
+        rec = Recorder(self.preset, path, journal=True)
+        rec.start_journal()
         self.engine.call(lambda: setattr(self._tap, "recorder", rec))
         return Path(path)
 
@@ -370,7 +379,13 @@ class Session:
             return None
         self._tap.recorder = None
         self.engine.wait_idle()
-        return rec.save()
+        rec.close()
+        return rec.path
+
+    @property
+    def record_error(self) -> str | None:
+        """Why the recording could not be saved on stop (None: saved, or none)."""
+        return self._tap.error
 
     @property
     def recording(self) -> Path | None:

@@ -161,33 +161,66 @@ class SynthOutput(Output):
         self.synth.close()
 
 
+MAX_RENDER_SECONDS = 2 * 3600.0   # the longest performance rendered to audio
+_BLOCK = 1 << 16                 # frames rendered at a time: memory stays bounded
+
+
+def check_render_length(seconds: float, path: str | Path) -> None:
+    """SynthError when a performance of ``seconds`` is too long to render to ``path``."""
+    if seconds > MAX_RENDER_SECONDS:
+        raise SynthError(f"{path}: the performance lasts {seconds:,.0f} s; audio is "
+                         f"rendered for at most {MAX_RENDER_SECONDS:,.0f} s")
+
+
 def render_wav(messages: Iterable[tuple[float, list[int]]], preset: Preset, path: str | Path,
                soundfont: str | Path | None = None, sample_rate: int = 44100,
                tail: float = 1.5) -> dict[str, float]:
     """Render timed messages (seconds, raw bytes) to a 16-bit stereo WAV with no audio
-    device.  Returns the length in seconds, the peak and the RMS (full scale = 1)."""
+    device, in blocks straight to the file (memory stays flat whatever the length,
+    which is at most ``MAX_RENDER_SECONDS``).  Returns the length in seconds, the peak
+    and the RMS (full scale = 1).  Raises SynthError naming the file."""
+    timed = sorted(messages, key=lambda m: m[0])
+    path = Path(path)
+    if timed:
+        check_render_length(timed[-1][0], path)
+    tmp = path.with_name(path.name + ".part")
     synth = Synth(preset, soundfont, sample_rate=sample_rate)
-    chunks: list[np.ndarray] = []
-    done = 0
+    frames, peak, energy = 0, 0, 0.0
+
+    def emit(w: wave.Wave_write, count: int) -> None:
+        nonlocal frames, peak, energy
+        while count > 0:
+            block = synth.render(min(count, _BLOCK))
+            count -= block.shape[0]
+            if block.size == 0:
+                break
+            w.writeframes(block.tobytes())
+            frames += block.shape[0]
+            peak = max(peak, int(np.abs(block.astype(np.int32)).max()))
+            energy += float(np.square(block.astype(np.float64) / 32768.0).sum())
+
     try:
-        for t, msg in sorted(messages, key=lambda m: m[0]):
-            frame = int(round(max(t, 0.0) * sample_rate))
-            if frame > done:
-                chunks.append(synth.render(frame - done))
-                done = frame
-            synth.apply(msg)
-        chunks.append(synth.render(int(tail * sample_rate)))
+        with open(tmp, "wb") as f, wave.open(f, "wb") as w:
+            w.setnchannels(2)
+            w.setsampwidth(2)
+            w.setframerate(sample_rate)
+            for t, msg in timed:
+                frame = int(round(max(t, 0.0) * sample_rate))
+                if frame > frames:
+                    emit(w, frame - frames)
+                synth.apply(msg)
+            emit(w, int(tail * sample_rate))
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        raise SynthError(f"{path}: cannot write audio ({exc.strerror or exc})") from None
     finally:
         synth.close()
-    audio = np.concatenate(chunks) if chunks else np.zeros((0, 2), np.int16)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(2)
-        w.setsampwidth(2)
-        w.setframerate(sample_rate)
-        w.writeframes(audio.tobytes())
-    scaled = audio.astype(np.float64) / 32768.0
     return {
-        "seconds": audio.shape[0] / sample_rate,
-        "peak": float(np.abs(scaled).max()) if audio.size else 0.0,
-        "rms": float(np.sqrt(np.mean(scaled ** 2))) if audio.size else 0.0,
+        "seconds": frames / sample_rate,
+        "peak": peak / 32768.0,
+        "rms": float(np.sqrt(energy / (2 * frames))) if frames else 0.0,
     }

@@ -99,7 +99,9 @@ def test_bench_live_measures_both_paths_through_jack(tmp_path, capsys):
              "--speed", "6", "--out", str(tmp_path / "live.json"))
     assert r["delivered"] is True
     assert r["received_model"] == r["received_thru"] == 40
-    assert r["unmatched_model"] == r["unmatched_thru"] == 0
+    assert r["unmatched_thru"] == 0
+    assert r["horizon_ms"] == 30.0                  # satb's: corrected keys move
+    assert r["unmatched_model"] == r["moves"]       # each move: one more note-on, no more
     for key in ("model_p99_ms", "thru_p99_ms", "engine_in_to_send_p99_ms"):
         assert r[key] > 0, key
     assert "added_p99_ms" in r and r["arranger"] == "closest-pitch"

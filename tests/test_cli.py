@@ -104,6 +104,10 @@ def test_part_with_its_own_port_gets_only_its_notes(jack_server, tmp_path, user_
     (["arrange", "x.mid", "-o", "y.mid", "--preset", "nope"], "no preset named 'nope'"),
     (["play", "--headless", "--api", "alsa", "--out", "virtual"], "ALSA MIDI is not available"),
     (["play", "--headless", "--api", "alsa", "--audio-driver", "alsa"], "no audio output"),
+    (["demo", "--out", "/proc/x"], "/proc/x/demo.mid: cannot write"),
+    (["recover", "lost.mid"], "lost.mid: nothing to recover"),
+    (["arrange", "/dev/zero", "-o", "y.mid"], "/dev/zero: cannot read MIDI file: not a regular"),
+    (["arrange", "/dev/null", "-o", "y.mid", "--preset", "/dev/null"], "/dev/null: cannot read"),
 ])
 def test_errors_are_one_line_and_exit_2(args, text, tmp_path):
     from pathlib import Path

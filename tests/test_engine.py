@@ -149,8 +149,8 @@ def test_transpose_and_velocity_offset_apply_on_the_way_out():
 def test_garbage_bytes_are_counted_and_ignored_by_the_thread():
     engine, out, _ = make()
     engine.start()
-    for junk in ([], [0xFF], [0x90, 200, 1], [0x90, 60], [0xF8], [0x12, 0x34, 0x56],
-                 [0x90, 60, 100, 7]):
+    for junk in ([], [0xFF], [0x90, 200, 1], [0x90, 60], [0x12, 0x34, 0x56],
+                 [0x90, 60, 100, 7], [0xF2, 1]):
         engine.feed(junk)
     engine.feed([0x90, 60, 100])
     engine.feed([0x80, 60, 0])

@@ -226,3 +226,82 @@ def test_print_mode_delays_by_the_horizon_and_sends_final_parts_only(jack_server
     assert [(m[1], m[0] & 0x0F) for _t, m in ons] == [(72, 0), (48, 3), (60, 2), (64, 1)]
     assert ons[0][0] - sent >= 0.030                       # held back by the horizon
     _check_closed([m for _t, m in got], {p.channel for p in load_preset("satb").parts})
+
+
+def _play_notes(kb, ls, pitches: list[int]) -> None:
+    for p in pitches:
+        kb.send([0x90, p, 80])
+        time.sleep(0.01)
+        kb.send([0x80, p, 0])
+        time.sleep(0.01)
+    assert ls.wait_count(lambda ms: sum(1 for m in ms if m[0] & 0xF0 == 0x80)
+                         >= len(pitches), 10.0), ls.summary()
+
+
+def test_sigkill_loses_at_most_the_last_second_and_recover_rebuilds(jack_server, tmp_path):
+    from livearranger.recorder import journal_path
+
+    take = tmp_path / "take.mid"
+    proc = _start_play(tmp_path, "--out", "virtual", "--preset", "satb", "--arranger",
+                       "closest-pitch", "--record", str(take))
+    try:
+        wait_for_port("livearranger-out:out")
+        kb, ls = connect_live("livearranger-out:out", "livearranger:in")
+        early = [48, 55, 60, 64, 67, 72, 76, 52, 59, 62]
+        _play_notes(kb, ls, early)
+        time.sleep(1.0)                     # what is a second old must be in the journal
+        kb.send([0x90, 81, 80])             # still down at the kill: may be lost
+        time.sleep(0.05)
+        proc.kill()
+        proc.wait(10)
+        kb.close()
+        ls.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not take.exists() and journal_path(take).exists()
+    again = subprocess.run([sys.executable, "-m", "livearranger", "play", "--headless",
+                            "--api", "jack", "--in", "none", "--out", "virtual",
+                            "--record", str(take)], capture_output=True, text=True,
+                           timeout=60, cwd=tmp_path)
+    assert again.returncode == 2 and again.stderr.count("\n") == 1, again.stderr
+    assert f"livearranger recover {take}" in again.stderr
+    rec = subprocess.run([sys.executable, "-m", "livearranger", "recover", str(take)],
+                         capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert rec.returncode == 0, rec.stderr
+    mid = mido.MidiFile(str(take))
+    assert [t.name for t in mid.tracks[1:]] == load_preset("satb").part_names
+    ons = [m.note for t in mid.tracks for m in t if m.type == "note_on" and m.velocity]
+    assert ons[0] == 72 and sorted(ons[1:11]) == sorted(early)   # probe note, then ours
+    assert not journal_path(take).exists()
+
+
+@pytest.mark.parametrize("target", ["/proc/x.mid", "FILE/x.mid", "DIR"])
+def test_unwritable_record_target_is_refused_at_start(jack_server, tmp_path, target):
+    (tmp_path / "FILE").write_text("a file")
+    (tmp_path / "DIR").mkdir()
+    out = target if target.startswith("/") else str(tmp_path / target)
+    proc = subprocess.run([sys.executable, "-m", "livearranger", "play", "--headless",
+                           "--api", "jack", "--in", "virtual", "--out", "virtual",
+                           "--record", out], capture_output=True, text=True, timeout=60,
+                          cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert out in proc.stderr and "cannot" in proc.stderr and "Traceback" not in proc.stderr
+    assert "playing" not in proc.stdout and "wrote" not in proc.stdout
+    assert not list((tmp_path / "DIR").iterdir())
+    assert not [p for p in jack_ports() if p.startswith("livearranger")], jack_ports()
+
+
+def test_a_take_that_cannot_be_saved_is_an_error_and_kept(jack_server, tmp_path):
+    from livearranger.recorder import journal_path
+
+    take = tmp_path / "takes" / "take.mid"
+    proc = _start_play(tmp_path, "--out", "virtual", "--in", "none", "--record", str(take),
+                       "--arranger", "closest-pitch")
+    take.mkdir()                          # the file's place taken while playing
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=15)
+    assert proc.returncode == 2, (out, err)
+    assert err.count("\n") == 1 and str(take) in err and "recover" in err
+    assert "wrote" not in out
+    assert journal_path(take).exists()

@@ -109,3 +109,167 @@ def test_bad_preset_and_missing_jack_are_one_line(tmp_path):
     assert env_proc.stderr.strip() == ("livearranger: error: cannot reach a JACK server: "
                                        "start one (e.g. 'jackd -d alsa' or 'jackd -d dummy') "
                                        "or use --api alsa")
+
+
+# ---------------------------------------------------------------- bad input, bad targets
+def _smf(track: bytes, division: int = 480) -> bytes:
+    return (b"MThd" + (6).to_bytes(4, "big") + (0).to_bytes(2, "big")
+            + (1).to_bytes(2, "big") + division.to_bytes(2, "big")
+            + b"MTrk" + len(track).to_bytes(4, "big") + track)
+
+
+_NOTE = b"\x00\x90\x3c\x40\x60\x80\x3c\x00\x00\xff\x2f\x00"
+
+
+def _one_line_error(proc: subprocess.CompletedProcess[str], *texts: str) -> None:
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+    for text in texts:
+        assert text in proc.stderr, proc.stderr
+    assert "wrote" not in proc.stdout
+
+
+def test_reader_matches_mido_on_the_demo():
+    mid = mido.MidiFile(str(demo_performance()))
+    ref, now = [], 0.0
+    for m in mid:
+        now += m.time
+        if m.type in ("note_on", "note_off", "control_change", "pitchwheel", "aftertouch",
+                      "polytouch") and m.channel != 9:
+            ref.append((now, m.copy(channel=0).bytes()))
+    mine = read_performance(demo_performance())
+    assert [m for _t, m in mine] == [m for _t, m in ref]
+    assert max(abs(a - b) for (a, _), (b, _) in zip(mine, ref, strict=True)) < 1e-9
+
+
+@pytest.mark.parametrize("data, text", [
+    (_smf(_NOTE, division=0), "ticks_per_beat is 0"),
+    (_smf(b"\x00\xff\x59\x02\x20\x07" + _NOTE), None),       # bad key signature: skipped
+    (_smf(b"\x00\x90\x3c"), "ends inside a message"),
+    (_smf(b"\x00\x3c\x40" + _NOTE), "data byte where a status byte"),
+    (_smf(b"\x00\xff\x51"), "ends inside"),
+    (b"MThd\x00\x00\x00\x06", "no MIDI header"),
+])
+def test_malformed_midi_is_one_line(tmp_path, data, text):
+    src = tmp_path / "in.mid"
+    src.write_bytes(data)
+    proc = run_cli("arrange", str(src), "-o", str(tmp_path / "o.mid"), "--arranger",
+                   "closest-pitch")
+    if text is None:
+        assert proc.returncode == 0, proc.stderr
+        assert (tmp_path / "o.mid").exists()
+    else:
+        _one_line_error(proc, str(src), text)
+        assert not (tmp_path / "o.mid").exists()
+
+
+def test_fifo_and_folder_inputs_are_refused_without_waiting(tmp_path):
+    import os
+
+    fifo = tmp_path / "pipe.mid"
+    os.mkfifo(fifo)
+    proc = run_cli("arrange", str(fifo), "-o", str(tmp_path / "o.mid"))
+    _one_line_error(proc, str(fifo), "not a regular file")
+    proc = run_cli("arrange", str(tmp_path), "-o", str(tmp_path / "o.mid"))
+    _one_line_error(proc, "a directory")
+
+
+def test_limits_on_notes_and_length(tmp_path):
+    many = b"".join(b"\x00\x90\x3c\x40\x00\x80\x3c\x00" for _ in range(50)) + b"\x00\xff\x2f\x00"
+    src = tmp_path / "many.mid"
+    src.write_bytes(_smf(many))
+    with pytest.raises(OfflineError, match="more than 10 notes"):
+        read_performance(src, max_notes=10)
+    # a gap of ~4.6 days (tempo 16.7 s per beat, the longest delta): refused, not read
+    gap = (b"\x00\xff\x51\x03\xff\xff\xff" + b"\x00\x90\x3c\x40"
+           + b"\xff\xff\xff\x7f\x80\x3c\x00\x00\xff\x2f\x00")
+    src.write_bytes(_smf(gap, division=1))
+    proc = run_cli("arrange", str(src), "-o", str(tmp_path / "o.mid"))
+    _one_line_error(proc, str(src), "longer than 24 hours")
+
+
+def test_wav_of_a_long_gap_is_refused_before_work(tmp_path):
+    # two notes three hours apart: arranging is fine, audio that long is refused
+    gap = (b"\x00\xff\x51\x03\x0f\x42\x40" + b"\x00\x90\x3c\x40\x00\x80\x3c\x00"
+           + b"\xd4\x30\x90\x3e\x40\x00\x80\x3e\x00\x00\xff\x2f\x00")   # 10800 s
+    src = tmp_path / "gap.mid"
+    src.write_bytes(_smf(gap, division=1))
+    proc = run_cli("arrange", str(src), "-o", str(tmp_path / "o.mid"), "--wav",
+                   str(tmp_path / "o.wav"), "--arranger", "closest-pitch")
+    _one_line_error(proc, "o.wav", "at most 7,200 s")
+    assert not (tmp_path / "o.wav").exists()
+
+
+@pytest.mark.parametrize("target", ["/proc/x.mid", "FILE/x.mid", "DIR"])
+def test_unwritable_output_is_refused_at_start(tmp_path, target):
+    (tmp_path / "FILE").write_text("a file")
+    (tmp_path / "DIR").mkdir()
+    out = target if target.startswith("/") else str(tmp_path / target)
+    proc = run_cli("arrange", str(demo_performance()), "-o", out, "--arranger",
+                   "closest-pitch")
+    _one_line_error(proc, out, "cannot write")
+    assert "notes in" not in proc.stdout                 # refused before arranging
+    assert not list((tmp_path / "DIR").iterdir())
+    proc = run_cli("arrange", str(demo_performance()), "-o", str(tmp_path / "o.mid"),
+                   "--wav", "/proc/y.wav", "--arranger", "closest-pitch")
+    _one_line_error(proc, "/proc/y.wav", "cannot write")
+
+
+def test_a_failed_save_at_the_end_is_an_error(tmp_path, monkeypatch):
+    import livearranger.offline as offline
+
+    real = offline.Recorder
+
+    def recorder_whose_folder_goes(preset, dst):
+        (tmp_path / "gone").rename(tmp_path / "moved")   # after the check at start
+        (tmp_path / "gone").write_text("now a file")
+        return real(preset, dst)
+
+    monkeypatch.setattr(offline, "Recorder", recorder_whose_folder_goes)
+    with pytest.raises(OfflineError, match="o.mid: cannot write"):
+        offline.arrange_file(demo_performance(), tmp_path / "gone" / "o.mid",
+                             load_preset("satb"), "closest-pitch")
+
+
+def test_names_outside_latin1_are_written(tmp_path):
+    preset = tmp_path / "uni.toml"
+    preset.write_text('name = "מקהלה"\narranger = "top-bottom"\n[[parts]]\nname = "🎻 violin"\n'
+                      'program = 40\nchannel = 1\n[[parts]]\nname = "בס"\nprogram = 32\n'
+                      'channel = 2\n', encoding="utf-8")
+    out = tmp_path / "o.mid"
+    proc = run_cli("arrange", str(demo_performance()), "-o", str(out), "--preset",
+                   str(preset))
+    assert proc.returncode == 0, proc.stderr
+    mid = mido.MidiFile(str(out), charset="utf-8")
+    assert [t.name for t in mid.tracks] == ["מקהלה", "🎻 violin", "בס"]
+    assert sum(_note_ons(out).values()) > 100
+
+
+def test_random_corrupt_midi_gives_output_or_one_line(tmp_path_factory):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from livearranger.offline import arrange_file
+
+    good = demo_performance().read_bytes()
+    preset = load_preset("satb")
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.tuples(st.integers(0, len(good) - 1), st.integers(0, 255)),
+                    max_size=12), st.integers(14, len(good)))
+    def check(flips, cut):
+        data = bytearray(good[:cut])
+        for at, value in flips:
+            if at < len(data):
+                data[at] = value
+        folder = tmp_path_factory.mktemp("fuzz")
+        src = folder / "in.mid"
+        src.write_bytes(bytes(data))
+        try:
+            arrange_file(src, folder / "o.mid", preset, "closest-pitch")
+        except OfflineError as exc:
+            assert "\n" not in str(exc) and str(src) in str(exc)
+        else:
+            assert (folder / "o.mid").stat().st_size > 0
+
+    check()

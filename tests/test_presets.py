@@ -94,3 +94,75 @@ def test_user_preset_overrides_shipped_one(user_presets):
     satb = load_preset("satb")
     save_user_preset(replace(satb, description="mine"), "satb")
     assert load_preset("satb").description == "mine"
+
+
+def test_deeply_nested_toml_is_one_line(tmp_path):
+    path = _write(tmp_path, "x = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(PresetError, match="nested too deeply") as err:
+        load_preset_file(path)
+    assert str(err.value).startswith(str(path))
+    path = _write(tmp_path, 'name = "x"\n[[parts]]\nname = ' + "[" * 400 + "]" * 400 + "\n")
+    with pytest.raises(PresetError) as err:
+        load_preset_file(path)
+    assert str(err.value).startswith(str(path)) and len(str(err.value)) < 300
+
+
+def test_preset_limits(tmp_path):
+    import os
+
+    big = _write(tmp_path, "# " + "x" * 70_000 + "\n")
+    with pytest.raises(PresetError, match="too large"):
+        load_preset_file(big)
+    parts = "".join(f'[[parts]]\nname = "p{i}"\nprogram = 1\nchannel = {i + 1}\n'
+                    for i in range(17))
+    with pytest.raises(PresetError, match="at most 15 parts"):
+        load_preset_file(_write(tmp_path, 'name = "x"\n' + parts))
+    with pytest.raises(PresetError, match="longer than 100"):
+        load_preset_file(_write(tmp_path, f'name = "{"n" * 101}"\n[[parts]]\n' + GOOD_PART))
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(PresetError, match="not a regular file"):
+        load_preset_file(fifo)
+
+
+def test_presets_lists_every_good_one_and_a_line_per_bad_file(user_presets, capsys):
+    from livearranger.cli import main
+
+    folder = Path(user_presets)
+    folder.mkdir(parents=True)
+    (folder / "aaa-deep.toml").write_text("x = " + "[" * 3000 + "]" * 3000 + "\n")
+    (folder / "bbb-good.toml").write_text('name = "bbb-good"\n[[parts]]\n' + GOOD_PART)
+    (folder / "ccc-dir.toml").mkdir()
+    (folder / "ddd-bin.toml").write_bytes(b"\xff\xfe\x00garbage")
+    assert main(["presets"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    for name in ("satb", "string-quartet", "pop-band", "chiptune", "bbb-good"):
+        assert any(line.startswith(name) and "BROKEN" not in line for line in lines), name
+    for name in ("aaa-deep", "ccc-dir", "ddd-bin"):
+        bad = [line for line in lines if line.startswith(name)]
+        assert len(bad) == 1 and "BROKEN" in bad[0] and str(folder / name) in bad[0]
+
+
+def test_random_toml_gives_a_preset_or_one_line(tmp_path_factory):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    good = (Path(__file__).resolve().parent.parent / "presets" / "satb.toml").read_text()
+    pieces = st.sampled_from(['[[parts]]\n', 'name = "a"\n', "program = 1\n", "channel = 2\n",
+                              "range = [1, 2]\n", "[", "]", "{", "}", '"', "=", "\n", "x",
+                              "1e400", "mono = true\n", "grace_ms = 3\n", "parts = 3\n",
+                              "[parts]\n", "a.b.c = 1\n", "\\u0000", "é", "🎻"])
+
+    @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(pieces, max_size=40), st.integers(0, len(good)), st.text(max_size=30))
+    def check(extra, cut, noise):
+        path = tmp_path_factory.mktemp("toml") / "p.toml"
+        path.write_text(good[:cut] + noise + "".join(extra), encoding="utf-8")
+        try:
+            preset = load_preset_file(path)
+        except PresetError as exc:
+            assert "\n" not in str(exc) and str(exc).startswith(str(path))
+        else:
+            assert 1 <= len(preset.parts) <= 15
+
+    check()

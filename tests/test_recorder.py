@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mido
+import pytest
 
 from livearranger.presets import load_preset
 from livearranger.recorder import Recorder
@@ -74,3 +75,119 @@ def test_preset_switch_mid_recording_keeps_both_ensembles(tmp_path):
             first_prog = (tick, m.program, m.channel)
             break
     assert first_prog is not None and first_prog[1:] == (80, 0) and first_prog[0] > 0
+
+
+def _ons(mid: mido.MidiFile) -> dict[str, list[int]]:
+    return {t.name: [m.note for m in t if m.type == "note_on" and m.velocity]
+            for t in mid.tracks[1:]}
+
+
+def test_journal_holds_the_take_until_saved_and_recover_rebuilds_it(tmp_path):
+    import json
+
+    from livearranger.recorder import journal_path, read_journal
+
+    satb, chip = load_preset("satb"), load_preset("chiptune")
+    take = tmp_path / "take.mid"
+    rec = Recorder(satb, take, journal=True)
+    rec.start_journal()
+    rec.send(3, [0x93, 40, 90], 1.0)
+    rec.send(0, [0x90, 76, 80], 1.5)
+    rec.send(0, [0x80, 76, 0], 2.0)
+    rec.preset_changed(chip)
+    rec.send(0, [0x90, 79, 80], 2.5)                     # left sounding by the "crash"
+    rec.write_journal()                                  # what the thread does
+    lines = journal_path(take).read_text().splitlines()
+    assert [json.loads(line)[0] for line in lines] == ["take", "e", "e", "e", "p", "e"]
+    with journal_path(take).open("a") as f:
+        f.write('["e", 3.0, 1, [144, 6')                  # a record a kill cut short
+    again = read_journal(take)
+    assert [p.name for p in again.parts] == satb.part_names + chip.part_names
+    mid = mido.MidiFile(file=__import__("io").BytesIO(again.to_bytes()))
+    ons = _ons(mid)
+    assert ons["bass"] == [40] and ons["soprano"] == [76] and ons["pulse1"] == [79]
+    offs = [m for m in mid.tracks[5] if m.type == "note_off"]
+    assert [m.note for m in offs] == [79]                # closed at the journal's end
+    rec.close()                                          # a normal save
+    assert take.exists() and not journal_path(take).exists()
+
+
+def test_a_second_take_refuses_to_overwrite_a_journal(tmp_path):
+    from livearranger.files import FileProblem
+    from livearranger.recorder import journal_path
+
+    take = tmp_path / "take.mid"
+    journal_path(take).write_text('["take", 1, "satb", []]\n')
+    rec = Recorder(load_preset("satb"), take, journal=True)
+    with pytest.raises(FileProblem, match="livearranger recover"):
+        rec.start_journal()
+    assert journal_path(take).read_text().startswith('["take"')
+
+
+def test_recover_command(tmp_path, capsys):
+    from livearranger.cli import main
+    from livearranger.recorder import journal_path
+
+    take = tmp_path / "take.mid"
+    assert main(["recover", str(take)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nothing to recover" in err and str(take) in err
+    rec = Recorder(load_preset("string-quartet"), take, journal=True)
+    rec.start_journal()
+    for i, p in enumerate((60, 64, 67)):
+        rec.send(i, [0x90 | i, p, 80], 0.1 * i)
+    rec._journal.stop()                                  # as if killed after a write
+    assert not take.exists()
+    assert main(["recover", str(take)]) == 0
+    assert "recovered 3 notes" in capsys.readouterr().out
+    assert sum(len(v) for v in _ons(mido.MidiFile(str(take))).values()) == 3
+    assert not journal_path(take).exists()
+    journal_path(take).write_text("not json\n")
+    assert main(["recover", str(take)]) == 2
+    assert "not a LiveArranger journal" in capsys.readouterr().err
+
+
+def test_a_failed_save_keeps_the_journal_and_says_so(tmp_path):
+    from livearranger.recorder import journal_path
+
+    take = tmp_path / "sub" / "take.mid"
+    rec = Recorder(load_preset("satb"), take, journal=True)
+    rec.start_journal()
+    rec.send(0, [0x90, 70, 80], 0.0)
+    take.mkdir()                                         # the target became a folder
+    with pytest.raises(OSError):
+        rec.close()
+    assert rec.error and "cannot write" in rec.error and "recover" in rec.error
+    assert journal_path(take).exists()
+
+
+def test_names_outside_latin1_are_utf8(tmp_path):
+    from dataclasses import replace
+
+    satb = load_preset("satb")
+    parts = (replace(satb.parts[0], name="סופרן"), replace(satb.parts[1], name="alto 🎶"),
+             *satb.parts[2:])
+    rec = Recorder(replace(satb, name="chœur", parts=parts), tmp_path / "t.mid")
+    rec.send(0, [0x90, 70, 80], 0.0)
+    rec.close()
+    mid = mido.MidiFile(str(tmp_path / "t.mid"), charset="utf-8")
+    assert [t.name for t in mid.tracks] == ["chœur", "סופרן", "alto 🎶", "tenor", "bass"]
+    latin = Recorder(replace(satb, name="à quatre"), tmp_path / "l.mid")
+    latin.close()
+    assert mido.MidiFile(str(tmp_path / "l.mid")).tracks[0].name == "à quatre"  # Latin-1
+
+
+def test_a_key_moved_after_it_was_journaled_is_recovered_on_its_final_part(tmp_path):
+    from livearranger.recorder import read_journal
+
+    take = tmp_path / "take.mid"
+    rec = Recorder(load_preset("satb"), take, journal=True)
+    rec.start_journal()
+    rec.send(0, [0x90, 60, 90], 1.0)                     # sounded on the soprano
+    rec.write_journal()                                  # journaled there
+    rec.move(0, [0x80, 60, 0], 2, [0x92, 60, 90], 1.0, 1.02)   # moved to the tenor
+    rec.send(2, [0x82, 60, 0], 1.5)
+    rec.write_journal()
+    again = read_journal(take)
+    assert again.events == rec.events == [(1.0, 2, [0x92, 60, 90]), (1.5, 2, [0x82, 60, 0])]
+    rec.close()

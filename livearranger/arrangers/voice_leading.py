@@ -31,6 +31,7 @@ from livearranger.presets import Preset
 from livearranger.state import PerformanceState
 
 CROSS = 100.0          # crossing a note of the same chord: practically forbidden
+MAX_CHORD = 32         # notes in one chord at most: a longer run starts a new one
 
 
 class VoiceLeadingArranger(Arranger):
@@ -96,7 +97,8 @@ class VoiceLeadingArranger(Arranger):
     # ---------------------------------------------------------------- one chord
     def _begin(self, t: float, state: PerformanceState) -> None:
         """Start a new chord if ``t`` is past the current one."""
-        if state.n_notes == 0 or t - self._chord_start > CHORD_WINDOW:
+        if (state.n_notes == 0 or t - self._chord_start > CHORD_WINDOW
+                or len(self._chord_pitch) >= MAX_CHORD):
             if len(self._chord_pitch) > 1 and not self._chord_gated:
                 self._sorted = self._chord_sorted
             self._chord_sorted = True
