@@ -48,6 +48,9 @@ def print_report(snap: Snapshot, file=sys.stdout) -> None:
         print(f"latency callback->sent ({snap.latency['count']} notes): "
               f"{_fmt_ms(snap.latency)}", file=file)
     print(f"arranger step: {_fmt_ms(snap.assign)}", file=file)
+    print(f"input: {snap.ignored} messages ignored (system, program change, bank select, "
+          f"malformed); {snap.dropped_note_ons} new notes dropped under overload "
+          "(note-offs are never dropped)", file=file)
     for err in snap.errors:
         print(f"warning: {err}", file=file)
 

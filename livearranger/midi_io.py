@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import rtmidi
 
@@ -51,12 +52,21 @@ def _api_id(api: str) -> int:
     return ident
 
 
-def _make(cls: type, api: str, name: str) -> rtmidi.MidiIn | rtmidi.MidiOut:
+# Messages an input holds (in rtmidi's C++ queue) until polled.  rtmidi's default, 1024,
+# drops what comes past it, note-offs included, and prints a line for each: a burst of a
+# few thousand notes left keys sounding.  65,536 are 6 s of a 10,000-message-a-second
+# burst even if nobody read them (about 2 MiB).
+INPUT_QUEUE_SIZE = 1 << 16
+EOX = [0xF7]                     # End of Exclusive: ends a SysEx (see MidiInput)
+EOX_INTERVAL_NS = 20_000_000     # how often MidiInput.idle sends it into our own input
+
+
+def _make(cls: type, api: str, name: str, **options: Any) -> rtmidi.MidiIn | rtmidi.MidiOut:
     ident = _api_id(api)
     os.environ.setdefault("JACK_NO_START_SERVER", "1")   # never spawn a jackd behind a player
     try:
         with quiet_stderr():
-            return cls(ident, name=name)
+            return cls(ident, name=name, **options)
     except rtmidi.SystemError as exc:
         if api == "jack":
             raise MidiIOError("cannot reach a JACK server: start one (e.g. "
@@ -137,27 +147,58 @@ def match_port(ports: list[str], wanted: str) -> int:
 
 class MidiInput:
     """An input port (hardware by name, or virtual), read by polling: what arrives waits
-    in rtmidi's own queue (in C++) until ``poll`` takes it, so no Python ever runs on the
-    MIDI API's thread.  A Python callback there would wait for the interpreter lock
-    whenever the engine or the UI holds it (JACK then drops the client), and closing the
-    port while one runs deadlocks (see ``close_callback_input``)."""
+    in rtmidi's own queue (in C++, ``INPUT_QUEUE_SIZE`` messages) until ``poll`` takes
+    it, so no Python ever runs on the MIDI API's thread.  A Python callback there would
+    wait for the interpreter lock whenever the engine or the UI holds it (JACK then drops
+    the client), and closing the port while one runs deadlocks (see
+    ``close_callback_input``).
+
+    SysEx is passed, not ignored: rtmidi takes everything after a SysEx start as part of
+    it until a message ending in F7 arrives (with SysEx ignored it throws all of that
+    away, note-offs included; passed, it hands it over as one message at the F7, which
+    ``events.split_messages`` takes apart again).  A keyboard that never sends the F7
+    would silence us for good, so on JACK a small output of ours, connected to our own
+    input, sends a lone F7 every ``EOX_INTERVAL_NS`` (``idle``, from the engine thread):
+    anything caught in an unterminated SysEx comes out at most that late.  The lone F7s
+    come back to ``poll`` and mean nothing (the engine does not count them).
+    """
 
     def __init__(self, api: str, port: str, client: str = CLIENT) -> None:
         self.api = api
-        self._in = _make(rtmidi.MidiIn, api, client)
+        self._eox: rtmidi.MidiOut | None = None
+        self._next_eox = 0
+        self._in = _make(rtmidi.MidiIn, api, client, queue_size_limit=INPUT_QUEUE_SIZE)
         with _deleted_on_error(self._in):
-            # keep sysex, clock and active sensing out: the engine ignores them anyway
-            self._in.ignore_types(sysex=True, timing=True, active_sense=True)
+            # clock and active sensing stay out; SysEx comes in (see above)
+            self._in.ignore_types(sysex=False, timing=True, active_sense=True)
             if port == "virtual":
                 self._in.open_virtual_port("in")
                 self.name = f"{client}:in"
                 self.virtual = True
+                own = self.name
             else:
                 index = match_port(self._in.get_ports(), port)
                 self.name = self._in.get_ports()[index]
                 self._in.open_port(index, "in")
                 self.virtual = False
+                own = f"{client}:in"
+            if api == "jack":
+                self._eox = self._open_eox(api, own, client)
         self.poll = self._in.get_message
+
+    @staticmethod
+    def _open_eox(api: str, own: str, client: str) -> rtmidi.MidiOut:
+        out = _make(rtmidi.MidiOut, api, f"{client}-eox")
+        with _deleted_on_error(out):
+            out.open_port(match_port(out.get_ports(), own), "eox")
+        return out
+
+    def idle(self, now_ns: int) -> None:
+        """Called by the engine thread when the input queue is empty: on JACK, send the
+        lone F7 that ends any unterminated SysEx, every ``EOX_INTERVAL_NS``."""
+        if self._eox is not None and now_ns >= self._next_eox:
+            self._next_eox = now_ns + EOX_INTERVAL_NS
+            self._eox.send_message(EOX)
 
     def present(self) -> bool:
         """False once a hardware port has disappeared (keyboard unplugged)."""
@@ -169,10 +210,19 @@ class MidiInput:
             return False
 
     def close(self) -> None:
+        # the input closes while the port it hears (the F7 sender) is still there
         try:
-            self._in.close_port()
+            try:
+                self._in.close_port()
+            finally:
+                self._in.delete()
         finally:
-            self._in.delete()
+            if self._eox is not None:
+                eox, self._eox = self._eox, None
+                try:
+                    eox.close_port()
+                finally:
+                    eox.delete()
 
 
 class PortOutput:
@@ -214,7 +264,9 @@ class Loopback:
     no Python runs on the MIDI thread."""
 
     def __init__(self, api: str, port_name: str, client: str) -> None:
-        self._in = _make(rtmidi.MidiIn, api, client)
+        # sized like our inputs: a burst between two drains must not overflow it (rtmidi
+        # would print a line per lost message, hiding a real overflow of our input)
+        self._in = _make(rtmidi.MidiIn, api, client, queue_size_limit=INPUT_QUEUE_SIZE)
         with _deleted_on_error(self._in):
             self._in.ignore_types(sysex=True, timing=True, active_sense=True)
             index = match_port(self._in.get_ports(), port_name)

@@ -222,7 +222,7 @@ class Session:
         new = MidiInput(self.config.api, port, self.config.client)
         old, self.input = self.input, new
         self.input_lost = False
-        engine.set_input_poll(new.poll)
+        engine.set_input_poll(new.poll, new.idle)
         if old is not None:
             engine.wait_idle()           # the engine no longer reads the old port
             old.close()

@@ -96,9 +96,10 @@ class Snapshot:
     assign: dict[str, float]       # arranger.assign alone, ms
     latency_recent: list[float]    # last values for a sparkline
     notes_in: int
-    dropped: int                   # unparseable or unusable messages ignored
+    ignored: int                   # messages with nothing to play (system, program, junk)
     last_input: tuple[int, int] | None  # (pitch, velocity) of the latest note-on
     arranger: str
     preset: str
     errors: list[str]
     grace_ms: float = 0.0          # how long a key may wait for its chord (0: none)
+    dropped_note_ons: int = 0      # new notes dropped: input came faster than we play
