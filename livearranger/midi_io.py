@@ -251,6 +251,16 @@ class PortOutput:
         self.sent += 1
         self._out.send_message(message)
 
+    def present(self) -> bool:
+        """False once the port we send to has disappeared (its program quit or was
+        killed); always True for our own virtual port."""
+        if self.spec == "virtual":
+            return True
+        try:
+            return self.name in self._out.get_ports()
+        except Exception:
+            return False
+
     def close(self) -> None:
         try:
             self._out.close_port()

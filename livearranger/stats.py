@@ -103,3 +103,4 @@ class Snapshot:
     errors: list[str]
     grace_ms: float = 0.0          # how long a key may wait for its chord (0: none)
     dropped_note_ons: int = 0      # new notes dropped: input came faster than we play
+    notices: list[str] = field(default_factory=list)   # ports lost and back (a session's)
