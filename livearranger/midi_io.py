@@ -7,6 +7,8 @@ opened by index after matching their names, never by passing a client name.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import os
 import sys
@@ -145,6 +147,65 @@ def match_port(ports: list[str], wanted: str) -> int:
     raise MidiIOError(f"no MIDI port named {wanted!r} (available: {known})")
 
 
+class JackGraph:
+    """Who is connected to a JACK port, through JACK's own C API (``libjack``, loaded
+    with ctypes; python-rtmidi has no such call).  The client it opens is never
+    activated: it has no process callback and runs nothing on JACK's thread.
+    ``connections`` returns None where libjack or the server cannot be reached."""
+
+    def __init__(self, name: str) -> None:
+        self._lib: Any = None
+        self._client: int | None = None
+        path = ctypes.util.find_library("jack")
+        if path is None:
+            return
+        try:
+            lib = ctypes.CDLL(path)
+            lib.jack_client_open.restype = ctypes.c_void_p
+            lib.jack_client_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_void_p]
+            lib.jack_client_close.argtypes = [ctypes.c_void_p]
+            lib.jack_port_by_name.restype = ctypes.c_void_p
+            lib.jack_port_by_name.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+            lib.jack_port_get_all_connections.restype = ctypes.POINTER(ctypes.c_char_p)
+            lib.jack_port_get_all_connections.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+            lib.jack_free.argtypes = [ctypes.c_void_p]
+        except (OSError, AttributeError):
+            return
+        with quiet_stderr():
+            client = lib.jack_client_open(name.encode(), _JACK_NO_START_SERVER, None)
+        if client:
+            self._lib, self._client = lib, client
+
+    def connections(self, port: str) -> list[str] | None:
+        """The ports connected to ``port`` (None: unknown)."""
+        lib, client = self._lib, self._client
+        if client is None:
+            return None
+        handle = lib.jack_port_by_name(client, port.encode())
+        if not handle:
+            return None
+        names = lib.jack_port_get_all_connections(client, handle)
+        if not names:
+            return []
+        try:
+            out = []
+            i = 0
+            while names[i]:
+                out.append(names[i].decode(errors="replace"))
+                i += 1
+            return out
+        finally:
+            lib.jack_free(ctypes.cast(names, ctypes.c_void_p))
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            self._lib.jack_client_close(client)
+
+
+_JACK_NO_START_SERVER = 0x01       # jack_options_t JackNoStartServer
+
+
 class MidiInput:
     """An input port (hardware by name, or virtual), read by polling: what arrives waits
     in rtmidi's own queue (in C++, ``INPUT_QUEUE_SIZE`` messages) until ``poll`` takes
@@ -184,6 +245,10 @@ class MidiInput:
                 own = f"{client}:in"
             if api == "jack":
                 self._eox = self._open_eox(api, own, client)
+        self.own_port = own
+        self._eox_port = f"{client}-eox:eox"
+        self._graph: JackGraph | None = None
+        self._client = client
         self.poll = self._in.get_message
 
     @staticmethod
@@ -200,6 +265,16 @@ class MidiInput:
             self._next_eox = now_ns + EOX_INTERVAL_NS
             self._eox.send_message(EOX)
 
+    def sources(self) -> set[str] | None:
+        """The ports connected to our input, other than our own F7 sender (JACK only;
+        None where that cannot be known)."""
+        if self.api != "jack":
+            return None
+        if self._graph is None:
+            self._graph = JackGraph(f"{self._client}-watch")
+        names = self._graph.connections(self.own_port)
+        return None if names is None else set(names) - {self._eox_port}
+
     def present(self) -> bool:
         """False once a hardware port has disappeared (keyboard unplugged)."""
         if self.virtual:
@@ -210,6 +285,8 @@ class MidiInput:
             return False
 
     def close(self) -> None:
+        if self._graph is not None:
+            self._graph.close()
         # the input closes while the port it hears (the F7 sender) is still there
         try:
             try:

@@ -132,6 +132,7 @@ class Session:
         self.notices: list[str] = []     # ports lost and back, for the snapshot
         self.input: MidiInput | None = None
         self.input_lost = False
+        self._sources: set[str] = set()    # what a virtual input heard from at last look
         outputs = self._open_outputs(self.preset)
         try:
             self.engine = Engine(self.preset, arranger, Router(self.preset, outputs),
@@ -231,6 +232,7 @@ class Session:
         new = MidiInput(self.config.api, port, self.config.client)
         old, self.input = self.input, new
         self.input_lost = False
+        self._sources = set()
         engine.set_input_poll(new.poll, new.idle)
         if old is not None:
             engine.wait_idle()           # the engine no longer reads the old port
@@ -249,8 +251,10 @@ class Session:
         """Call now and then (not in the hot path): notice an unplugged keyboard (panic,
         keep playing state) and reopen it when it is back.  Returns a message on change."""
         inp = self.input
-        if inp is None or inp.virtual:
+        if inp is None:
             return None
+        if inp.virtual:
+            return self._check_sources(inp)
         if not self.input_lost and not inp.present():
             self.input_lost = True
             self.engine.request_panic()
@@ -263,6 +267,20 @@ class Session:
                 return None
             return self._notice(f"MIDI input {inp.name!r} is back")
         return None
+
+    def _check_sources(self, inp: MidiInput) -> str | None:
+        """A virtual input: a program that was connected to it and is not any more (quit,
+        killed, unpatched) can never send the note-offs of its keys still down, so all
+        notes stop.  Known on JACK only."""
+        sources = inp.sources()
+        if sources is None:
+            return None
+        gone, self._sources = self._sources - sources, sources
+        if not gone:
+            return None
+        self.engine.request_panic()
+        names = ", ".join(repr(n) for n in sorted(gone))
+        return self._notice(f"MIDI input {inp.name!r} lost {names}: all notes stopped")
 
     def check_outputs(self) -> str | None:
         """Call now and then: an output whose port went away (its program quit or was

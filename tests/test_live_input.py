@@ -226,3 +226,42 @@ def test_an_output_port_killed_and_back_is_reported_and_reconnected(jack_server,
     assert proc.returncode == 0, messages.lines
     assert "note: MIDI output 'fakesynth:in' disappeared" in out, out
     assert not [p for p in jack_ports() if p.startswith("livearranger")], jack_ports()
+
+
+_FEEDER = """
+import time, rtmidi
+out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="feeder")
+out.open_port([i for i, p in enumerate(out.get_ports()) if p == "livearranger:in"][0])
+time.sleep(1.5)                  # connected for a while: the session's looks have seen it
+for p in (48, 60, 64, 67):
+    out.send_message([0x90, p, 90])
+print("chord down", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_killed_program_feeding_the_virtual_input_stops_its_notes(jack_server, tmp_path):
+    proc = _satb(tmp_path)
+    messages = _Lines(proc.stderr)
+    try:
+        wait_for_port("livearranger-out:out")
+        kb, ls = connect_live("livearranger-out:out", "livearranger:in")
+        feeder = subprocess.Popen([sys.executable, "-c", _FEEDER], stdout=subprocess.PIPE,
+                                  text=True)
+        assert feeder.stdout is not None and feeder.stdout.readline().strip() == "chord down"
+        assert ls.wait_count(_counts(4, 0)), ls.summary()
+        feeder.kill()                                             # SIGKILL, keys still down
+        feeder.wait()
+        assert ls.wait_count(_counts(4, 4)), f"chord left sounding: {ls.summary()}"
+        assert messages.wait("lost 'feeder:"), messages.lines
+        kb.send([0x90, 72, 90])                                   # the keyboard plays on
+        kb.send([0x80, 72, 0])
+        assert ls.wait_count(_counts(5, 5)), ls.summary()
+        got = ls.take()
+        kb.close()
+        ls.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.stdout.read()
+        proc.wait(15)
+    _check_closed(got, SATB)
