@@ -263,7 +263,10 @@ class MidiInput:
         lone F7 that ends any unterminated SysEx, every ``EOX_INTERVAL_NS``."""
         if self._eox is not None and now_ns >= self._next_eox:
             self._next_eox = now_ns + EOX_INTERVAL_NS
-            self._eox.send_message(EOX)
+            try:
+                self._eox.send_message(EOX)
+            except Exception:            # never worth losing the input for
+                self._next_eox = now_ns + 1000 * EOX_INTERVAL_NS
 
     def sources(self) -> set[str] | None:
         """The ports connected to our input, other than our own F7 sender (JACK only;
