@@ -49,6 +49,11 @@ def print_report(snap: Snapshot, file=sys.stdout) -> None:
         print(f"latency callback->sent ({snap.latency['count']} notes): "
               f"{_fmt_ms(snap.latency)}", file=file)
     print(f"arranger step: {_fmt_ms(snap.assign)}", file=file)
+    print(f"input: {snap.ignored} messages ignored (system, program change, bank select, "
+          f"malformed); {snap.dropped_note_ons} new notes dropped under overload "
+          "(note-offs are never dropped)", file=file)
+    for notice in snap.notices:
+        print(f"note: {notice}", file=file)
     if snap.tempo_bpm is not None:
         print(f"MIDI clock in: {snap.tempo_bpm:.1f} bpm", file=file)
     for err in snap.errors:
@@ -96,20 +101,32 @@ def _config(args: argparse.Namespace):
     )
 
 
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def cmd_play(args: argparse.Namespace) -> int:
     config = _config(args)
     if not args.headless:
         return _run_tui(config)
+    # From the first moment: Ctrl-C, SIGTERM and SIGHUP (the terminal closed) all end the
+    # session the same way, with a panic and the take saved, even during start-up.
+    stop = threading.Event()
+    got: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        got.append(signum)
+        stop.set()
+
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, on_signal)
     from livearranger.session import Session
 
     session = Session(config)
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    if stop.is_set():                  # asked to stop while starting: nothing played yet
+        session.stop()
+        _say(f"livearranger: stopped by {signal.Signals(got[0]).name} while starting",
+             sys.stderr)
+        return 0
     try:
         session.start()
         for warning in session.warnings:
@@ -123,13 +140,24 @@ def cmd_play(args: argparse.Namespace) -> int:
             for message in session.check():
                 print(message, file=sys.stderr, flush=True)
     finally:
-        session.stop()
-    print_report(session.snapshot())
+        session.stop()                 # panic, take saved: before anything is printed
+    try:
+        print_report(session.snapshot())
+    except OSError:                    # SIGHUP: the terminal may be gone
+        pass
     if session.record_error:
         raise CliError(session.record_error)      # a take not saved is an error
     if config.record:
-        print(f"wrote {config.record}")
+        _say(f"wrote {config.record}", sys.stdout)
     return 0
+
+
+def _say(line: str, file) -> None:
+    """Print one line, where the terminal may already be gone (SIGHUP)."""
+    try:
+        print(line, file=file, flush=True)
+    except OSError:
+        pass
 
 
 def cmd_recover(args: argparse.Namespace) -> int:

@@ -33,6 +33,7 @@ from livearranger.events import (
     Kind,
     NoteEvent,
     parse,
+    split_messages,
 )
 from livearranger.presets import Preset
 from livearranger.router import Router
@@ -44,6 +45,11 @@ _BANK_SELECT = (0, 32)
 _KEYED = (Kind.NOTE_ON, Kind.NOTE_OFF, Kind.POLY_AFTERTOUCH)
 POLL_INTERVAL_S = 0.00025   # how often a polled input is read while nothing else happens
 WARM_INTERVAL_S = 0.002     # while idle, an arranger with ``keep_warm`` runs this often
+# A polled note-on that waited longer than this (a burst beyond what we can handle) is
+# dropped and counted: new notes go first, so the backlog clears and latency recovers;
+# note-offs and everything else are never dropped.
+MAX_INPUT_LAG_NS = 200_000_000
+_EOX = [0xF7]               # a lone End of Exclusive (MidiInput's own): not counted
 
 
 class Engine:
@@ -65,12 +71,15 @@ class Engine:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._poll: Callable[[], Any] | None = None
+        self._input_idle: Callable[[int], None] | None = None
         self._last_time = 0.0   # latest event time seen (replayed times may run ahead)
         self.latency = LatencyRing()
         self.assign_time = LatencyRing()
         self.notes_in = 0
-        self.dropped = 0
         self.moves = 0
+        self.ignored = 0            # messages with nothing to play (system, program, junk)
+        self.dropped_note_ons = 0   # new notes dropped because input came faster than us
+        self._overloaded = False
         self.last_input: tuple[int, int] | None = None
         self.errors: list[str] = []
         self.clock = MidiClock()
@@ -116,12 +125,19 @@ class Engine:
         """Enqueue one raw MIDI message (any thread; does nothing else)."""
         self._queue.put((self._clock_ns() if stamp_ns is None else stamp_ns, data))
 
-    def set_input_poll(self, poll: Callable[[], Any] | None) -> None:
+    def set_input_poll(self, poll: Callable[[], Any] | None,
+                       idle: Callable[[int], None] | None = None) -> None:
         """Read input by calling ``poll()`` (python-rtmidi's ``get_message``: a message
-        and a delta time, or None) on the engine thread every ``POLL_INTERVAL_S``; None
-        stops polling.  Takes effect in order with the queue (any thread)."""
+        and its delta time in seconds since the previous one, or None) on the engine
+        thread every ``POLL_INTERVAL_S``, and ``idle(now_ns)`` each time it has nothing
+        more; None stops polling.  Takes effect in order with the queue (any thread).
+
+        Each message is stamped with its arrival, estimated from the deltas (it may have
+        waited in the port's queue): latency figures include that wait, and a note-on
+        that waited more than ``MAX_INPUT_LAG_NS`` is dropped and counted."""
         def install() -> None:
             self._poll = poll
+            self._input_idle = idle
         self.call(install)
 
     def call(self, fn: Callable[[], Any]) -> None:
@@ -178,13 +194,31 @@ class Engine:
         clock = self._clock_ns
         perf = time.perf_counter
         last_busy = perf()
+        arrived = empty_at = clock()       # latest arrival; when the input was last empty
         while True:
             poll = self._poll
             if poll is not None:
                 try:
                     while (got := poll()) is not None:
-                        self._handle(clock(), got[0])
+                        now = clock()
+                        # after the previous one by its delta; not before the input was
+                        # last seen empty, not after now
+                        arrived += int(got[1] * 1e9)
+                        if arrived < empty_at:
+                            arrived = empty_at
+                        elif arrived > now:
+                            arrived = now
+                        empty_at = arrived
+                        if now - arrived > MAX_INPUT_LAG_NS:
+                            self._late(arrived, got[0])
+                        else:
+                            self._overloaded = False
+                            self._handle(arrived, got[0])
                         last_busy = perf()
+                    empty_at = clock()
+                    idle = self._input_idle
+                    if idle is not None:
+                        idle(empty_at)
                 except Exception as exc:   # port gone under us: stop polling it
                     self._poll = None
                     self._error(f"MIDI input failed: {exc}")
@@ -216,6 +250,18 @@ class Engine:
             self._handle(stamp, data)
             last_busy = perf()
 
+    def _late(self, stamp: int, data: Any) -> None:
+        """A polled message that waited too long: a new note-on is dropped (counted, and
+        said once per overload), anything else is handled as usual."""
+        if len(data) == 3 and data[0] & 0xF0 == 0x90 and data[2]:
+            self.dropped_note_ons += 1
+            if not self._overloaded:
+                self._overloaded = True
+                self._error("input overloaded: new notes dropped until it caught up "
+                            "(every note-off kept)")
+            return
+        self._handle(stamp, data)
+
     def _handle(self, stamp: int, data: Any) -> None:
         if callable(data):
             group = self._group
@@ -230,9 +276,17 @@ class Engine:
         if data and data[0] >= 0xF0 and self.clock.handle(data, t):
             return                         # MIDI clock: tempo and beat, nothing to play
         event = parse(data, t, stamp)
-        if event is None:
-            self.dropped += 1
+        if event is not None:
+            self._play(event)
             return
+        # several messages in one, a SysEx with messages caught in it, or junk
+        events = [e for m in split_messages(data) if (e := parse(m, t, stamp))]
+        if not events and data != _EOX:
+            self.ignored += 1
+        for event in events:
+            self._play(event)
+
+    def _play(self, event: NoteEvent) -> None:
         try:
             self.process(event)
         except Exception as exc:  # the show goes on: report, never die mid-song
@@ -263,7 +317,7 @@ class Engine:
             if held is not None:
                 self.router.to_part(held[0], kind, held[1], ev.velocity, ev.time)
         else:  # program change from the keyboard: the preset's programs stay
-            self.dropped += 1
+            self.ignored += 1
 
     @property
     def horizon_deadline(self) -> float | None:
@@ -392,7 +446,7 @@ class Engine:
         elif number in (ALL_NOTES_OFF, ALL_SOUND_OFF):
             self.panic(ev.time)
         elif number in _BANK_SELECT:
-            self.dropped += 1            # would retune the parts' programs: ignored
+            self.ignored += 1            # would retune the parts' programs: ignored
         else:
             self.router.to_all(Kind.CONTROL, number, value, ev.time)
 
@@ -470,7 +524,8 @@ class Engine:
             assign=self.assign_time.summary(),
             latency_recent=[float(x) for x in recent],
             notes_in=self.notes_in,
-            dropped=self.dropped,
+            ignored=self.ignored,
+            dropped_note_ons=self.dropped_note_ons,
             last_input=self.last_input,
             arranger=self.arranger.describe(),
             preset=self.preset.name,

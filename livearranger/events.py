@@ -91,6 +91,34 @@ def parse(data: Sequence[int], time: float = 0.0, stamp: int = 0) -> NoteEvent |
     return NoteEvent(kind, time, data[1], data[2], channel, -1, stamp)
 
 
+def split_messages(data: Sequence[int]) -> list[list[int]]:
+    """The channel-voice messages in raw bytes that may hold several: a SysEx with what
+    rtmidi caught in it (see ``midi_io.MidiInput``), running status, real-time bytes in
+    between.  As on a MIDI cable, any status byte but a real-time one ends a SysEx, and
+    system messages cancel running status; data bytes with no status, incomplete
+    messages and values that are not bytes are skipped."""
+    out: list[list[int]] = []
+    status = need = 0
+    got: list[int] = []
+    for b in data:
+        if not isinstance(b, int) or b < 0 or b > 0xFF:
+            status = 0
+            continue
+        if b >= 0xF8:                    # real-time: may come anywhere, even mid-message
+            continue
+        if b >= 0x80:
+            status = b if b < 0xF0 else 0
+            need = _DATA_BYTES[Kind(b & 0xF0)] if status else 0
+            got = []
+            continue
+        if status:
+            got.append(b)
+            if len(got) == need:
+                out.append([status, *got])
+                got = []                 # running status: the next data bytes reuse it
+    return out
+
+
 def encode(kind: Kind, channel: int, a: int = 0, b: int = 0) -> list[int]:
     """Raw bytes of a channel-voice message (see NoteEvent for the meaning of a, b)."""
     status = int(kind) | (channel & 0x0F)

@@ -7,12 +7,15 @@ opened by index after matching their names, never by passing a client name.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import os
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import rtmidi
 
@@ -52,12 +55,21 @@ def _api_id(api: str) -> int:
     return ident
 
 
-def _make(cls: type, api: str, name: str) -> rtmidi.MidiIn | rtmidi.MidiOut:
+# Messages an input holds (in rtmidi's C++ queue) until polled.  rtmidi's default, 1024,
+# drops what comes past it, note-offs included, and prints a line for each: a burst of a
+# few thousand notes left keys sounding.  65,536 are 6 s of a 10,000-message-a-second
+# burst even if nobody read them (about 2 MiB).
+INPUT_QUEUE_SIZE = 1 << 16
+EOX = [0xF7]                     # End of Exclusive: ends a SysEx (see MidiInput)
+EOX_INTERVAL_NS = 20_000_000     # how often MidiInput.idle sends it into our own input
+
+
+def _make(cls: type, api: str, name: str, **options: Any) -> rtmidi.MidiIn | rtmidi.MidiOut:
     ident = _api_id(api)
     os.environ.setdefault("JACK_NO_START_SERVER", "1")   # never spawn a jackd behind a player
     try:
         with quiet_stderr():
-            return cls(ident, name=name)
+            return cls(ident, name=name, **options)
     except rtmidi.SystemError as exc:
         if api == "jack":
             raise MidiIOError("cannot reach a JACK server: start one (e.g. "
@@ -136,30 +148,137 @@ def match_port(ports: list[str], wanted: str) -> int:
     raise MidiIOError(f"no MIDI port named {wanted!r} (available: {known})")
 
 
+class JackGraph:
+    """Who is connected to a JACK port, through JACK's own C API (``libjack``, loaded
+    with ctypes; python-rtmidi has no such call).  The client it opens is never
+    activated: it has no process callback and runs nothing on JACK's thread.
+    ``connections`` returns None where libjack or the server cannot be reached."""
+
+    def __init__(self, name: str) -> None:
+        self._lib: Any = None
+        self._client: int | None = None
+        path = ctypes.util.find_library("jack")
+        if path is None:
+            return
+        try:
+            lib = ctypes.CDLL(path)
+            lib.jack_client_open.restype = ctypes.c_void_p
+            lib.jack_client_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_void_p]
+            lib.jack_client_close.argtypes = [ctypes.c_void_p]
+            lib.jack_port_by_name.restype = ctypes.c_void_p
+            lib.jack_port_by_name.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+            lib.jack_port_get_all_connections.restype = ctypes.POINTER(ctypes.c_char_p)
+            lib.jack_port_get_all_connections.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+            lib.jack_free.argtypes = [ctypes.c_void_p]
+        except (OSError, AttributeError):
+            return
+        with quiet_stderr():
+            client = lib.jack_client_open(name.encode(), _JACK_NO_START_SERVER, None)
+        if client:
+            self._lib, self._client = lib, client
+
+    def connections(self, port: str) -> list[str] | None:
+        """The ports connected to ``port`` (None: unknown)."""
+        lib, client = self._lib, self._client
+        if client is None:
+            return None
+        handle = lib.jack_port_by_name(client, port.encode())
+        if not handle:
+            return None
+        names = lib.jack_port_get_all_connections(client, handle)
+        if not names:
+            return []
+        try:
+            out = []
+            i = 0
+            while names[i]:
+                out.append(names[i].decode(errors="replace"))
+                i += 1
+            return out
+        finally:
+            lib.jack_free(ctypes.cast(names, ctypes.c_void_p))
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            self._lib.jack_client_close(client)
+
+
+_JACK_NO_START_SERVER = 0x01       # jack_options_t JackNoStartServer
+
+
 class MidiInput:
     """An input port (hardware by name, or virtual), read by polling: what arrives waits
-    in rtmidi's own queue (in C++) until ``poll`` takes it, so no Python ever runs on the
-    MIDI API's thread.  A Python callback there would wait for the interpreter lock
-    whenever the engine or the UI holds it (JACK then drops the client), and closing the
-    port while one runs deadlocks (see ``close_callback_input``)."""
+    in rtmidi's own queue (in C++, ``INPUT_QUEUE_SIZE`` messages) until ``poll`` takes
+    it, so no Python ever runs on the MIDI API's thread.  A Python callback there would
+    wait for the interpreter lock whenever the engine or the UI holds it (JACK then drops
+    the client), and closing the port while one runs deadlocks (see
+    ``close_callback_input``).
+
+    SysEx is passed, not ignored: rtmidi takes everything after a SysEx start as part of
+    it until a message ending in F7 arrives (with SysEx ignored it throws all of that
+    away, note-offs included; passed, it hands it over as one message at the F7, which
+    ``events.split_messages`` takes apart again).  A keyboard that never sends the F7
+    would silence us for good, so on JACK a small output of ours, connected to our own
+    input, sends a lone F7 every ``EOX_INTERVAL_NS`` (``idle``, from the engine thread):
+    anything caught in an unterminated SysEx comes out at most that late.  The lone F7s
+    come back to ``poll`` and mean nothing (the engine does not count them).
+    """
 
     def __init__(self, api: str, port: str, client: str = CLIENT) -> None:
         self.api = api
-        self._in = _make(rtmidi.MidiIn, api, client)
+        self._eox: rtmidi.MidiOut | None = None
+        self._next_eox = 0
+        self._in = _make(rtmidi.MidiIn, api, client, queue_size_limit=INPUT_QUEUE_SIZE)
         with _deleted_on_error(self._in):
-            # sysex and active sensing out: the engine has no use for them; MIDI clock
-            # in (livearranger.clock: tempo and beat from a DAW)
-            self._in.ignore_types(sysex=True, timing=False, active_sense=True)
+            # active sensing stays out; SysEx comes in (see above) and MIDI clock too
+            # (livearranger.clock: tempo and beat from a DAW)
+            self._in.ignore_types(sysex=False, timing=False, active_sense=True)
             if port == "virtual":
                 self._in.open_virtual_port("in")
                 self.name = f"{client}:in"
                 self.virtual = True
+                own = self.name
             else:
                 index = match_port(self._in.get_ports(), port)
                 self.name = self._in.get_ports()[index]
                 self._in.open_port(index, "in")
                 self.virtual = False
+                own = f"{client}:in"
+            if api == "jack":
+                self._eox = self._open_eox(api, own, client)
+        self.own_port = own
+        self._eox_port = f"{client}-eox:eox"
+        self._graph: JackGraph | None = None
+        self._client = client
         self.poll = self._in.get_message
+
+    @staticmethod
+    def _open_eox(api: str, own: str, client: str) -> rtmidi.MidiOut:
+        out = _make(rtmidi.MidiOut, api, f"{client}-eox")
+        with _deleted_on_error(out):
+            out.open_port(match_port(out.get_ports(), own), "eox")
+        return out
+
+    def idle(self, now_ns: int) -> None:
+        """Called by the engine thread when the input queue is empty: on JACK, send the
+        lone F7 that ends any unterminated SysEx, every ``EOX_INTERVAL_NS``."""
+        if self._eox is not None and now_ns >= self._next_eox:
+            self._next_eox = now_ns + EOX_INTERVAL_NS
+            try:
+                self._eox.send_message(EOX)
+            except Exception:            # never worth losing the input for
+                self._next_eox = now_ns + 1000 * EOX_INTERVAL_NS
+
+    def sources(self) -> set[str] | None:
+        """The ports connected to our input, other than our own F7 sender (JACK only;
+        None where that cannot be known)."""
+        if self.api != "jack":
+            return None
+        if self._graph is None:
+            self._graph = JackGraph(f"{self._client}-watch")
+        names = self._graph.connections(self.own_port)
+        return None if names is None else set(names) - {self._eox_port}
 
     def present(self) -> bool:
         """False once a hardware port has disappeared (keyboard unplugged)."""
@@ -171,10 +290,21 @@ class MidiInput:
             return False
 
     def close(self) -> None:
+        if self._graph is not None:
+            self._graph.close()
+        # the input closes while the port it hears (the F7 sender) is still there
         try:
-            self._in.close_port()
+            try:
+                self._in.close_port()
+            finally:
+                self._in.delete()
         finally:
-            self._in.delete()
+            if self._eox is not None:
+                eox, self._eox = self._eox, None
+                try:
+                    eox.close_port()
+                finally:
+                    eox.delete()
 
 
 class PortOutput(Output):
@@ -203,6 +333,16 @@ class PortOutput(Output):
         self.sent += 1
         self._out.send_message(message)
 
+    def present(self) -> bool:
+        """False once the port we send to has disappeared (its program quit or was
+        killed); always True for our own virtual port."""
+        if self.spec == "virtual":
+            return True
+        try:
+            return self.name in self._out.get_ports()
+        except Exception:
+            return False
+
     def close(self) -> None:
         try:
             self._out.close_port()
@@ -216,7 +356,9 @@ class Loopback:
     no Python runs on the MIDI thread."""
 
     def __init__(self, api: str, port_name: str, client: str) -> None:
-        self._in = _make(rtmidi.MidiIn, api, client)
+        # sized like our inputs: a burst between two drains must not overflow it (rtmidi
+        # would print a line per lost message, hiding a real overflow of our input)
+        self._in = _make(rtmidi.MidiIn, api, client, queue_size_limit=INPUT_QUEUE_SIZE)
         with _deleted_on_error(self._in):
             self._in.ignore_types(sysex=True, timing=True, active_sense=True)
             index = match_port(self._in.get_ports(), port_name)

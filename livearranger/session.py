@@ -100,16 +100,25 @@ class _RecorderTap(Output):
 
 
 class _OutputWatch:
-    """A JACK output port and the loopback that hears it."""
+    """An output port: whether the port it sends to is there, and on JACK the loopback
+    that hears it."""
 
     def __init__(self, output: PortOutput, client: str) -> None:
         self.output = output
-        self.loopback = Loopback(output.api, output.own_port, f"{client}-loop")
+        self.loopback = (Loopback(output.api, output.own_port, f"{client}-loop")
+                         if output.api == "jack" else None)
         self.last_sent = output.sent
         self.silent_checks = 0
+        self.lost = False            # the port it sends to has gone
+
+    def close(self) -> None:
+        if self.loopback is not None:
+            self.loopback.close()
 
     def silent(self) -> bool:
         """True when we sent since the last look and nothing came back."""
+        if self.loopback is None:
+            return False
         heard = self.loopback.drain()
         sent = self.output.sent - self.last_sent
         self.last_sent = self.output.sent
@@ -132,8 +141,10 @@ class Session:
         self.output_names: list[str] = []
         self._tap = _RecorderTap()
         self._watches: list[_OutputWatch] = []
+        self.notices: list[str] = []     # ports lost and back, for the snapshot
         self.input: MidiInput | None = None
         self.input_lost = False
+        self._sources: set[str] = set()    # what a virtual input heard from at last look
         outputs = self._open_outputs(self.preset)
         try:
             self.engine = Engine(self.preset, arranger, Router(self.preset, outputs),
@@ -145,12 +156,11 @@ class Session:
         # JACK's graph after we exit, and a dead client there stalls the server for
         # everyone (new clients waited 35 s, measured).
         try:
-            if config.api == "jack":
-                for out in outputs:
-                    port = out.output if isinstance(out, DelayedOutput) else out
-                    port = port.output if isinstance(port, _PartFilter) else port
-                    if isinstance(port, PortOutput):
-                        self._watches.append(_OutputWatch(port, config.client))
+            for out in outputs:
+                port = out.output if isinstance(out, DelayedOutput) else out
+                port = port.output if isinstance(port, _PartFilter) else port
+                if isinstance(port, PortOutput):
+                    self._watches.append(_OutputWatch(port, config.client))
             if config.input:
                 self.set_input(config.input)
             if config.record:
@@ -229,7 +239,7 @@ class Session:
         # just after its source went away crashed rtmidi now and then (2 in 120 failed
         # set-ups on a loaded VM; none in 370 in this order).
         for watch in self._watches:
-            watch.loopback.close()
+            watch.close()
         self._watches = []
         self.engine.stop()   # drains, panics (recorded too), closes outputs incl. recorder
         self.close_input()
@@ -245,7 +255,8 @@ class Session:
         new = MidiInput(self.config.api, port, self.config.client)
         old, self.input = self.input, new
         self.input_lost = False
-        engine.set_input_poll(new.poll)
+        self._sources = set()
+        engine.set_input_poll(new.poll, new.idle)
         if old is not None:
             engine.wait_idle()           # the engine no longer reads the old port
             old.close()
@@ -263,42 +274,93 @@ class Session:
         """Call now and then (not in the hot path): notice an unplugged keyboard (panic,
         keep playing state) and reopen it when it is back.  Returns a message on change."""
         inp = self.input
-        if inp is None or inp.virtual:
+        if inp is None:
             return None
+        if inp.virtual:
+            return self._check_sources(inp)
         if not self.input_lost and not inp.present():
             self.input_lost = True
             self.engine.request_panic()
-            return f"MIDI input {inp.name!r} disappeared: all notes stopped, waiting for it"
+            return self._notice(f"MIDI input {inp.name!r} disappeared: all notes stopped, "
+                                "waiting for it")
         if self.input_lost:
             try:
                 self.set_input(inp.name)
             except MidiIOError:
                 return None
-            return f"MIDI input {inp.name!r} is back"
+            return self._notice(f"MIDI input {inp.name!r} is back")
         return None
 
+    def _check_sources(self, inp: MidiInput) -> str | None:
+        """A virtual input: a program that was connected to it and is not any more (quit,
+        killed, unpatched) can never send the note-offs of its keys still down, so all
+        notes stop.  Known on JACK only."""
+        sources = inp.sources()
+        if sources is None:
+            return None
+        gone, self._sources = self._sources - sources, sources
+        if not gone:
+            return None
+        self.engine.request_panic()
+        names = ", ".join(repr(n) for n in sorted(gone))
+        return self._notice(f"MIDI input {inp.name!r} lost {names}: all notes stopped")
+
     def check_outputs(self) -> str | None:
-        """Call now and then (JACK only): an output port whose client stopped delivering
-        (a known JACK hazard: its loopback hears nothing of what we send) is reopened."""
+        """Call now and then: an output whose port went away (its program quit or was
+        killed) is reported and reconnected when the port is back; on JACK, an output
+        port whose client stopped delivering (a known JACK hazard: its loopback hears
+        nothing of what we send) is reopened.  Returns a message on change."""
         for i, watch in enumerate(self._watches):
+            old = watch.output
+            if watch.lost or not old.present():
+                message = self._follow_lost(i, watch)
+                if message:
+                    return message
+                continue
             if not watch.silent():
                 continue
-            old = watch.output
-            watch.loopback.close()
+            watch.close()
             new = self._reopen_output(old)
             if new is None:
                 del self._watches[i]
-                return f"MIDI output {old.name!r} stopped delivering and could not be reopened"
+                return self._notice(f"MIDI output {old.name!r} stopped delivering and "
+                                    "could not be reopened")
             self._watches[i] = _OutputWatch(new, self.config.client)
-            return f"MIDI output {old.name!r} stopped delivering: reopened"
+            return self._notice(f"MIDI output {old.name!r} stopped delivering: reopened")
         return None
 
-    def _reopen_output(self, old: PortOutput) -> PortOutput | None:
-        """Replace ``old`` by a fresh client on the same port, on the engine thread."""
+    def _follow_lost(self, i: int, watch: _OutputWatch) -> str | None:
+        """The port ``watch`` sends to is gone, or was: say so once, reconnect when it is
+        back.  What was sounding there went with its program; the other outputs play on."""
+        old = watch.output
+        if not watch.lost:
+            watch.lost = True
+            return self._notice(f"MIDI output {old.name!r} disappeared: "
+                                "reconnecting when it is back")
+        if not old.present():
+            return None
+        watch.close()
+        new = self._reopen_output(old, panic=False)
+        if new is None:
+            del self._watches[i]
+            return self._notice(f"MIDI output {old.name!r} is back but could not be reopened")
+        self._watches[i] = _OutputWatch(new, self.config.client)
+        return self._notice(f"MIDI output {new.name!r} is back: reconnected")
+
+    def _notice(self, message: str) -> str:
+        if len(self.notices) >= 100:
+            del self.notices[0]
+        self.notices.append(message)
+        return message
+
+    def _reopen_output(self, old: PortOutput, panic: bool = True) -> PortOutput | None:
+        """Replace ``old`` by a fresh client on the same port, on the engine thread
+        (after a panic, unless ``panic`` is False)."""
         result: list[PortOutput] = []
 
         def swap() -> None:
-            self.engine.panic()
+            if panic:
+                self.engine.panic()
             outputs = self.engine.router.outputs
             old.close()
             new = PortOutput(old.api, old.spec, old.client, old.virtual_name)
@@ -393,5 +455,6 @@ class Session:
         return rec.path if rec is not None else None
 
     def snapshot(self) -> Snapshot:
-        """The engine's figures (any thread)."""
-        return self.engine.snapshot()
+        """The engine's figures and the session's notices (any thread)."""
+        snap = self.engine.snapshot()
+        return replace(snap, notices=self.notices[-10:]) if self.notices else snap

@@ -102,7 +102,7 @@ class Snapshot:
     assign: dict[str, float]       # arranger.assign alone, ms
     latency_recent: list[float]    # last values for a sparkline
     notes_in: int
-    dropped: int                   # unparseable or unusable messages ignored
+    ignored: int                   # messages with nothing to play (system, program, junk)
     last_input: tuple[int, int] | None  # (pitch, velocity) of the latest note-on
     arranger: str
     preset: str
@@ -111,3 +111,5 @@ class Snapshot:
     moves: int = 0                 # keys moved to another part by a correction
     tempo_bpm: float | None = None # MIDI clock in: quarter notes per minute (None: no clock)
     beat: float | None = None      # quarter notes since the song's start (None: no clock)
+    dropped_note_ons: int = 0      # new notes dropped: input came faster than we play
+    notices: list[str] = field(default_factory=list)   # ports lost and back (a session's)

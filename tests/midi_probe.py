@@ -77,7 +77,7 @@ class Listener:
     def __init__(self, source: str, name: str = "test-listener") -> None:
         self.messages: list[tuple[float, list[int]]] = []
         self._lock = threading.Lock()
-        self.inp = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=name, queue_size_limit=8192)
+        self.inp = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=name, queue_size_limit=1 << 16)
         self.inp.ignore_types(sysex=True, timing=True, active_sense=True)
         ports = self.inp.get_ports()
         index = next(i for i, p in enumerate(ports) if source in p)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 
@@ -119,3 +121,33 @@ def test_errors_are_one_line_and_exit_2(args, text, tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and text in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_signal_while_play_starts_ends_it_in_one_line(sig, monkeypatch, capsys):
+    import livearranger.session as session_module
+
+    stopped: list[bool] = []
+
+    class Signalled(session_module.Session):
+        def __init__(self, config) -> None:
+            super().__init__(config)
+            os.kill(os.getpid(), sig)          # arrives while the session is being set up
+
+        def stop(self) -> None:
+            stopped.append(True)
+            super().stop()
+
+    monkeypatch.setattr(session_module, "Session", Signalled)
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        code = main(["play", "--headless", "--in", "none", "--out", ",", "--preset", "satb",
+                     "--arranger", "closest-pitch"])
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+    captured = capsys.readouterr()
+    assert code == 0 and stopped
+    assert captured.err.strip().splitlines() == [
+        f"livearranger: stopped by {sig.name} while starting"]
+    assert "playing" not in captured.out

@@ -107,7 +107,7 @@ def test_program_change_and_bank_select_from_keyboard_do_not_break_preset():
     engine.process(NoteEvent(Kind.PROGRAM, 0.0, 5, 0))
     engine.process(NoteEvent(Kind.CONTROL, 0.0, 0, 1))
     assert out.messages == []
-    assert engine.dropped == 2
+    assert engine.ignored == 2
 
 
 def test_panic_stops_exactly_what_was_sent_and_lifts_pedal():
@@ -150,14 +150,38 @@ def test_garbage_bytes_are_counted_and_ignored_by_the_thread():
     engine, out, _ = make()
     engine.start()
     for junk in ([], [0xFF], [0x90, 200, 1], [0x90, 60], [0x12, 0x34, 0x56],
-                 [0x90, 60, 100, 7], [0xF2, 1]):
+                 [0xF0, 1, 2, 0xF7], [0x90, 60, 300]):
         engine.feed(junk)
+    engine.feed([0xF7])                       # a lone End of Exclusive: not even counted
+    engine.feed([0xF8])                       # a clock tick: the clock's, not junk
     engine.feed([0x90, 60, 100])
     engine.feed([0x80, 60, 0])
     assert engine.wait_idle()
     engine.stop()
-    assert engine.dropped == 7
+    assert engine.ignored == 7                # [0x90, 200, 1] is a program change on ch 9
+    assert engine.snapshot().ignored == 7 and engine.snapshot().dropped_note_ons == 0
     assert [n[0] for n in notes(out)][:2] == [0x90, 0x80]
+
+
+def test_messages_caught_in_an_unterminated_sysex_are_played():
+    """rtmidi hands over everything after a SysEx without its F7 as one message, when an
+    F7 arrives: each status byte in it ends the SysEx, and what follows is played."""
+    engine, out, preset = make(arranger=lambda p: Fixed(p, [0, 1]))
+    engine.start()
+    engine.feed([0x90, 60, 100])
+    engine.feed([0x90, 64, 100])
+    engine.feed([0xF0, 0x7E, 0x01, 0x80, 60, 0, 0xF8, 0x90, 64, 0, 0xF7])
+    engine.feed([0x90, 67, 90, 72, 90])       # running status: two note-ons in one
+    engine.feed([0x80, 67, 0, 0x80, 72])      # and an incomplete one after a note-off
+    assert engine.wait_idle()
+    ch = [p.channel for p in preset.parts]
+    assert notes(out) == [(0x90, ch[0], 60, 100), (0x90, ch[1], 64, 100),
+                          (0x80, ch[0], 60, 0), (0x80, ch[1], 64, 0),
+                          (0x90, ch[0], 67, 90), (0x90, ch[1], 72, 90),
+                          (0x80, ch[0], 67, 0)]
+    assert engine.ignored == 0
+    engine.stop()
+    assert not engine.router.sounding
 
 
 def test_thread_records_latency_and_stop_panics():

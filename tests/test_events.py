@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from livearranger.events import Kind, NoteEvent, encode, parse
+from livearranger.events import Kind, NoteEvent, encode, parse, split_messages
 
 
 @pytest.mark.parametrize("data", [
@@ -29,3 +29,17 @@ def test_pitchbend_is_14_bit_and_velocity_zero_is_off():
     assert parse([0xE0, 0x7F, 0x7F]).velocity == 16383
     assert NoteEvent(Kind.NOTE_ON, 0, 60, 0).is_note_off
     assert not NoteEvent(Kind.NOTE_ON, 0, 60, 1).is_note_off
+
+
+@pytest.mark.parametrize(("data", "messages"), [
+    ([0x90, 60, 100], [[0x90, 60, 100]]),
+    ([0xF0, 0x7E, 1, 0x80, 60, 0, 0xB0, 123, 0, 0xF7], [[0x80, 60, 0], [0xB0, 123, 0]]),
+    ([0x90, 60, 100, 62, 0, 64], [[0x90, 60, 100], [0x90, 62, 0]]),     # running status
+    ([0x90, 60, 0xF8, 100], [[0x90, 60, 100]]),                         # real-time inside
+    ([0x90, 60, 100, 0xF2, 1, 2, 61, 3], [[0x90, 60, 100]]),            # system ends it
+    ([0xC0, 5, 6, 0xD1, 7], [[0xC0, 5], [0xC0, 6], [0xD1, 7]]),
+    ([1, 2, 0xF0, 3, 0xF7, 4], []),
+    ([0x90, 60, 256, 61, 0x80, 60, 0, "x", 1], [[0x80, 60, 0]]),
+])
+def test_split_messages(data, messages):
+    assert split_messages(data) == messages

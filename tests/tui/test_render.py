@@ -38,7 +38,7 @@ def _snap(names: list[str]) -> Snapshot:
     n = len(names)
     return Snapshot(part_names=names, counts=list(range(1, n + 1)),
                     sounding=[[60 + i] for i in range(n)], recent=[[60 + i] for i in range(n)],
-                    latency={}, assign={}, latency_recent=[], notes_in=n, dropped=0,
+                    latency={}, assign={}, latency_recent=[], notes_in=n, ignored=0,
                     last_input=(60, 100), arranger="zone", preset="satb", errors=[])
 
 

@@ -27,7 +27,7 @@ FIXED = Snapshot(
     latency_recent=[0.18 + 0.01 * (i % 7) for i in range(40)] + [2.6] +
                    [0.2 + 0.02 * (i % 5) for i in range(5)],
     notes_in=46,
-    dropped=1,
+    ignored=1,
     last_input=(72, 96),
     arranger="model (onnxruntime CPUExecutionProvider, window 64)",
     preset="satb",

@@ -1,0 +1,267 @@
+"""The live input path of `livearranger play --headless` on a real JACK bus: a burst
+of notes, a SysEx without its end, the pedal, signals, an output port that dies."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import mido
+import pytest
+
+from livearranger.presets import load_preset
+from tests.midi_probe import Keyboard, connect_live, jack_ports, wait_for_port
+from tests.test_live_play import _check_closed, _start_play, _stop
+
+pytestmark = pytest.mark.jack
+
+SATB = {p.channel for p in load_preset("satb").parts}
+
+
+def _is_on(m: list[int]) -> bool:
+    return m[0] & 0xF0 == 0x90 and m[2] > 0
+
+
+def _is_off(m: list[int]) -> bool:
+    return m[0] & 0xF0 == 0x80 or (m[0] & 0xF0 == 0x90 and m[2] == 0)
+
+
+def _counts(ons: int, offs: int):
+    return lambda ms: (sum(1 for m in ms if _is_on(m)) >= ons
+                       and sum(1 for m in ms if _is_off(m)) >= offs)
+
+
+def _satb(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
+    return _start_play(tmp_path, "--out", "virtual", "--preset", "satb",
+                       "--arranger", "closest-pitch", "--horizon-ms", "0", *extra)
+
+
+def send_burst(kb: Keyboard, pitches: list[int], seconds: float) -> None:
+    """Each pitch as a note-on and its note-off, all of them spread over ``seconds`` in
+    1 ms slices (as fast as JACK lets a sender go without overflowing its own buffer)."""
+    slices = max(1, round(seconds * 1000))
+    per = -(-len(pitches) // slices)
+    start = time.perf_counter()
+    for k in range(slices):
+        for p in pitches[k * per:(k + 1) * per]:
+            kb.send([0x90, p, 80])
+            kb.send([0x80, p, 0])
+        wait = start + (k + 1) * 0.001 - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+
+
+def test_a_burst_of_5000_notes_all_comes_out_in_order(jack_server, tmp_path):
+    proc = _satb(tmp_path)
+    try:
+        wait_for_port("livearranger-out:out")
+        kb, ls = connect_live("livearranger-out:out", "livearranger:in")
+        pitches = [36 + (i * 7) % 60 for i in range(5000)]
+        send_burst(kb, pitches, 0.05)
+        ok = ls.wait_count(_counts(5000, 5000), 30.0)
+        summary = ls.summary()
+        got = ls.take()
+        kb.close()
+        ls.close()
+    finally:
+        out, err = _stop(proc)
+    assert ok, f"sent 5000 notes in 50 ms, got back {summary}"
+    assert [m[1] for m in got if _is_on(m)] == pitches          # every one, in order
+    _check_closed(got, SATB)
+    assert "0 new notes dropped" in out, out
+    assert "queue limit" not in err, err
+
+
+def test_sysex_without_its_end_does_not_swallow_note_offs(jack_server, tmp_path):
+    proc = _satb(tmp_path)
+    try:
+        wait_for_port("livearranger-out:out")
+        kb, ls = connect_live("livearranger-out:out", "livearranger:in")
+        for p in (60, 64, 67):
+            kb.send([0x90, p, 90])
+        assert ls.wait_count(_counts(3, 0)), ls.summary()
+        kb.send([0xF0, 0x7E, 0x7F, 0x06, 0x01])                   # no F7, ever
+        for p in (60, 64, 67):
+            kb.send([0x80, p, 0])
+        assert ls.wait_count(_counts(3, 3)), f"note-offs after the SysEx lost: {ls.summary()}"
+        kb.send([0x90, 72, 90])                                   # playing goes on
+        kb.send([0x90, 48, 90])
+        assert ls.wait_count(_counts(5, 3)), ls.summary()
+        kb.send([0xF0, 0x43, 0x10])                               # again, then All Notes Off
+        kb.send([0xB0, 123, 0])
+        assert ls.wait_count(_counts(5, 5)), f"CC123 after the SysEx lost: {ls.summary()}"
+        got = ls.take()
+        kb.close()
+        ls.close()
+    finally:
+        _stop(proc)
+    _check_closed(got, SATB)
+
+
+def test_glissando_with_the_sustain_pedal_down_leaves_nothing_sounding(jack_server, tmp_path):
+    proc = _satb(tmp_path)
+    try:
+        wait_for_port("livearranger-out:out")
+        kb, ls = connect_live("livearranger-out:out", "livearranger:in")
+        kb.send([0xB0, 64, 127])
+        keys = list(range(36, 97)) + list(range(95, 35, -1))     # up and down again
+        for p in keys:
+            kb.send([0x90, p, 70])
+            time.sleep(0.001)
+            kb.send([0x80, p, 0])
+        kb.send([0xB0, 64, 0])
+        assert ls.wait_count(lambda ms: _counts(len(keys), len(keys))(ms) and sum(
+            1 for m in ms if m[0] & 0xF0 == 0xB0 and m[1] == 64 and m[2] == 0) >= 4, 10.0), \
+            ls.summary()
+        got = ls.take()
+        kb.close()
+        ls.close()
+    finally:
+        _stop(proc)
+    assert [m[1] for m in got if _is_on(m)] == keys
+    _check_closed(got, SATB)
+    downs = [i for i, m in enumerate(got) if m[0] & 0xF0 == 0xB0 and m[1] == 64 and m[2]]
+    ups = [i for i, m in enumerate(got) if m[0] & 0xF0 == 0xB0 and m[1] == 64 and not m[2]]
+    assert len(downs) == len(ups) == 4 and max(downs) < min(ups)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM, signal.SIGINT])
+def test_a_signal_with_a_chord_held_releases_it_and_saves_the_take(jack_server, tmp_path,
+                                                                   sig):
+    take = tmp_path / "take.mid"
+    proc = _satb(tmp_path, "--record", str(take))
+    try:
+        wait_for_port("livearranger-out:out")
+        kb, ls = connect_live("livearranger-out:out", "livearranger:in")
+        for p in (48, 60, 64, 67):
+            kb.send([0x90, p, 90])
+        assert ls.wait_count(_counts(4, 0)), ls.summary()
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=15)
+        assert ls.wait_count(_counts(4, 4), 3.0), f"chord left sounding: {ls.summary()}"
+        got = ls.take()
+        kb.close()
+        ls.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err, err
+    _check_closed(got, SATB)
+    assert f"wrote {take}" in out
+    mid = mido.MidiFile(str(take))
+    ons = sum(1 for t in mid.tracks for m in t if m.type == "note_on" and m.velocity)
+    offs = sum(1 for t in mid.tracks for m in t
+               if m.type == "note_off" or (m.type == "note_on" and not m.velocity))
+    assert ons == offs == 5                                       # the chord + the probe
+
+
+_SYNTH = """
+import sys, time, rtmidi
+inp = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="fakesynth")
+inp.open_virtual_port("in")
+print("ready", flush=True)
+while True:
+    while (got := inp.get_message()) is not None:
+        print(*got[0], flush=True)
+    time.sleep(0.002)
+"""
+
+
+class _Lines:
+    """Collects a process's stderr lines on a thread of its own."""
+
+    def __init__(self, stream) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait(self, text: str, timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.lines):
+                return True
+            time.sleep(0.05)
+        return False
+
+
+def _fake_synth() -> subprocess.Popen[str]:
+    synth = subprocess.Popen([sys.executable, "-c", _SYNTH], stdout=subprocess.PIPE,
+                             text=True)
+    assert synth.stdout is not None and synth.stdout.readline().strip() == "ready"
+    return synth
+
+
+def test_an_output_port_killed_and_back_is_reported_and_reconnected(jack_server, tmp_path):
+    synth = _fake_synth()
+    proc = _start_play(tmp_path, "--out", "fakesynth:in", "--preset", "satb",
+                       "--arranger", "closest-pitch", "--horizon-ms", "0")
+    messages = _Lines(proc.stderr)
+    try:
+        kb = Keyboard("livearranger:in")
+        synth.kill()                                              # SIGKILL, no goodbye
+        synth.wait()
+        assert messages.wait("'fakesynth:in' disappeared"), messages.lines
+        synth = _fake_synth()
+        assert messages.wait("'fakesynth:in' is back: reconnected"), messages.lines
+        heard = _Lines(synth.stdout)
+        time.sleep(0.2)
+        kb.send([0x90, 72, 90])
+        soprano = 0x90 | load_preset("satb").parts[0].channel
+        assert heard.wait(f"{soprano} 72 90"), f"the reconnected output is silent: {heard.lines}"
+        kb.close()
+    finally:
+        synth.kill()
+        proc.send_signal(signal.SIGTERM)
+        out = proc.stdout.read()
+        proc.wait(15)
+    assert proc.returncode == 0, messages.lines
+    assert "note: MIDI output 'fakesynth:in' disappeared" in out, out
+    assert not [p for p in jack_ports() if p.startswith("livearranger")], jack_ports()
+
+
+_FEEDER = """
+import time, rtmidi
+out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="feeder")
+out.open_port([i for i, p in enumerate(out.get_ports()) if p == "livearranger:in"][0])
+time.sleep(1.5)                  # connected for a while: the session's looks have seen it
+for p in (48, 60, 64, 67):
+    out.send_message([0x90, p, 90])
+print("chord down", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_killed_program_feeding_the_virtual_input_stops_its_notes(jack_server, tmp_path):
+    proc = _satb(tmp_path)
+    messages = _Lines(proc.stderr)
+    try:
+        wait_for_port("livearranger-out:out")
+        kb, ls = connect_live("livearranger-out:out", "livearranger:in")
+        feeder = subprocess.Popen([sys.executable, "-c", _FEEDER], stdout=subprocess.PIPE,
+                                  text=True)
+        assert feeder.stdout is not None and feeder.stdout.readline().strip() == "chord down"
+        assert ls.wait_count(_counts(4, 0)), ls.summary()
+        feeder.kill()                                             # SIGKILL, keys still down
+        feeder.wait()
+        assert ls.wait_count(_counts(4, 4)), f"chord left sounding: {ls.summary()}"
+        assert messages.wait("lost 'feeder:"), messages.lines
+        kb.send([0x90, 72, 90])                                   # the keyboard plays on
+        kb.send([0x80, 72, 0])
+        assert ls.wait_count(_counts(5, 5)), ls.summary()
+        got = ls.take()
+        kb.close()
+        ls.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.stdout.read()
+        proc.wait(15)
+    _check_closed(got, SATB)
