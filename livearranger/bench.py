@@ -309,7 +309,7 @@ def peer_main(tag: str, source: str) -> int:
     line: counts | clear | dump | quit; answers are one JSON line on stdout."""
     import rtmidi
 
-    from livearranger.midi_io import close_callback_input, match_port
+    from livearranger.midi_io import close_callback_input, match_port  # before rtmidi
 
     sinks = {"model": _Sink(rtmidi, f"sinkm{tag}"), "thru": _Sink(rtmidi, f"sinkt{tag}")}
     out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"thruout{tag}")
@@ -417,7 +417,7 @@ def _match(sends: list[tuple[tuple[int, int], int]], arrivals: list[list[int]],
 def _live_pass(args: argparse.Namespace, preset: Preset, tag: str) -> dict[str, Any]:
     import rtmidi
 
-    from livearranger.midi_io import MidiInput, PortOutput
+    from livearranger.midi_io import MidiInput, PortOutput  # before rtmidi: jacklib
 
     kbd = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"kbd{tag}")
     kbd.open_virtual_port("out")

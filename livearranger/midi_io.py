@@ -17,10 +17,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import rtmidi
-
+from livearranger.jacklib import use_system_jack
 from livearranger.quiet import quiet_stderr
 from livearranger.router import Output
+
+use_system_jack()             # before rtmidi: PipeWire's JACK works too (see jacklib)
+
+import rtmidi  # noqa: E402
 
 CLIENT = "livearranger"
 

@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 
 need=()
 pkgs=(jackd2 libfluidsynth3 fluid-soundfont-gm libportaudio2 tmux)
-[ "${1:-}" = "test" ] && pkgs+=(jack-midi-clock)   # a real MIDI clock for the tests
+# the tests: a real MIDI clock, and PipeWire with its JACK (what desktops run)
+[ "${1:-}" = "test" ] && pkgs+=(jack-midi-clock pipewire pipewire-jack wireplumber dbus)
 for pkg in "${pkgs[@]}"; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done

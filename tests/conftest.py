@@ -11,6 +11,9 @@ from collections.abc import Iterator
 import pytest
 
 from livearranger.jackd import JackServer
+from livearranger.jacklib import use_system_jack
+
+use_system_jack()   # before any test module imports rtmidi, as livearranger.midi_io does
 
 # No test takes a minute; one stuck this long is hung (e.g. inside a MIDI library call
 # that holds the interpreter lock, which no Python-level timeout can interrupt).
@@ -57,3 +60,47 @@ def _no_jack_autostart(monkeypatch) -> None:
     monkeypatch.setenv("JACK_NO_START_SERVER", "1")
     if "JACK_DEFAULT_SERVER" in os.environ:
         monkeypatch.setenv("JACK_DEFAULT_SERVER", os.environ["JACK_DEFAULT_SERVER"])
+
+
+@pytest.fixture(scope="session")
+def pipewire(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """PipeWire with its JACK emulation and no sound card (what a desktop runs), in a
+    runtime folder and session bus of its own; yields the environment a client under
+    ``pw-jack`` needs.  Everything it started is stopped afterwards."""
+    import subprocess
+    import time
+
+    run_dir = tmp_path_factory.mktemp("pipewire-run")
+    run_dir.chmod(0o700)
+    env = {k: v for k, v in os.environ.items() if k != "JACK_DEFAULT_SERVER"}
+    env["XDG_RUNTIME_DIR"] = str(run_dir)
+    bus = subprocess.run(["dbus-daemon", "--session", "--fork", "--print-address=1",
+                          "--print-pid=1"], capture_output=True, text=True, env=env,
+                         timeout=10, check=True).stdout.split()
+    env["DBUS_SESSION_BUS_ADDRESS"], bus_pid = bus[0], int(bus[1])
+    log = open(run_dir / "pipewire.log", "w")   # noqa: SIM115 (closed below)
+    procs = [subprocess.Popen([prog], env=env, stdout=log, stderr=log)
+             for prog in ("pipewire", "wireplumber")]
+    try:
+        deadline = time.monotonic() + 15.0
+        while time.monotonic() < deadline:
+            probe = subprocess.run(["pw-jack", "jack_lsp"], env=env, capture_output=True,
+                                   text=True, timeout=10)
+            if probe.returncode == 0 and "not running" not in probe.stderr:
+                break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError(f"PipeWire's JACK did not come up: {probe.stderr[-300:]}")
+        yield env
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        log.close()
+        try:
+            os.kill(bus_pid, 15)
+        except OSError:
+            pass
