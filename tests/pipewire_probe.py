@@ -8,12 +8,12 @@ import json
 import sys
 import time
 
-from livearranger.midi_io import list_ports, match_port  # system libjack, then rtmidi
-
-import rtmidi  # noqa: E402
+from livearranger.midi_io import list_ports, match_port  # loads the system libjack
 
 
 def main(n: int) -> int:
+    import rtmidi   # after livearranger.midi_io: rtmidi then talks through PipeWire
+
     deadline = time.monotonic() + 10.0
     while time.monotonic() < deadline:
         ins, outs = list_ports("jack")
