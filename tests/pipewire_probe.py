@@ -12,7 +12,7 @@ from livearranger.midi_io import list_ports, match_port  # loads the system libj
 
 
 def main(n: int) -> int:
-    import rtmidi   # after livearranger.midi_io: rtmidi then talks through PipeWire
+    import rtmidi  # after livearranger.midi_io: rtmidi then talks through PipeWire
 
     deadline = time.monotonic() + 10.0
     while time.monotonic() < deadline:
