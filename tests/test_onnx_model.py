@@ -202,6 +202,11 @@ def test_corrupt_and_missing_files_fail_clearly(tmp_path, satb):
         OnnxArranger(satb, model=str(tmp_path / "nope.onnx"))
     with pytest.raises(ArrangerError, match="names no model"):
         OnnxArranger(replace(satb, model=""))
+    huge = tmp_path / "huge.onnx"
+    with huge.open("wb") as f:                    # sparse: no disk used
+        f.truncate(65 * 1024 * 1024)
+    with pytest.raises(ArrangerError, match="model too large"):
+        OnnxArranger(satb, model=str(huge))
 
 
 def biased_model(part: int) -> PartTransformer:

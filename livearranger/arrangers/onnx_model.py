@@ -40,15 +40,23 @@ def shipped_model_dir() -> Path:
     return installed if installed.is_dir() else package.parent / "models" / "shipped"
 
 
+MAX_MODEL_BYTES = 64 * 1024 * 1024   # a step model (the shipped ones are under 2 MB)
+
+
 def resolve_model(name: str) -> Path:
-    """A model file by path, else by name in the shipped models folder."""
+    """A model file by path, else by name in the shipped models folder; ArrangerError
+    (one line) when there is none or it is larger than ``MAX_MODEL_BYTES``."""
     path = Path(name).expanduser()
-    if path.is_file():
-        return path
-    shipped = shipped_model_dir() / name
-    if shipped.is_file():
-        return shipped
-    raise ArrangerError(f"{name}: model file not found (nor in {shipped_model_dir()})")
+    if not path.is_file():
+        path = shipped_model_dir() / name
+        if not path.is_file():
+            raise ArrangerError(f"{name}: model file not found (nor in "
+                                f"{shipped_model_dir()})")
+    size = path.stat().st_size
+    if size > MAX_MODEL_BYTES:
+        raise ArrangerError(f"{path}: model too large ({size / 1e6:.0f} MB; a step model "
+                            f"is at most {MAX_MODEL_BYTES // (1024 * 1024)} MB)")
+    return path
 
 
 def _first_line(exc: BaseException) -> str:
