@@ -85,7 +85,7 @@ class Engine:
         self.clock = MidiClock()
         self._horizon = check_horizon(horizon)
         self._group: HorizonGroup | None = None
-        self._settled = 0        # keys of the group being settled that have their part
+        self._settled: set[int] = set()   # keys of the group being settled that have a part
         self._install(preset, arranger, router)
 
     # ----------------------------------------------------------------- set-up
@@ -345,19 +345,21 @@ class Engine:
         state = self.state
         self.arranger.rewind()
         state.rewind([n.pitch for n in notes])
-        self._settled = 0
+        settled = self._settled
+        settled.clear()
         try:
             self.arranger.assign_chord(notes, state, self._resettle)
         except Exception as exc:   # the show goes on: the keys keep the parts they have
             state.pending.clear()
-            for note in notes[self._settled:]:
-                state.note_on(note.pitch, note.time, note.part)
+            for note in notes:
+                if note.pitch not in settled:
+                    state.note_on(note.pitch, note.time, note.part)
             self._error(f"chord kept as it sounded: {type(exc).__name__}: {exc}")
 
     def _resettle(self, note: NoteEvent, part: int) -> None:
         """``note`` of the group being settled is finally ``part``."""
         self.state.note_on(note.pitch, note.time, part)
-        self._settled += 1
+        self._settled.add(note.pitch)
         if part != note.part:
             self._move(note, part)
 
