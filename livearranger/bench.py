@@ -34,6 +34,9 @@ import numpy as np
 from livearranger.arrangers import Arranger, ArrangerError, make_arranger
 from livearranger.engine import Engine
 from livearranger.events import Kind, NoteEvent
+
+# (midi_io loads the system JACK library before the rtmidi imports below: jacklib)
+from livearranger.midi_io import MidiInput, PortOutput, close_callback_input, match_port
 from livearranger.presets import Preset, PresetError, load_preset
 from livearranger.router import Output, Router
 from livearranger.state import PerformanceState
@@ -309,8 +312,6 @@ def peer_main(tag: str, source: str) -> int:
     line: counts | clear | dump | quit; answers are one JSON line on stdout."""
     import rtmidi
 
-    from livearranger.midi_io import close_callback_input, match_port  # before rtmidi
-
     sinks = {"model": _Sink(rtmidi, f"sinkm{tag}"), "thru": _Sink(rtmidi, f"sinkt{tag}")}
     out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"thruout{tag}")
     out.open_port(match_port(out.get_ports(), f"sinkt{tag}:in"), "out")
@@ -416,8 +417,6 @@ def _match(sends: list[tuple[tuple[int, int], int]], arrivals: list[list[int]],
 
 def _live_pass(args: argparse.Namespace, preset: Preset, tag: str) -> dict[str, Any]:
     import rtmidi
-
-    from livearranger.midi_io import MidiInput, PortOutput  # before rtmidi: jacklib
 
     kbd = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"kbd{tag}")
     kbd.open_virtual_port("out")
@@ -529,11 +528,96 @@ def bench_live(args: argparse.Namespace) -> dict[str, Any]:
                      f"{attempts}")
 
 
+# ------------------------------------------------------------------ soak
+SOAK_RATE = 4000.0        # note-ons per second of dense playing (chords of the chorale)
+SOAK_WINDOW_S = 1.0       # latency and memory sampled this often
+
+
+def bench_soak(args: argparse.Namespace) -> dict[str, Any]:
+    """Dense playing for ``args.notes`` notes through real JACK ports (a keyboard client
+    into the engine's polled input, the engine out to a JACK port): memory and the
+    engine's input-to-send latency per window, first against last, and nothing left
+    sounding."""
+    import rtmidi
+
+    from livearranger.jackd import JackError, JackServer
+
+    preset = load_preset(args.preset)
+    arr = _arranger(args, preset)
+    RESULTS_DIR.mkdir(exist_ok=True)
+    tag = f"{os.getpid() % 1000}"
+    base = performance_events()
+    written_rate = sum(1 for e in base if e[1] == 0x90) / (base[-1][0] + 1.0)
+    faster = SOAK_RATE / written_rate            # the chorale played this many times faster
+    windows: list[dict[str, float]] = []
+    try:
+        with JackServer(log=RESULTS_DIR / "jackd-soak.log"):
+            kbd = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"soakkbd{tag}")
+            kbd.open_virtual_port("out")
+            out = PortOutput("jack", "virtual", client=f"soakout{tag}")
+            engine = Engine(preset, arr, Router(preset, [out]),
+                            horizon=_horizon(args, preset))
+            inp = MidiInput("jack", f"soakkbd{tag}:out", client=f"soakin{tag}")
+            try:
+                engine.set_input_poll(inp.poll)
+                engine.start()
+                time.sleep(0.3)
+                start = time.perf_counter()
+                window_end = start + SOAK_WINDOW_S
+                seen = 0
+                for t, kind, pitch, vel in looped(args.notes):
+                    delay = start + t / faster - time.perf_counter()
+                    if delay > 0:
+                        time.sleep(delay)
+                    kbd.send_message([kind, pitch, vel] if kind == 0x90 else
+                                     [0x80, pitch, 0])
+                    now = time.perf_counter()
+                    if now >= window_end:
+                        window_end = now + SOAK_WINDOW_S
+                        count = engine.latency.count
+                        new = min(count - seen, engine.latency.size)
+                        vals = engine.latency.values()[-new:] if new > 0 else np.empty(0)
+                        seen = count
+                        windows.append({"t_s": round(now - start, 2), "notes": count,
+                                        "rss_mb": round(rss_mb(), 2),
+                                        **_stats(vals)})
+                engine.wait_idle(5.0)
+                time.sleep(0.5)
+            finally:
+                engine.set_input_poll(None)
+                engine.wait_idle(5.0)
+                inp.close()
+                engine.stop()
+                kbd.close_port()
+                kbd.delete()
+    except JackError as exc:
+        raise BenchError(f"no JACK server: {exc}") from None
+    if len(windows) < 2:
+        raise BenchError("the soak was too short to compare windows: play more --notes")
+    k = max(1, len(windows) // 10)
+    first, last = windows[1:1 + k] or windows[:1], windows[-k:]
+
+    def mean(rows: list[dict[str, float]], key: str) -> float:
+        return round(float(np.mean([r[key] for r in rows])), 4)
+    return {
+        "bench": "soak", "preset": preset.name, "arranger": arr.describe(),
+        "horizon_ms": _horizon_ms(args, preset), "notes_sent": args.notes,
+        "notes_in": engine.notes_in, "dropped_note_ons": engine.dropped_note_ons,
+        "moves": engine.moves, "sounding_after_stop": len(engine.router.sounding),
+        "seconds": windows[-1]["t_s"], "window_s": SOAK_WINDOW_S,
+        "first_windows_p99_ms": mean(first, "p99_ms"),
+        "last_windows_p99_ms": mean(last, "p99_ms"),
+        "rss_first_mb": windows[1]["rss_mb"] if len(windows) > 1 else windows[0]["rss_mb"],
+        "rss_last_mb": windows[-1]["rss_mb"],
+        "windows": windows,
+    }
+
+
 # ------------------------------------------------------------------- cli
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="livearranger bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("kind", choices=["model", "live", "memory"])
+    ap.add_argument("kind", choices=["model", "live", "memory", "soak"])
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--notes", type=int, default=None,
                     help="notes to play (model 100000, live 600, memory 1000000)")
@@ -560,7 +644,7 @@ def _loadavg() -> float | None:
         return None
 
 
-DEFAULT_NOTES = {"model": 100_000, "live": 600, "memory": 1_000_000}
+DEFAULT_NOTES = {"model": 100_000, "live": 600, "memory": 1_000_000, "soak": 1_000_000}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -574,7 +658,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.notes < 1:
         print("livearranger bench: --notes must be at least 1", file=sys.stderr)
         return 2
-    run = {"model": bench_model, "live": bench_live, "memory": bench_memory}[args.kind]
+    run = {"model": bench_model, "live": bench_live, "memory": bench_memory,
+           "soak": bench_soak}[args.kind]
     load_before = _loadavg()
     try:
         result = run(args)

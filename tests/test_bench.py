@@ -105,3 +105,15 @@ def test_bench_live_measures_both_paths_through_jack(tmp_path, capsys):
     for key in ("model_p99_ms", "thru_p99_ms", "engine_in_to_send_p99_ms"):
         assert r[key] > 0, key
     assert "added_p99_ms" in r and r["arranger"] == "closest-pitch"
+
+
+@pytest.mark.jack
+def test_bench_soak_plays_through_jack_and_leaves_nothing_sounding(tmp_path, capsys):
+    r = _run(capsys, "soak", "--json", "--arranger", "closest-pitch", "--notes", "12000",
+             "--out", str(tmp_path / "soak.json"))
+    assert r["notes_in"] == r["notes_sent"] == 12000 and r["dropped_note_ons"] == 0
+    assert r["sounding_after_stop"] == 0
+    assert len(r["windows"]) >= 2
+    for key in ("first_windows_p99_ms", "last_windows_p99_ms", "rss_first_mb",
+                "rss_last_mb"):
+        assert r[key] > 0, key
