@@ -94,7 +94,7 @@ class Engine:
             raise ValueError("arranger was built for another preset")
         self.preset = preset
         self.arranger = arranger
-        self._keep_warm = getattr(arranger, "keep_warm", None)
+        self._keep_warm = arranger.keep_warm if arranger.keeps_warm else None
         self.router = router
         self.state = PerformanceState(len(preset.parts))
         self.activity = PartActivity(preset.part_names)
@@ -493,7 +493,7 @@ class Engine:
             self.settle()
             arranger.reset()
             self.arranger = arranger
-            self._keep_warm = getattr(arranger, "keep_warm", None)
+            self._keep_warm = arranger.keep_warm if arranger.keeps_warm else None
         self.call(swap)
 
     @property

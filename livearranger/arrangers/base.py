@@ -23,6 +23,7 @@ class Arranger(ABC):
     """
 
     name = "base"
+    keeps_warm = False   # True: the engine calls ``keep_warm`` while idle
 
     def __init__(self, preset: Preset) -> None:
         self.preset = preset
@@ -42,6 +43,10 @@ class Arranger(ABC):
 
     def reset(self) -> None:  # noqa: B027 - an optional hook, empty by default
         """Forget the performance so far (new piece, preset change)."""
+
+    def keep_warm(self) -> None:  # noqa: B027 - an optional hook, empty by default
+        """Run once without changing anything, so that the next note finds the
+        arranger's data in the CPU caches (called while idle when ``keeps_warm``)."""
 
     def mark(self) -> None:  # noqa: B027 - an optional hook, empty by default
         """Remember the history so far: the keys assigned after this may be taken back

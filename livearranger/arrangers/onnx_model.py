@@ -93,6 +93,7 @@ class OnnxArranger(LearnedArranger):
     """
 
     name = "model"
+    keeps_warm = True
 
     def __init__(self, preset: Preset, model: str | None = None, temperature: float = 0.0,
                  provider: str = "cpu", seed: int = 0) -> None:
