@@ -50,3 +50,10 @@ def test_play_and_ports_work_under_pw_jack(pipewire, tmp_path):
         out, err = play.communicate(timeout=20)
     assert play.returncode == 0, err
     assert ": 50 notes in" in out                    # every note reached the engine
+
+
+def test_under_jackd2_rtmidi_keeps_its_own_library(jack_server):
+    """No PipeWire here: nothing is routed (the library rtmidi was built with plays)."""
+    from livearranger.jacklib import use_system_jack
+
+    assert use_system_jack() is None
