@@ -162,11 +162,17 @@ class Engine:
 
     def stop(self, timeout: float = 2.0, time_s: float | None = None) -> None:
         """Drain what is queued, panic (at ``time_s``, default now), close the outputs
-        and stop the thread."""
-        if self.running:
+        and stop the thread.  The outputs are touched from here only once the engine
+        thread has ended (a port being reopened there can take seconds on a busy JACK
+        server: two threads on one rtmidi client crash it); after ``timeout`` it waits
+        on, saying so."""
+        thread = self._thread
+        if thread is not None and thread.is_alive():
             self._queue.put((0, _STOP))
-            assert self._thread is not None
-            self._thread.join(timeout)
+            thread.join(timeout)
+            if thread.is_alive():
+                self._error(f"engine thread busy after {timeout:g} s at stop: waiting")
+                thread.join()
         self._thread = None
         self.drain()
         self.settle()

@@ -377,7 +377,7 @@ class Session:
             result.append(new)
 
         self.engine.call(swap)
-        self.engine.wait_idle()
+        self.engine.wait_idle(30.0)      # a new JACK client can take seconds on a busy server
         return result[0] if result else None
 
     def check(self) -> list[str]:
