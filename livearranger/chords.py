@@ -130,6 +130,19 @@ def decide_in_order(assign: Assign, notes: Sequence[NoteEvent], state: Performan
         pending.clear()
 
 
+def event_order(onset: np.ndarray, offset: np.ndarray
+                ) -> tuple[list[float], list[int], list[int]]:
+    """A recorded performance's note-ons and note-offs as the engine hears them: times,
+    kinds (0 release, 1 key down) and note indices, in time order, releases first at
+    equal times, then by note."""
+    n = len(onset)
+    times = np.concatenate([offset, onset])
+    kinds = np.concatenate([np.zeros(n, np.int64), np.ones(n, np.int64)])
+    idx = np.concatenate([np.arange(n), np.arange(n)])
+    order = np.lexsort((idx, kinds, times))
+    return times[order].tolist(), kinds[order].tolist(), idx[order].tolist()
+
+
 def schedule(onset: np.ndarray, offset: np.ndarray, pitch: np.ndarray,
              horizon: float | None, size: int | None = None
              ) -> list[tuple[int, int, tuple[int, ...], float]]:
@@ -142,12 +155,7 @@ def schedule(onset: np.ndarray, offset: np.ndarray, pitch: np.ndarray,
     times); otherwise keys are grouped as ``HorizonGroup(horizon, size)`` groups them and
     each group is decided once, when it closes (the engine's second decision).
     """
-    n = len(onset)
     cap = min(size or MAX_GROUP, MAX_GROUP)
-    times = np.concatenate([offset, onset])
-    kinds = np.concatenate([np.zeros(n, np.int64), np.ones(n, np.int64)])
-    idx = np.concatenate([np.arange(n), np.arange(n)])
-    order = np.lexsort((idx, kinds, times))
     steps: list[tuple[int, int, tuple[int, ...], float]] = []
     waiting: list[int] = []
     deadline = 0.0
@@ -159,8 +167,7 @@ def schedule(onset: np.ndarray, offset: np.ndarray, pitch: np.ndarray,
             steps.append((1, j, tuple(keys[k] for k in waiting[i + 1:]), at))
         waiting.clear()
 
-    for o in order.tolist():
-        t, kind, j = float(times[o]), int(kinds[o]), int(idx[o])
+    for t, kind, j in zip(*event_order(onset, offset), strict=True):
         if waiting:
             if t > deadline:
                 flush(deadline)

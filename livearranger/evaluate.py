@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from livearranger.arrangers.base import Arranger
-from livearranger.chords import check_horizon
+from livearranger.chords import check_horizon, event_order
 from livearranger.datasets import DATASETS, DatasetError, Piece, load_pieces
 from livearranger.engine import Engine
 from livearranger.events import Kind, NoteEvent
@@ -112,10 +112,6 @@ def replay(piece: Piece, arranger: Arranger, horizon: float | None = None) -> Re
     owner: dict[int, int] = {}
     recent: deque[int] = deque(maxlen=2 * 16)    # keys that may still move
     pitch, vel, onset = piece.pitch.tolist(), piece.velocity.tolist(), piece.onset
-    times = np.concatenate([piece.offset, onset])
-    kinds = np.concatenate([np.zeros(n, np.int64), np.ones(n, np.int64)])
-    idx = np.concatenate([np.arange(n), np.arange(n)])
-    order = np.lexsort((idx, kinds, times))
     process = engine.process
 
     def moves(at: float) -> None:
@@ -124,8 +120,7 @@ def replay(piece: Piece, arranger: Arranger, horizon: float | None = None) -> Re
             if note is not None and note.part != onset_part[j] and np.isnan(moved_after[j]):
                 moved_after[j] = at - note.time
 
-    for t, kind, j in zip(times[order].tolist(), kinds[order].tolist(), idx[order].tolist(),
-                          strict=True):
+    for t, kind, j in zip(*event_order(onset, piece.offset), strict=True):
         p = pitch[j]
         deadline = engine.horizon_deadline
         if kind == 0:

@@ -11,6 +11,7 @@ output (``DelayedOutput``) keeps only the final part, at the key's original time
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import MutableSequence
 
 from livearranger.events import ALL_NOTES_OFF, SUSTAIN, Kind, encode
 from livearranger.presets import Preset
@@ -72,9 +73,8 @@ class MemoryOutput(Output):
         pass
 
 
-def retag_note_on(queue: deque[tuple[float, int, list[int]]] | list[tuple[float, int, list[int]]],
-           old_part: int, off: list[int], new_part: int, on: list[int],
-           onset: float) -> int:
+def retag_note_on(queue: MutableSequence[tuple[float, int, list[int]]], old_part: int,
+                  off: list[int], new_part: int, on: list[int], onset: float) -> int:
     """Find the latest note-on of ``off``'s key on ``old_part`` in ``queue`` and make it
     ``on`` on ``new_part`` at ``onset``; its index, or -1 when it is not there."""
     status, key = 0x90 | (off[0] & 0x0F), off[1]
@@ -146,8 +146,12 @@ class Router:
             try:
                 out.send(part, message, time)
             except Exception as exc:  # a failing device must not stop the others
-                if len(self.errors) < 100:
-                    self.errors.append(f"{type(out).__name__}: {exc}")
+                self._failed(out, exc)
+
+    def _failed(self, out: Output, exc: Exception) -> None:
+        """Report an output that failed (the first 100 reports are kept)."""
+        if len(self.errors) < 100:
+            self.errors.append(f"{type(out).__name__}: {exc}")
 
     def setup(self, time: float = 0.0) -> None:
         """Program change on each part's channel, bend centred, sustain up."""
@@ -175,8 +179,7 @@ class Router:
             try:
                 out.move(old_part, off, new_part, on, onset, time)
             except Exception as exc:  # a failing device must not stop the others
-                if len(self.errors) < 100:
-                    self.errors.append(f"{type(out).__name__}: {exc}")
+                self._failed(out, exc)
 
     def tick(self, outputs: list[Output], now: float) -> float | None:
         """``tick`` each of ``outputs`` (``delayed``); the earliest next due time."""
@@ -185,8 +188,7 @@ class Router:
             try:
                 t = out.tick(now)
             except Exception as exc:
-                if len(self.errors) < 100:
-                    self.errors.append(f"{type(out).__name__}: {exc}")
+                self._failed(out, exc)
                 continue
             if t is not None and (due is None or t < due):
                 due = t
