@@ -52,6 +52,10 @@ def print_report(snap: Snapshot, file=sys.stdout) -> None:
     print(f"input: {snap.ignored} messages ignored (system, program change, bank select, "
           f"malformed); {snap.dropped_note_ons} new notes dropped under overload "
           "(note-offs are never dropped)", file=file)
+    if snap.realtime is False:
+        print("note: the engine ran at ordinary priority (realtime was refused: see "
+              "README, 'Realtime priority'); under load, bursts may drop new notes",
+              file=file)
     for notice in snap.notices:
         print(f"note: {notice}", file=file)
     if snap.tempo_bpm is not None:

@@ -36,6 +36,7 @@ from livearranger.events import (
     split_messages,
 )
 from livearranger.presets import Preset
+from livearranger.priority import raise_thread_priority
 from livearranger.router import Router
 from livearranger.state import PerformanceState
 from livearranger.stats import LatencyRing, PartActivity, Snapshot
@@ -79,6 +80,8 @@ class Engine:
         self.moves = 0
         self.ignored = 0            # messages with nothing to play (system, program, junk)
         self.dropped_note_ons = 0   # new notes dropped because input came faster than us
+        # the engine thread runs at realtime priority (None: no thread started yet)
+        self.realtime: bool | None = None
         self._overloaded = False
         self.last_input: tuple[int, int] | None = None
         self.errors: list[str] = []
@@ -196,6 +199,7 @@ class Engine:
         return done.wait(timeout)
 
     def _run(self) -> None:
+        self.realtime = raise_thread_priority()
         get = self._queue.get
         clock = self._clock_ns
         perf = time.perf_counter
@@ -540,6 +544,7 @@ class Engine:
             errors=errors[-10:],
             horizon_ms=0.0 if self._horizon is None else self._horizon * 1000.0,
             moves=self.moves,
+            realtime=self.realtime,
             tempo_bpm=self.clock.tempo_bpm if self.clock.running else None,
             beat=self.clock.beat(self.now()),
         )

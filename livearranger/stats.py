@@ -113,3 +113,4 @@ class Snapshot:
     beat: float | None = None      # quarter notes since the song's start (None: no clock)
     dropped_note_ons: int = 0      # new notes dropped: input came faster than we play
     notices: list[str] = field(default_factory=list)   # ports lost and back (a session's)
+    realtime: bool | None = None   # the engine thread has realtime priority (None: no thread)

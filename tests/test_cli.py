@@ -151,3 +151,24 @@ def test_a_signal_while_play_starts_ends_it_in_one_line(sig, monkeypatch, capsys
     assert captured.err.strip().splitlines() == [
         f"livearranger: stopped by {sig.name} while starting"]
     assert "playing" not in captured.out
+
+
+def test_the_report_says_when_the_engine_was_not_realtime():
+    import io
+
+    from livearranger.cli import print_report
+    from livearranger.stats import Snapshot
+
+    def report(realtime):
+        snap = Snapshot(part_names=["a"], counts=[1], sounding=[[]], recent=[[]],
+                        latency={"count": 0}, assign={"p50_ms": 0, "p99_ms": 0,
+                                                      "max_ms": 0},
+                        latency_recent=[], notes_in=1, ignored=0, last_input=None,
+                        arranger="zone", preset="p", errors=[], realtime=realtime)
+        out = io.StringIO()
+        print_report(snap, out)
+        return out.getvalue()
+
+    assert "ordinary priority" in report(False)
+    assert "ordinary priority" not in report(True)
+    assert "ordinary priority" not in report(None)

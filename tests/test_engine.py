@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+
 import pytest
 
 from livearranger.arrangers import make_arranger
@@ -217,3 +220,17 @@ def test_arranger_for_another_preset_is_refused():
     other = load_preset("chiptune")
     with pytest.raises(ValueError):
         Engine(preset, make_arranger("zone", other), Router(preset, []))
+
+
+def test_engine_thread_reports_the_priority_it_runs_at():
+    engine, _, _ = make()
+    assert engine.realtime is None and engine.snapshot().realtime is None
+    engine.start()
+    try:
+        assert engine.wait_idle()
+        thread = next(t for t in threading.enumerate() if t.name == "livearranger-engine")
+        policy = os.sched_getscheduler(thread.native_id)
+        assert engine.realtime == (policy == os.SCHED_FIFO)
+        assert engine.snapshot().realtime == engine.realtime
+    finally:
+        engine.stop()

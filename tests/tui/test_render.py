@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from livearranger.presets import load_preset
 from livearranger.stats import Snapshot
 from livearranger.tui.render import is_spike, key_range, keyboard, live_view, sparkline
@@ -52,3 +54,10 @@ def test_live_view_tall_and_short() -> None:
     assert len(short) == 5                      # IN line + one line per part
     assert all("█" in ln for ln in short[1:])
     assert live_view(None, None, 60).plain == "no instrument running"
+
+
+def test_live_view_warns_only_when_realtime_was_refused() -> None:
+    preset = load_preset("satb")
+    for realtime, warned in ((None, False), (True, False), (False, True)):
+        snap = dataclasses.replace(_snap(preset.part_names), realtime=realtime)
+        assert ("not realtime" in live_view(snap, preset, 90, 40).plain) == warned
