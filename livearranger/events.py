@@ -67,28 +67,37 @@ _DATA_BYTES = {
 }
 
 
+_KIND_OF = {int(k): k for k in Kind}
+
+
+def _byte(b: object) -> bool:
+    return isinstance(b, int) and 0 <= b <= 0x7F
+
+
 def parse(data: Sequence[int], time: float = 0.0, stamp: int = 0) -> NoteEvent | None:
     """Parse one raw MIDI message; return None for anything that is not a well-formed
     channel-voice message (system messages, running status, garbage bytes)."""
-    if not data:
-        return None
-    status = data[0]
-    if not isinstance(status, int) or status < 0x80 or status >= 0xF0:
-        return None
-    kind = Kind(status & 0xF0)
-    need = _DATA_BYTES[kind]
-    if len(data) != need + 1:
-        return None
-    for b in data[1:]:
-        if not isinstance(b, int) or b < 0 or b > 0x7F:
+    n = len(data)
+    if n == 3:                        # notes, controllers, bend: nearly everything
+        status, a, b = data
+        if not (isinstance(status, int) and 0x80 <= status < 0xF0 and _byte(a)
+                and _byte(b)):
             return None
-    channel = status & 0x0F
-    if kind is Kind.PITCHBEND:
-        return NoteEvent(kind, time, 0, data[1] | (data[2] << 7), channel, -1, stamp)
-    if need == 1:
-        return NoteEvent(kind, time, 0 if kind is Kind.AFTERTOUCH else data[1],
-                         data[1] if kind is Kind.AFTERTOUCH else 0, channel, -1, stamp)
-    return NoteEvent(kind, time, data[1], data[2], channel, -1, stamp)
+        kind = _KIND_OF[status & 0xF0]
+        if kind is Kind.PITCHBEND:
+            return NoteEvent(kind, time, 0, a | (b << 7), status & 0x0F, -1, stamp)
+        if kind is Kind.PROGRAM or kind is Kind.AFTERTOUCH:
+            return None
+        return NoteEvent(kind, time, a, b, status & 0x0F, -1, stamp)
+    if n == 2:
+        status, a = data
+        if not (isinstance(status, int) and 0xC0 <= status < 0xE0 and _byte(a)):
+            return None
+        kind = _KIND_OF[status & 0xF0]
+        if kind is Kind.AFTERTOUCH:
+            return NoteEvent(kind, time, 0, a, status & 0x0F, -1, stamp)
+        return NoteEvent(kind, time, a, 0, status & 0x0F, -1, stamp)
+    return None
 
 
 def split_messages(data: Sequence[int]) -> list[list[int]]:
@@ -108,7 +117,7 @@ def split_messages(data: Sequence[int]) -> list[list[int]]:
             continue
         if b >= 0x80:
             status = b if b < 0xF0 else 0
-            need = _DATA_BYTES[Kind(b & 0xF0)] if status else 0
+            need = _DATA_BYTES[_KIND_OF[b & 0xF0]] if status else 0
             got = []
             continue
         if status:
