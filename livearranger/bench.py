@@ -548,10 +548,10 @@ def bench_soak(args: argparse.Namespace) -> dict[str, Any]:
     tag = f"{os.getpid() % 1000}"
     base = performance_events()
     written_rate = sum(1 for e in base if e[1] == 0x90) / (base[-1][0] + 1.0)
-    faster = SOAK_RATE / written_rate            # the chorale played this many times faster
+    faster = args.rate / written_rate            # the chorale played this many times faster
     windows: list[dict[str, float]] = []
     try:
-        with JackServer(log=RESULTS_DIR / "jackd-soak.log"):
+        with JackServer(log=RESULTS_DIR / "jackd-soak.log") as server:
             kbd = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"soakkbd{tag}")
             kbd.open_virtual_port("out")
             out = PortOutput("jack", "virtual", client=f"soakout{tag}")
@@ -590,6 +590,7 @@ def bench_soak(args: argparse.Namespace) -> dict[str, Any]:
                 engine.stop()
                 kbd.close_port()
                 kbd.delete()
+            xruns = server.xruns()
     except JackError as exc:
         raise BenchError(f"no JACK server: {exc}") from None
     if len(windows) < 2:
@@ -602,8 +603,13 @@ def bench_soak(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "bench": "soak", "preset": preset.name, "arranger": arr.describe(),
         "horizon_ms": _horizon_ms(args, preset), "notes_sent": args.notes,
+        "rate_notes_per_s": args.rate,
         "notes_in": engine.notes_in, "dropped_note_ons": engine.dropped_note_ons,
         "moves": engine.moves, "sounding_after_stop": len(engine.router.sounding),
+        # cycles in which a client (the keyboard, our input) was late: what it carried
+        # then is lost inside JACK (the dummy driver on a busy machine)
+        "jack_xruns": len(xruns), "jack_xrun_clients": sorted(set(xruns)),
+        "realtime": engine.realtime,
         "seconds": windows[-1]["t_s"], "window_s": SOAK_WINDOW_S,
         "first_windows_p99_ms": mean(first, "p99_ms"),
         "last_windows_p99_ms": mean(last, "p99_ms"),
@@ -632,6 +638,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="live/memory: correction horizon (default: the preset's)")
     ap.add_argument("--speed", type=float, default=3.0,
                     help="live: play the performance this many times faster")
+    ap.add_argument("--rate", type=float, default=SOAK_RATE,
+                    help=f"soak: note-ons per second (default {SOAK_RATE:g})")
     ap.add_argument("--attempts", type=int, default=3, help="live: fresh passes at most")
     ap.add_argument("--out", default=None, help="JSON file to write (default bench-results/)")
     return ap

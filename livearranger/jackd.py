@@ -9,6 +9,7 @@ held up on 2-core VMs: ``-t 2000 -d dummy -r 48000 -p 256``.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -145,6 +146,15 @@ class JackServer:
                     leftover.unlink()
             except OSError:
                 pass
+
+    def xruns(self) -> list[str]:
+        """The clients jackd found unfinished at a cycle's end so far (one name per xrun;
+        needs ``log``).  MIDI a late client should have passed on in that cycle is lost
+        inside JACK, before any client sees it."""
+        if self.log_path is None or not self.log_path.exists():
+            return []
+        text = self.log_path.read_text(errors="replace")
+        return re.findall(r"XRun: client = (\S+) was not finished", text)
 
     def __enter__(self) -> JackServer:
         return self.start()

@@ -16,6 +16,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,7 +40,12 @@ def _play(preset: str, arranger: str) -> subprocess.Popen[str]:
 
 def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
     proc.send_signal(signal.SIGTERM)
-    return proc.communicate(timeout=30)
+    try:
+        return proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:        # a finding, not a crash of the benchmark
+        print("  !! livearranger did not stop within 30 s of SIGTERM: killed")
+        proc.kill()
+        return proc.communicate(timeout=30)
 
 
 def _sounding(msgs: list[list[int]]) -> int:
@@ -53,7 +59,15 @@ def _sounding(msgs: list[list[int]]) -> int:
     return sum(open_notes.values())
 
 
-def pairs(preset: str, arranger: str, n: int = 5000) -> None:
+def _xruns(server: JackServer) -> str:
+    """JACK's own losses so far: cycles in which a client was late (what it carried
+    then never reached anyone)."""
+    late = server.xruns()
+    return f"JACK xruns so far: {len(late)}" + (f" ({', '.join(sorted(set(late)))})"
+                                                 if late else "")
+
+
+def pairs(server: JackServer, preset: str, arranger: str, n: int = 5000) -> None:
     proc = _play(preset, arranger)
     kb, ls = connect_live("livearranger-out:out", "livearranger:in")
     pitches = [36 + (i * 7) % 60 for i in range(n)]
@@ -74,14 +88,15 @@ def pairs(preset: str, arranger: str, n: int = 5000) -> None:
         kb.send([0x80, 100, 0])
         time.sleep(0.01)
     time.sleep(1.0)
-    with ls._lock:
-        got = list(ls.messages)
     out, _err = _stop(proc)
+    time.sleep(0.5)
+    got = ls.timed()
     ons = [(t, m) for t, m in got if m[0] & 0xF0 == 0x90 and m[2]]
     burst, probes = ons[:n], ons[n:]
     print(f"pairs: {n} note-on/off pairs sent in {1000 * (t_end - t0):.1f} ms; "
           f"{len(burst)} note-ons out, in order: {[m[1] for _t, m in burst] == pitches}; "
-          f"left sounding after stop: {_sounding([m for _t, m in got])}")
+          f"left sounding after stop: {_sounding([m for _t, m in got])}; "
+          f"{_xruns(server)}")
     if burst:
         print(f"  last burst note out {1000 * (burst[-1][0] - t_end):.0f} ms after the "
               "burst ended")
@@ -93,7 +108,8 @@ def pairs(preset: str, arranger: str, n: int = 5000) -> None:
     ls.close()
 
 
-def random_stream(preset: str, arranger: str, n: int = 20000, seed: int = 0) -> None:
+def random_stream(server: JackServer, preset: str, arranger: str, n: int = 20000,
+                  seed: int = 0) -> None:
     proc = _play(preset, arranger)
     kb, ls = connect_live("livearranger-out:out", "livearranger:in")
     rng = random.Random(seed)
@@ -118,7 +134,7 @@ def random_stream(preset: str, arranger: str, n: int = 20000, seed: int = 0) -> 
     taken = sum(1 for m in got if m[0] & 0xF0 == 0x90 and m[2])
     print(f"random: {n} messages ({sent_ons} note-ons) sent unpaced in {1000 * t_sent:.0f} ms; "
           f"{taken} note-ons out; left sounding after stop: {_sounding(got)}; "
-          f"rtmidi queue-limit lines: {err.count('queue limit')}")
+          f"rtmidi queue-limit lines: {err.count('queue limit')}; {_xruns(server)}")
     print("  " + next(line for line in out.splitlines() if line.startswith("input:")))
     kb.close()
     ls.close()
@@ -129,9 +145,10 @@ def main() -> int:
     ap.add_argument("--preset", default="satb")
     ap.add_argument("--arranger", default="closest-pitch")
     args = ap.parse_args()
-    with JackServer():
-        pairs(args.preset, args.arranger)
-        random_stream(args.preset, args.arranger)
+    with tempfile.TemporaryDirectory() as tmp, \
+            JackServer(log=Path(tmp) / "jackd.log") as server:
+        pairs(server, args.preset, args.arranger)
+        random_stream(server, args.preset, args.arranger)
     return 0
 
 

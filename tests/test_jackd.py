@@ -55,3 +55,17 @@ def test_two_private_servers_side_by_side():
             assert "on-b:x" in listing and "on-b:x" not in other
         assert os.environ["JACK_DEFAULT_SERVER"] == a.name
     assert not list(Path("/dev/shm").glob(f"jack_{a.name}*"))
+
+
+def test_xruns_are_read_from_the_server_log(tmp_path):
+    from livearranger.jackd import JackServer
+
+    log = tmp_path / "jackd.log"
+    server = JackServer(log=log)
+    assert server.xruns() == []                       # no log written yet
+    log.write_text("jackdmp 1.9.21\n"
+                   "JackEngine::XRun: client = kbd was not finished, state = Triggered\n"
+                   "something else\n"
+                   "JackEngine::XRun: client = la-in was not finished, state = Running\n")
+    assert server.xruns() == ["kbd", "la-in"]
+    assert JackServer().xruns() == []                 # no log: nothing known
