@@ -124,7 +124,7 @@ def describe_training(meta: dict[str, Any]) -> dict[str, Any]:
     out = dict(meta)
     dataset = meta.get("dataset")
     if dataset and "data" not in out:
-        out["data"] = f"music21 corpus: {dataset} (livearranger.datasets)"
+        out["data"] = f"music21 corpus: {dataset} (livearranger.lab.datasets)"
     if dataset and "split" not in out:
         out["split"] = (f"livearranger/data/splits/{dataset}.json (8:1:1 by file, fixed seed): "
                         "trained on train, early-stopped on valid")

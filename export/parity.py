@@ -28,8 +28,9 @@ import torch
 
 from livearranger.arrangers.onnx_model import OnnxArranger
 from livearranger.chords import check_horizon
-from livearranger.datasets import Piece, load_pieces
-from livearranger.evaluate import (
+from livearranger.events import NoteEvent
+from livearranger.lab.datasets import Piece, load_pieces
+from livearranger.lab.evaluate import (
     CONDITIONS,
     PRESET_OF,
     evaluate_arranger,
@@ -37,7 +38,6 @@ from livearranger.evaluate import (
     performance,
     replay,
 )
-from livearranger.events import NoteEvent
 from livearranger.presets import load_preset
 from livearranger.state import PerformanceState
 from models.evaluate import TorchModelArranger as TorchArranger

@@ -313,9 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _delegate(command: str, argv: list[str]) -> int:
     if command == "evaluate":
-        from livearranger.evaluate import main as run
+        from livearranger.lab.evaluate import main as run
     else:
-        from livearranger.bench import main as run
+        from livearranger.lab.bench import main as run
     return run(argv)
 
 

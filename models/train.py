@@ -35,11 +35,11 @@ import torch
 from livearranger.arrangers.learned import RuleFeatures
 from livearranger.chords import chord_size, schedule
 from livearranger.constraints import Constraints
-from livearranger.datasets import Piece, load_pieces
-from livearranger.evaluate import PRESET_OF, performance
 from livearranger.events import Kind, NoteEvent
 from livearranger.features import FEATURE_VERSION, feature_dim
-from livearranger.humanize import humanize, scale_tempo, score_velocity
+from livearranger.lab.datasets import Piece, load_pieces
+from livearranger.lab.evaluate import PRESET_OF, performance
+from livearranger.lab.humanize import humanize, scale_tempo, score_velocity
 from livearranger.presets import Preset, load_preset
 from livearranger.state import PerformanceState
 from models.lstm import OnlineLSTM, beat_tokens

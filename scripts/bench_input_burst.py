@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from livearranger.jackd import JackServer  # noqa: E402
+from livearranger.lab.jackd import JackServer  # noqa: E402
 from tests.midi_probe import connect_live, wait_for_port  # noqa: E402
 
 

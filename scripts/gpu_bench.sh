@@ -19,7 +19,7 @@ n=${NOTES:-20000}
 MODEL=${MODEL:-models/shipped/satb.onnx}
 for p in cpu cuda; do
     # the bench module itself: the CLI would import python-rtmidi, absent there
-    python3 -c "import sys; from livearranger.bench import main; sys.exit(main(sys.argv[1:]))" \
+    python3 -c "import sys; from livearranger.lab.bench import main; sys.exit(main(sys.argv[1:]))" \
         model --provider "$p" --notes "$n" --json --model "$MODEL" \
         --out "$OUT/model-$p.json" > "$OUT/model-$p.stdout" 2> "$OUT/model-$p.stderr" || true
     tail -c 1500 "$OUT/model-$p.stdout"; echo; tail -5 "$OUT/model-$p.stderr"

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from livearranger.jackd import JackServer
 from livearranger.jacklib import use_system_jack
+from livearranger.lab.jackd import JackServer
 
 use_system_jack()   # before any test module imports rtmidi, as livearranger.midi_io does
 

@@ -18,10 +18,10 @@ from livearranger.chords import (
     chord_size,
     schedule,
 )
-from livearranger.datasets import load_pieces
 from livearranger.engine import Engine
-from livearranger.evaluate import evaluate_assign, performance, replay
 from livearranger.events import Kind, NoteEvent
+from livearranger.lab.datasets import load_pieces
+from livearranger.lab.evaluate import evaluate_assign, performance, replay
 from livearranger.presets import load_preset
 from livearranger.recorder import Recorder
 from livearranger.router import DelayedOutput, MemoryOutput, Router

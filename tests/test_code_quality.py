@@ -22,3 +22,22 @@ def test_mypy_is_clean_over_the_runtime_package():
 def test_ruff_is_clean():
     proc = _run("ruff", "check", "livearranger", "tests", "models", "export", "scripts")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_instrument_never_imports_the_lab():
+    """Runtime modules import nothing from ``livearranger.lab`` at module level (the CLI
+    reaches in for ``evaluate`` and ``bench`` only, inside those commands)."""
+    import ast
+
+    offenders = []
+    package = ROOT / "livearranger"
+    for path in package.rglob("*.py"):
+        if "lab" in path.relative_to(package).parts:
+            continue
+        tree = ast.parse(path.read_text())
+        for node in tree.body:                 # module level only
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offenders += [f"{path.name}: {n}" for n in names
+                          if n.startswith("livearranger.lab")]
+    assert offenders == []

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 
 from livearranger.chords import chord_size, schedule
-from livearranger.datasets import Piece
 from livearranger.features import FEATURE_VERSION, feature_dim, model_tokens, note_features
+from livearranger.lab.datasets import Piece
 from livearranger.presets import load_preset
 from livearranger.state import PerformanceState
 from models.model import PartTransformer

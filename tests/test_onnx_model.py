@@ -279,7 +279,7 @@ def test_engine_plays_with_the_model_and_leaves_nothing_sounding(exported, satb)
 def test_pytorch_stepped_and_onnx_choose_the_same_parts_in_evaluation(exported, arranger,
                                                                        satb):
     from export.parity import TorchArranger, piece_from_notes
-    from livearranger.evaluate import replay
+    from livearranger.lab.evaluate import replay
 
     model, _ = exported
     torch_arr = TorchArranger(satb, model)

@@ -7,8 +7,8 @@ import numpy as np
 import torch
 
 from livearranger.constraints import Constraints
-from livearranger.datasets import load_pieces
-from livearranger.evaluate import performance, replay
+from livearranger.lab.datasets import load_pieces
+from livearranger.lab.evaluate import performance, replay
 from livearranger.presets import load_preset
 from models.evaluate import TorchLSTMArranger, TorchModelArranger
 from models.model import load_checkpoint

@@ -9,10 +9,10 @@ import json
 import numpy as np
 import pytest
 
-from livearranger import evaluate as ev
 from livearranger.arrangers.base import Arranger
-from livearranger.datasets import load_pieces
 from livearranger.events import NoteEvent
+from livearranger.lab import evaluate as ev
+from livearranger.lab.datasets import load_pieces
 from livearranger.presets import Part, Preset
 from livearranger.state import PerformanceState
 
@@ -71,7 +71,7 @@ def test_rules_rank_sensibly_and_are_consistent(pieces):
 
 def test_replay_order_and_repeated_keys():
     """Releases before onsets at equal times; a key struck again is released first."""
-    from livearranger.datasets import build_piece
+    from livearranger.lab.datasets import build_piece
 
     rows = [(0.0, 0, 60, 80, 1.0, 0, 0), (0.5, 1, 60, 80, 1.5, 0, 1), (1.5, 3, 62, 80, 2, 0, 1)]
     p = build_piece("x", ("a", "b"), rows)
@@ -87,7 +87,7 @@ def test_replay_order_and_repeated_keys():
 
 def test_zone_search_is_optimal():
     rng = np.random.default_rng(0)
-    from livearranger.datasets import Piece
+    from livearranger.lab.datasets import Piece
     n = 300
     pitch = rng.integers(40, 52, n).astype(np.int16)
     part = np.clip((51 - pitch) // 4 + rng.integers(-1, 2, n), 0, 2).astype(np.int8)
@@ -116,7 +116,7 @@ def test_cli_json(capsys):
 
 
 def test_unisons_split_as_the_paper_counts():
-    from livearranger.datasets import build_piece
+    from livearranger.lab.datasets import build_piece
 
     rows = [(0.0, 0, 60, 80, 1.0, 0, 1), (0.0, 0, 60, 80, 1.0, 0, 2),
             (0.0, 0, 67, 80, 1.0, 0, 0)]
@@ -136,7 +136,7 @@ def test_unisons_split_as_the_paper_counts():
 def test_pairs_links_and_moves_counted_independently():
     """One unison key (two true parts) and a line of three notes: (key, part) recall
     counts the unison twice; link-F1 is checked against links listed by hand."""
-    from livearranger.datasets import build_piece
+    from livearranger.lab.datasets import build_piece
 
     # (onset, beat, pitch, velocity, offset, _, part): a unison of parts 0 and 1, then
     # part 0 goes on alone twice

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from livearranger.datasets import Piece
+from livearranger.lab.datasets import Piece
 
 DEFAULT_VELOCITY = 80
 

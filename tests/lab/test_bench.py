@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from export.export_onnx import export_full, export_step
-from livearranger import bench
 from livearranger.features import FEATURE_VERSION, feature_dim
+from livearranger.lab import bench
 from livearranger.presets import load_preset
 from models.model import PartTransformer
 

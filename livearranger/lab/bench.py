@@ -349,7 +349,7 @@ class _Peer:
         import subprocess
 
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "livearranger.bench", "_peer", tag, source],
+            [sys.executable, "-m", "livearranger.lab.bench", "_peer", tag, source],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             text=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
         line = self._readline(15.0)
@@ -501,7 +501,7 @@ def _live_pass(args: argparse.Namespace, preset: Preset, tag: str) -> dict[str, 
 
 def bench_live(args: argparse.Namespace) -> dict[str, Any]:
     """End to end through real JACK ports, model path against a plain thru."""
-    from livearranger.jackd import JackError, JackServer
+    from livearranger.lab.jackd import JackError, JackServer
 
     preset = load_preset(args.preset)
     _arranger(args, preset)                      # fail early and clearly
@@ -540,7 +540,7 @@ def bench_soak(args: argparse.Namespace) -> dict[str, Any]:
     sounding."""
     import rtmidi
 
-    from livearranger.jackd import JackError, JackServer
+    from livearranger.lab.jackd import JackError, JackServer
 
     preset = load_preset(args.preset)
     arr = _arranger(args, preset)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mido
 import numpy as np
 
-from livearranger.datasets import (
+from livearranger.lab.datasets import (
     build_piece,
     corpus_files,
     load_corpus,

@@ -35,10 +35,10 @@ import numpy as np
 
 from livearranger.arrangers.base import Arranger
 from livearranger.chords import check_horizon, event_order
-from livearranger.datasets import DATASETS, DatasetError, Piece, load_pieces
 from livearranger.engine import Engine
 from livearranger.events import Kind, NoteEvent
-from livearranger.humanize import humanize, score_velocity
+from livearranger.lab.datasets import DATASETS, DatasetError, Piece, load_pieces
+from livearranger.lab.humanize import humanize, score_velocity
 from livearranger.presets import Preset
 from livearranger.router import Router
 from livearranger.state import PerformanceState

@@ -10,15 +10,18 @@ part (``part`` is the highest of them); a note that starts on a key still held b
 earlier note cuts that earlier note short.  Evaluation counts a merged note as correct
 when any part of its mask is chosen.
 
-music21 is imported lazily; parsed corpora are cached as ``.npz`` under ``models/cache``.
+music21 is imported lazily; parsed corpora are cached as ``.npz`` under ``cache_dir()``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import numpy as np
@@ -58,12 +61,11 @@ class Piece:
         return len(self.part_names)
 
 
-def repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent
-
-
 def cache_dir() -> Path:
-    return repo_root() / "models" / "cache"
+    """Where parsed corpora are kept: ``$XDG_CACHE_HOME/livearranger`` (default
+    ``~/.cache/livearranger``); delete it to parse again."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "livearranger"
 
 
 def _need_music21():
@@ -289,8 +291,10 @@ def load_corpus(dataset: str, files: Sequence[str] | None = None,
 
 # ---------------------------------------------------------------- splits
 
-def split_path(dataset: str) -> Path:
-    return Path(__file__).resolve().parent / "data" / "splits" / f"{dataset}.json"
+def split_path(dataset: str) -> Traversable:
+    """The committed split file of ``dataset`` (package data, read through
+    importlib.resources)."""
+    return resources.files("livearranger.data.splits") / f"{dataset}.json"
 
 
 def make_split(names: Sequence[str], seed: int = SPLIT_SEED) -> dict[str, list[str]]:
@@ -308,7 +312,7 @@ def make_split(names: Sequence[str], seed: int = SPLIT_SEED) -> dict[str, list[s
 def load_split(dataset: str) -> dict[str, list[str]]:
     """The committed split of ``dataset``: {"train"|"valid"|"test": [file, ...]}."""
     path = split_path(dataset)
-    if not path.exists():
+    if not path.is_file():
         raise DatasetError(f"no split committed for {dataset!r} ({path})")
     return json.loads(path.read_text())
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import rtmidi
 
-from livearranger.jackd import (
+from livearranger.lab.jackd import (
     _MAX_SERVERS,
     _SLOT_SIZE,
     _SLOTS_AT,
@@ -58,7 +58,7 @@ def test_two_private_servers_side_by_side():
 
 
 def test_xruns_are_read_from_the_server_log(tmp_path):
-    from livearranger.jackd import JackServer
+    from livearranger.lab.jackd import JackServer
 
     log = tmp_path / "jackd.log"
     server = JackServer(log=log)

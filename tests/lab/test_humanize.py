@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from livearranger.datasets import load_corpus
-from livearranger.humanize import humanize, score_velocity
+from livearranger.lab.datasets import load_corpus
+from livearranger.lab.humanize import humanize, score_velocity
 
 
 def _piece():
