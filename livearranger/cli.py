@@ -18,7 +18,7 @@ from pathlib import Path
 from livearranger import __version__
 from livearranger.arrangers import ArrangerError, arranger_names
 from livearranger.chords import MAX_HORIZON_MS, check_horizon
-from livearranger.midi_io import MidiIOError, default_api
+from livearranger.midi_io import API_NAMES, MidiIOError, default_api
 from livearranger.presets import PresetError, list_presets, load_preset, user_preset_dir
 from livearranger.router import DAW_MODES
 from livearranger.stats import Snapshot
@@ -235,7 +235,7 @@ def _add_horizon(p: argparse.ArgumentParser) -> None:
 def _add_live_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="satb", help="preset name or .toml file")
     p.add_argument("--arranger", choices=arranger_names(), help="default: the preset's")
-    p.add_argument("--api", default=default_api(), choices=["alsa", "jack", "coremidi", "winmm"],
+    p.add_argument("--api", default=default_api(), choices=API_NAMES,
                    help="MIDI API (default: %(default)s)")
     p.add_argument("--in", dest="input", default="virtual",
                    help="input port name or prefix, 'virtual' (default) or 'none'")
@@ -298,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_recover)
 
     p = sub.add_parser("ports", help="list MIDI inputs and outputs")
-    p.add_argument("--api", default=default_api(), choices=["alsa", "jack", "coremidi", "winmm"])
+    p.add_argument("--api", default=default_api(), choices=API_NAMES)
     p.set_defaults(func=cmd_ports)
 
     p = sub.add_parser("presets", help="list presets (shipped and your own)")

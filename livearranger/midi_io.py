@@ -38,6 +38,14 @@ _APIS = {
     "coremidi": rtmidi.API_MACOSX_CORE,
     "winmm": rtmidi.API_WINDOWS_MM,
 }
+API_NAMES = tuple(_APIS)           # what --api accepts
+
+
+def available_apis() -> list[str]:
+    """The API names this python-rtmidi build supports here (e.g. jack and alsa on
+    Linux)."""
+    compiled = set(rtmidi.get_compiled_api())
+    return [name for name, ident in _APIS.items() if ident in compiled]
 
 
 def default_api() -> str:

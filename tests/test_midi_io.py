@@ -63,3 +63,16 @@ def test_input_closes_while_messages_arrive(stream, mode):
     words = done.stdout.split()
     assert words[:2] == ["closed", "20"], done.stdout
     assert int(words[3]) > 100, f"the stream never reached the inputs: {done.stdout}"
+
+
+def test_available_apis_are_the_compiled_ones_among_what_the_cli_accepts():
+    import rtmidi
+
+    from livearranger.midi_io import API_NAMES, available_apis
+
+    got = available_apis()
+    assert set(got) <= set(API_NAMES)
+    assert ("jack" in got) == (rtmidi.API_UNIX_JACK in rtmidi.get_compiled_api())
+    assert len(got) == len([a for a in rtmidi.get_compiled_api()
+                            if a in (rtmidi.API_UNIX_JACK, rtmidi.API_LINUX_ALSA,
+                                     rtmidi.API_MACOSX_CORE, rtmidi.API_WINDOWS_MM)])

@@ -18,7 +18,7 @@ from typing import Any
 
 from livearranger.arrangers import arranger_names
 from livearranger.gm import PROGRAMS, program_number
-from livearranger.midi_io import MidiIOError, list_ports
+from livearranger.midi_io import MidiIOError, available_apis, list_ports
 from livearranger.presets import (
     Preset,
     PresetError,
@@ -35,8 +35,8 @@ from livearranger.stats import Snapshot
 PortLister = Callable[[str], tuple[list[str], list[str]]]
 SessionFactory = Callable[[SessionConfig], Any]
 
-APIS = ("jack", "alsa")
-OUTPUT_KINDS = ("synth", "virtual", "virtual-per-part")
+# the MIDI APIs the panel offers: those this rtmidi build has, JACK first
+APIS = tuple(sorted(available_apis(), key=lambda a: a != "jack"))
 ARRANGER_CHOICES = ("model", "closest-pitch", "zone", "top-bottom")
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 TEMPERATURE_STEP = 0.1
