@@ -24,7 +24,8 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     """Run ``async def`` tests on a fresh event loop, bounded so that none can hang."""
     if not inspect.iscoroutinefunction(pyfuncitem.obj):
         return None
-    args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    args = {name: pyfuncitem.funcargs[name]
+            for name in inspect.signature(pyfuncitem.obj).parameters}
     asyncio.run(asyncio.wait_for(pyfuncitem.obj(**args), TEST_TIMEOUT_S))
     return True
 
