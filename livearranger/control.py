@@ -7,7 +7,8 @@ nothing here runs on the engine's or a MIDI API's thread.  The same thread publi
 stats to subscribers at the rate each asked for.  Anything it cannot use (a malformed
 datagram, an unknown address, wrong arguments, a flood) is refused with one reason:
 counted always, kept in a bounded log (at most ``LOG_PER_S`` a second, the last
-``LOG_KEEP``) and answered with ``/livearranger/error`` (at most ``REPLIES_PER_S``).
+``LOG_KEEP``) and answered with ``/livearranger/error`` (at most ``ERRORS_PER_S``; a
+command done is acked, and at most ``COMMANDS_PER_S`` are done).
 The music never waits for any of it.  Bundles' time tags are ignored: all runs now.
 """
 
@@ -39,7 +40,7 @@ MAX_MESSAGES_PER_PACKET = 32
 COMMANDS_PER_S = 100.0          # commands carried out, a second (bursts of as many)
 LOG_PER_S = 10.0                # refusals logged, a second (all are counted)
 LOG_KEEP = 100
-REPLIES_PER_S = 50.0            # acks and errors sent back, a second
+ERRORS_PER_S = 50.0             # error replies sent back, a second
 MAX_STRING = 128
 _POLL_S = 0.1                   # longest wait for a datagram (how soon ``stop`` is seen)
 
@@ -235,7 +236,7 @@ class ControlServer:
         self.log = RefusalLog()
         self._lock = threading.Lock()       # the log and counts, read by ``summary``
         self._commands = Bucket(COMMANDS_PER_S)
-        self._replies = Bucket(REPLIES_PER_S)
+        self._errors = Bucket(ERRORS_PER_S)
         self._subscribers: dict[tuple[str, int], _Subscriber] = {}
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
@@ -323,11 +324,8 @@ class ControlServer:
     def _refuse(self, kind: str, reason: str, sender: tuple[str, int]) -> None:
         with self._lock:
             self.log.add(kind, reason)
-        self._reply(sender, f"{PREFIX}/error", reason)
-
-    def _reply(self, to: tuple[str, int], address: str, *args: Any) -> None:
-        if self._replies.take():
-            self._send(to, message(address, *args))
+        if self._errors.take():
+            self._send(sender, message(f"{PREFIX}/error", reason))
 
     def _send(self, to: tuple[str, int], data: bytes) -> bool:
         sock = self._sock
@@ -371,9 +369,9 @@ class ControlServer:
         with self._lock:
             self.done += 1
         if address.endswith("/ping"):
-            self._reply(sender, f"{PREFIX}/pong")
+            self._send(sender, message(f"{PREFIX}/pong"))
         else:
-            self._reply(sender, f"{PREFIX}/ok", address, detail)
+            self._send(sender, message(f"{PREFIX}/ok", address, detail))
 
     def _carry_out(self, address: str, args: list[Any], sender: tuple[str, int]) -> str:
         target = self.target
