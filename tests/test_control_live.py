@@ -4,6 +4,8 @@ mute/solo, preset/arranger/horizon, stats, and junk that cannot stop the music."
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 
 import pytest
 
@@ -12,7 +14,7 @@ from livearranger.presets import load_preset
 from tests.midi_probe import connect_live, wait_for_port
 from tests.osc_probe import OscClient, free_udp_port
 from tests.test_live_input import _balanced, _counts, _is_on
-from tests.test_live_play import _check_closed, _start_play, _stop
+from tests.test_live_play import _check_closed, _start_play
 
 pytestmark = pytest.mark.jack
 
@@ -23,6 +25,20 @@ CHORD = (41, 55, 65, 82)        # 41 only the bass can sing, 82 only the soprano
 def _play(tmp_path, port: int):
     return _start_play(tmp_path, "--out", "virtual", "--preset", "satb", "--arranger",
                        "closest-pitch", "--horizon-ms", "0", "--osc-port", str(port))
+
+
+def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """SIGTERM and the exit report; a process that does not end shows every thread's
+    stack (``PYTHONFAULTHANDLER`` is set for it)."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, err = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        out, err = proc.communicate(timeout=10)
+        raise AssertionError(f"play did not stop on SIGTERM:\n{err[-6000:]}") from None
+    assert proc.returncode == 0, err
+    return out, err
 
 
 def _on_channel(messages: list[list[int]], channel: int) -> list[int]:
@@ -39,7 +55,8 @@ def _wait_preset(osc: OscClient, name: str) -> list:
     raise AssertionError(f"stats never named preset {name!r}")
 
 
-def test_panic_mute_solo_and_changes_over_osc(jack_server, tmp_path):
+def test_panic_mute_solo_and_changes_over_osc(jack_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("PYTHONFAULTHANDLER", "1")
     port = free_udp_port()
     proc = _play(tmp_path, port)
     osc = OscClient(port)
@@ -102,7 +119,9 @@ def test_panic_mute_solo_and_changes_over_osc(jack_server, tmp_path):
     assert "Traceback" not in err, err
 
 
-def test_garbage_and_a_flood_of_junk_do_not_stop_the_music(jack_server, tmp_path):
+def test_garbage_and_a_flood_of_junk_do_not_stop_the_music(jack_server, tmp_path,
+                                                          monkeypatch):
+    monkeypatch.setenv("PYTHONFAULTHANDLER", "1")
     port = free_udp_port()
     proc = _play(tmp_path, port)
     osc = OscClient(port)
