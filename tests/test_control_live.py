@@ -154,5 +154,4 @@ def test_garbage_and_a_flood_of_junk_do_not_stop_the_music(jack_server, tmp_path
     assert f"{junk} refused" in out, out
     assert "2500 bad arguments" in out and "2500 unknown address" in out, out
     assert "not logged (rate limit)" in out, out
-    assert "OSC: " in err and "messages refused" in err, err      # said while playing
     assert "Traceback" not in err, err
