@@ -18,6 +18,7 @@ from pathlib import Path
 from livearranger import __version__
 from livearranger.arrangers import ArrangerError, arranger_names
 from livearranger.chords import MAX_HORIZON_MS, check_horizon
+from livearranger.control import DEFAULT_OSC_HOST, DEFAULT_OSC_PORT
 from livearranger.midi_io import API_NAMES, MidiIOError, default_api
 from livearranger.presets import PresetError, list_presets, load_preset, user_preset_dir
 from livearranger.router import DAW_MODES
@@ -101,8 +102,16 @@ def _config(args: argparse.Namespace):
         input=None if args.input == "none" else args.input, outputs=outputs,
         record=args.record, soundfont=args.soundfont, audio_driver=args.audio_driver,
         temperature=args.temperature, provider=args.provider, horizon_ms=_horizon_ms(args),
-        daw_mode=args.daw_mode,
+        daw_mode=args.daw_mode, osc_port=_osc_port(args), osc_host=args.osc_host,
     )
+
+
+def _osc_port(args: argparse.Namespace) -> int:
+    """``--osc-port`` checked: 0 (off) or 1..65535."""
+    if not 0 <= args.osc_port <= 65535:
+        raise CliError(f"--osc-port must be 1-65535, or 0 for no OSC control; "
+                       f"got {args.osc_port}")
+    return int(args.osc_port)
 
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -252,6 +261,12 @@ def _add_live_options(p: argparse.ArgumentParser) -> None:
                    help="MIDI port outputs: 'live' (corrections heard as moves) or 'print' "
                    "(every message delayed by exactly the horizon, final parts only)")
     _add_horizon(p)
+    p.add_argument("--osc-port", type=int, default=DEFAULT_OSC_PORT, metavar="N",
+                   help="OSC control on this UDP port (default: %(default)s; 0: none); "
+                   "see README, 'OSC control'")
+    p.add_argument("--osc-host", default=DEFAULT_OSC_HOST, metavar="ADDR",
+                   help="address OSC control listens on (default: %(default)s, this machine "
+                   "only; another lets anyone who reaches it control the instrument)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -506,6 +506,15 @@ class Engine:
             self._keep_warm = arranger.keep_warm if arranger.keeps_warm else None
         self.call(swap)
 
+    def set_mute(self, part: int, on: bool) -> None:
+        """Mute or unmute ``part`` (0-based) from any thread: what it sounds stops at once.
+        A preset switch clears every mute and solo."""
+        self.call(lambda: self.router.set_mute(part, on, self.event_time()))
+
+    def set_solo(self, part: int, on: bool) -> None:
+        """Solo ``part`` (0-based) or end its solo, from any thread (see ``Router.set_solo``)."""
+        self.call(lambda: self.router.set_solo(part, on, self.event_time()))
+
     @property
     def horizon(self) -> float | None:
         """The correction horizon in seconds, or None."""
@@ -547,4 +556,6 @@ class Engine:
             realtime=self.realtime,
             tempo_bpm=self.clock.tempo_bpm if self.clock.running else None,
             beat=self.clock.beat(self.now()),
+            muted=sorted(self.router.muted),
+            soloed=sorted(self.router.soloed),
         )

@@ -6,6 +6,8 @@ panic can stop exactly those (then CC64 0 and CC123 on every part channel).  A k
 whose part was corrected *moves* (``Router.move``): a live output hears a note-off on
 the old part and a note-on on the new one; a record (``Recorder``) or a ``print``
 output (``DelayedOutput``) keeps only the final part, at the key's original time.
+A part muted (or not soloed while another is) is silent: its sounding notes stop at
+once, its new notes are not sent, and the note-offs of what it never sent are dropped.
 """
 
 from __future__ import annotations
@@ -131,6 +133,9 @@ class Router:
         self.outputs: list[Output] = list(outputs or [])
         self.sounding: set[tuple[int, int]] = set()   # (part, pitch sent)
         self.errors: list[str] = []
+        self.muted: set[int] = set()
+        self.soloed: set[int] = set()
+        self.silent: frozenset[int] = frozenset()      # parts not heard now
 
     def add_output(self, output: Output) -> None:
         self.outputs.append(output)
@@ -160,21 +165,65 @@ class Router:
             self.send(i, encode(Kind.PROGRAM, ch, part.program), time)
 
     def note_on(self, part: int, pitch: int, velocity: int, time: float) -> None:
+        if self.silent and part in self.silent:
+            return
         self.sounding.add((part, pitch))
         self.send(part, [0x90 | self.channels[part], pitch, velocity], time)
 
     def note_off(self, part: int, pitch: int, time: float, velocity: int = 0) -> None:
+        if self.silent and part in self.silent and (part, pitch) not in self.sounding:
+            return                       # never sent (or stopped when the part went silent)
         self.sounding.discard((part, pitch))
         self.send(part, [0x80 | self.channels[part], pitch, velocity], time)
+
+    def set_mute(self, part: int, on: bool, time: float) -> None:
+        """Mute or unmute ``part`` (IndexError when there is none)."""
+        self._check_part(part)
+        (self.muted.add if on else self.muted.discard)(part)
+        self._silence(time)
+
+    def set_solo(self, part: int, on: bool, time: float) -> None:
+        """Solo ``part`` or end its solo: while any part is soloed, only soloed parts that
+        are not muted are heard (IndexError when there is no such part)."""
+        self._check_part(part)
+        (self.soloed.add if on else self.soloed.discard)(part)
+        self._silence(time)
+
+    def _check_part(self, part: int) -> None:
+        if not 0 <= part < len(self.channels):
+            raise IndexError(f"there is no part {part + 1} (the preset has "
+                             f"{len(self.channels)})")
+
+    def _silence(self, time: float) -> None:
+        """Work out the silent parts again; stop at once what sounds on a newly silent one
+        (a note that was never sent is not started when its part is heard again)."""
+        silent = frozenset(p for p in range(len(self.channels))
+                           if p in self.muted or (self.soloed and p not in self.soloed))
+        newly = silent - self.silent
+        self.silent = silent
+        for part, pitch in sorted(self.sounding):
+            if part in newly:
+                self.note_off(part, pitch, time)
 
     def move(self, old_part: int, old_pitch: int, new_part: int, new_pitch: int,
              velocity: int, onset: float, time: float) -> None:
         """A sounding key goes from ``old_part`` (sent as ``old_pitch``) to ``new_part``
-        (``new_pitch``, ``velocity``) at ``time``; it went down at ``onset``."""
+        (``new_pitch``, ``velocity``) at ``time``; it went down at ``onset``.  A silent
+        part sends neither half of its side."""
+        silent = self.silent
+        old_heard = not silent or old_part not in silent or (old_part, old_pitch) in self.sounding
+        new_heard = not silent or new_part not in silent
         self.sounding.discard((old_part, old_pitch))
-        self.sounding.add((new_part, new_pitch))
         off = [0x80 | self.channels[old_part], old_pitch, 0]
         on = [0x90 | self.channels[new_part], new_pitch, velocity]
+        if new_heard:
+            self.sounding.add((new_part, new_pitch))
+        if not (old_heard and new_heard):
+            if old_heard:
+                self.send(old_part, off, time)
+            elif new_heard:
+                self.send(new_part, on, time)
+            return
         for out in self.outputs:
             try:
                 out.move(old_part, off, new_part, on, onset, time)

@@ -2,17 +2,22 @@
 
 The CLI's ``play`` and the TUI both drive a ``Session``; it owns the open MIDI ports,
 the built-in synth and the recorder, switches presets, arrangers and ports while the
-engine runs, and notices a keyboard that disappears (panic, recording kept, reconnect
-when it comes back).  Everything here runs outside the engine's hot path.
+engine runs, notices a keyboard that disappears (panic, recording kept, reconnect
+when it comes back) and serves OSC control when ``osc_port`` is set
+(``livearranger.control``).  Everything here runs outside the engine's hot path.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from livearranger.arrangers import Arranger, ArrangerError, make_arranger
+from livearranger.arrangers import Arranger, ArrangerError, arranger_names, make_arranger
+from livearranger.chords import check_horizon
+from livearranger.control import DEFAULT_OSC_HOST, ControlServer
 from livearranger.engine import Engine
 from livearranger.files import check_writable
 from livearranger.midi_io import (
@@ -23,13 +28,15 @@ from livearranger.midi_io import (
     PortOutput,
     default_api,
 )
-from livearranger.presets import Preset, load_preset
+from livearranger.presets import Preset, list_presets, load_preset
 from livearranger.recorder import Recorder
 from livearranger.router import DAW_MODES, DelayedOutput, Output, Router, close_outputs
 from livearranger.stats import Snapshot
 from livearranger.synth import Synth, SynthOutput
 
 OUTPUT_KINDS = ("synth", "virtual", "virtual-per-part")
+MAX_TEMPERATURE = 2.0
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass
@@ -50,6 +57,8 @@ class SessionConfig:
     client: str = "livearranger"
     horizon_ms: float | None = None       # None: the preset's own correction horizon
     daw_mode: str = "live"                # MIDI port outputs: "live" moves, or "print"
+    osc_port: int = 0                     # OSC control on this UDP port (0: none)
+    osc_host: str = DEFAULT_OSC_HOST      # where it listens (loopback: this machine only)
 
 
 class _PartFilter(Output):
@@ -142,6 +151,10 @@ class Session:
         self._tap = _RecorderTap()
         self._watches: list[_OutputWatch] = []
         self.notices: list[str] = []     # ports lost and back, for the snapshot
+        # the control methods may be called from the TUI and the OSC thread at once
+        self._control_lock = threading.RLock()
+        self.control: ControlServer | None = None
+        self._refusals_seen = 0
         self.input: MidiInput | None = None
         self.input_lost = False
         self._sources: set[str] = set()    # what a virtual input heard from at last look
@@ -230,11 +243,30 @@ class Session:
 
     # ------------------------------------------------------------- running
     def start(self) -> None:
-        """Start the engine thread (input may already be open and queueing)."""
+        """Start the engine thread (input may already be open and queueing), then the OSC
+        control server if asked for (a port it cannot bind is a warning: the instrument
+        plays on without it)."""
         self.engine.start()
+        if self.config.osc_port and self.control is None:
+            server = ControlServer(self, self.config.osc_host, self.config.osc_port)
+            try:
+                server.start()
+            except OSError as exc:
+                self.warnings.append(f"{exc}: no OSC control (choose another --osc-port)")
+                return
+            self.control = server
+            if self.config.osc_host not in _LOOPBACK:
+                self.warnings.append(
+                    f"OSC control listens on {self.config.osc_host}: anyone who can reach "
+                    "that address can change presets, record and panic")
 
     def stop(self) -> None:
-        """Panic, save any recording, close ports and the synth.  Safe to call twice."""
+        """Stop OSC control (its port is free again at once), panic, save any recording,
+        close ports and the synth.  Safe to call twice."""
+        control, self.control = self.control, None
+        if control is not None:
+            control.stop()
+            self.notices.extend(control.summary())
         # Inputs close while the port they listen to is still there: closing a JACK input
         # just after its source went away crashed rtmidi now and then (2 in 120 failed
         # set-ups on a loaded VM; none in 370 in this order).
@@ -381,11 +413,30 @@ class Session:
         return result[0] if result else None
 
     def check(self) -> list[str]:
-        """``check_input`` and ``check_outputs``: what changed, as messages."""
-        return [m for m in (self.check_input(), self.check_outputs()) if m]
+        """``check_input``, ``check_outputs`` and ``check_control``: what changed, as
+        messages."""
+        with self._control_lock:
+            return [m for m in (self.check_input(), self.check_outputs(),
+                                self.check_control()) if m]
+
+    def check_control(self) -> str | None:
+        """OSC messages refused since the last look, as one line (None: none)."""
+        control = self.control
+        if control is None:
+            return None
+        count = control.refusals()
+        new, self._refusals_seen = count - self._refusals_seen, count
+        if new <= 0:
+            return None
+        last = control.last_reasons(1)
+        return f"OSC: {new} messages refused" + (f" (latest: {last[0]})" if last else "")
 
     def set_preset(self, name_or_preset: str | Preset, arranger: str | None = None) -> None:
         """Switch ensemble live: panic, new programs on the synth, fresh arranger state."""
+        with self._control_lock:
+            self._set_preset(name_or_preset, arranger)
+
+    def _set_preset(self, name_or_preset: str | Preset, arranger: str | None) -> None:
         preset = (name_or_preset if isinstance(name_or_preset, Preset)
                   else load_preset(name_or_preset))
         new_arranger, used = self._make_arranger(preset, arranger or preset.arranger)
@@ -409,20 +460,103 @@ class Session:
     def set_horizon(self, ms: float | None) -> None:
         """Change the correction horizon live (ms, 0 for none; None: the preset's).
         ``print`` outputs keep the delay they started with (a DAW compensates one
-        constant offset)."""
-        self.config = replace(self.config, horizon_ms=ms)
-        self.engine.set_horizon(self.horizon_ms() / 1000.0)
+        constant offset).  ValueError when out of range."""
+        with self._control_lock:
+            if ms is not None:
+                check_horizon(ms / 1000.0)
+            self.config = replace(self.config, horizon_ms=ms)
+            self.engine.set_horizon(self.horizon_ms() / 1000.0)
 
     def set_arranger(self, name: str, temperature: float | None = None) -> None:
         """Switch arranger live for the current preset."""
-        if temperature is not None:
-            self.config = replace(self.config, temperature=temperature)
-        arranger, self.arranger_name = self._make_arranger(self.preset, name)
-        self.engine.set_arranger(arranger)
+        with self._control_lock:
+            if temperature is not None:
+                self.config = replace(self.config, temperature=temperature)
+            arranger, self.arranger_name = self._make_arranger(self.preset, name)
+            self.engine.set_arranger(arranger)
 
     def panic(self) -> None:
         """All notes off now."""
         self.engine.request_panic()
+
+    # ----------------------------------------------- OSC control (``Controlled``)
+    def control_preset(self, name: str) -> str:
+        """Switch to the known preset ``name`` (never a file path: a remote client reads
+        no files), keeping the arranger asked for at start."""
+        known = dict(list_presets())
+        if name not in known:
+            raise ValueError(f"unknown preset {name!r} (known: {', '.join(sorted(known))})")
+        self.set_preset(name, self.config.arranger)
+        return f"preset {self.preset.name}: {', '.join(self.preset.part_names)}"
+
+    def control_arranger(self, name: str) -> str:
+        if name not in arranger_names():
+            raise ValueError(f"unknown arranger {name!r} "
+                             f"(known: {', '.join(arranger_names())})")
+        with self._control_lock:
+            self.set_arranger(name)
+            self.config = replace(self.config, arranger=name)
+        return f"arranger {self.arranger_name}"
+
+    def control_temperature(self, value: float) -> str:
+        """The learned model's sampling temperature (0: always its best part)."""
+        if not 0.0 <= value <= MAX_TEMPERATURE:
+            raise ValueError(f"temperature must be 0-{MAX_TEMPERATURE:g}, got {value:g}")
+        with self._control_lock:
+            if self.arranger_name == "model":
+                self.set_arranger("model", value)
+            else:
+                self.config = replace(self.config, temperature=value)
+        return f"temperature {value:g}"
+
+    def control_horizon(self, ms: float) -> str:
+        self.set_horizon(ms)
+        return f"correction horizon {self.horizon_ms():g} ms"
+
+    def control_record(self, on: bool) -> str:
+        """Start a take in the working folder under a fresh name, or stop and save it."""
+        with self._control_lock:
+            if not on:
+                path = self.stop_recording()
+                if path is None:
+                    return "not recording"
+                self._notice(f"recording saved to {path}")
+                return f"saved {path}"
+            if self.recording is not None:
+                return f"recording to {self.recording}"
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            path = Path.cwd() / f"livearranger-{stamp}.mid"
+            n = 1
+            while path.exists():
+                path = Path.cwd() / f"livearranger-{stamp}-{n}.mid"
+                n += 1
+            self.start_recording(path)
+            self._notice(f"recording to {path} (asked over OSC)")
+            return f"recording to {path}"
+
+    def _part_index(self, part: int | str) -> int:
+        """0-based index of a part given by number (from 1) or name; ValueError if none."""
+        names = self.preset.part_names
+        if isinstance(part, str):
+            if part not in names:
+                raise ValueError(f"no part {part!r} (parts: {', '.join(names)})")
+            return names.index(part)
+        if not 1 <= part <= len(names):
+            raise ValueError(f"no part {part} (parts 1-{len(names)})")
+        return part - 1
+
+    def control_mute(self, part: int | str, on: bool) -> str:
+        """Mute a part (its sounding notes stop at once) or unmute it."""
+        with self._control_lock:
+            i = self._part_index(part)
+            self.engine.set_mute(i, on)
+        return f"{self.preset.part_names[i]} {'muted' if on else 'unmuted'}"
+
+    def control_solo(self, part: int | str, on: bool) -> str:
+        with self._control_lock:
+            i = self._part_index(part)
+            self.engine.set_solo(i, on)
+        return f"{self.preset.part_names[i]} {'soloed' if on else 'solo off'}"
 
     def start_recording(self, path: str | Path) -> Path:
         """Record from now into ``path`` (.mid), saved on stop or any exit, journalled
@@ -455,6 +589,9 @@ class Session:
         return rec.path if rec is not None else None
 
     def snapshot(self) -> Snapshot:
-        """The engine's figures and the session's notices (any thread)."""
+        """The engine's figures and the session's notices, with what OSC control does
+        (any thread)."""
         snap = self.engine.snapshot()
-        return replace(snap, notices=self.notices[-10:]) if self.notices else snap
+        control = self.control
+        notices = self.notices[-10:] + (control.summary() if control is not None else [])
+        return replace(snap, notices=notices) if notices else snap

@@ -114,3 +114,5 @@ class Snapshot:
     dropped_note_ons: int = 0      # new notes dropped: input came faster than we play
     notices: list[str] = field(default_factory=list)   # ports lost and back (a session's)
     realtime: bool | None = None   # the engine thread has realtime priority (None: no thread)
+    muted: list[int] = field(default_factory=list)    # parts muted (0-based)
+    soloed: list[int] = field(default_factory=list)   # parts soloed (0-based)

@@ -107,6 +107,7 @@ def test_part_with_its_own_port_gets_only_its_notes(jack_server, tmp_path, user_
     (["play", "--headless", "--api", "alsa", "--out", "virtual"], "ALSA MIDI is not available"),
     (["play", "--headless", "--api", "alsa", "--audio-driver", "alsa"], "no audio output"),
     (["demo", "--out", "/proc/x"], "/proc/x/demo.mid: cannot write"),
+    (["play", "--headless", "--osc-port", "70000"], "--osc-port must be 1-65535"),
     (["recover", "lost.mid"], "lost.mid: nothing to recover"),
     (["arrange", "/dev/zero", "-o", "y.mid"], "/dev/zero: cannot read MIDI file: not a regular"),
     (["arrange", "/dev/null", "-o", "y.mid", "--preset", "/dev/null"], "/dev/null: cannot read"),

@@ -1,0 +1,452 @@
+"""The instrument as an OSC server: presets, arranger, panic, mute and stats over UDP.
+
+One thread of its own receives datagrams (python-osc parses them), checks each
+message's address and arguments against ``COMMANDS`` and calls the ``Controlled``
+target (a ``Session``), whose changes reach the engine through the engine's own queue:
+nothing here runs on the engine's or a MIDI API's thread.  The same thread publishes
+stats to subscribers at the rate each asked for.  Anything it cannot use (a malformed
+datagram, an unknown address, wrong arguments, a flood) is refused with one reason:
+counted always, kept in a bounded log (at most ``LOG_PER_S`` a second, the last
+``LOG_KEEP``) and answered with ``/livearranger/error`` (at most ``ERRORS_PER_S``; a
+command done is acked, and at most ``COMMANDS_PER_S`` are done).
+The music never waits for any of it.  Bundles' time tags are ignored: all runs now.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import socket
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pythonosc
+from pythonosc.osc_message_builder import OscMessageBuilder
+from pythonosc.osc_packet import OscPacket, ParseError
+
+from livearranger.stats import Snapshot
+
+DEFAULT_OSC_PORT = 9131
+DEFAULT_OSC_HOST = "127.0.0.1"
+PREFIX = "/livearranger"
+MAX_STATS_HZ = 60.0
+MAX_SUBSCRIBERS = 8
+MAX_MESSAGES_PER_PACKET = 32
+COMMANDS_PER_S = 100.0          # commands carried out, a second (bursts of as many)
+LOG_PER_S = 10.0                # refusals logged, a second (all are counted)
+LOG_KEEP = 100
+ERRORS_PER_S = 50.0             # error replies sent back, a second
+MAX_STRING = 128
+_POLL_S = 0.1                   # longest wait for a datagram (how soon ``stop`` is seen)
+
+
+class Controlled(Protocol):
+    """What the server drives (``Session``).  Each raises with a readable message when
+    it cannot do what is asked; each returns a short line for the ack."""
+
+    def panic(self) -> None: ...
+    def control_preset(self, name: str) -> str: ...
+    def control_arranger(self, name: str) -> str: ...
+    def control_temperature(self, value: float) -> str: ...
+    def control_horizon(self, ms: float) -> str: ...
+    def control_record(self, on: bool) -> str: ...
+    def control_mute(self, part: int | str, on: bool) -> str: ...
+    def control_solo(self, part: int | str, on: bool) -> str: ...
+    def snapshot(self) -> Snapshot: ...
+
+
+class Refused(ValueError):
+    """A message the server will not carry out; ``kind`` says which sort of refusal."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+
+
+class Bucket:
+    """A token bucket: ``take`` is True at most ``rate`` times a second on average, in
+    bursts of at most ``burst``."""
+
+    def __init__(self, rate: float, burst: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.burst = rate if burst is None else burst
+        self.tokens = self.burst
+        self._clock = clock
+        self._last = clock()
+
+    def take(self) -> bool:
+        now = self._clock()
+        self.tokens = min(self.burst, self.tokens + (now - self._last) * self.rate)
+        self._last = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+class RefusalLog:
+    """Every refusal counted by kind; the reasons of the last ``keep`` logged, at most
+    ``per_s`` a second (the rest only counted)."""
+
+    def __init__(self, keep: int = LOG_KEEP, per_s: float = LOG_PER_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.kinds: Counter[str] = Counter()
+        self.reasons: deque[str] = deque(maxlen=keep)
+        self.unlogged = 0
+        self._bucket = Bucket(per_s, clock=clock)
+
+    @property
+    def count(self) -> int:
+        return sum(self.kinds.values())
+
+    def add(self, kind: str, reason: str) -> None:
+        self.kinds[kind] += 1
+        if self._bucket.take():
+            self.reasons.append(reason)
+        else:
+            self.unlogged += 1
+
+
+# ------------------------------------------------------------------ arguments
+def _name(value: Any) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_STRING:
+        raise TypeError(f"a name (string of 1-{MAX_STRING} characters)")
+    return value
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not math.isfinite(value):
+        raise TypeError("a number")
+    return float(value)
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    raise TypeError("1 or 0 (or True/False)")
+
+
+def _port(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+        raise TypeError("a UDP port 1-65535")
+    return value
+
+
+def _part(value: Any) -> int | str:
+    if isinstance(value, bool):
+        raise TypeError("a part number from 1, or a part's name")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and value >= 1:
+        return value
+    if isinstance(value, str) and 0 < len(value) <= MAX_STRING:
+        return value
+    raise TypeError("a part number from 1, or a part's name")
+
+
+@dataclass(frozen=True)
+class Command:
+    """An address's arguments (``required`` of ``args`` must be given) and what it does."""
+
+    args: tuple[Callable[[Any], Any], ...]
+    required: int
+    usage: str
+
+
+COMMANDS: dict[str, Command] = {
+    f"{PREFIX}/panic": Command((), 0, ""),
+    f"{PREFIX}/ping": Command((), 0, ""),
+    f"{PREFIX}/preset": Command((_name,), 1, "NAME"),
+    f"{PREFIX}/arranger": Command((_name,), 1, "NAME"),
+    f"{PREFIX}/temperature": Command((_number,), 1, "F"),
+    f"{PREFIX}/horizon": Command((_number,), 1, "MS"),
+    f"{PREFIX}/record": Command((_flag,), 1, "1|0"),
+    f"{PREFIX}/part/mute": Command((_part, _flag), 2, "PART 1|0"),
+    f"{PREFIX}/part/solo": Command((_part, _flag), 2, "PART 1|0"),
+    f"{PREFIX}/stats/subscribe": Command((_number, _name, _port), 1, "HZ [HOST PORT]"),
+    f"{PREFIX}/stats/unsubscribe": Command((_name, _port), 0, "[HOST PORT]"),
+}
+
+
+def check_args(address: str, params: list[Any]) -> list[Any]:
+    """``params`` converted for ``address``; Refused naming what is wrong."""
+    command = COMMANDS.get(address)
+    if command is None:
+        raise Refused("unknown address", f"unknown address {address[:MAX_STRING]!r}")
+    usage = f"{address} {command.usage}".rstrip()
+    if not command.required <= len(params) <= len(command.args):
+        raise Refused("bad arguments", f"{usage}: got {len(params)} arguments")
+    if address.endswith("/subscribe") and len(params) == 2 \
+            or address.endswith("/unsubscribe") and len(params) == 1:
+        raise Refused("bad arguments", f"{usage}: HOST and PORT go together")
+    out = []
+    for i, (convert, value) in enumerate(zip(command.args, params, strict=False)):
+        try:
+            out.append(convert(value))
+        except TypeError as exc:
+            raise Refused("bad arguments", f"{usage}: argument {i + 1} must be {exc}, "
+                          f"got {type(value).__name__}") from None
+    return out
+
+
+def message(address: str, *args: Any) -> bytes:
+    """One OSC message as a datagram."""
+    builder = OscMessageBuilder(address)
+    for arg in args:
+        builder.add_arg(arg)
+    return builder.build().dgram
+
+
+class _QuietPythonOsc(logging.Filter):
+    """python-osc warns through the root logger about each odd datagram: a flood would
+    print thousands of lines.  The server counts those datagrams itself instead."""
+
+    _folder = str(Path(pythonosc.__file__).parent)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.pathname.startswith(self._folder)
+
+
+@dataclass
+class _Subscriber:
+    address: tuple[str, int]
+    period: float
+    due: float
+
+
+class ControlServer:
+    """OSC over UDP on ``host``:``port`` (0: any free port; ``port`` says which after
+    ``start``) driving ``target``.  ``start`` raises OSError when it cannot bind."""
+
+    def __init__(self, target: Controlled, host: str = DEFAULT_OSC_HOST,
+                 port: int = DEFAULT_OSC_PORT) -> None:
+        self.target = target
+        self.host = host
+        self.port = port
+        self.done = 0                       # commands carried out
+        self.log = RefusalLog()
+        self._lock = threading.Lock()       # the log and counts, read by ``summary``
+        self._commands = Bucket(COMMANDS_PER_S)
+        self._errors = Bucket(ERRORS_PER_S)
+        self._subscribers: dict[tuple[str, int], _Subscriber] = {}
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._quiet = _QuietPythonOsc()
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Bind and start serving (OSError, the port named, when it cannot bind)."""
+        infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_DGRAM)
+        family, _type, _proto, _name, addr = infos[0]
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            sock.bind(addr)
+        except OSError as exc:
+            sock.close()
+            raise OSError(f"OSC control cannot listen on udp {self.host}:{self.port}: "
+                          f"{exc.strerror or exc}") from None
+        self._sock = sock
+        self.port = sock.getsockname()[1]
+        logging.getLogger().addFilter(self._quiet)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="livearranger-osc",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and release the port (it can be bound again at once)."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._stop.set()
+            thread.join()
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()
+            logging.getLogger().removeFilter(self._quiet)
+        self._subscribers.clear()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # ------------------------------------------------------------ reading
+    def summary(self) -> list[str]:
+        """What the server did, for a report: one line, then the latest reasons."""
+        with self._lock:
+            log = self.log
+            kinds = ", ".join(f"{n} {k}" for k, n in log.kinds.most_common())
+            line = (f"OSC control on udp {self.host}:{self.port}: {self.done} commands "
+                    f"done, {log.count} refused" + (f" ({kinds})" if kinds else ""))
+            if log.unlogged:
+                line += f"; {log.unlogged} refusals not logged (rate limit)"
+            return [line] + [f"OSC refused: {r}" for r in list(log.reasons)[-3:]]
+
+    def refusals(self) -> int:
+        with self._lock:
+            return self.log.count
+
+    def last_reasons(self, n: int = LOG_KEEP) -> list[str]:
+        with self._lock:
+            return list(self.log.reasons)[-n:]
+
+    # ------------------------------------------------------------ the thread
+    def _run(self) -> None:
+        sock = self._sock
+        assert sock is not None
+        while not self._stop.is_set():
+            now = time.monotonic()
+            wait = _POLL_S
+            for sub in self._subscribers.values():
+                wait = min(wait, max(sub.due - now, 0.0))
+            sock.settimeout(wait if wait > 0 else 0.0)
+            try:
+                data, sender = sock.recvfrom(65536)
+            except (BlockingIOError, TimeoutError):
+                pass
+            except OSError:              # e.g. an ICMP error of an earlier send
+                time.sleep(0.001)
+            else:
+                self._datagram(data, sender[:2])
+            if self._subscribers:
+                self._publish(time.monotonic())
+
+    def _refuse(self, kind: str, reason: str, sender: tuple[str, int]) -> None:
+        with self._lock:
+            self.log.add(kind, reason)
+        if self._errors.take():
+            self._send(sender, message(f"{PREFIX}/error", reason))
+
+    def _send(self, to: tuple[str, int], data: bytes) -> bool:
+        sock = self._sock
+        if sock is None:
+            return False
+        try:
+            sock.sendto(data, to)
+        except OSError:
+            return False
+        return True
+
+    def _datagram(self, data: bytes, sender: tuple[str, int]) -> None:
+        try:
+            messages = OscPacket(data).messages
+        except ParseError:
+            return self._refuse("malformed", f"malformed datagram of {len(data)} bytes "
+                                f"from {sender[0]}:{sender[1]}", sender)
+        except Exception as exc:         # the parser's own failures on odd bytes
+            return self._refuse("malformed", f"malformed datagram of {len(data)} bytes "
+                                f"({type(exc).__name__})", sender)
+        if not messages:
+            return self._refuse("malformed", "empty bundle", sender)
+        if len(messages) > MAX_MESSAGES_PER_PACKET:
+            return self._refuse("too many messages", f"bundle of {len(messages)} messages "
+                                f"(at most {MAX_MESSAGES_PER_PACKET})", sender)
+        for timed in messages:
+            self._message(timed.message.address, list(timed.message.params), sender)
+
+    def _message(self, address: str, params: list[Any], sender: tuple[str, int]) -> None:
+        try:
+            args = check_args(address, params)
+            if not self._commands.take():
+                raise Refused("rate limit", f"{address}: more than {COMMANDS_PER_S:g} "
+                              "commands a second")
+            detail = self._carry_out(address, args, sender)
+        except Refused as exc:
+            return self._refuse(exc.kind, str(exc), sender)
+        except Exception as exc:         # the target said no: report, serve on
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            return self._refuse("failed", f"{address}: {text or type(exc).__name__}", sender)
+        with self._lock:
+            self.done += 1
+        if address.endswith("/ping"):
+            self._send(sender, message(f"{PREFIX}/pong"))
+        else:
+            self._send(sender, message(f"{PREFIX}/ok", address, detail))
+
+    def _carry_out(self, address: str, args: list[Any], sender: tuple[str, int]) -> str:
+        target = self.target
+        what = address[len(PREFIX) + 1:]
+        if what == "panic":
+            target.panic()
+            return "all notes off"
+        if what == "ping":
+            return ""
+        if what == "preset":
+            return target.control_preset(args[0])
+        if what == "arranger":
+            return target.control_arranger(args[0])
+        if what == "temperature":
+            return target.control_temperature(args[0])
+        if what == "horizon":
+            return target.control_horizon(args[0])
+        if what == "record":
+            return target.control_record(args[0])
+        if what == "part/mute":
+            return target.control_mute(args[0], args[1])
+        if what == "part/solo":
+            return target.control_solo(args[0], args[1])
+        if what == "stats/subscribe":
+            return self._subscribe(args, sender)
+        return self._unsubscribe(args, sender)
+
+    # ------------------------------------------------------------ stats
+    def _subscribe(self, args: list[Any], sender: tuple[str, int]) -> str:
+        hz = args[0]
+        if not 0 < hz <= MAX_STATS_HZ:
+            raise Refused("bad arguments", f"{PREFIX}/stats/subscribe: HZ must be above 0 "
+                          f"and at most {MAX_STATS_HZ:g}, got {hz:g}")
+        to = (args[1], args[2]) if len(args) == 3 else sender
+        if to[0] != sender[0] and to[0] not in ("127.0.0.1", "localhost", "::1"):
+            raise Refused("bad arguments", f"{PREFIX}/stats/subscribe: stats go to the "
+                          f"sender's own host only, not {to[0]!r}")
+        if to not in self._subscribers and len(self._subscribers) >= MAX_SUBSCRIBERS:
+            raise Refused("too many subscribers", f"{PREFIX}/stats/subscribe: already "
+                          f"{MAX_SUBSCRIBERS} subscribers")
+        self._subscribers[to] = _Subscriber(to, 1.0 / hz, time.monotonic())
+        return f"stats to {to[0]}:{to[1]} at {hz:g} Hz"
+
+    def _unsubscribe(self, args: list[Any], sender: tuple[str, int]) -> str:
+        to = (args[0], args[1]) if len(args) == 2 else sender
+        if self._subscribers.pop(to, None) is None:
+            raise Refused("bad arguments", f"{PREFIX}/stats/unsubscribe: {to[0]}:{to[1]} "
+                          "is not subscribed")
+        return f"no more stats to {to[0]}:{to[1]}"
+
+    def _publish(self, now: float) -> None:
+        due = [s for s in self._subscribers.values() if s.due <= now]
+        if not due:
+            return
+        try:
+            datagrams = stats_messages(self.target.snapshot(), self.refusals())
+        except Exception:                # a snapshot that failed: try next time
+            datagrams = []
+        for sub in due:
+            # on schedule, without catching up a backlog after a stall
+            sub.due = max(sub.due + sub.period, now)
+            for data in datagrams:
+                self._send(sub.address, data)
+
+
+def stats_messages(snap: Snapshot, refused: int) -> list[bytes]:
+    """The stats one subscriber gets each period, as datagrams (see the README)."""
+    lat = snap.latency
+    sounding = [len(s) for s in snap.sounding]
+    return [
+        message(f"{PREFIX}/stats/latency", float(lat["p50_ms"]), float(lat["p99_ms"]),
+                float(lat["max_ms"]), int(lat["count"])),
+        message(f"{PREFIX}/stats/notes", snap.notes_in, sum(sounding),
+                snap.dropped_note_ons, snap.ignored, snap.moves, refused),
+        message(f"{PREFIX}/stats/parts", *snap.counts),
+        message(f"{PREFIX}/stats/sounding", *sounding),
+        message(f"{PREFIX}/stats/preset", snap.preset, snap.arranger, float(snap.horizon_ms)),
+    ]
