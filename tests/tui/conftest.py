@@ -39,10 +39,13 @@ def fake_ports(api: str) -> tuple[list[str], list[str]]:
     return list(FAKE_INPUTS), list(FAKE_OUTPUTS)
 
 
-def memory_session(preset: str = "satb") -> tuple[Session, MemoryOutput]:
+def memory_session(preset: str = "satb",
+                   arranger: str | None = None) -> tuple[Session, MemoryOutput]:
     """A real Session (engine, router, recorder tap) with no MIDI ports: notes go in
-    through ``engine.feed`` and come out into a MemoryOutput."""
-    session = Session(SessionConfig(preset=preset, input=None, outputs=[]))
+    through ``engine.feed`` and come out into a MemoryOutput.  ``arranger``: None plays
+    the preset's own (the model for satb; its session takes seconds to open)."""
+    session = Session(SessionConfig(preset=preset, arranger=arranger, input=None,
+                                    outputs=[]))
     out = MemoryOutput()
     session.engine.router.add_output(out)
     return session, out
