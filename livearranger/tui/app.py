@@ -33,7 +33,7 @@ from livearranger.tui.messages import PartEditRequested, PresetChosen
 from livearranger.tui.parts import LiveView
 from livearranger.tui.ports import PortsScreen
 from livearranger.tui.presets_panel import PartsTable, PresetList, PresetsPanel
-from livearranger.tui.signals import SignalStop
+from livearranger.tui.signals import SignalStop, detach_terminal
 from livearranger.tui.status import MessageLog, StatusBar
 
 SWITCH_INTERVAL_S = 0.0005
@@ -383,5 +383,5 @@ def _say(line: str) -> None:
     """Print one line, where the terminal may be gone (SIGHUP)."""
     try:
         print(line, flush=True)
-    except OSError:
-        pass
+    except OSError:      # gone: what is left in the buffer must not fail the exit
+        detach_terminal()
