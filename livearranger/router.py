@@ -159,7 +159,7 @@ class Router:
             self.errors.append(f"{type(out).__name__}: {exc}")
 
     def setup(self, time: float = 0.0) -> None:
-        """Program change on each part's channel, bend centred, sustain up."""
+        """Program change on each part's channel (bend and sustain: ``panic``)."""
         for i, part in enumerate(self.preset.parts):
             ch = self.channels[i]
             self.send(i, encode(Kind.PROGRAM, ch, part.program), time)

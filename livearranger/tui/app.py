@@ -3,11 +3,13 @@
 The engine plays in its own thread; the app only calls the ``Controller`` (which drives
 the session) and polls the engine's figures with an interval timer.  Every failure is
 shown as one line in the message log; quitting stops the session (panic, recording
-saved).
+saved), and so do SIGINT, SIGTERM and SIGHUP (the terminal closed; see ``signals``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -31,6 +33,7 @@ from livearranger.tui.messages import PartEditRequested, PresetChosen
 from livearranger.tui.parts import LiveView
 from livearranger.tui.ports import PortsScreen
 from livearranger.tui.presets_panel import PartsTable, PresetList, PresetsPanel
+from livearranger.tui.signals import SignalStop, detach_terminal
 from livearranger.tui.status import MessageLog, StatusBar
 
 SWITCH_INTERVAL_S = 0.0005
@@ -81,6 +84,9 @@ class LiveArrangerApp(App[int]):
         self._seen_warnings = 0
         self.last_snapshot: Snapshot | None = None
         self._polls: list[Timer] = []   # our own timers, stopped before the session closes
+        self.loop: asyncio.AbstractEventLoop | None = None    # while mounted
+        self.stopped_by: int | None = None    # the signal that ends the app, if one did
+        self._stopping = False
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -108,6 +114,10 @@ class LiveArrangerApp(App[int]):
         self.status = self.query_one(StatusBar)
         self.presets_panel = self.query_one(PresetsPanel)
         self.log_panel = log = self.query_one(MessageLog)
+        self.loop = asyncio.get_running_loop()
+        if self.stopped_by is not None:       # a signal came while starting: play nothing
+            self.stop_by_signal(self.stopped_by)
+            return
         problem = self.controller.open()
         if problem:
             log.error(problem)
@@ -120,6 +130,7 @@ class LiveArrangerApp(App[int]):
         self.query_one(PresetList).focus()
 
     def on_unmount(self) -> None:
+        self.loop = None
         self._stop_timers()
         self._close_session()
         sys.setswitchinterval(getattr(self, "_switch_interval", sys.getswitchinterval()))
@@ -152,6 +163,25 @@ class LiveArrangerApp(App[int]):
                                   f"(details in {path})")
         wrapped.__cause__ = error
         super()._handle_exception(wrapped)
+
+    def stop_by_signal(self, signum: int) -> None:
+        """End like quitting, for a signal: timers off, panic, take saved, exit 0.
+        Nothing is drawn before the session has stopped."""
+        if self.stopped_by is None:
+            self.stopped_by = signum
+        if self._stopping:
+            return
+        self._stopping = True
+        self._stop_timers()
+        self._close_session()
+        self.exit(0)
+
+    def close_session(self, wait_s: float = -1) -> None:
+        """Stop the session from any thread (no widget touched); see ``Controller.close``."""
+        try:
+            self.controller.close(wait_s)
+        except Exception:
+            pass
 
     def _close_session(self) -> None:
         try:
@@ -328,14 +358,30 @@ class LiveArrangerApp(App[int]):
 def run_tui(config: SessionConfig, record_dir: str | Path | None = None) -> int:
     """Open the front panel for ``config``; returns the exit status."""
     app = LiveArrangerApp(Controller(config, record_dir=record_dir))
+    stops = SignalStop(app)
+    stops.install()
     try:
-        result = app.run()
-    except KeyboardInterrupt:
-        app.controller.close()
-        return 130
+        try:
+            result = app.run()
+        except KeyboardInterrupt:
+            app.controller.close()
+            return 130
+        finally:
+            app.controller.close()
+        for path in app.controller.saved_recordings:
+            _say(f"recording saved to {path}")
+        if app.stopped_by is not None:
+            _say(f"livearranger: stopped by {signal.Signals(app.stopped_by).name}")
+            return 0
+        code = app.return_code if app.return_code is not None else 0
+        return int(result if isinstance(result, int) and code == 0 else code)
     finally:
-        app.controller.close()
-    for path in app.controller.saved_recordings:
-        print(f"recording saved to {path}")
-    code = app.return_code if app.return_code is not None else 0
-    return int(result if isinstance(result, int) and code == 0 else code)
+        stops.restore()
+
+
+def _say(line: str) -> None:
+    """Print one line, where the terminal may be gone (SIGHUP)."""
+    try:
+        print(line, flush=True)
+    except OSError:      # gone: what is left in the buffer must not fail the exit
+        detach_terminal()

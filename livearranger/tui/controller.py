@@ -8,6 +8,7 @@ message, which the app shows instead of crashing.
 
 from __future__ import annotations
 
+import threading
 import time
 import tomllib
 import traceback
@@ -145,6 +146,7 @@ class Controller:
         self.arranger_choice: str | None = config.arranger
         self.modified = False          # current preset edited and not saved
         self.saved_recordings: list[Path] = []
+        self._closing = threading.Lock()   # the exit watchdog may close from its thread
 
     # ------------------------------------------------------------ lifecycle
     def open(self) -> str | None:
@@ -162,13 +164,19 @@ class Controller:
                     "(press p to choose ports and the MIDI API)")
         return None
 
-    def close(self) -> str | None:
-        """Stop the session (panic, recording saved).  Safe to call twice."""
-        session, self.session = self.session, None
-        if session is None:
+    def close(self, wait_s: float = -1) -> str | None:
+        """Stop the session (panic, recording saved).  Safe to call twice, and from
+        another thread; gives up after ``wait_s`` (-1: never) while a close is running."""
+        if not self._closing.acquire(timeout=wait_s):
             return None
-        recording = session.recording
-        session.stop()
+        try:
+            session, self.session = self.session, None
+            if session is None:
+                return None
+            recording = session.recording
+            session.stop()
+        finally:
+            self._closing.release()
         if recording is not None:
             self.saved_recordings.append(Path(recording))
             return f"recording saved to {recording}"

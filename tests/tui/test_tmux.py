@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -11,8 +14,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import mido
 import pytest
 
+from livearranger.tui.signals import EXIT_GRACE_S
 from tests.midi_probe import connect_live, wait_for_port
 
 pytestmark = pytest.mark.jack
@@ -108,3 +113,86 @@ def test_notes_played_over_jack_appear_in_the_tui(tui: Tmux) -> None:
     tui.keys("q")
     pane = tui.wait(lambda p: "EXIT=" in p, 20, "the TUI to exit")
     assert "EXIT=0" in pane and "Traceback" not in pane, pane
+
+
+def _note_ons(messages: list[list[int]]) -> list[int]:
+    return [m[1] for m in messages if m[0] & 0xF0 == 0x90 and m[2] > 0]
+
+
+def _note_offs(messages: list[list[int]]) -> list[int]:
+    return [m[1] for m in messages
+            if m[0] & 0xF0 == 0x80 or (m[0] & 0xF0 == 0x90 and m[2] == 0)]
+
+
+def _wait_file(path: Path, timeout: float, what: str) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and (text := path.read_text().strip()):
+            return text
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.mark.parametrize("how", ["hangup", "SIGTERM", "SIGINT"])
+def test_a_signal_with_a_chord_held_releases_it_and_saves_the_take(
+        jack_server, tmp_path: Path, how: str) -> None:
+    """The terminal closed (tmux gone: SIGHUP), SIGTERM or SIGINT end the TUI like
+    quitting: every sounding note is released, the take saved, exit status 0."""
+    take, pidfile, rcfile = tmp_path / "take.mid", tmp_path / "pid", tmp_path / "rc"
+    env = {"JACK_DEFAULT_SERVER": jack_server.name, "JACK_NO_START_SERVER": "1",
+           "LIVEARRANGER_PRESETS": str(tmp_path / "presets"), "TERM": "xterm-256color",
+           "HOME": str(tmp_path)}
+    py = shlex.quote(sys.executable)
+    command = (f"{py} {shlex.quote(str(Path(__file__).with_name('exit_reporter.py')))} "
+               f"{shlex.quote(str(pidfile))} {shlex.quote(str(rcfile))} "
+               f"{py} -m livearranger tui --api jack --in virtual --out virtual "
+               f"--preset satb --record {shlex.quote(str(take))}")
+    term = Tmux(command, env)
+    pid = 0
+    try:
+        term.wait(lambda p: "notes in 0" in p and "livearranger:in" in p, 40,
+                  "the TUI to start")
+        pid = int(_wait_file(pidfile, 5, "the TUI's pid"))
+        wait_for_port("livearranger:in")
+        keyboard, listener = connect_live("livearranger-out:out", "livearranger:in")
+        try:
+            chord = (48, 60, 64, 67)
+            for pitch in chord:
+                keyboard.send([0x90, pitch, 90])
+            assert listener.wait_count(lambda ms: len(_note_ons(ms)) >= 4, 10.0), \
+                listener.summary()
+            pane = ""
+            signalled = time.monotonic()
+            if how == "hangup":
+                term.close()                    # the terminal is gone: SIGHUP
+            else:
+                os.kill(pid, getattr(signal, how))
+            rc = _wait_file(rcfile, 20, f"the TUI to exit after {how}")
+            took = time.monotonic() - signalled
+            if how != "hangup":
+                pane = term.wait(lambda p: "EXIT=" in p, 10, "the shell to report")
+            assert listener.wait_count(lambda ms: len(_note_offs(ms)) >= 4, 3.0), \
+                f"chord left sounding: {listener.summary()}"
+            got = listener.take()
+        finally:
+            keyboard.close()
+            listener.close()
+    finally:
+        term.close()
+        if pid and not rcfile.exists():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    assert rc == "0", f"exit status {rc} after {how}\n{pane}"
+    assert took < EXIT_GRACE_S, f"ended by the watchdog ({took:.1f} s), not by the app"
+    assert "Traceback" not in pane, pane
+    if how != "hangup":
+        assert f"recording saved to {take}" in pane, pane
+    played = _note_ons(got)
+    assert sorted(_note_offs(got)) == sorted(played), got      # each note released once
+    assert not (tmp_path / ".cache" / "livearranger" / "tui-error.log").exists()
+    mid = mido.MidiFile(str(take))
+    ons = [m.note for t in mid.tracks for m in t if m.type == "note_on" and m.velocity]
+    offs = [m.note for t in mid.tracks for m in t
+            if m.type == "note_off" or (m.type == "note_on" and not m.velocity)]
+    assert sorted(ons) == sorted(offs)
+    assert set(played) <= set(ons) and len(ons) == len(played) + 1    # + the probe note
