@@ -13,6 +13,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TextIO
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -83,6 +84,7 @@ class LiveArrangerApp(App[int]):
         self._seen_errors = 0
         self._seen_warnings = 0
         self.last_snapshot: Snapshot | None = None
+        self._switch_interval = sys.getswitchinterval()   # restored at unmount
         self._polls: list[Timer] = []   # our own timers, stopped before the session closes
         self.loop: asyncio.AbstractEventLoop | None = None    # while mounted
         self.stopped_by: int | None = None    # the signal that ends the app, if one did
@@ -133,7 +135,7 @@ class LiveArrangerApp(App[int]):
         self.loop = None
         self._stop_timers()
         self._close_session()
-        sys.setswitchinterval(getattr(self, "_switch_interval", sys.getswitchinterval()))
+        sys.setswitchinterval(self._switch_interval)
 
     def _stop_timers(self) -> None:
         for timer in self._polls:
@@ -253,11 +255,11 @@ class LiveArrangerApp(App[int]):
     def audio_line(self) -> str:
         """The built-in synth's audio buffer and its latency, or why there is none."""
         session = self.controller.session
-        if session is None or getattr(session, "synth", None) is None:
+        if session is None or session.synth is None:
             return "synth: off (no built-in synth output)"
         ms = session.audio_latency_ms
         period = session.config.period_size
-        driver = getattr(session.synth, "driver", "") or "?"
+        driver = session.synth.driver or "?"
         return (f"synth: {driver}, buffer {period} x 2 frames = {ms:.1f} ms"
                 if ms is not None else f"synth: {driver}")
 
@@ -370,6 +372,10 @@ def run_tui(config: SessionConfig, record_dir: str | Path | None = None) -> int:
             app.controller.close()
         for path in app.controller.saved_recordings:
             _say(f"recording saved to {path}")
+        if app.controller.record_errors:         # a take not saved is an error
+            for problem in app.controller.record_errors:
+                _say(f"livearranger: recording not saved: {problem}", sys.stderr)
+            return 2
         if app.stopped_by is not None:
             _say(f"livearranger: stopped by {signal.Signals(app.stopped_by).name}")
             return 0
@@ -379,9 +385,9 @@ def run_tui(config: SessionConfig, record_dir: str | Path | None = None) -> int:
         stops.restore()
 
 
-def _say(line: str) -> None:
+def _say(line: str, file: TextIO | None = None) -> None:
     """Print one line, where the terminal may be gone (SIGHUP)."""
     try:
-        print(line, flush=True)
+        print(line, file=file or sys.stdout, flush=True)
     except OSError:      # gone: what is left in the buffer must not fail the exit
         detach_terminal()

@@ -146,6 +146,7 @@ class Controller:
         self.arranger_choice: str | None = config.arranger
         self.modified = False          # current preset edited and not saved
         self.saved_recordings: list[Path] = []
+        self.record_errors: list[str] = []     # takes that could not be saved, and why
         self._closing = threading.Lock()   # the exit watchdog may close from its thread
 
     # ------------------------------------------------------------ lifecycle
@@ -175,8 +176,12 @@ class Controller:
                 return None
             recording = session.recording
             session.stop()
+            failed = session.record_error
         finally:
             self._closing.release()
+        if failed is not None:
+            self.record_errors.append(failed)
+            return f"recording NOT saved: {failed}"
         if recording is not None:
             self.saved_recordings.append(Path(recording))
             return f"recording saved to {recording}"

@@ -93,3 +93,24 @@ def test_temperature_is_bounded(controller: Controller) -> None:
     for _ in range(30):
         controller.change_temperature(-0.1)
     assert controller.temperature == 0.0
+
+
+def test_a_take_that_cannot_be_saved_at_close_is_reported_not_claimed(
+        user_presets: str, tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "takes"
+    folder.mkdir()
+    session, _ = memory_session("satb", arranger="closest-pitch")
+    ctrl = Controller(SessionConfig(preset="satb", input=None, outputs=[]),
+                      session=session, record_dir=folder)
+    ctrl.open()
+    assert ctrl.toggle_recording().startswith("recording to ")
+    session.engine.feed([0x90, 60, 90])
+    session.engine.feed([0x80, 60, 0])
+    assert session.engine.wait_idle()
+    shutil.rmtree(folder)                       # the take's folder is now a file:
+    folder.write_text("not a folder")           # nothing can be written under it
+    said = ctrl.close()
+    assert said is not None and said.startswith("recording NOT saved")
+    assert ctrl.saved_recordings == [] and len(ctrl.record_errors) == 1
