@@ -24,6 +24,7 @@ from livearranger.presets import PresetError, list_presets, load_preset, user_pr
 from livearranger.router import DAW_MODES
 from livearranger.stats import Snapshot
 from livearranger.synth import SynthError
+from livearranger.watchdog import StopWatchdog
 
 EXIT_ERROR = 2
 
@@ -125,10 +126,14 @@ def cmd_play(args: argparse.Namespace) -> int:
     # session the same way, with a panic and the take saved, even during start-up.
     stop = threading.Event()
     got: list[int] = []
+    hint = (f"; the take's journal is kept: livearranger recover {config.record}"
+            if config.record else "")
+    watchdog = StopWatchdog(hint=hint)
 
     def on_signal(signum: int, _frame: object) -> None:
         got.append(signum)
         stop.set()
+        watchdog.start()               # the stop that follows must end, whatever hangs
 
     for sig in _STOP_SIGNALS:
         signal.signal(sig, on_signal)
@@ -137,6 +142,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     session = Session(config)
     if stop.is_set():                  # asked to stop while starting: nothing played yet
         session.stop()
+        watchdog.done()
         _say(f"livearranger: stopped by {signal.Signals(got[0]).name} while starting",
              sys.stderr)
         return 0
@@ -153,7 +159,9 @@ def cmd_play(args: argparse.Namespace) -> int:
             for message in session.check():
                 print(message, file=sys.stderr, flush=True)
     finally:
+        watchdog.start()               # however the loop ended (a signal, an error)
         session.stop()                 # panic, take saved: before anything is printed
+        watchdog.done()
     try:
         print_report(session.snapshot())
     except OSError:                    # SIGHUP: the terminal may be gone
