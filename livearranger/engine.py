@@ -320,12 +320,14 @@ class Engine:
             self._note_off(ev.pitch, ev.time, ev.velocity if kind is Kind.NOTE_OFF else 0)
         elif kind is Kind.CONTROL:
             self._control(ev)
-        elif kind is Kind.PITCHBEND or kind is Kind.AFTERTOUCH:
-            self.router.to_all(kind, 0, ev.velocity, ev.time)
+        elif kind is Kind.PITCHBEND:
+            self.router.to_all(kind, 0, ev.bend, ev.time)
+        elif kind is Kind.AFTERTOUCH:
+            self.router.to_all(kind, 0, ev.value, ev.time)
         elif kind is Kind.POLY_AFTERTOUCH:
             held = self._active.get(ev.pitch)
             if held is not None:
-                self.router.to_part(held[0], kind, held[1], ev.velocity, ev.time)
+                self.router.to_part(held[0], kind, held[1], ev.value, ev.time)
         else:  # program change from the keyboard: the preset's programs stay
             self.ignored += 1
 
@@ -452,7 +454,7 @@ class Engine:
         self.activity.off(part, pitch)
 
     def _control(self, ev: NoteEvent) -> None:
-        number, value = ev.pitch, ev.velocity
+        number, value = ev.control, ev.value
         if number == SUSTAIN:
             self.router.to_all(Kind.CONTROL, SUSTAIN, value, ev.time)
         elif number in (ALL_NOTES_OFF, ALL_SOUND_OFF):

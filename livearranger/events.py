@@ -45,6 +45,28 @@ class NoteEvent:
     part: int = -1
     stamp: int = 0
 
+    # the same two values named for what they hold in each kind of message
+    @property
+    def control(self) -> int:
+        """CONTROL: the controller number."""
+        return self.pitch
+
+    @property
+    def value(self) -> int:
+        """CONTROL: the controller's value; AFTERTOUCH and POLY_AFTERTOUCH: the
+        pressure."""
+        return self.velocity
+
+    @property
+    def bend(self) -> int:
+        """PITCHBEND: the 14-bit bend, 0..16383, centre 8192."""
+        return self.velocity
+
+    @property
+    def program(self) -> int:
+        """PROGRAM: the program number."""
+        return self.pitch
+
     @property
     def is_note_on(self) -> bool:
         """A note-on with velocity > 0 (velocity 0 is a note-off by MIDI convention)."""

@@ -43,3 +43,16 @@ def test_pitchbend_is_14_bit_and_velocity_zero_is_off():
 ])
 def test_split_messages(data, messages):
     assert split_messages(data) == messages
+
+
+def test_every_kind_names_its_two_values():
+    cc = parse([0xB3, 64, 127])
+    assert cc is not None and (cc.channel, cc.control, cc.value) == (3, 64, 127)
+    bend = parse([0xE0, 0x00, 0x40])
+    assert bend is not None and bend.bend == 8192
+    pressure = parse([0xD1, 99])
+    assert pressure is not None and pressure.value == 99
+    program = parse([0xC2, 41])
+    assert program is not None and program.program == 41
+    poly = parse([0xA0, 60, 33])
+    assert poly is not None and (poly.pitch, poly.value) == (60, 33)
