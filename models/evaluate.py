@@ -22,6 +22,7 @@ import torch
 
 from livearranger.arrangers import make_arranger
 from livearranger.arrangers.base import Arranger
+from livearranger.arrangers.kv_ring import KVRing
 from livearranger.arrangers.learned import LearnedArranger
 from livearranger.events import NoteEvent
 from livearranger.lab.datasets import load_pieces, load_split
@@ -54,33 +55,32 @@ class TorchModelArranger(LearnedArranger):
     def __init__(self, preset: Preset, model: PartTransformer) -> None:
         super().__init__(preset)
         self.model = model.eval()
+        past, _, _ = model.empty_cache()
+        # the engine's own ring (KVRing), seen by torch through shared memory
+        self.ring = KVRing(tuple(past.shape))
+        self._past = torch.from_numpy(self.ring.cache)
+        self._pos = torch.from_numpy(self.ring.pos)
+        self._valid = torch.from_numpy(self.ring.valid)
         self.reset()
 
     def reset(self) -> None:
         super().reset()
-        self._past, self._pos, self._valid = self.model.empty_cache()
-        self._saved: tuple | None = None
+        self.ring.reset()
 
     def mark(self) -> None:
         super().mark()
-        self._saved = (self._past.clone(), int(self._pos), self._valid.clone())
+        self.ring.mark()
 
     def rewind(self) -> None:
         super().rewind()
-        if self._saved is not None:
-            past, pos, valid = self._saved
-            self._past, self._pos, self._valid = past.clone(), pos, valid.clone()
-            self._saved = None
+        self.ring.rewind()
 
     @torch.no_grad()
     def choose(self, note: NoteEvent, state: PerformanceState) -> int:
         logits, kv = self.model.step(torch.from_numpy(self.inputs.features),
                                      torch.from_numpy(self.inputs.tokens), self._past,
                                      self._pos, self._valid)
-        p = int(self._pos)
-        self._past[:, :, :, p, :] = kv
-        self._valid[p] = True
-        self._pos = (self._pos + 1) % self.model.window
+        self.ring.write(kv.numpy())
         allowed = self.constraints.mask(note.pitch, state, note.time)
         row = np.where(allowed, logits[0].numpy(), -np.inf)
         return int(row.argmax())
