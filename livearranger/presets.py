@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -82,9 +83,10 @@ def user_preset_dir() -> Path:
 def shipped_preset_dir() -> Path:
     """Folder of the presets that ship with the package (the repo's ``presets/`` when
     running from a source checkout)."""
-    here = Path(__file__).resolve().parent
-    installed = here / "shipped_presets"
-    return installed if installed.is_dir() else here.parent / "presets"
+    installed = resources.files("livearranger") / "shipped_presets"
+    if isinstance(installed, Path) and installed.is_dir():
+        return installed
+    return Path(__file__).resolve().parent.parent / "presets"
 
 
 def _int(where: str, value: Any, lo: int, hi: int) -> int:

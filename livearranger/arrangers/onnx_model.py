@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +36,10 @@ PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 def shipped_model_dir() -> Path:
     """Folder of the models that ship with the package (the repo's ``models/shipped``
     when running from a source checkout)."""
-    package = Path(__file__).resolve().parent.parent
-    installed = package / "shipped_models"
-    return installed if installed.is_dir() else package.parent / "models" / "shipped"
+    installed = resources.files("livearranger") / "shipped_models"
+    if isinstance(installed, Path) and installed.is_dir():
+        return installed
+    return Path(__file__).resolve().parents[2] / "models" / "shipped"
 
 
 MAX_MODEL_BYTES = 64 * 1024 * 1024   # a step model (the shipped ones are under 2 MB)
