@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from livearranger import __version__
 from livearranger.arrangers import ArrangerError, arranger_names
@@ -25,6 +26,10 @@ from livearranger.router import DAW_MODES
 from livearranger.stats import Snapshot
 from livearranger.synth import SynthError
 from livearranger.watchdog import StopWatchdog
+
+if TYPE_CHECKING:
+    from livearranger.offline import ArrangeResult
+    from livearranger.presets import Preset
 
 EXIT_ERROR = 2
 
@@ -87,10 +92,75 @@ def cmd_arrange(args: argparse.Namespace) -> int:
     from livearranger.offline import arrange_file
 
     preset = load_preset(args.preset)
+    sampling = args.temperature is not None or args.top_k is not None or args.seed is not None
+    if sampling and args.alternatives is None:
+        raise CliError("--temperature, --top-k and --seed choose how --alternatives N "
+                       "are sampled; add --alternatives N")
+    rolls = _roll_targets(args)                 # before any work: never "wrote" nothing
+    if args.alternatives is not None:
+        return _arrange_alternatives(args, preset, rolls)
     result = arrange_file(args.input, args.output, preset, args.arranger, args.wav,
                           args.soundfont, horizon_ms=_horizon_ms(args))
     print_report(result.snapshot)
+    _draw_rolls(rolls, [result], preset, [Path(args.output)])
     print(f"wrote {args.output}" + (f" and {args.wav}" if args.wav else ""))
+    return 0
+
+
+def _roll_targets(args: argparse.Namespace) -> list[Path]:
+    """The --roll pictures to draw (one per arrangement written), checked up front."""
+    if not args.roll:
+        return []
+    from livearranger.alternatives import alternative_path
+    from livearranger.roll import check_roll_target
+
+    targets = [check_roll_target(args.roll)]
+    for i in range(1, (args.alternatives or 0) + 1):
+        targets.append(check_roll_target(alternative_path(args.roll, i)))
+    return targets
+
+
+def _draw_rolls(rolls: list[Path], results: list[ArrangeResult], preset: Preset,
+                sources: list[Path]) -> None:
+    from livearranger.roll import draw_roll, recorded_notes
+
+    for target, result, source in zip(rolls, results, sources, strict=False):
+        draw_roll(recorded_notes(result.recorder), preset.part_names, target,
+                  title=f"{source.name}: {preset.name}, {result.snapshot.arranger}")
+        print(f"drew {target}")
+
+
+def _arrange_alternatives(args: argparse.Namespace, preset: Preset, rolls: list[Path]) -> int:
+    from livearranger.alternatives import arrange_alternatives, check_alternatives
+
+    if args.wav:
+        raise CliError("--wav renders one arrangement; leave it out with --alternatives")
+    temperature = 1.0 if args.temperature is None else args.temperature
+    top_k = args.top_k or 0
+    seed = args.seed or 0
+    check_alternatives(args.arranger or preset.arranger, args.alternatives, temperature,
+                       top_k)
+    alts = arrange_alternatives(args.input, args.output, preset, args.alternatives,
+                                temperature, top_k, seed, horizon_ms=_horizon_ms(args))
+    print_report(alts.greedy.snapshot)
+    _draw_rolls(rolls, [alts.greedy, *alts.results], preset,
+                [Path(args.output), *alts.paths])
+    notes = alts.greedy.snapshot.notes_in
+    print(f"{args.alternatives} alternatives sampled at temperature {temperature:g}, "
+          f"top-k {top_k or 'all'}, seed {seed}: share of the {notes} notes on another part")
+    width = max(len(str(p)) for p in alts.paths)
+    for path, greedy, others in zip(alts.paths, alts.vs_greedy(), alts.vs_others(),
+                                    strict=True):
+        line = f"  {str(path):<{width}}  vs greedy {greedy:6.1%}"
+        if len(alts.paths) > 1:
+            line += f"  vs the other alternatives (mean) {others:6.1%}"
+        print(line)
+    summary = f"mean: vs greedy {sum(alts.vs_greedy()) / len(alts.paths):.1%}"
+    if len(alts.paths) > 1:
+        summary += f", between alternatives {alts.pairwise_mean():.1%}"
+    print(summary)
+    print(f"wrote {args.output} (greedy) and {len(alts.paths)} alternatives "
+          f"{alts.paths[0].name} ... {alts.paths[-1].name}")
     return 0
 
 
@@ -302,6 +372,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wav", metavar="FILE.wav", help="also render audio")
     p.add_argument("--soundfont")
     _add_horizon(p)
+    p.add_argument("--roll", metavar="FILE.png|FILE.svg",
+                   help="also draw the arrangement as a piano roll coloured by part "
+                   "(needs the 'pictures' extra); with --alternatives also FILE-1.png ...")
+    p.add_argument("--alternatives", type=int, metavar="N",
+                   help="also write N alternatives sampled from the learned model under "
+                   "the preset's constraints, to OUT-1.mid ... OUT-N.mid (OUT.mid: the "
+                   "greedy arrangement), and print how much they differ")
+    p.add_argument("--temperature", type=float, metavar="T",
+                   help="sampling temperature of --alternatives, above 0 (default 1)")
+    p.add_argument("--top-k", type=int, metavar="K",
+                   help="--alternatives draw among the K best allowed parts only "
+                   "(default: all)")
+    p.add_argument("--seed", type=int, metavar="S",
+                   help="seed of --alternatives: the same seed, the same files (default 0)")
     p.set_defaults(func=cmd_arrange)
 
     p = sub.add_parser("play", help="the live instrument")

@@ -8,7 +8,8 @@ cache ring (``arrangers/kv_ring.py``), which can take back the notes of a chord 
 decided again.
 The model's inputs include the voice-leading rule's proposal (``arrangers/learned.py``).
 The preset's constraints (ranges; a monophonic part holding a key of the same chord) mask
-the logits before argmax, or sampling with a temperature.
+the logits before argmax, or sampling with a temperature (optionally among the
+``top_k`` best allowed parts only).
 """
 
 from __future__ import annotations
@@ -91,22 +92,26 @@ class OnnxArranger(LearnedArranger):
 
     ``model``: a file in the shipped models folder or a path (default: the preset's
     ``model``).  ``temperature`` 0 is greedy; above 0 samples (seeded by ``seed``) for
-    alternative instrumentations.  ``provider`` "cpu" (default) or "cuda".
+    alternative instrumentations, among the ``top_k`` highest-ranked allowed parts when
+    ``top_k`` > 0 (0: among all allowed).  ``provider`` "cpu" (default) or "cuda".
     """
 
     name = "model"
     keeps_warm = True
 
     def __init__(self, preset: Preset, model: str | None = None, temperature: float = 0.0,
-                 provider: str = "cpu", seed: int = 0) -> None:
+                 provider: str = "cpu", seed: int = 0, top_k: int = 0) -> None:
         super().__init__(preset)
         name = model or preset.model
         if not name:
             raise ArrangerError(f"preset {preset.name!r} names no model (set model = \"...\")")
         if temperature < 0 or not math.isfinite(temperature):
             raise ArrangerError(f"temperature must be 0 or more, got {temperature}")
+        if top_k < 0:
+            raise ArrangerError(f"top-k must be 0 (all parts) or more, got {top_k}")
         self.path = resolve_model(name)
         self.temperature = float(temperature)
+        self.top_k = int(top_k)
         self.requested_provider = provider
         self._session = open_session(self.path, provider)
         self.provider = self._session.get_providers()[0]
@@ -227,6 +232,8 @@ class OnnxArranger(LearnedArranger):
                 best, best_score = i, s
         if self.temperature <= 0.0 or best < 0:
             return best if best >= 0 else int(np.argmax(logits))
+        if 0 < self.top_k < len(allowed):    # only the k best allowed parts may be drawn
+            scores[np.argsort(scores)[:-self.top_k]] = -math.inf
         # sample among the allowed parts: softmax(scores / T), in place
         np.subtract(scores, best_score, out=scores)
         np.divide(scores, self.temperature, out=scores)
@@ -245,4 +252,6 @@ class OnnxArranger(LearnedArranger):
             text += " [CUDA not available]"
         if self.temperature > 0:
             text += f" T={self.temperature:g}"
+            if self.top_k:
+                text += f" top-{self.top_k}"
         return text
