@@ -53,9 +53,11 @@ def check_alternatives(arranger: str, count: int, temperature: float, top_k: int
 
 def final_parts(recorder: Recorder) -> list[int]:
     """The final part of every key played, in the order the keys were played (a moved
-    key is recorded on its final part in place, so the n-th note-on is the n-th key)."""
-    return [track for _t, track, msg in recorder.events
-            if msg[0] & 0xF0 == 0x90 and msg[2] > 0]
+    key is recorded on its final part in place, so the n-th note-on is the n-th key;
+    the second part of a unison is left out)."""
+    doubled = set(recorder.doubled)
+    return [track for i, (_t, track, msg) in enumerate(recorder.events)
+            if msg[0] & 0xF0 == 0x90 and msg[2] > 0 and i not in doubled]
 
 
 def difference(a: Sequence[int], b: Sequence[int]) -> float:

@@ -52,6 +52,9 @@ def print_report(snap: Snapshot, file=sys.stdout) -> None:
     if snap.horizon_ms:
         print(f"correction horizon {snap.horizon_ms:g} ms: every key sounds at once; "
               f"{snap.moves} moved to a better part as their chord arrived", file=file)
+    if snap.doubles:
+        print(f"unisons: {snap.doubles} keys also sung by a voice left without one",
+              file=file)
     if snap.latency["count"]:
         print(f"latency callback->sent ({snap.latency['count']} notes): "
               f"{_fmt_ms(snap.latency)}", file=file)

@@ -78,6 +78,9 @@ class Engine:
         self.assign_time = LatencyRing()
         self.notes_in = 0
         self.moves = 0
+        self.doubles = 0            # keys also sounded on a free part (unisons)
+        # replay only: told of each doubling as it is made (None live)
+        self.on_double: Callable[[NoteEvent, int], None] | None = None
         self.ignored = 0            # messages with nothing to play (system, program, junk)
         self.dropped_note_ons = 0   # new notes dropped because input came faster than us
         # the engine thread runs at realtime priority (None: no thread started yet)
@@ -102,6 +105,7 @@ class Engine:
         self.state = PerformanceState(len(preset.parts))
         self.activity = PartActivity(preset.part_names)
         self._active: dict[int, tuple[int, int]] = {}   # key down -> (part, pitch sent)
+        self._doubles: dict[int, tuple[int, int]] = {}  # key down -> its second part, pitch
         self._group = self._new_group()
         self._transpose = [p.transpose for p in preset.parts]
         self._vel_offset = [p.velocity_offset for p in preset.parts]
@@ -367,6 +371,46 @@ class Engine:
                 if note.pitch not in settled:
                     state.note_on(note.pitch, note.time, note.part)
             self._error(f"chord kept as it sounded: {type(exc).__name__}: {exc}")
+            return
+        try:
+            doubled = self.arranger.doublings(notes, state)
+        except Exception as exc:
+            self._error(f"no unison doubled: {type(exc).__name__}: {exc}")
+            return
+        for note, part in doubled:
+            self._double(note, part, notes)
+
+    def _double(self, note: NoteEvent, part: int, chord: list[NoteEvent]) -> None:
+        """Sound ``note``'s key on ``part`` too (a unison), where that is possible: the
+        key still down on its own part, ``part`` another mono part in range with no key
+        of the chord and nothing sounding.  The arranger never sees the second part: its
+        view stays the one it was trained on."""
+        key = note.pitch
+        held = self._active.get(key)
+        spec = self.preset.parts[part] if 0 <= part < len(self.preset.parts) else None
+        if (held is None or held[0] != note.part or part == note.part or spec is None
+                or not spec.mono or not spec.low <= key <= spec.high
+                or key in self._doubles or self.state.part_held[part]
+                or any(n.part == part for n in chord)
+                or any(p == part for p, _ in self._doubles.values())):
+            return
+        pitch = self._out_pitch(key, part)
+        self.router.double(part, pitch, self._out_velocity(note.velocity, part),
+                           note.time, self.event_time())
+        self._doubles[key] = (part, pitch)
+        self.activity.on(part, pitch)
+        self.doubles += 1
+        if self.on_double is not None:
+            self.on_double(note, part)
+
+    def _end_double_on(self, part: int, time_s: float) -> None:
+        """A new key goes to ``part``: the unison it was singing ends first (mono)."""
+        for key, (p, pitch) in self._doubles.items():
+            if p == part:
+                del self._doubles[key]
+                self.router.note_off(p, pitch, time_s, 0)
+                self.activity.off(p, pitch)
+                return
 
     def _resettle(self, note: NoteEvent, part: int) -> None:
         """``note`` of the group being settled is finally ``part``."""
@@ -422,6 +466,8 @@ class Engine:
         key = ev.pitch
         old_part, old_pitch = self._active[key]
         pitch = self._out_pitch(key, part)
+        if self._doubles:
+            self._end_double_on(part, self.event_time())
         self.router.move(old_part, old_pitch, part, pitch,
                          self._out_velocity(ev.velocity, part), ev.time, self.event_time())
         ev.part = part
@@ -434,6 +480,8 @@ class Engine:
         key = ev.pitch
         pitch = self._out_pitch(key, part)
         velocity = self._out_velocity(ev.velocity, part)
+        if self._doubles:
+            self._end_double_on(part, ev.time)
         self.router.note_on(part, pitch, velocity, ev.time)
         ev.part = part
         self._active[key] = (part, pitch)
@@ -452,6 +500,11 @@ class Engine:
         self.router.note_off(part, pitch, time_s, velocity)
         self.state.note_off(key)
         self.activity.off(part, pitch)
+        if self._doubles:
+            second = self._doubles.pop(key, None)
+            if second is not None:
+                self.router.note_off(second[0], second[1], time_s, velocity)
+                self.activity.off(*second)
 
     def _control(self, ev: NoteEvent) -> None:
         number, value = ev.control, ev.value
@@ -477,6 +530,7 @@ class Engine:
         keys = list(self._active)
         for key in keys:
             self._note_off(key, t, 0)
+        self._doubles.clear()            # the router stops what they sounded
         stopped = self.router.panic(t)
         self.activity.all_off()
         return len(keys) + stopped
@@ -555,6 +609,7 @@ class Engine:
             errors=errors[-10:],
             horizon_ms=0.0 if self._horizon is None else self._horizon * 1000.0,
             moves=self.moves,
+            doubles=self.doubles,
             realtime=self.realtime,
             tempo_bpm=self.clock.tempo_bpm if self.clock.running else None,
             beat=self.clock.beat(self.now()),

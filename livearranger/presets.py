@@ -51,6 +51,9 @@ class Preset:
     arranger: str = "closest-pitch"
     model: str = ""              # ONNX file name (shipped) or path
     horizon_ms: float = 0.0      # how long after a key its part may still be corrected
+    # a key of a settled chord also sounds on a mono part left without one when the
+    # model gives that part at least this probability (a unison); 0: never
+    doubling: float = 0.0
     description: str = ""
     path: str = field(default="", compare=False)
 
@@ -65,7 +68,8 @@ ARRANGER_NAMES = ("model", "closest-pitch", "zone", "top-bottom", "voice-leading
 MAX_PRESET_BYTES = 64 * 1024   # a preset file (the shipped ones are under 2 KB)
 MAX_TEXT = 100                 # characters in a name, model or port
 MAX_PARTS = 15                 # one per channel, channel 10 (drums) excepted
-_PRESET_KEYS = {"name", "description", "arranger", "model", "horizon_ms", "parts"}
+_PRESET_KEYS = {"name", "description", "arranger", "model", "horizon_ms", "doubling",
+                "parts"}
 MAX_HORIZON_MS = 50.0   # the longest a key's part may still be corrected (chords.py)
 _PART_KEYS = {"name", "program", "channel", "range", "mono", "velocity_offset",
               "transpose", "port"}
@@ -174,6 +178,11 @@ def parse_preset(data: dict[str, Any], src: str = "<preset>") -> Preset:
             or not 0.0 <= horizon <= MAX_HORIZON_MS:
         raise PresetError(f"{src}: horizon_ms: must be a number of milliseconds from 0 to "
                           f"{MAX_HORIZON_MS:g}, got {_show(horizon)}")
+    doubling = data.get("doubling", 0.0)
+    if isinstance(doubling, bool) or not isinstance(doubling, int | float) \
+            or not 0.0 <= doubling <= 1.0:
+        raise PresetError(f"{src}: doubling: must be a probability from 0 (never) to 1, "
+                          f"got {_show(doubling)}")
     raw_parts = data.get("parts")
     if not isinstance(raw_parts, list) or not raw_parts:
         raise PresetError(f"{src}: parts: at least one [[parts]] table is needed")
@@ -197,6 +206,7 @@ def parse_preset(data: dict[str, Any], src: str = "<preset>") -> Preset:
         arranger=arranger,
         model=_str(f"{src}: model", data.get("model", ""), 1024),
         horizon_ms=float(horizon),
+        doubling=float(doubling),
         description=_str(f"{src}: description", data.get("description", ""), 2000),
         path=src,
     )
@@ -277,6 +287,8 @@ def preset_to_toml(preset: Preset) -> str:
         lines.append(f"model = {q(preset.model)}")
     if preset.horizon_ms:
         lines.append(f"horizon_ms = {preset.horizon_ms:g}")
+    if preset.doubling:
+        lines.append(f"doubling = {preset.doubling:g}")
     for part in preset.parts:
         lines += [
             "",

@@ -101,6 +101,7 @@ class Recorder(Output):
         self.error: str | None = None
         self._switches: list[tuple[int, list[Part]]] = []   # (event index, new parts)
         self.retagged: list[int] = []     # indices of events a move rewrote
+        self.doubled: list[int] = []      # indices of the second note-ons of unisons
         self._journal: _Journal | None = None
         if journal:
             if self.path is None:
@@ -118,6 +119,11 @@ class Recorder(Output):
             super().move(old_part, off, new_part, on, onset, time)   # began before us
         else:
             self.retagged.append(i)       # the journal may have the first part already
+
+    def late_note_on(self, part: int, message: list[int], onset: float,
+                     time: float) -> None:
+        self.doubled.append(len(self.events))
+        self.events.append((onset, self._base + part, message))   # saved in time order
 
     def preset_changed(self, preset: Preset) -> None:
         """The ensemble changed mid-recording: its parts get tracks of their own after

@@ -39,6 +39,12 @@ class Output:
         self.send(old_part, off, time)
         self.send(new_part, on, time)
 
+    def late_note_on(self, part: int, message: list[int], onset: float,
+                     time: float) -> None:
+        """A note-on decided at ``time`` for a key that went down at ``onset`` (a unison:
+        the key doubled on a second part).  Live: now; a record puts it at ``onset``."""
+        self.send(part, message, time)
+
     def tick(self, now: float) -> float | None:
         """Deliver what is due by ``now``; the time of the next due message, or None.
         Called often by the engine thread only for outputs with ``delayed`` set."""
@@ -107,6 +113,14 @@ class DelayedOutput(Output):
              onset: float, time: float) -> None:
         if retag_note_on(self._queue, old_part, off, new_part, on, onset) < 0:
             super().move(old_part, off, new_part, on, onset, time)   # already out
+
+    def late_note_on(self, part: int, message: list[int], onset: float,
+                     time: float) -> None:
+        queue = self._queue
+        i = len(queue)
+        while i > 0 and queue[i - 1][0] > onset:      # in time order, at its onset
+            i -= 1
+        queue.insert(i, (onset, part, message))
 
     def tick(self, now: float) -> float | None:
         queue, delay = self._queue, self.delay
@@ -227,6 +241,20 @@ class Router:
         for out in self.outputs:
             try:
                 out.move(old_part, off, new_part, on, onset, time)
+            except Exception as exc:  # a failing device must not stop the others
+                self._failed(out, exc)
+
+    def double(self, part: int, pitch: int, velocity: int, onset: float,
+               time: float) -> None:
+        """Sound a held key (down since ``onset``) on ``part`` too, from ``time``: a
+        unison, two voices on one key."""
+        if self.silent and part in self.silent:
+            return
+        self.sounding.add((part, pitch))
+        message = [0x90 | self.channels[part], pitch, velocity]
+        for out in self.outputs:
+            try:
+                out.late_note_on(part, message, onset, time)
             except Exception as exc:  # a failing device must not stop the others
                 self._failed(out, exc)
 

@@ -94,6 +94,12 @@ class _RecorderTap(Output):
         if rec is not None:
             rec.move(old_part, off, new_part, on, onset, time)
 
+    def late_note_on(self, part: int, message: list[int], onset: float,
+                     time: float) -> None:
+        rec = self.recorder
+        if rec is not None:
+            rec.late_note_on(part, message, onset, time)
+
     def preset_changed(self, preset: Preset) -> None:
         rec = self.recorder
         if rec is not None:

@@ -109,6 +109,7 @@ class Snapshot:
     errors: list[str]
     horizon_ms: float = 0.0        # how long a key's part may still be corrected (0: never)
     moves: int = 0                 # keys moved to another part by a correction
+    doubles: int = 0               # keys also sounded on a free part (unisons)
     tempo_bpm: float | None = None # MIDI clock in: quarter notes per minute (None: no clock)
     beat: float | None = None      # quarter notes since the song's start (None: no clock)
     dropped_note_ons: int = 0      # new notes dropped: input came faster than we play

@@ -61,6 +61,8 @@ def _write(tmp_path: Path, text: str) -> Path:
     ('name = "x"\nhorizon_ms = "soon"\n[[parts]]\n' + GOOD_PART, "horizon_ms",
      "milliseconds"),
     ('name = "x"\ngrace_ms = 15\n[[parts]]\n' + GOOD_PART, "grace_ms", "use horizon_ms"),
+    ('name = "x"\ndoubling = 1.5\n[[parts]]\n' + GOOD_PART, "doubling", "from 0 (never) to 1"),
+    ('name = "x"\ndoubling = true\n[[parts]]\n' + GOOD_PART, "doubling", "probability"),
 ])
 def test_broken_presets_name_file_key_and_problem(tmp_path, text, key, problem):
     path = _write(tmp_path, text)
@@ -88,6 +90,7 @@ def test_user_preset_saved_is_listed_and_reloads_equal(user_presets):
     again = load_preset("my-choir")
     assert again.parts == mine.parts and again.name == "my-choir"
     assert again.horizon_ms == mine.horizon_ms == 30.0
+    assert again.doubling == mine.doubling == 0.1
 
 
 def test_user_preset_overrides_shipped_one(user_presets):

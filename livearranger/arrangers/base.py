@@ -41,6 +41,13 @@ class Arranger(ABC):
         ``state.pending``."""
         decide_in_order(self.assign, notes, state, commit)
 
+    def doublings(self, notes: Sequence[NoteEvent],
+                  state: PerformanceState) -> list[tuple[NoteEvent, int]]:
+        """After a chord was decided: (note, part) for each of its keys that should
+        also sound on ``part``, a part that got no key (a unison: two voices on one
+        key).  The engine checks that each is possible.  By default: none."""
+        return []
+
     def reset(self) -> None:  # noqa: B027 - an optional hook, empty by default
         """Forget the performance so far (new piece, preset change)."""
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import onnxruntime as ort
 from livearranger.arrangers import ArrangerError
 from livearranger.arrangers.kv_ring import KVRing
 from livearranger.arrangers.learned import LearnedArranger
+from livearranger.chords import MAX_GROUP
 from livearranger.events import Kind, NoteEvent
 from livearranger.features import FEATURE_VERSION, feature_dim
 from livearranger.presets import Preset
@@ -165,6 +167,10 @@ class OnnxArranger(LearnedArranger):
         self._logits = np.zeros((1, n), dtype=np.float32)
         self._present = np.zeros((layers, two, heads, d_head), dtype=np.float32)
         self._scores = np.zeros(n, dtype=np.float64)
+        # each key's part probabilities while a chord is decided (for ``doublings``)
+        self._chord_probs = np.zeros((MAX_GROUP, n), dtype=np.float64)
+        self._chord_keys = [-1] * MAX_GROUP
+        self._chord_n = 0
         self._io = self._binding(self._logits, self._present)
         # the same inputs (only read), outputs of its own: a run that changes nothing
         self._warm_out = (np.zeros_like(self._logits), np.zeros_like(self._present))
@@ -202,10 +208,42 @@ class OnnxArranger(LearnedArranger):
     def mark(self) -> None:
         super().mark()
         self.ring.mark()
+        self._chord_n = 0
 
     def rewind(self) -> None:
         super().rewind()
         self.ring.rewind()
+        self._chord_n = 0
+
+    def doublings(self, notes: Sequence[NoteEvent],
+                  state: PerformanceState) -> list[tuple[NoteEvent, int]]:
+        """For each mono part the chord left without a key, the key of the chord the
+        model gave that part the highest probability, if at least ``preset.doubling``
+        (one extra part per key)."""
+        threshold = self.preset.doubling
+        if threshold <= 0.0 or not self._chord_n:
+            return []
+        parts = self.preset.parts
+        used = {n.part for n in notes}
+        row = {self._chord_keys[i]: i for i in range(self._chord_n)}
+        out: list[tuple[NoteEvent, int]] = []
+        taken: set[int] = set()
+        for p, spec in enumerate(parts):
+            if not spec.mono or p in used or state.part_held[p]:
+                continue
+            best: NoteEvent | None = None
+            best_prob = threshold
+            for note in notes:
+                i = row.get(note.pitch)
+                if i is None or note.pitch in taken or not spec.low <= note.pitch <= spec.high:
+                    continue
+                prob = float(self._chord_probs[i, p])
+                if prob >= best_prob:
+                    best, best_prob = note, prob
+            if best is not None:
+                out.append((best, p))
+                taken.add(best.pitch)
+        return out
 
     def step(self) -> np.ndarray:
         """Run the graph on the inputs already filled and advance the cache; the
@@ -221,6 +259,14 @@ class OnnxArranger(LearnedArranger):
 
     def choose(self, note: NoteEvent, state: PerformanceState) -> int:
         logits = self.step()
+        k = self._chord_n
+        if self.preset.doubling > 0.0 and k < MAX_GROUP:   # softmax, kept for doublings
+            probs = self._chord_probs[k]
+            np.subtract(logits, logits.max(), out=probs)
+            np.exp(probs, out=probs)
+            probs /= probs.sum()
+            self._chord_keys[k] = note.pitch
+            self._chord_n = k + 1
         allowed = self.constraints.mask(note.pitch, state, note.time)
         self.last_allowed = allowed
         scores = self._scores

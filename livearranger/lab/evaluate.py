@@ -92,6 +92,8 @@ class Replayed:
     onset: np.ndarray        # part the key sounded on when it arrived
     final: np.ndarray        # part it ended on (after any correction)
     moved_after: np.ndarray  # seconds from its arrival to its move (NaN: never moved)
+    double: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # the second part a key also sounded on (a unison), -1: none (empty: none at all)
 
 
 def _no_clock() -> int:
@@ -113,6 +115,15 @@ def replay(piece: Piece, arranger: Arranger, horizon: float | None = None) -> Re
     recent: deque[int] = deque(maxlen=2 * 16)    # keys that may still move
     pitch, vel, onset = piece.pitch.tolist(), piece.velocity.tolist(), piece.onset
     process = engine.process
+    double = np.full(n, -1, dtype=np.int64)
+    index: dict[int, int] = {}                   # id of a note's event -> its index
+
+    def doubled(note: NoteEvent, part: int) -> None:
+        j = index.get(id(note))
+        if j is not None:
+            double[j] = part
+
+    engine.on_double = doubled
 
     def moves(at: float) -> None:
         for j in recent:
@@ -131,6 +142,7 @@ def replay(piece: Piece, arranger: Arranger, horizon: float | None = None) -> Re
         else:
             note = NoteEvent(Kind.NOTE_ON, t, p, max(1, vel[j]))
             notes[j] = note
+            index[id(note)] = j
             owner[p] = j
             process(note)
             onset_part[j] = note.part
@@ -145,7 +157,7 @@ def replay(piece: Piece, arranger: Arranger, horizon: float | None = None) -> Re
     if deadline is not None:
         moves(deadline)
     final = np.array([nt.part if nt is not None else -1 for nt in notes], dtype=np.int64)
-    return Replayed(onset_part, final, moved_after)
+    return Replayed(onset_part, final, moved_after, double)
 
 
 def _links(order: np.ndarray, member: np.ndarray) -> set[tuple[int, int]]:
@@ -163,6 +175,8 @@ class Result:
     correct: int = 0
     correct_onset: int = 0
     true_pairs: int = 0
+    pairs: int = 0                # (key, part) pairs sounded: one a key, two when doubled
+    correct_pairs: int = 0
     moved: int = 0
     moved_after: list[float] = field(default_factory=list)
     confusion: np.ndarray = field(default=None)  # type: ignore[arg-type]
@@ -182,6 +196,12 @@ class Result:
         self.correct += int(ok.sum())
         self.correct_onset += int(((mask >> got.onset) & 1).sum())
         self.true_pairs += int(_POPCOUNT[piece.mask].sum())
+        self.pairs += len(piece)
+        self.correct_pairs += int(ok.sum())
+        if len(got.double):
+            second = got.double >= 0
+            self.pairs += int(second.sum())
+            self.correct_pairs += int(((mask[second] >> got.double[second]) & 1).sum())
         self.unisons += int((_POPCOUNT[piece.mask] > 1).sum())
         moved = ~np.isnan(got.moved_after)
         self.moved += int(moved.sum())
@@ -224,8 +244,9 @@ class Result:
             else 0.0,
             "moved_after_p99_ms": round(float(np.percentile(after, 99)), 2) if len(after)
             else 0.0,
-            "pair_precision": round(100.0 * self.correct / n, 2),
-            "pair_recall": round(100.0 * self.correct / max(self.true_pairs, 1), 2),
+            "pair_precision": round(100.0 * self.correct_pairs / max(self.pairs, 1), 2),
+            "pair_recall": round(100.0 * self.correct_pairs / max(self.true_pairs, 1), 2),
+            "doubled_per_100": round(100.0 * (self.pairs - self.notes) / n, 2),
             "recall": recall,
             "soundness": round(100.0 * self.sound[0] / max(self.sound[1], 1), 2),
             "completeness": round(100.0 * self.complete[0] / max(self.complete[1], 1), 2),
@@ -385,7 +406,7 @@ def format_result(r: dict) -> str:
              f"  moves {r['moves_per_100']:.2f} per 100 keys, after p50 "
              f"{r['moved_after_p50_ms']:.1f} / p99 {r['moved_after_p99_ms']:.1f} ms;  "
              f"(key, part) precision {r['pair_precision']:.2f} % recall "
-             f"{r['pair_recall']:.2f} %",
+             f"{r['pair_recall']:.2f} % ({r['doubled_per_100']:.2f} keys doubled per 100)",
              f"  soundness {r['soundness']:.2f} %  completeness {r['completeness']:.2f} %  "
              f"link-F1 {r['link_f1']:.4f}",
              "  recall: " + ", ".join(f"{n} {v if v is not None else '-'}"
