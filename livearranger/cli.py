@@ -194,7 +194,7 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 def cmd_play(args: argparse.Namespace) -> int:
     config = _config(args)
     if not args.headless:
-        return _run_tui(config)
+        return _run_tui(config, args)
     # From the first moment: Ctrl-C, SIGTERM and SIGHUP (the terminal closed) all end the
     # session the same way, with a panic and the take saved, even during start-up.
     stop = threading.Event()
@@ -290,16 +290,35 @@ def cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_tui(config) -> int:
+def _play_args(args: argparse.Namespace) -> list[str]:
+    """``args`` as the options of ``livearranger play --headless``, for ``--spawn``."""
+    out = ["--preset", args.preset, "--api", args.api, "--in", args.input,
+           "--temperature", repr(args.temperature), "--provider", args.provider,
+           "--daw-mode", args.daw_mode, "--osc-port", str(args.osc_port),
+           "--osc-host", args.osc_host]
+    for spec in args.out:
+        out += ["--out", spec]
+    for flag, value in (("--arranger", args.arranger), ("--record", args.record),
+                        ("--soundfont", args.soundfont),
+                        ("--audio-driver", args.audio_driver),
+                        ("--horizon-ms", args.horizon_ms)):
+        if value is not None:
+            out += [flag, str(Path(value).resolve()) if flag == "--record" else str(value)]
+    return out
+
+
+def _run_tui(config, args: argparse.Namespace) -> int:
+    """The TUI: attached to the instrument answering on ``--osc-port`` if one does, else
+    (``--spawn``) one started for it, else in this process."""
     try:
         from livearranger.tui.app import run_tui
     except ImportError as exc:
         raise CliError(f"the terminal UI is not available ({exc}); use --headless") from None
-    return run_tui(config)
+    return run_tui(config, spawn_args=_play_args(args) if args.spawn else None)
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    return _run_tui(_config(args))
+    return _run_tui(_config(args), args)
 
 
 # -------------------------------------------------------------------- parser
@@ -350,6 +369,13 @@ def _add_live_options(p: argparse.ArgumentParser) -> None:
                    "only; another lets anyone who reaches it control the instrument)")
 
 
+def _add_attach(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--spawn", action="store_true",
+                   help="when no instrument answers on --osc-port, start one (`play "
+                   "--headless` with these options, in the background; it plays on after "
+                   "the TUI quits) and attach to it; see README, 'The TUI as a client'")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="livearranger",
@@ -395,10 +421,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_live_options(p)
     p.add_argument("--headless", action="store_true",
                    help="no terminal UI: run until Ctrl-C/SIGTERM, then print stats")
+    _add_attach(p)
     p.set_defaults(func=cmd_play)
 
     p = sub.add_parser("tui", help="the terminal UI (default command)")
     _add_live_options(p)
+    _add_attach(p)
     p.set_defaults(func=cmd_tui)
 
     p = sub.add_parser("recover", help="rebuild a take from its journal after a crash")

@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -58,6 +58,20 @@ class Controlled(Protocol):
     def control_mute(self, part: int | str, on: bool) -> str: ...
     def control_solo(self, part: int | str, on: bool) -> str: ...
     def snapshot(self) -> Snapshot: ...
+    def status(self) -> SessionStatus: ...
+
+
+@dataclass(frozen=True)
+class SessionStatus:
+    """What a remote UI shows besides the engine's figures: ports, take, synth."""
+
+    api: str = ""
+    input: str = ""                 # the keyboard's port ("": none)
+    input_lost: bool = False
+    outputs: tuple[str, ...] = ()
+    recording: str = ""             # the take being recorded ("": none)
+    audio: str = ""                 # the built-in synth's audio, one line
+    temperature: float = 0.0
 
 
 class Refused(ValueError):
@@ -427,7 +441,8 @@ class ControlServer:
         if not due:
             return
         try:
-            datagrams = stats_messages(self.target.snapshot(), self.refusals())
+            datagrams = stats_messages(self.target.snapshot(), self.refusals(),
+                                       self.target.status())
         except Exception:                # a snapshot that failed: try next time
             datagrams = []
         for sub in due:
@@ -437,11 +452,22 @@ class ControlServer:
                 self._send(sub.address, data)
 
 
-def stats_messages(snap: Snapshot, refused: int) -> list[bytes]:
-    """The stats one subscriber gets each period, as datagrams (see the README)."""
+def _pitches(values: Iterable[int]) -> str:
+    return " ".join(str(int(v)) for v in values)
+
+
+def _or_minus(value: float | None) -> float:
+    return -1.0 if value is None else float(value)
+
+
+def stats_messages(snap: Snapshot, refused: int,
+                   status: SessionStatus | None = None) -> list[bytes]:
+    """The stats one subscriber gets each period, as datagrams (see the README).  The
+    first five are the summary; then what a remote UI draws; ``/stats/end`` last."""
     lat = snap.latency
     sounding = [len(s) for s in snap.sounding]
-    return [
+    last = snap.last_input
+    out = [
         message(f"{PREFIX}/stats/latency", float(lat["p50_ms"]), float(lat["p99_ms"]),
                 float(lat["max_ms"]), int(lat["count"])),
         message(f"{PREFIX}/stats/notes", snap.notes_in, sum(sounding),
@@ -449,4 +475,23 @@ def stats_messages(snap: Snapshot, refused: int) -> list[bytes]:
         message(f"{PREFIX}/stats/parts", *snap.counts),
         message(f"{PREFIX}/stats/sounding", *sounding),
         message(f"{PREFIX}/stats/preset", snap.preset, snap.arranger, float(snap.horizon_ms)),
+        message(f"{PREFIX}/stats/assign", float(snap.assign["p50_ms"]),
+                float(snap.assign["p99_ms"]), float(snap.assign["max_ms"]),
+                int(snap.assign["count"])),
+        message(f"{PREFIX}/stats/engine", -1 if snap.realtime is None else int(snap.realtime),
+                _or_minus(snap.tempo_bpm), _or_minus(snap.beat),
+                -1 if last is None else last[0], -1 if last is None else last[1]),
+        message(f"{PREFIX}/stats/mix", _pitches(i + 1 for i in snap.muted),
+                _pitches(i + 1 for i in snap.soloed)),
+        message(f"{PREFIX}/stats/sparkline", *[float(v) for v in snap.latency_recent[-32:]]),
+        message(f"{PREFIX}/stats/errors", *[e[:2 * MAX_STRING] for e in snap.errors[-10:]]),
     ]
+    for i, name in enumerate(snap.part_names):
+        out.append(message(f"{PREFIX}/stats/part", i + 1, name, snap.counts[i],
+                           _pitches(sorted(snap.sounding[i])), _pitches(snap.recent[i])))
+    if status is not None:
+        out.append(message(f"{PREFIX}/stats/session", status.api, status.input,
+                           int(status.input_lost), " | ".join(status.outputs),
+                           status.recording, status.audio, float(status.temperature)))
+    out.append(message(f"{PREFIX}/stats/end", len(out)))
+    return out

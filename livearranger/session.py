@@ -17,7 +17,7 @@ from typing import Any
 
 from livearranger.arrangers import Arranger, ArrangerError, arranger_names, make_arranger
 from livearranger.chords import check_horizon
-from livearranger.control import DEFAULT_OSC_HOST, ControlServer
+from livearranger.control import DEFAULT_OSC_HOST, ControlServer, SessionStatus
 from livearranger.engine import Engine
 from livearranger.files import check_writable
 from livearranger.midi_io import (
@@ -593,6 +593,25 @@ class Session:
     def recording(self) -> Path | None:
         rec = self._tap.recorder
         return rec.path if rec is not None else None
+
+    def audio_line(self) -> str:
+        """The built-in synth's audio buffer and its latency, or why there is none."""
+        synth = self.synth
+        if synth is None:
+            return "synth: off (no built-in synth output)"
+        ms = self.audio_latency_ms
+        driver = synth.driver or "?"
+        return (f"synth: {driver}, buffer {self.config.period_size} x 2 frames = "
+                f"{ms:.1f} ms" if ms is not None else f"synth: {driver}")
+
+    def status(self) -> SessionStatus:
+        """Ports, take and synth in one line each, for a remote UI (any thread)."""
+        inp = self.input
+        recording = self.recording
+        return SessionStatus(api=self.config.api, input=inp.name if inp else "",
+                             input_lost=self.input_lost, outputs=tuple(self.output_names),
+                             recording=str(recording) if recording else "",
+                             audio=self.audio_line(), temperature=self.config.temperature)
 
     def snapshot(self) -> Snapshot:
         """The engine's figures and the session's notices, with what OSC control does

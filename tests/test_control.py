@@ -15,6 +15,7 @@ from livearranger.control import (
     Bucket,
     ControlServer,
     Refused,
+    SessionStatus,
     check_args,
     message,
 )
@@ -74,6 +75,9 @@ class FakeInstrument:
 
     def snapshot(self) -> Snapshot:
         return _snapshot()
+
+    def status(self) -> SessionStatus:
+        return SessionStatus(api="fake", input="keys")
 
 
 @pytest.fixture()

@@ -23,10 +23,17 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header
 
 from livearranger.arrangers import arranger_names
+from livearranger.client import ping
 from livearranger.session import SessionConfig
 from livearranger.stats import Snapshot
 from livearranger.tui.arranger_panel import ArrangerPanel, ArrangerScreen
-from livearranger.tui.controller import ARRANGER_CHOICES, Controller, crash_report, describe_error
+from livearranger.tui.controller import (
+    ARRANGER_CHOICES,
+    Controller,
+    Controls,
+    crash_report,
+    describe_error,
+)
 from livearranger.tui.edit_part import EditPartScreen, SavePresetScreen
 from livearranger.tui.help import HelpScreen
 from livearranger.tui.latency import LatencyPanel
@@ -34,6 +41,7 @@ from livearranger.tui.messages import PartEditRequested, PresetChosen
 from livearranger.tui.parts import LiveView
 from livearranger.tui.ports import PortsScreen
 from livearranger.tui.presets_panel import PartsTable, PresetList, PresetsPanel
+from livearranger.tui.remote import STATS_HZ, RemoteController, spawn
 from livearranger.tui.signals import SignalStop, detach_terminal
 from livearranger.tui.status import MessageLog, StatusBar
 
@@ -72,7 +80,7 @@ class LiveArrangerApp(App[int]):
         Binding("tab,shift+tab", "", "next / previous panel"),
     ]
 
-    def __init__(self, controller: Controller, *, stats_source: StatsSource | None = None,
+    def __init__(self, controller: Controls, *, stats_source: StatsSource | None = None,
                  poll_hz: float = 20.0, input_check_s: float = 1.0) -> None:
         super().__init__()
         self.controller = controller
@@ -213,11 +221,7 @@ class LiveArrangerApp(App[int]):
                                  ctrl.arranger_choice, ctrl.temperature,
                                  snap.horizon_ms if snap else 0.0)
         name, lost = ctrl.input_status()
-        session = ctrl.session
-        self.status.show(
-            ctrl.config.api, name, lost,
-            list(session.output_names) if session is not None else [],
-            str(session.recording) if session is not None and session.recording else None)
+        self.status.show(ctrl.api, name, lost, ctrl.output_names(), ctrl.recording())
         if preset is not None and (preset != self._shown_preset
                                    or ctrl.modified != self._shown_modified):
             self._shown_preset, self._shown_modified = preset, ctrl.modified
@@ -254,14 +258,7 @@ class LiveArrangerApp(App[int]):
 
     def audio_line(self) -> str:
         """The built-in synth's audio buffer and its latency, or why there is none."""
-        session = self.controller.session
-        if session is None or session.synth is None:
-            return "synth: off (no built-in synth output)"
-        ms = session.audio_latency_ms
-        period = session.config.period_size
-        driver = session.synth.driver or "?"
-        return (f"synth: {driver}, buffer {period} x 2 frames = {ms:.1f} ms"
-                if ms is not None else f"synth: {driver}")
+        return self.controller.audio_line()
 
     def refresh_presets(self) -> None:
         try:
@@ -293,18 +290,28 @@ class LiveArrangerApp(App[int]):
     def action_arranger(self) -> None:
         names = [n for n in ARRANGER_CHOICES if n in arranger_names()]
         names += [n for n in arranger_names() if n not in names]
-        session = self.controller.session
-        current = session.arranger_name if session is not None else ""
+        current = self.controller.arranger_name()
 
         def chosen(name: str | None) -> None:
             if name:
                 self.run_action_safely(lambda: self.controller.set_arranger(name))
         self.push_screen(ArrangerScreen(names, current), chosen)
 
+    def _unavailable(self, action: str) -> bool:
+        """Say in one line why ``action`` cannot be done here (True), if it cannot."""
+        reason = self.controller.unavailable(action)
+        if reason:
+            self.log_panel.warning(reason)
+        return reason is not None
+
     def action_edit_part(self) -> None:
+        if self._unavailable("edit"):
+            return
         self.on_part_edit_requested(PartEditRequested(self.query_one(PartsTable).cursor_row))
 
     def on_part_edit_requested(self, message: PartEditRequested) -> None:
+        if self._unavailable("edit"):
+            return
         preset = self.controller.preset
         if preset is None or not 0 <= message.index < len(preset.parts):
             self.log_panel.error("no part to edit: start the instrument first")
@@ -316,6 +323,8 @@ class LiveArrangerApp(App[int]):
         self.push_screen(EditPartScreen(preset.parts[index], apply), self._screen_done)
 
     def action_save_preset(self) -> None:
+        if self._unavailable("save"):
+            return
         preset = self.controller.preset
         if preset is None:
             self.log_panel.error("no preset to save: start the instrument first")
@@ -330,6 +339,9 @@ class LiveArrangerApp(App[int]):
         self.poll_stats()
 
     def action_ports(self) -> None:
+        if self._unavailable("ports"):
+            return
+
         def chosen(choice: object) -> None:
             if choice is not None:
                 self.run_action_safely(lambda: self.controller.apply_ports(choice))  # type: ignore[arg-type]
@@ -357,9 +369,29 @@ class LiveArrangerApp(App[int]):
         self.exit(0)
 
 
-def run_tui(config: SessionConfig, record_dir: str | Path | None = None) -> int:
-    """Open the front panel for ``config``; returns the exit status."""
-    app = LiveArrangerApp(Controller(config, record_dir=record_dir))
+def make_controller(config: SessionConfig, record_dir: str | Path | None = None,
+                    spawn_args: list[str] | None = None) -> Controls:
+    """Attach to the instrument that answers on ``config.osc_port`` if one does; else
+    start one with ``spawn_args`` (``livearranger play --headless`` options) when given
+    and attach to it; else play in this process as before."""
+    port, host = config.osc_port, config.osc_host
+    if port and ping(port, host):
+        return RemoteController(port, host)
+    if spawn_args is not None:
+        if not port:
+            raise RuntimeError("--spawn needs an OSC port (--osc-port N, not 0)")
+        spawn(spawn_args, port, host)
+        return RemoteController(port, host)
+    return Controller(config, record_dir=record_dir)
+
+
+def run_tui(config: SessionConfig, record_dir: str | Path | None = None,
+            spawn_args: list[str] | None = None) -> int:
+    """Open the front panel for ``config`` (attached to a running instrument if one
+    answers, see ``make_controller``); returns the exit status."""
+    controller = make_controller(config, record_dir, spawn_args)
+    remote = isinstance(controller, RemoteController)
+    app = LiveArrangerApp(controller, poll_hz=STATS_HZ if remote else 20.0)
     stops = SignalStop(app)
     stops.install()
     try:
@@ -370,6 +402,8 @@ def run_tui(config: SessionConfig, record_dir: str | Path | None = None) -> int:
             return 130
         finally:
             app.controller.close()
+        if isinstance(controller, RemoteController):
+            _say(f"detached from the instrument on OSC port {controller.port}: it plays on")
         for path in app.controller.saved_recordings:
             _say(f"recording saved to {path}")
         if app.controller.record_errors:         # a take not saved is an error

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from livearranger.arrangers import arranger_names
 from livearranger.gm import PROGRAMS, program_number
@@ -122,6 +122,48 @@ class PortChoice:
     outputs: tuple[str, ...]
 
 
+class Controls(Protocol):
+    """What the app asks of a controller: ``Controller`` drives a session in this
+    process, ``remote.RemoteController`` an instrument in another over OSC."""
+
+    arranger_choice: str | None
+    modified: bool
+    saved_recordings: list[Path]
+    record_errors: list[str]
+
+    def open(self) -> str | None: ...
+    def close(self, wait_s: float = -1) -> str | None: ...
+    def snapshot(self) -> Snapshot | None: ...
+    @property
+    def preset(self) -> Preset | None: ...
+    @property
+    def warnings(self) -> list[str]: ...
+    @property
+    def temperature(self) -> float: ...
+    @property
+    def api(self) -> str: ...
+    def presets(self) -> list[PresetEntry]: ...
+    def ports(self, api: str) -> tuple[list[str], list[str]]: ...
+    def output_names(self) -> list[str]: ...
+    def recording(self) -> str | None: ...
+    def arranger_name(self) -> str: ...
+    def audio_line(self) -> str: ...
+    def unavailable(self, action: str) -> str | None: ...
+    def input_status(self) -> tuple[str, bool]: ...
+    def poll_input(self) -> str | None: ...
+    def panic(self) -> str: ...
+    def switch_preset(self, name: str) -> str: ...
+    def set_arranger(self, name: str) -> str: ...
+    def change_temperature(self, delta: float) -> str: ...
+    def next_horizon(self) -> str: ...
+    def toggle_recording(self) -> str: ...
+    def edit_part(self, index: int, *, program: str, channel: str, low: str, high: str,
+                  transpose: str) -> str: ...
+    def save_preset_as(self, name: str) -> str: ...
+    def current_ports(self) -> PortChoice: ...
+    def apply_ports(self, choice: PortChoice) -> str: ...
+
+
 class Controller:
     """Drives one ``Session`` for the TUI; owns no widget.
 
@@ -219,6 +261,31 @@ class Controller:
         own = (f"{self.config.client}:", f"{self.config.client}-")
         return ([p for p in inputs if not p.startswith(own)],
                 [p for p in outputs if not p.startswith(own)])
+
+    @property
+    def api(self) -> str:
+        return self.config.api
+
+    def output_names(self) -> list[str]:
+        return [] if self.session is None else list(self.session.output_names)
+
+    def recording(self) -> str | None:
+        """The take being recorded, or None."""
+        rec = None if self.session is None else self.session.recording
+        return str(rec) if rec else None
+
+    def arranger_name(self) -> str:
+        """The arranger playing now ("" without a session)."""
+        return "" if self.session is None else str(self.session.arranger_name)
+
+    def audio_line(self) -> str:
+        if self.session is None:
+            return "synth: off (no built-in synth output)"
+        return str(self.session.audio_line())
+
+    def unavailable(self, action: str) -> str | None:
+        """Why ``action`` ("ports", "edit", "save") cannot be done here (None: it can)."""
+        return None
 
     def input_status(self) -> tuple[str, bool]:
         """(input port name or "none", lost?)."""
