@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from livearranger.arrangers import ArrangerError
-from livearranger.files import check_writable
+from livearranger.io.files import check_writable
 from livearranger.offline import ArrangeResult, arrange_file
 from livearranger.presets import Preset
 from livearranger.recorder import Recorder

@@ -20,11 +20,11 @@ from livearranger import __version__
 from livearranger.arrangers import ArrangerError, arranger_names
 from livearranger.chords import MAX_HORIZON_MS, check_horizon
 from livearranger.control import DEFAULT_OSC_HOST, DEFAULT_OSC_PORT
-from livearranger.midi_io import API_NAMES, MidiIOError, default_api
+from livearranger.io.midi_io import API_NAMES, MidiIOError, default_api
+from livearranger.io.synth import SynthError
 from livearranger.presets import PresetError, list_presets, load_preset, user_preset_dir
 from livearranger.router import DAW_MODES
 from livearranger.stats import Snapshot
-from livearranger.synth import SynthError
 from livearranger.watchdog import StopWatchdog
 
 if TYPE_CHECKING:
@@ -266,7 +266,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
 
 def cmd_ports(args: argparse.Namespace) -> int:
-    from livearranger.midi_io import list_ports
+    from livearranger.io.midi_io import list_ports
 
     inputs, outputs = list_ports(args.api)
     print(f"MIDI inputs ({args.api}):")

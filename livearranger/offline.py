@@ -16,13 +16,13 @@ from pathlib import Path
 from livearranger.arrangers import Arranger, make_arranger
 from livearranger.engine import Engine
 from livearranger.events import parse
-from livearranger.files import FileProblem, check_writable, read_limited
-from livearranger.midifile import MidiFileError, read_smf
+from livearranger.io.files import FileProblem, check_writable, read_limited
+from livearranger.io.midifile import MidiFileError, read_smf
+from livearranger.io.synth import check_render_length, render_wav
 from livearranger.presets import Preset
 from livearranger.recorder import Recorder
 from livearranger.router import Router
 from livearranger.stats import Snapshot
-from livearranger.synth import check_render_length, render_wav
 
 
 class OfflineError(RuntimeError):

@@ -26,7 +26,7 @@ from typing import Any
 
 import mido
 
-from livearranger.files import FileProblem, replace_atomically
+from livearranger.io.files import FileProblem, replace_atomically
 from livearranger.presets import Part, Preset
 from livearranger.router import Output, retag_note_on
 
@@ -358,7 +358,7 @@ def read_journal(target: str | Path) -> Recorder:
     src = journal_path(target)
     if not src.exists():
         raise RecoverError(f"{target}: nothing to recover (no {src.name})")
-    from livearranger.files import read_limited
+    from livearranger.io.files import read_limited
 
     try:
         text = read_limited(src, MAX_JOURNAL_BYTES, "journal").decode("utf-8", "replace")

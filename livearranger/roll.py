@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from livearranger.files import check_writable
+from livearranger.io.files import check_writable
 from livearranger.recorder import Recorder
 
 FORMATS = (".png", ".svg")

@@ -19,8 +19,8 @@ from livearranger.arrangers import Arranger, ArrangerError, arranger_names, make
 from livearranger.chords import check_horizon
 from livearranger.control import DEFAULT_OSC_HOST, ControlServer, SessionStatus
 from livearranger.engine import Engine
-from livearranger.files import check_writable
-from livearranger.midi_io import (
+from livearranger.io.files import check_writable
+from livearranger.io.midi_io import (
     Loopback,
     MidiInput,
     MidiIOError,
@@ -28,11 +28,11 @@ from livearranger.midi_io import (
     PortOutput,
     default_api,
 )
+from livearranger.io.synth import Synth, SynthOutput
 from livearranger.presets import Preset, list_presets, load_preset
 from livearranger.recorder import Recorder
 from livearranger.router import DAW_MODES, DelayedOutput, Output, Router, close_outputs
 from livearranger.stats import Snapshot
-from livearranger.synth import Synth, SynthOutput
 
 OUTPUT_KINDS = ("synth", "virtual", "virtual-per-part")
 MAX_TEMPERATURE = 2.0

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from livearranger.jacklib import use_system_jack
+from livearranger.io.jacklib import use_system_jack
 from livearranger.lab.jackd import JackServer
 
-use_system_jack()   # before any test module imports rtmidi, as livearranger.midi_io does
+use_system_jack()   # before any test module imports rtmidi, as livearranger.io.midi_io does
 
 # No test takes a minute; one stuck this long is hung (e.g. inside a MIDI library call
 # that holds the interpreter lock, which no Python-level timeout can interrupt).

@@ -12,7 +12,7 @@ import time
 
 import rtmidi
 
-from livearranger.midi_io import MidiInput, close_callback_input, match_port
+from livearranger.io.midi_io import MidiInput, close_callback_input, match_port
 
 
 def callback_rounds(source: str, rounds: int) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import rtmidi
 
-from livearranger.midi_io import list_ports
+from livearranger.io.midi_io import list_ports
 
 
 def wait_for_port(wanted: str, timeout: float = 10.0) -> str:

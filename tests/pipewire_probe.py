@@ -8,11 +8,11 @@ import json
 import sys
 import time
 
-from livearranger.midi_io import list_ports, match_port  # loads the system libjack
+from livearranger.io.midi_io import list_ports, match_port  # loads the system libjack
 
 
 def main(n: int) -> int:
-    import rtmidi  # after livearranger.midi_io: rtmidi then talks through PipeWire
+    import rtmidi  # after livearranger.io.midi_io: rtmidi then talks through PipeWire
 
     deadline = time.monotonic() + 10.0
     while time.monotonic() < deadline:

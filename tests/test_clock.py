@@ -56,7 +56,7 @@ def test_jack_midi_clock_drives_the_engines_tempo_and_beat(jack_server):
 
     from livearranger.arrangers import make_arranger
     from livearranger.engine import Engine
-    from livearranger.midi_io import MidiInput
+    from livearranger.io.midi_io import MidiInput
     from livearranger.presets import load_preset
     from livearranger.router import MemoryOutput, Router
     from tests.midi_probe import Keyboard, wait_for_port

@@ -9,7 +9,7 @@ import pytest
 import rtmidi
 
 from livearranger.arrangers import ArrangerError
-from livearranger.midi_io import MidiIOError
+from livearranger.io.midi_io import MidiIOError
 from livearranger.session import Session, SessionConfig
 from tests.midi_probe import Listener, jack_ports, write_split_preset
 

@@ -36,7 +36,7 @@ from livearranger.engine import Engine
 from livearranger.events import Kind, NoteEvent
 
 # (midi_io loads the system JACK library before the rtmidi imports below: jacklib)
-from livearranger.midi_io import MidiInput, PortOutput, close_callback_input, match_port
+from livearranger.io.midi_io import MidiInput, PortOutput, close_callback_input, match_port
 from livearranger.presets import Preset, PresetError, load_preset
 from livearranger.router import Output, Router
 from livearranger.state import PerformanceState

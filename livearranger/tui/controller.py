@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from livearranger.arrangers import arranger_names
 from livearranger.gm import PROGRAMS, program_number
-from livearranger.midi_io import MidiIOError, available_apis, list_ports
+from livearranger.io.midi_io import MidiIOError, available_apis, list_ports
 from livearranger.presets import (
     Preset,
     PresetError,

@@ -7,7 +7,7 @@ from pathlib import Path
 import mido
 
 from livearranger.gm import PROGRAMS
-from livearranger.midi_io import MidiIOError
+from livearranger.io.midi_io import MidiIOError
 from livearranger.presets import load_preset
 from livearranger.session import SessionConfig
 from livearranger.tui.app import LiveArrangerApp

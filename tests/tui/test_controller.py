@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from livearranger.midi_io import MidiIOError
+from livearranger.io.midi_io import MidiIOError
 from livearranger.presets import PresetError
 from livearranger.session import SessionConfig
 from livearranger.tui.controller import (

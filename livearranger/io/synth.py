@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from livearranger.io.quiet import quiet_stderr
 from livearranger.presets import Preset
-from livearranger.quiet import quiet_stderr
 from livearranger.router import Output
 
 

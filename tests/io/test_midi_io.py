@@ -11,7 +11,7 @@ import pytest
 
 pytestmark = pytest.mark.jack
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 FLOOD = """
@@ -68,7 +68,7 @@ def test_input_closes_while_messages_arrive(stream, mode):
 def test_available_apis_are_the_compiled_ones_among_what_the_cli_accepts():
     import rtmidi
 
-    from livearranger.midi_io import API_NAMES, available_apis
+    from livearranger.io.midi_io import API_NAMES, available_apis
 
     got = available_apis()
     assert set(got) <= set(API_NAMES)

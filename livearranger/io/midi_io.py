@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from livearranger.jacklib import use_system_jack
-from livearranger.quiet import quiet_stderr
+from livearranger.io.jacklib import use_system_jack
+from livearranger.io.quiet import quiet_stderr
 from livearranger.router import Output
 
 use_system_jack()             # before rtmidi: PipeWire's JACK works too (see jacklib)

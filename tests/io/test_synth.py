@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from livearranger.io.synth import Synth, SynthError, find_soundfont, render_wav
 from livearranger.presets import load_preset
-from livearranger.synth import Synth, SynthError, find_soundfont, render_wav
 
 
 @pytest.mark.parametrize("name", ["satb", "string-quartet", "pop-band", "chiptune"])

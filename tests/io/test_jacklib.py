@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-PROBE = Path(__file__).resolve().parent / "pipewire_probe.py"
+PROBE = Path(__file__).resolve().parents[1] / "pipewire_probe.py"
 
 pytestmark = pytest.mark.jack
 
@@ -54,6 +54,6 @@ def test_play_and_ports_work_under_pw_jack(pipewire, tmp_path):
 
 def test_under_jackd2_rtmidi_keeps_its_own_library(jack_server):
     """No PipeWire here: nothing is routed (the library rtmidi was built with plays)."""
-    from livearranger.jacklib import use_system_jack
+    from livearranger.io.jacklib import use_system_jack
 
     assert use_system_jack() is None
