@@ -196,3 +196,52 @@ def test_a_signal_with_a_chord_held_releases_it_and_saves_the_take(
             if m.type == "note_off" or (m.type == "note_on" and not m.velocity)]
     assert sorted(ons) == sorted(offs)
     assert set(played) <= set(ons) and len(ons) == len(played) + 1    # + the probe note
+
+
+def test_the_real_tui_attaches_to_a_running_instrument_and_leaves_it_playing(
+        jack_server, tmp_path: Path) -> None:
+    """A headless instrument first; `livearranger tui` in a terminal finds it on the OSC
+    port, shows what is played into it, and quitting leaves it playing."""
+    from livearranger.client import ping
+    from tests.osc_probe import free_udp_port
+    from tests.test_control_live import _play, _stop
+
+    if shutil.which("tmux") is None:
+        pytest.fail("tmux is not installed (Debian: apt install tmux)")
+    port = free_udp_port()
+    proc = _play(tmp_path, port)
+    env = {"JACK_DEFAULT_SERVER": jack_server.name, "JACK_NO_START_SERVER": "1",
+           "LIVEARRANGER_PRESETS": str(tmp_path / "presets"), "TERM": "xterm-256color",
+           "HOME": str(tmp_path)}
+    session = None
+    try:
+        wait_for_port("livearranger-out:out")
+        assert ping(port)
+        session = Tmux(f"{shlex.quote(sys.executable)} -m livearranger tui --api jack "
+                       f"--osc-port {port}", env)
+        session.wait(lambda p: f"attached to the instrument on OSC port {port}" in p,
+                     40, "the TUI to attach")
+        keyboard, listener = connect_live("livearranger-out:out", "livearranger:in")
+        try:
+            for pitch in (72, 64, 55, 43):
+                keyboard.send([0x90, pitch, 100])
+                time.sleep(0.02)
+            pane = session.wait(lambda p: "notes in 5" in p and "IN  G2" in p, 15,
+                                "the instrument's notes in the attached TUI")
+            assert "Traceback" not in pane
+            session.keys("q")
+            session.wait(lambda p: "EXIT=" in p, 20, "the TUI to exit")
+            assert "EXIT=0" in session.pane()
+            assert ping(port)                        # the instrument plays on
+            for pitch in (72, 64, 55, 43):
+                keyboard.send([0x80, pitch, 0])
+            assert listener.wait_count(lambda ms: len(_note_offs(ms)) >= 4, 5.0), \
+                listener.summary()
+        finally:
+            keyboard.close()
+            listener.close()
+    finally:
+        if session is not None:
+            session.close()
+        out, _err = _stop(proc)
+    assert "5 notes in" in out, out
