@@ -21,6 +21,7 @@ from livearranger.stats import Snapshot
 
 ASK_TIMEOUT_S = 5.0       # a preset switch loading a model can take a few seconds
 PING_TIMEOUT_S = 0.5
+RENEW_S = 3.0             # how often a subscription is renewed (the server keeps one 10 s)
 
 
 class ControlError(RuntimeError):
@@ -109,6 +110,8 @@ class ControlClient:
         self.latest: tuple[Snapshot, SessionStatus] | None = None
         self.periods = 0                  # stats periods received in all
         self.last_period = 0.0            # when the latest arrived (monotonic)
+        self._hz = 0.0                    # the stats rate asked for (0: none)
+        self._renewed = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="livearranger-osc-client",
                                         daemon=True)
@@ -143,10 +146,16 @@ class ControlClient:
                 self._lock.wait(left)
 
     def subscribe(self, hz: float) -> str:
-        return self.ask(f"{PREFIX}/stats/subscribe", float(hz))
+        """Stats at ``hz``, kept alive from now on: the reader thread renews the
+        subscription every ``RENEW_S`` (the instrument lets one lapse that is not)."""
+        detail = self.ask(f"{PREFIX}/stats/subscribe", float(hz))
+        self._hz = float(hz)
+        self._renewed = time.monotonic()
+        return detail
 
     def unsubscribe(self, timeout: float = 1.0) -> None:
         """Stop the stats (best effort: an instrument gone cannot be asked)."""
+        self._hz = 0.0
         try:
             self.ask(f"{PREFIX}/stats/unsubscribe", timeout=timeout)
         except (ControlError, OSError):
@@ -160,6 +169,12 @@ class ControlClient:
     # ------------------------------------------------------------ the thread
     def _run(self) -> None:
         while not self._stop.is_set():
+            if self._hz and time.monotonic() - self._renewed >= RENEW_S:
+                self._renewed = time.monotonic()
+                try:                      # the ack comes back like any reply
+                    self.send(f"{PREFIX}/stats/subscribe", self._hz)
+                except OSError:
+                    pass
             try:
                 data, _ = self._sock.recvfrom(65536)
                 messages = OscPacket(data).messages

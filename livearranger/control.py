@@ -36,6 +36,7 @@ DEFAULT_OSC_HOST = "127.0.0.1"
 PREFIX = "/livearranger"
 MAX_STATS_HZ = 60.0
 MAX_SUBSCRIBERS = 8
+SUBSCRIPTION_S = 10.0           # a subscription lapses unless subscribed again within this
 MAX_MESSAGES_PER_PACKET = 32
 COMMANDS_PER_S = 100.0          # commands carried out, a second (bursts of as many)
 LOG_PER_S = 10.0                # refusals logged, a second (all are counted)
@@ -235,6 +236,7 @@ class _Subscriber:
     address: tuple[str, int]
     period: float
     due: float
+    expires: float                  # a client that crashed stops counting after this
 
 
 class ControlServer:
@@ -242,8 +244,10 @@ class ControlServer:
     ``start``) driving ``target``.  ``start`` raises OSError when it cannot bind."""
 
     def __init__(self, target: Controlled, host: str = DEFAULT_OSC_HOST,
-                 port: int = DEFAULT_OSC_PORT) -> None:
+                 port: int = DEFAULT_OSC_PORT,
+                 subscription_s: float = SUBSCRIPTION_S) -> None:
         self.target = target
+        self.subscription_s = subscription_s
         self.host = host
         self.port = port
         self.done = 0                       # commands carried out
@@ -426,8 +430,11 @@ class ControlServer:
         if to not in self._subscribers and len(self._subscribers) >= MAX_SUBSCRIBERS:
             raise Refused("too many subscribers", f"{PREFIX}/stats/subscribe: already "
                           f"{MAX_SUBSCRIBERS} subscribers")
-        self._subscribers[to] = _Subscriber(to, 1.0 / hz, time.monotonic())
-        return f"stats to {to[0]}:{to[1]} at {hz:g} Hz"
+        now = time.monotonic()
+        old = self._subscribers.get(to)
+        due = now if old is None else min(old.due, now + 1.0 / hz)    # a renewal: on time
+        self._subscribers[to] = _Subscriber(to, 1.0 / hz, due, now + self.subscription_s)
+        return f"stats to {to[0]}:{to[1]} at {hz:g} Hz for {self.subscription_s:g} s"
 
     def _unsubscribe(self, args: list[Any], sender: tuple[str, int]) -> str:
         to = (args[0], args[1]) if len(args) == 2 else sender
@@ -437,6 +444,9 @@ class ControlServer:
         return f"no more stats to {to[0]}:{to[1]}"
 
     def _publish(self, now: float) -> None:
+        lapsed = [to for to, s in self._subscribers.items() if s.expires <= now]
+        for to in lapsed:                # not renewed: its client is gone
+            del self._subscribers[to]
         due = [s for s in self._subscribers.values() if s.due <= now]
         if not due:
             return

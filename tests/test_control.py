@@ -284,3 +284,45 @@ def test_solo_silences_the_other_parts_and_mute_beats_solo():
     with pytest.raises(IndexError):
         router.set_mute(4, True, 4.0)
     assert _balanced([m for _t, _p, m in out.messages])
+
+
+def test_a_subscription_lapses_unless_renewed():
+    fake = FakeInstrument()
+    server = ControlServer(fake, port=0, subscription_s=0.5)
+    server.start()
+    client = OscClient(server.port)
+    try:
+        client.ok("/livearranger/stats/subscribe", 20)
+        client.receive(1.2)                          # past the lease: it lapsed
+        seen = len(client.stats)
+        assert seen > 0
+        client.receive(0.5)
+        assert len(client.stats) == seen             # a crashed client costs nothing
+        for _ in range(4):                           # renewed in time: stats go on
+            client.ok("/livearranger/stats/subscribe", 20)
+            before = len(client.stats)
+            client.receive(0.3)
+            assert len(client.stats) > before
+    finally:
+        client.close()
+        server.stop()
+
+
+def test_our_client_keeps_its_subscription_alive(monkeypatch):
+    from livearranger import client as client_module
+    from livearranger.client import ControlClient
+
+    monkeypatch.setattr(client_module, "RENEW_S", 0.2)
+    server = ControlServer(FakeInstrument(), port=0, subscription_s=0.6)
+    server.start()
+    ours = ControlClient(server.port)
+    try:
+        ours.subscribe(20)
+        time.sleep(2.0)                              # three leases' worth
+        periods = ours.periods
+        time.sleep(0.5)
+        assert ours.periods > periods                # still coming
+    finally:
+        ours.unsubscribe()
+        ours.close()
+        server.stop()
