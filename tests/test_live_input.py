@@ -55,21 +55,44 @@ def send_burst(kb: Keyboard, pitches: list[int], seconds: float) -> None:
             time.sleep(wait)
 
 
-def test_a_burst_of_5000_notes_all_comes_out_in_order(jack_server, tmp_path):
+BURST_ATTEMPTS = 3
+
+
+def _burst(jack_server, tmp_path: Path, pitches: list[int]):
+    """One burst through a fresh instrument: (all came back, summary, what came back,
+    its stdout, its stderr, the clients jackd found late while it played)."""
     proc = _satb(tmp_path)
     try:
         wait_for_port("livearranger-out:out")
         kb, ls = connect_live("livearranger-out:out", "livearranger:in")
-        pitches = [36 + (i * 7) % 60 for i in range(5000)]
+        before = len(jack_server.xruns())
         send_burst(kb, pitches, 0.05)
-        ok = ls.wait_count(_counts(5000, 5000), 30.0)
+        ok = ls.wait_count(_counts(len(pitches), len(pitches)), 30.0)
+        late = jack_server.xruns()[before:]      # not those of clients closing after
         summary = ls.summary()
         got = ls.take()
         kb.close()
         ls.close()
     finally:
         out, err = _stop(proc)
-    assert ok, f"sent 5000 notes in 50 ms, got back {summary}"
+    return ok, summary, got, out, err, late
+
+
+def test_a_burst_of_5000_notes_all_comes_out_in_order(jack_server, tmp_path):
+    """A burst in which jackd found a client late (an xrun: MIDI lost inside JACK, which
+    it logs) says nothing about us: it is played again, at most BURST_ATTEMPTS times.
+    Every other outcome is judged."""
+    pitches = [36 + (i * 7) % 60 for i in range(5000)]
+    late: list[list[str]] = []
+    for _ in range(BURST_ATTEMPTS):
+        ok, summary, got, out, err, lost_in_jack = _burst(jack_server, tmp_path, pitches)
+        if not lost_in_jack:
+            break
+        late.append(lost_in_jack)
+    else:
+        pytest.fail(f"JACK lost MIDI in every one of {BURST_ATTEMPTS} bursts (late "
+                    f"clients: {late}); the last got back {summary}")
+    assert ok, f"sent 5000 notes in 50 ms, got back {summary} (earlier xruns: {late})"
     assert [m[1] for m in got if _is_on(m)] == pitches          # every one, in order
     _check_closed(got, SATB)
     assert "0 new notes dropped" in out, out
