@@ -512,7 +512,10 @@ def bench_live(args: argparse.Namespace) -> dict[str, Any]:
     try:
         with JackServer(log=RESULTS_DIR / "jackd-live.log") as server:
             for attempt in range(args.attempts):
+                xruns = len(server.xruns())
                 r = _live_pass(args, preset, f"{os.getpid() % 1000}x{attempt}")
+                # cycles in which a client was late: what it carried is lost inside JACK
+                r["jack_xruns"] = len(server.xruns()) - xruns
                 attempts.append({k: r.get(k) for k in ("delivered", "alive", "notes",
                                                        "received_model", "received_thru")})
                 if r.get("delivered"):
