@@ -106,16 +106,18 @@ def parse(data: Sequence[int], time: float = 0.0, stamp: int = 0) -> NoteEvent |
                 and _byte(b)):
             return None
         kind = _KIND_OF[status & 0xF0]
+        if _DATA_BYTES[kind] != 2:
+            return None
         if kind is Kind.PITCHBEND:
             return NoteEvent(kind, time, 0, a | (b << 7), status & 0x0F, -1, stamp)
-        if kind is Kind.PROGRAM or kind is Kind.AFTERTOUCH:
-            return None
         return NoteEvent(kind, time, a, b, status & 0x0F, -1, stamp)
     if n == 2:
         status, a = data
-        if not (isinstance(status, int) and 0xC0 <= status < 0xE0 and _byte(a)):
+        if not (isinstance(status, int) and 0x80 <= status < 0xF0 and _byte(a)):
             return None
         kind = _KIND_OF[status & 0xF0]
+        if _DATA_BYTES[kind] != 1:
+            return None
         if kind is Kind.AFTERTOUCH:
             return NoteEvent(kind, time, 0, a, status & 0x0F, -1, stamp)
         return NoteEvent(kind, time, a, 0, status & 0x0F, -1, stamp)
