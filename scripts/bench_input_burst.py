@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from livearranger.lab.jackd import JackServer  # noqa: E402
-from tests.midi_probe import connect_live, wait_for_port  # noqa: E402
+from tests.midi_probe import connect_live, send_burst, wait_for_port  # noqa: E402
 
 
 def _play(preset: str, arranger: str) -> subprocess.Popen[str]:
@@ -71,15 +71,8 @@ def pairs(server: JackServer, preset: str, arranger: str, n: int = 5000) -> None
     proc = _play(preset, arranger)
     kb, ls = connect_live("livearranger-out:out", "livearranger:in")
     pitches = [36 + (i * 7) % 60 for i in range(n)]
-    per = n // 50
     t0 = time.perf_counter()
-    for k in range(50):
-        for p in pitches[k * per:(k + 1) * per]:
-            kb.send([0x90, p, 80])
-            kb.send([0x80, p, 0])
-        wait = t0 + (k + 1) * 0.001 - time.perf_counter()
-        if wait > 0:
-            time.sleep(wait)
+    send_burst(kb, pitches, 0.05)                   # 50 slices of 1 ms
     t_end = time.perf_counter()
     sends = []
     for _ in range(30):

@@ -66,6 +66,21 @@ class Keyboard:
         self.out.delete()
 
 
+def send_burst(kb: Keyboard, pitches: list[int], seconds: float) -> None:
+    """Each pitch as a note-on and its note-off, all of them spread over ``seconds`` in
+    1 ms slices (as fast as JACK lets a sender go without overflowing its own buffer)."""
+    slices = max(1, round(seconds * 1000))
+    per = -(-len(pitches) // slices)
+    start = time.perf_counter()
+    for k in range(slices):
+        for p in pitches[k * per:(k + 1) * per]:
+            kb.send([0x90, p, 80])
+            kb.send([0x80, p, 0])
+        wait = start + (k + 1) * 0.001 - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+
+
 class Listener:
     """A JACK MIDI input connected to ``source``; keeps (arrival, bytes).
 

@@ -14,7 +14,7 @@ import mido
 import pytest
 
 from livearranger.presets import load_preset
-from tests.midi_probe import Keyboard, connect_live, jack_ports, wait_for_port
+from tests.midi_probe import Keyboard, connect_live, jack_ports, send_burst, wait_for_port
 from tests.test_live_play import _check_closed, _start_play, _stop
 
 pytestmark = pytest.mark.jack
@@ -38,21 +38,6 @@ def _counts(ons: int, offs: int):
 def _satb(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
     return _start_play(tmp_path, "--out", "virtual", "--preset", "satb",
                        "--arranger", "closest-pitch", "--horizon-ms", "0", *extra)
-
-
-def send_burst(kb: Keyboard, pitches: list[int], seconds: float) -> None:
-    """Each pitch as a note-on and its note-off, all of them spread over ``seconds`` in
-    1 ms slices (as fast as JACK lets a sender go without overflowing its own buffer)."""
-    slices = max(1, round(seconds * 1000))
-    per = -(-len(pitches) // slices)
-    start = time.perf_counter()
-    for k in range(slices):
-        for p in pitches[k * per:(k + 1) * per]:
-            kb.send([0x90, p, 80])
-            kb.send([0x80, p, 0])
-        wait = start + (k + 1) * 0.001 - time.perf_counter()
-        if wait > 0:
-            time.sleep(wait)
 
 
 BURST_ATTEMPTS = 3
