@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from livearranger.lab.bench import RESULTS_DIR, _match, _Peer, _stats, _wait, looped
+from livearranger.lab.bench import RESULTS_DIR, _match, _Peer, _stats, _wait, play_tagged
 from livearranger.presets import load_preset
 
 
@@ -67,18 +67,7 @@ def _free_port() -> int:
 def _block(kbd: Any, peer: _Peer, notes: int, speed: float, first_vel: int) -> dict[str, Any]:
     """Play ``notes`` of the chorale; latency (ms) of the instrument and the thru."""
     peer.ask("clear")
-    sends: list[tuple[tuple[int, int], int]] = []
-    start = time.perf_counter()
-    for t, kind, pitch, _vel in looped(notes):
-        delay = start + t / speed - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        if kind == 0x90:
-            vel = 20 + (first_vel + len(sends)) % 100
-            sends.append(((pitch, vel), time.perf_counter_ns()))
-            kbd.send_message([0x90, pitch, vel])
-        else:
-            kbd.send_message([0x80, pitch, 0])
+    sends = play_tagged(kbd, notes, speed, first_vel)
     n = len(sends)
     _wait(lambda: all(c[0] >= n for c in peer.ask("counts").values()), 5.0, 0.1)
     got = peer.ask("dump")

@@ -415,6 +415,27 @@ def _match(sends: list[tuple[tuple[int, int], int]], arrivals: list[list[int]],
     return per, missed
 
 
+def play_tagged(kbd: Any, notes: int, speed: float,
+                first_vel: int = 0) -> list[tuple[tuple[int, int], int]]:
+    """Play ``notes`` of the looped chorale ``speed`` times faster into ``kbd`` (an
+    rtmidi output); ((pitch, velocity), send ns) of each note-on.  The velocity tags the
+    note (with its pitch) so that arrivals match their own note even when another one
+    is lost on the way."""
+    sends: list[tuple[tuple[int, int], int]] = []
+    start = time.perf_counter()
+    for t, kind, pitch, _vel in looped(notes):
+        delay = start + t / speed - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        if kind == 0x90:
+            vel = 20 + (first_vel + len(sends)) % 100
+            sends.append(((pitch, vel), time.perf_counter_ns()))
+            kbd.send_message([0x90, pitch, vel])
+        else:
+            kbd.send_message([0x80, pitch, 0])
+    return sends
+
+
 def _live_pass(args: argparse.Namespace, preset: Preset, tag: str) -> dict[str, Any]:
     import rtmidi
 
@@ -449,21 +470,7 @@ def _live_pass(args: argparse.Namespace, preset: Preset, tag: str) -> dict[str, 
         engine.call(engine.latency.clear)
         engine.wait_idle(2.0)
         peer.ask("clear")
-        sends: list[tuple[tuple[int, int], int]] = []   # ((pitch, velocity), send ns)
-        speed = args.speed
-        start = time.perf_counter()
-        for t, kind, pitch, _vel in looped(args.notes):
-            delay = start + t / speed - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            if kind == 0x90:
-                # the velocity tags the note (with its pitch) so that arrivals match
-                # their own note even when another one is lost on the way
-                vel = 20 + len(sends) % 100
-                sends.append(((pitch, vel), time.perf_counter_ns()))
-                kbd.send_message([0x90, pitch, vel])
-            else:
-                kbd.send_message([0x80, pitch, 0])
+        sends = play_tagged(kbd, args.notes, args.speed)
         n = len(sends)
         _wait(lambda: all(c[0] >= n for c in peer.ask("counts").values()), 3.0, 0.1)
         engine.wait_idle(2.0)
