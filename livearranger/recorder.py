@@ -20,6 +20,7 @@ import io
 import json
 import os
 import threading
+import time
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,19 @@ def journal_path(target: str | Path) -> Path:
     """The journal file beside the take ``target``."""
     target = Path(target)
     return target.with_name(target.name + JOURNAL_SUFFIX)
+
+
+def fresh_take_path(folder: str | Path, when: float) -> Path:
+    """A take's file in ``folder`` named after the local time ``when`` (epoch seconds),
+    ``livearranger-YYYYmmdd-HHMMSS.mid``, with ``-N`` added while that name is taken."""
+    folder = Path(folder)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(when))
+    path = folder / f"livearranger-{stamp}.mid"
+    n = 1
+    while path.exists():
+        path = folder / f"livearranger-{stamp}-{n}.mid"
+        n += 1
+    return path
 
 
 def name_charset(names: list[str]) -> str:

@@ -30,7 +30,7 @@ from livearranger.io.midi_io import (
 )
 from livearranger.io.synth import Synth, SynthOutput
 from livearranger.presets import Preset, list_presets, load_preset
-from livearranger.recorder import Recorder
+from livearranger.recorder import Recorder, fresh_take_path
 from livearranger.router import DAW_MODES, DelayedOutput, Output, Router, close_outputs
 from livearranger.stats import Snapshot
 
@@ -530,12 +530,7 @@ class Session:
                 return f"saved {path}"
             if self.recording is not None:
                 return f"recording to {self.recording}"
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            path = Path.cwd() / f"livearranger-{stamp}.mid"
-            n = 1
-            while path.exists():
-                path = Path.cwd() / f"livearranger-{stamp}-{n}.mid"
-                n += 1
+            path = fresh_take_path(Path.cwd(), time.time())
             self.start_recording(path)
             self._notice(f"recording to {path} (asked over OSC)")
             return f"recording to {path}"

@@ -191,3 +191,18 @@ def test_a_key_moved_after_it_was_journaled_is_recovered_on_its_final_part(tmp_p
     again = read_journal(take)
     assert again.events == rec.events == [(1.0, 2, [0x92, 60, 90]), (1.5, 2, [0x82, 60, 0])]
     rec.close()
+
+
+def test_fresh_take_names_never_overwrite_a_take(tmp_path):
+    import time
+
+    from livearranger.recorder import fresh_take_path
+
+    when = time.mktime((2026, 12, 2, 1, 2, 3, 0, 0, -1))
+    first = fresh_take_path(tmp_path, when)
+    assert first == tmp_path / "livearranger-20261202-010203.mid"
+    first.write_bytes(b"")
+    second = fresh_take_path(tmp_path, when)
+    assert second == tmp_path / "livearranger-20261202-010203-1.mid"
+    second.write_bytes(b"")
+    assert fresh_take_path(tmp_path, when).name == "livearranger-20261202-010203-2.mid"

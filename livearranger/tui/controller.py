@@ -30,7 +30,8 @@ from livearranger.presets import (
     save_user_preset,
     shipped_preset_dir,
 )
-from livearranger.session import Session, SessionConfig
+from livearranger.recorder import fresh_take_path
+from livearranger.session import MAX_TEMPERATURE, Session, SessionConfig
 from livearranger.stats import Snapshot
 
 PortLister = Callable[[str], tuple[list[str], list[str]]]
@@ -42,7 +43,7 @@ ARRANGER_CHOICES = ("model", "closest-pitch", "zone", "top-bottom")
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 TEMPERATURE_STEP = 0.1
 HORIZON_STEPS_MS = (10.0, 20.0, 30.0)   # what `h` steps through (then off)
-TEMPERATURE_MAX = 2.0
+TEMPERATURE_MAX = MAX_TEMPERATURE      # what the instrument accepts
 
 
 class ActionError(RuntimeError):
@@ -357,12 +358,7 @@ class Controller:
             if path is not None:
                 self.saved_recordings.append(Path(path))
             return f"recording saved to {path}"
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.clock()))
-        path = self.record_dir / f"livearranger-{stamp}.mid"
-        n = 1
-        while path.exists():
-            path = self.record_dir / f"livearranger-{stamp}-{n}.mid"
-            n += 1
+        path = fresh_take_path(self.record_dir, self.clock())
         session.start_recording(path)
         return f"recording to {path}"
 
