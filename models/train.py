@@ -32,155 +32,25 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from livearranger.arrangers.learned import RuleFeatures
-from livearranger.chords import chord_size, schedule
 from livearranger.constraints import Constraints
-from livearranger.events import Kind, NoteEvent
 from livearranger.features import FEATURE_VERSION, feature_dim
 from livearranger.lab.datasets import Piece, load_pieces
 from livearranger.lab.evaluate import PRESET_OF, performance
-from livearranger.lab.humanize import humanize, scale_tempo, score_velocity
+from livearranger.lab.training import (
+    CHORD_GROUP,
+    Replayer,
+    accuracy,
+    augment,
+    chunks,
+    masked_nll,
+    segments,
+    teacher,
+)
 from livearranger.presets import Preset, load_preset
-from livearranger.state import PerformanceState
 from models.lstm import OnlineLSTM, beat_tokens
 from models.model import PartTransformer, save_checkpoint
 
 CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
-SEGMENT = 1024          # long pieces are cut into segments of this many notes
-
-
-# ------------------------------------------------------------------ data
-
-def transpositions(piece: Piece, preset: Preset, span: int = 6) -> list[int]:
-    """Shifts in -span..span that keep every part's notes inside its preset range
-    (0 is always allowed)."""
-    ok = [0]
-    for k in range(-span, span + 1):
-        if k == 0:
-            continue
-        good = True
-        for i, part in enumerate(preset.parts):
-            sel = piece.pitch[piece.part == i]
-            if len(sel) and (sel.min() + k < part.low or sel.max() + k > part.high):
-                good = False
-                break
-        if good:
-            ok.append(k)
-    return ok
-
-
-def augment(piece: Piece, preset: Preset, rng: np.random.Generator,
-            p_score: float = 0.35) -> Piece:
-    """A transposed, tempo-scaled piece, either as the score or humanised."""
-    k = int(rng.choice(transpositions(piece, preset)))
-    tempo = float(math.exp(rng.uniform(math.log(0.75), math.log(1.35))))
-    p = scale_tempo(piece, tempo)
-    p = Piece(p.name, p.part_names, p.onset, p.beat, (p.pitch + k).astype(np.int16),
-              p.velocity, p.offset, p.part, p.mask)
-    if rng.random() < p_score:
-        return Piece(p.name, p.part_names, p.onset, p.beat, p.pitch, score_velocity(p),
-                     p.offset, p.part, p.mask)
-    return humanize(p, int(rng.integers(1 << 30)))
-
-
-def segments(piece: Piece, size: int = SEGMENT) -> list[Piece]:
-    """Cut a long piece into consecutive segments (each replayed from an empty state)."""
-    if len(piece) <= size:
-        return [piece]
-    out = []
-    for s in range(0, len(piece), size):
-        sl = slice(s, s + size)
-        t0 = float(piece.onset[sl][0])
-        out.append(Piece(piece.name, piece.part_names, piece.onset[sl] - t0, piece.beat[sl],
-                         piece.pitch[sl], piece.velocity[sl], piece.offset[sl] - t0,
-                         piece.part[sl], piece.mask[sl]))
-    return out
-
-
-CHORD_GROUP = 0.015   # s: chords gathered for chord-by-chord training (the shipped models')
-
-
-class Replayer:
-    """Replays one performance note-on by note-on, as the engine would (with an optional
-    chord decision: ``livearranger.chords.schedule``, the decision the engine makes when
-    it settles a chord); the caller chooses each part.
-    ``features``/``tokens`` hold what the model saw for each note."""
-
-    def __init__(self, perf: Piece, preset: Preset, group: float | None = None) -> None:
-        n_parts = len(preset.parts)
-        self.perf = perf
-        self.n = len(perf)
-        self.state = PerformanceState(n_parts)
-        self.inputs = RuleFeatures(preset)
-        self.chord = group is not None
-        self.features = np.zeros((self.n, feature_dim(n_parts)), dtype=np.float32)
-        self.tokens = np.zeros((self.n, 2), dtype=np.int64)
-        self.chosen = np.full(self.n, -1, dtype=np.int64)
-        self._steps = schedule(perf.onset, perf.offset, perf.pitch, group,
-                               chord_size(preset))
-        self._e = 0
-        self._owner: dict[int, int] = {}
-        self._in_chord = False
-        self.j = -1
-        self.time = 0.0
-
-    def next_note(self) -> bool:
-        """Apply releases up to the next decision; compute its features. False at the end."""
-        steps, st, pitch = self._steps, self.state, self.perf.pitch
-        while self._e < len(steps):
-            kind, j, pending, _ = steps[self._e]
-            self._e += 1
-            p = int(pitch[j])
-            if kind == 0:
-                if self._owner.get(p) == j:
-                    del self._owner[p]
-                    st.note_off(p)
-                continue
-            if not self._in_chord:
-                # a chord's keys struck again while down are released before any is
-                # decided (as the engine releases them on arrival)
-                e = self._e - 1
-                while True:
-                    q = int(pitch[steps[e][1]])
-                    if q in st.held:
-                        st.note_off(q)
-                    if not steps[e][2]:
-                        break
-                    e += 1
-            self._in_chord = bool(pending)
-            st.pending[:] = pending
-            t = float(self.perf.onset[j])
-            self.note = NoteEvent(Kind.NOTE_ON, t, p, int(self.perf.velocity[j]))
-            self.inputs.fill(self.note, st, self.chord, self.features[j])
-            self.tokens[j] = self.inputs.tokens[0]
-            self.j, self.time = j, t
-            return True
-        return False
-
-    def commit(self, part: int) -> None:
-        j = self.j
-        p = int(self.perf.pitch[j])
-        self.inputs.chosen(self.note, part)
-        self.state.note_on(p, self.time, part)
-        self._owner[p] = j
-        self.chosen[j] = part
-
-
-def teacher(perf: Piece, preset: Preset, cons: Constraints, rng: np.random.Generator,
-            noise: float = 0.0, group: float | None = None) -> Replayer:
-    """Replay with the true parts, a share ``noise`` of them replaced by a wrong allowed
-    part (the history the model sees is then corrupted; its targets stay true)."""
-    r = Replayer(perf, preset, group)
-    while r.next_note():
-        j = r.j
-        part = int(perf.part[j])
-        if noise and rng.random() < noise:
-            cand = [c for c in cons.candidates(int(perf.pitch[j]), r.state, r.time)
-                    if not (int(perf.mask[j]) >> c) & 1]
-            if cand:
-                part = int(rng.choice(cand))
-        r.commit(part)
-    return r
 
 
 def decode(logits: torch.Tensor, reps: list[Replayer], cons: Constraints) -> list[int]:
@@ -281,24 +151,7 @@ def lstm_tokens(perf: Piece) -> np.ndarray:
     return np.stack([perf.pitch.astype(np.int64), beat, pos], axis=1)
 
 
-def accuracy(reps: list[Replayer]) -> float:
-    ok = n = 0
-    for r in reps:
-        ok += int((((r.perf.mask.astype(np.int64) >> r.chosen) & 1)).sum())
-        n += r.n
-    return 100.0 * ok / max(n, 1)
-
-
 # ------------------------------------------------------------------ batches
-
-def chunks(n: int, length: int, stride: int) -> list[tuple[int, int, int]]:
-    """(start, end, first position with a loss): every position has its loss once, and
-    sees up to ``length - stride`` earlier notes of context inside its chunk."""
-    out = []
-    for s in range(0, n, stride):
-        out.append((max(0, s - (length - stride)), min(n, s + stride), s))
-    return out
-
 
 def make_examples(reps: list[Replayer], length: int, stride: int, kind: str) -> list:
     ex = []
@@ -331,14 +184,6 @@ def collate(batch: list, n_parts: int):
         m[i, first:n] = ((mask[first:n, None] >> bits) & 1).astype(bool)
     return (torch.from_numpy(x), None if tok is None else torch.from_numpy(tok),
             torch.from_numpy(m))
-
-
-def masked_nll(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """-log P(any of the true parts) over positions that have a target."""
-    has = target.any(-1)
-    lse = torch.logsumexp(logits, -1)
-    good = torch.logsumexp(logits.masked_fill(~target, -1e9), -1)
-    return ((lse - good) * has).sum() / has.sum().clamp(min=1)
 
 
 # ------------------------------------------------------------------ training

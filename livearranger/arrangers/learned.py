@@ -16,6 +16,7 @@ import numpy as np
 from livearranger.arrangers.base import Arranger
 from livearranger.arrangers.voice_leading import VoiceLeadingArranger
 from livearranger.chords import decide_in_order
+from livearranger.ensemble import N_BEAT, beat_features
 from livearranger.events import NoteEvent
 from livearranger.features import feature_dim, model_tokens, note_features
 from livearranger.presets import Preset
@@ -26,21 +27,24 @@ class RuleFeatures:
     """Fills a note's model inputs (features with the rule's proposal, tokens) and keeps
     the rule in step with the parts really chosen."""
 
-    __slots__ = ("rule", "features", "tokens")
+    __slots__ = ("rule", "features", "tokens", "beat")
 
     def __init__(self, preset: Preset) -> None:
         self.rule = VoiceLeadingArranger(preset)
         self.features = np.zeros((1, feature_dim(len(preset.parts))), dtype=np.float32)
         self.tokens = np.zeros((1, 2), dtype=np.int64)
+        self.beat = np.zeros((1, N_BEAT), dtype=np.float32)   # read by the ensemble model
 
     def fill(self, note: NoteEvent, state: PerformanceState, chord: bool,
              features: np.ndarray | None = None) -> np.ndarray:
         """Inputs for ``note`` (``chord``: it is one of a chord decided again), into
-        ``features`` (a row) or this object's own buffer; returns the row."""
+        ``features`` (a row) or this object's own buffer; returns the row.  The beat
+        row (``self.beat``) follows ``state.beat``."""
         proposal = self.rule.propose(note, state, chord)
         row = self.features[0] if features is None else features
         note_features(note.pitch, note.velocity, note.time, state, out=row, proposal=proposal)
         self.tokens[0, 0], self.tokens[0, 1] = model_tokens(note.pitch, state)
+        beat_features(state.beat, self.beat[0])
         return row
 
     def chosen(self, note: NoteEvent, part: int) -> None:

@@ -27,12 +27,15 @@ from livearranger.arrangers import ArrangerError
 from livearranger.arrangers.kv_ring import KVRing
 from livearranger.arrangers.learned import LearnedArranger
 from livearranger.chords import MAX_GROUP
+from livearranger.ensemble import part_descriptors
 from livearranger.events import Kind, NoteEvent
 from livearranger.features import FEATURE_VERSION, feature_dim
 from livearranger.presets import Preset
 from livearranger.state import PerformanceState
 
-GRAPH_FORMAT = "livearranger-step-1"
+GRAPH_FORMAT = "livearranger-step-1"          # one preset's parts, fixed
+ENSEMBLE_FORMAT = "livearranger-ensemble-1"   # any parts, given as an input
+ENSEMBLE_MODEL = "ensemble.onnx"              # what a preset naming no model plays
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
 
@@ -93,7 +96,8 @@ class OnnxArranger(LearnedArranger):
     """Each note to the part the model ranks highest among those the preset allows.
 
     ``model``: a file in the shipped models folder or a path (default: the preset's
-    ``model``).  ``temperature`` 0 is greedy; above 0 samples (seeded by ``seed``) for
+    ``model``, else the one ensemble model, which plays any parts).  ``temperature`` 0
+    is greedy; above 0 samples (seeded by ``seed``) for
     alternative instrumentations, among the ``top_k`` highest-ranked allowed parts when
     ``top_k`` > 0 (0: among all allowed).  ``provider`` "cpu" (default) or "cuda".
     """
@@ -104,9 +108,7 @@ class OnnxArranger(LearnedArranger):
     def __init__(self, preset: Preset, model: str | None = None, temperature: float = 0.0,
                  provider: str = "cpu", seed: int = 0, top_k: int = 0) -> None:
         super().__init__(preset)
-        name = model or preset.model
-        if not name:
-            raise ArrangerError(f"preset {preset.name!r} names no model (set model = \"...\")")
+        name = model or preset.model or ENSEMBLE_MODEL
         if temperature < 0 or not math.isfinite(temperature):
             raise ArrangerError(f"temperature must be 0 or more, got {temperature}")
         if top_k < 0:
@@ -139,19 +141,28 @@ class OnnxArranger(LearnedArranger):
 
     def _check_meta(self, preset: Preset) -> None:
         fmt = self.meta.get("format")
-        if fmt != GRAPH_FORMAT:
-            raise self._fail(f"graph format {fmt!r} is not {GRAPH_FORMAT!r}")
-        parts = self._meta_json("parts")
-        if parts != preset.part_names:
-            raise self._fail(f"model parts {parts} do not match preset parts "
-                             f"{preset.part_names}")
+        if fmt not in (GRAPH_FORMAT, ENSEMBLE_FORMAT):
+            raise self._fail(f"graph format {fmt!r} is not {GRAPH_FORMAT!r} "
+                             f"or {ENSEMBLE_FORMAT!r}")
+        self.ensemble = fmt == ENSEMBLE_FORMAT
+        n = len(preset.parts)
+        if self.ensemble:
+            most = self._meta_json("max_parts")
+            if not isinstance(most, int) or n > most:
+                raise self._fail(f"plays at most {most} parts; preset {preset.name!r} has {n}")
+        else:
+            parts = self._meta_json("parts")
+            if parts != preset.part_names:
+                raise self._fail(f"model parts {parts} do not match preset parts "
+                                 f"{preset.part_names}")
         version = self._meta_json("feature_version")
         if version != FEATURE_VERSION:
             raise self._fail(f"model feature version {version} does not match this "
                              f"program's feature version {FEATURE_VERSION}")
         shapes = {i.name: i.shape for i in self._session.get_inputs()}
-        n_feat = feature_dim(len(preset.parts))
-        if shapes.get("features") != [1, n_feat]:
+        n_feat = feature_dim(n)
+        expected = [[1, "features"], [1, n_feat]] if self.ensemble else [[1, n_feat]]
+        if shapes.get("features") not in expected:
             raise self._fail(f"model takes features {shapes.get('features')}, "
                              f"expected [1, {n_feat}]")
         cache = shapes.get("past_kv")
@@ -164,6 +175,7 @@ class OnnxArranger(LearnedArranger):
         n = len(self.preset.parts)
         layers, two, heads, _, d_head = self.cache_shape
         self.ring = KVRing(self.cache_shape)
+        self._parts = part_descriptors(self.preset.parts)
         self._logits = np.zeros((1, n), dtype=np.float32)
         self._present = np.zeros((layers, two, heads, d_head), dtype=np.float32)
         self._scores = np.zeros(n, dtype=np.float64)
@@ -179,9 +191,12 @@ class OnnxArranger(LearnedArranger):
     def _binding(self, logits: np.ndarray, present: np.ndarray) -> ort.IOBinding:
         """An IOBinding of this arranger's input arrays and the given output arrays."""
         io = self._session.io_binding()
-        for name, arr in (("features", self.inputs.features), ("tokens", self.inputs.tokens),
-                          ("past_kv", self.ring.cache), ("pos", self.ring.pos),
-                          ("valid", self.ring.valid)):
+        inputs = [("features", self.inputs.features), ("tokens", self.inputs.tokens),
+                  ("past_kv", self.ring.cache), ("pos", self.ring.pos),
+                  ("valid", self.ring.valid)]
+        if self.ensemble:
+            inputs += [("beat", self.inputs.beat), ("parts", self._parts)]
+        for name, arr in inputs:
             io.bind_input(name, "cpu", 0, arr.dtype, list(arr.shape), arr.ctypes.data)
         for name, arr in (("logits", logits), ("present_kv", present)):
             io.bind_output(name, "cpu", 0, arr.dtype, list(arr.shape), arr.ctypes.data)

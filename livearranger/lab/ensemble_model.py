@@ -1,0 +1,251 @@
+"""EnsembleTransformer: one causal transformer that gives each note a part of any ensemble.
+
+The per-ensemble ``PartTransformer`` (``models/model.py``) has one output per part of one
+preset.  This model instead scores each part from a description of it
+(``livearranger.ensemble.part_descriptors``: range, mono, place top to bottom, ensemble
+size) together with that part's state in the note's features (its keys down, last pitch,
+time since it played, the voice-leading rule's proposal: ``livearranger.features``).  So
+the parts are an input, not the output size, and one graph plays any preset of up to 16
+parts.
+
+Per note:
+
+- each part's row (its 12 state features, its 5 descriptor numbers, and where the note
+  lies in its range) goes through a small MLP to a part vector ``e_i``;
+- the note's token is its global features, pitch, beat row and the mean and max of the
+  part vectors; tokens pass a sliding-window causal transformer with ALiBi (the blocks
+  of ``livearranger.lab.attention``, bounded KV cache of W notes, exactly as the
+  per-ensemble model);
+- part i's logit is ``v . GELU(A h + B e_i)``: a pointer over the parts present.
+
+``forward`` runs padded batches of sequences (``part_mask`` marks real parts); ``step``
+runs one note of B streams in lockstep against a ring cache and gives the same logits.
+The exported step graph (``export_step``) takes the parts as an input of dynamic length.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from livearranger.ensemble import MAX_ENSEMBLE, N_BEAT, N_DESC
+from livearranger.features import FEATURE_VERSION, N_GLOBAL, N_PER_PART
+from livearranger.lab.attention import Block, alibi_slopes
+
+GRAPH_FORMAT = "livearranger-ensemble-1"
+OPSET = 17
+N_REL = 3                     # where the note lies in a part's range
+NEG = -1e4                    # logit of a padded part
+
+
+class EnsembleTransformer(nn.Module):
+    """Causal sliding-window transformer over notes; a pointer over described parts."""
+
+    def __init__(self, d_model: int = 128, n_layers: int = 3, n_heads: int = 4,
+                 window: int = 32, d_ff: int = 256, d_part: int = 64,
+                 dropout: float = 0.1) -> None:
+        super().__init__()
+        self.config = dict(d_model=d_model, n_layers=n_layers, n_heads=n_heads,
+                           window=window, d_ff=d_ff, d_part=d_part, dropout=dropout)
+        self.n_layers, self.n_heads, self.window = n_layers, n_heads, window
+        self.d_head = d_model // n_heads
+        self.part_enc = nn.Sequential(nn.Linear(N_PER_PART + N_DESC + N_REL, d_part),
+                                      nn.GELU(), nn.Linear(d_part, d_part))
+        self.glob_in = nn.Linear(N_GLOBAL + N_BEAT + 2 * d_part, d_model)
+        self.pitch_emb = nn.Embedding(128, d_model)
+        self.drop = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList(Block(d_model, n_heads, d_ff, dropout)
+                                    for _ in range(n_layers))
+        self.ln_out = nn.LayerNorm(d_model)
+        self.head_h = nn.Linear(d_model, d_part)
+        self.head_e = nn.Linear(d_part, d_part, bias=False)
+        self.head_v = nn.Linear(d_part, 1)
+        self.register_buffer("slopes", alibi_slopes(n_heads), persistent=False)
+
+    # ------------------------------------------------------------------ input
+    def parts_of(self, features: Tensor, parts: Tensor) -> Tensor:
+        """Part vectors [..., P, d_part] from features [..., N_GLOBAL + P*N_PER_PART]
+        and descriptors [..., P, N_DESC] (broadcast over the time axis when given
+        [B, P, N_DESC] with features [B, T, F])."""
+        n = parts.shape[-2]
+        state = features[..., N_GLOBAL:N_GLOBAL + n * N_PER_PART]
+        state = state.reshape(*features.shape[:-1], n, N_PER_PART)
+        if parts.dim() < state.dim():
+            parts = parts.unsqueeze(-3).expand(*state.shape[:-1], N_DESC)
+        pitch = features[..., 0:1] * 2.0          # (p - 60) / 12
+        low, high = parts[..., 0] * 2.0, parts[..., 1] * 2.0
+        rel = torch.stack((torch.clamp(pitch - low, -4.0, 4.0),
+                           torch.clamp(high - pitch, -4.0, 4.0),
+                           ((pitch >= low) & (pitch <= high)).to(features.dtype)), dim=-1)
+        return self.part_enc(torch.cat((state, parts, rel), dim=-1))
+
+    def embed(self, features: Tensor, tokens: Tensor, beat: Tensor, e: Tensor,
+              part_mask: Tensor) -> Tensor:
+        """The note token [..., D] from its inputs and part vectors e [..., P, d_part]."""
+        m = part_mask.unsqueeze(-1).to(e.dtype)
+        if m.dim() < e.dim():
+            m = m.unsqueeze(-3)
+        mean = (e * m).sum(-2) / m.sum(-2).clamp(min=1.0)
+        mx = e.masked_fill(m == 0, -1e4).amax(-2)
+        g = torch.cat((features[..., :N_GLOBAL], beat, mean, mx), dim=-1)
+        return self.glob_in(g) + self.pitch_emb(tokens[..., 0])
+
+    def head(self, x: Tensor, e: Tensor, part_mask: Tensor) -> Tensor:
+        """Logits [..., P] from hidden states [..., D] and part vectors [..., P, d_part]."""
+        h = self.head_h(self.ln_out(x)).unsqueeze(-2)
+        logits = self.head_v(torch.nn.functional.gelu(h + self.head_e(e))).squeeze(-1)
+        mask = part_mask if part_mask.dim() == logits.dim() else part_mask.unsqueeze(-2)
+        return logits.masked_fill(~mask, NEG)
+
+    def attention_bias(self, t: int) -> Tensor:
+        """[H,T,T] additive bias: -slope*(i-j) for 0 <= i-j < W, -inf elsewhere."""
+        i = torch.arange(t, device=self.slopes.device)
+        dist = (i.view(-1, 1) - i.view(1, -1)).float()
+        inside = (dist >= 0) & (dist < self.window)
+        return (-self.slopes.view(-1, 1, 1) * dist).masked_fill(~inside, float("-inf"))
+
+    # ------------------------------------------------------------- sequences
+    def forward(self, features: Tensor, tokens: Tensor, beat: Tensor, parts: Tensor,
+                part_mask: Tensor) -> Tensor:
+        """features [B,T,F], tokens [B,T,2], beat [B,T,N_BEAT], parts [B,P,N_DESC],
+        part_mask bool [B,P] -> logits [B,T,P] (NEG where a part is padding)."""
+        e = self.parts_of(features, parts)
+        x = self.drop(self.embed(features, tokens, beat, e, part_mask))
+        bias = self.attention_bias(features.shape[1])
+        for block in self.blocks:
+            x = block(x, bias)
+        return self.head(x, e, part_mask)
+
+    # ------------------------------------------------------------- streaming
+    def empty_cache(self, batch: int = 1) -> tuple[Tensor, Tensor, Tensor]:
+        """(past_kv zeros [L,2,B,H,W,Dh], pos int64 [1] = 0, valid bool [W] all False)."""
+        past = torch.zeros(self.n_layers, 2, batch, self.n_heads, self.window, self.d_head)
+        return past, torch.zeros(1, dtype=torch.long), torch.zeros(self.window, dtype=torch.bool)
+
+    def step(self, features: Tensor, tokens: Tensor, beat: Tensor, parts: Tensor,
+             part_mask: Tensor, past_kv: Tensor, pos: Tensor, valid: Tensor
+             ) -> tuple[Tensor, Tensor]:
+        """One note of B streams in lockstep: features [B,F], tokens [B,2], beat
+        [B,N_BEAT], parts [B,P,N_DESC], part_mask [B,P], past_kv [L,2,B,H,W,Dh], pos
+        int64 [1] (this note's slot), valid bool [W] (slots of the previous W-1 notes).
+
+        Returns (logits [B,P], present_kv [L,2,B,H,Dh]); the caller writes present_kv
+        into slot ``pos``, marks it valid and moves ``pos`` on modulo W."""
+        w, h, dh = self.window, self.n_heads, self.d_head
+        slots = torch.arange(w)
+        dist = pos - slots
+        dist = torch.where(dist < 0, dist + w, dist).float()
+        keep = valid & (slots != pos)
+        bias = torch.cat((-self.slopes.view(-1, 1) * dist.view(1, w),
+                          torch.zeros(h, 1)), dim=-1)                   # [H, W+1]
+        bias = bias.masked_fill(~torch.cat((keep, torch.ones(1, dtype=torch.bool))
+                                           ).view(1, w + 1), float("-inf"))
+        e = self.parts_of(features, parts)
+        x = self.embed(features, tokens, beat, e, part_mask)
+        b = x.shape[0]
+        present = []
+        for i, blk in enumerate(self.blocks):
+            q, k, v = blk.qkv(blk.ln1(x)).view(b, 3, h, dh).unbind(1)   # [B,H,Dh]
+            kp, vp = past_kv[i, 0], past_kv[i, 1]                        # [B,H,W,Dh]
+            scores = torch.cat((torch.einsum("bhd,bhwd->bhw", q, kp),
+                                (q * k).sum(-1, keepdim=True)), dim=-1) / math.sqrt(dh)
+            p = torch.softmax(scores + bias, dim=-1)
+            att = torch.einsum("bhw,bhwd->bhd", p[..., :w], vp) + p[..., w:] * v
+            x = x + blk.proj(att.reshape(b, h * dh))
+            x = x + blk.ff(blk.ln2(x))
+            present += [k, v]
+        return self.head(x, e, part_mask), torch.stack(present).view(
+            self.n_layers, 2, b, h, dh)
+
+
+class _StepGraph(nn.Module):
+    """``step`` for one stream, all parts real: the exported graph's signature."""
+
+    def __init__(self, model: EnsembleTransformer) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, features: Tensor, tokens: Tensor, beat: Tensor, parts: Tensor,
+                past_kv: Tensor, pos: Tensor, valid: Tensor) -> tuple[Tensor, Tensor]:
+        mask = torch.ones_like(parts[:, 0], dtype=torch.bool).unsqueeze(0)
+        logits, present = self.model.step(features, tokens, beat, parts.unsqueeze(0), mask,
+                                          past_kv.unsqueeze(2), pos, valid)
+        return logits, present.squeeze(2)
+
+
+INPUTS = ["features", "tokens", "beat", "parts", "past_kv", "pos", "valid"]
+OUTPUTS = ["logits", "present_kv"]
+
+
+def export_step(model: EnsembleTransformer, path: str | Path, meta: dict[str, Any]) -> Path:
+    """Write the one-note step graph (opset 17; the parts axis dynamic, 1..16):
+
+        features float32[1, 14 + 12n]  tokens int64[1, 2]  beat float32[1, 5]
+        parts float32[n, 5]  past_kv float32[L, 2, H, W, Dh]  pos int64[1]  valid bool[W]
+        -> logits float32[1, n], present_kv float32[L, 2, H, Dh]
+
+    with ``meta`` (training data, split, accuracy) and the graph's shapes as metadata."""
+    import onnx
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model = model.eval()
+    n = 4
+    past, pos, valid = model.empty_cache()
+    example = (torch.zeros(1, N_GLOBAL + n * N_PER_PART), torch.tensor([[60, n]]),
+               torch.zeros(1, N_BEAT), torch.zeros(n, N_DESC), past.squeeze(2), pos, valid)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(_StepGraph(model).eval(), example, str(path),
+                          input_names=INPUTS, output_names=OUTPUTS, opset_version=OPSET,
+                          do_constant_folding=True, dynamo=False,
+                          dynamic_axes={"features": {1: "features"}, "parts": {0: "parts"},
+                                        "logits": {1: "parts"}})
+    graph = onnx.load(str(path))
+    props = {k: v if isinstance(v, str) else json.dumps(v) for k, v in meta.items()}
+    props.update({"format": GRAPH_FORMAT, "feature_version": str(FEATURE_VERSION),
+                  "window": str(model.window), "max_parts": str(MAX_ENSEMBLE),
+                  "cache_shape": json.dumps([model.n_layers, 2, model.n_heads,
+                                             model.window, model.d_head]),
+                  "config": json.dumps(model.config)})
+    del graph.metadata_props[:]
+    for key, value in sorted(props.items()):
+        entry = graph.metadata_props.add()
+        entry.key, entry.value = key, value
+    graph.doc_string = "LiveArranger ensemble model: any parts, one note per step"
+    onnx.checker.check_model(graph)
+    onnx.save(graph, str(path))
+    return path
+
+
+# ------------------------------------------------------------------ weights
+def save_weights(path: str | Path, model: EnsembleTransformer, meta: dict[str, Any]) -> Path:
+    """Weights as a plain .npz (no pickle: safe to load from anywhere) with the config and
+    metadata as JSON; what ``livearranger train`` fine-tunes from."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {f"w.{k}": v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    info = json.dumps({"config": model.config, "meta": meta})
+    tmp = path.with_name(path.name + ".part")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, info=np.array(info), **arrays)
+    tmp.replace(path)
+    return path
+
+
+def load_weights(path: str | Path) -> tuple[EnsembleTransformer, dict[str, Any]]:
+    """(model in eval mode, metadata) from ``save_weights``'s file."""
+    with np.load(Path(path), allow_pickle=False) as z:
+        info = json.loads(str(z["info"]))
+        state = {k[2:]: torch.from_numpy(z[k].copy()) for k in z.files if k.startswith("w.")}
+    model = EnsembleTransformer(**info["config"])
+    model.load_state_dict(state)
+    model.eval()
+    return model, dict(info.get("meta", {}))

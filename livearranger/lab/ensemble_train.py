@@ -1,0 +1,374 @@
+"""Train the one part-conditioned model (``EnsembleTransformer``) on many ensembles.
+
+    python -m livearranger.lab.ensemble_train --datasets bach madrigal trecento \\
+        --minutes 35 --out models/shipped/ensemble
+
+Every training item is a piece with its own ensemble (a ``Preset``): the Bach chorales
+with the satb preset, the madrigals and trecento pieces with an ensemble made from their
+own parts (``livearranger.lab.datasets.piece_preset``), a player's folder with the preset
+they chose.  Each epoch draws a fresh augmentation of every piece: its parts' ranges
+widened by 0-4 semitones at either end (so the model reads ranges rather than learning
+one preset's), a transposition that keeps every part inside its range, a tempo change,
+the score or a humanised performance, the beat known (as a DAW's clock gives it) for
+half the pieces, and decided key by key or chord by chord.  Teacher forcing, a corrupted
+history for half the pieces and DAgger roll-outs, as for the per-ensemble models
+(``models/train.py``); all share ``livearranger.lab.training``'s replay.
+
+Validation plays the validation pieces online (the model's own choices, the ensemble's
+constraints) in both conditions; the best epoch is kept (weights ``NAME.npz``, step graph
+``NAME.onnx``), training stops early or at the time limit, and an interrupted run resumes
+from ``NAME.state.pt``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from livearranger.constraints import Constraints
+from livearranger.ensemble import MAX_ENSEMBLE, part_descriptors
+from livearranger.features import FEATURE_VERSION, N_GLOBAL, N_PER_PART
+from livearranger.lab.datasets import Piece
+from livearranger.lab.ensemble_model import (
+    EnsembleTransformer,
+    export_step,
+    load_weights,
+    save_weights,
+)
+from livearranger.lab.evaluate import performance
+from livearranger.lab.training import (
+    CHORD_GROUP,
+    Replayer,
+    augment,
+    chunks,
+    masked_nll,
+    segments,
+    teacher,
+)
+from livearranger.presets import Preset
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class Item:
+    """One training or validation piece with the ensemble that plays it."""
+
+    piece: Piece
+    preset: Preset
+    source: str = ""          # dataset or folder, for the report
+
+
+def widen(preset: Preset, rng: np.random.Generator, most: int = 4) -> Preset:
+    """The preset with each part's range widened by 0..``most`` semitones at each end."""
+    parts = tuple(dataclasses.replace(
+        p, low=max(0, p.low - int(rng.integers(most + 1))),
+        high=min(127, p.high + int(rng.integers(most + 1)))) for p in preset.parts)
+    return dataclasses.replace(preset, parts=parts)
+
+
+# ------------------------------------------------------------------ examples
+@dataclass
+class Example:
+    features: np.ndarray      # [T, 14 + 12n]
+    tokens: np.ndarray        # [T, 2]
+    beats: np.ndarray         # [T, 5]
+    mask: np.ndarray          # [T] part bit masks
+    first: int                # first position with a loss
+    parts: np.ndarray         # [n, 5]
+
+
+def examples(reps: Sequence[Replayer], presets: Sequence[Preset], window: int
+             ) -> list[Example]:
+    """Chunks of 4W notes with the loss on the last 3W (each note once)."""
+    out = []
+    for r, preset in zip(reps, presets, strict=True):
+        desc = part_descriptors(preset.parts)
+        mask = r.perf.mask.astype(np.int64)
+        for s, e, first in chunks(r.n, 4 * window, 3 * window):
+            out.append(Example(r.features[s:e], r.tokens[s:e], r.beats[s:e], mask[s:e],
+                               first - s, desc))
+    return out
+
+
+def collate(batch: Sequence[Example]) -> tuple[torch.Tensor, ...]:
+    """Pad time and parts: (features, tokens, beat, parts, part_mask, target)."""
+    t = max(len(b.mask) for b in batch)
+    p = max(len(b.parts) for b in batch)
+    bsz = len(batch)
+    f = np.zeros((bsz, t, N_GLOBAL + p * N_PER_PART), dtype=np.float32)
+    tok = np.zeros((bsz, t, 2), dtype=np.int64)
+    beat = np.zeros((bsz, t, batch[0].beats.shape[1]), dtype=np.float32)
+    parts = np.zeros((bsz, p, batch[0].parts.shape[1]), dtype=np.float32)
+    pmask = np.zeros((bsz, p), dtype=bool)
+    target = np.zeros((bsz, t, p), dtype=bool)
+    bits = np.arange(p)
+    for i, b in enumerate(batch):
+        n, k = len(b.mask), len(b.parts)
+        f[i, :n, :b.features.shape[1]] = b.features
+        tok[i, :n] = b.tokens
+        beat[i, :n] = b.beats
+        parts[i, :k] = b.parts
+        pmask[i, :k] = True
+        target[i, b.first:n] = ((b.mask[b.first:n, None] >> bits) & 1).astype(bool)
+    return tuple(torch.from_numpy(a) for a in (f, tok, beat, parts, pmask, target))
+
+
+# ------------------------------------------------------------------ roll-outs
+@torch.no_grad()
+def rollout(model: EnsembleTransformer, perfs: Sequence[Piece], presets: Sequence[Preset],
+            groups: Sequence[float | None], beats: Sequence[bool] | None = None
+            ) -> list[Replayer]:
+    """Let the model play every performance itself (constraints, argmax, as the runtime
+    decides), all streams stepped together with one ring cache."""
+    model.eval()
+    beats = beats or [False] * len(perfs)
+    reps = [Replayer(p, s, g, b) for p, s, g, b in zip(perfs, presets, groups, beats,
+                                                       strict=True)]
+    cons = [Constraints(s) for s in presets]
+    active = [i for i, r in enumerate(reps) if r.next_note()]
+    if not active:
+        return reps
+    p_max = max(len(s.parts) for s in presets)
+    descs = np.zeros((len(reps), p_max, 5), dtype=np.float32)
+    pmask = np.zeros((len(reps), p_max), dtype=bool)
+    for i, s in enumerate(presets):
+        descs[i, :len(s.parts)] = part_descriptors(s.parts)
+        pmask[i, :len(s.parts)] = True
+    past, pos, valid = model.empty_cache(len(active))
+    width = N_GLOBAL + p_max * N_PER_PART
+    while active:
+        f = np.zeros((len(active), width), dtype=np.float32)
+        for row, i in enumerate(active):
+            r = reps[i]
+            f[row, :r.features.shape[1]] = r.features[r.j]
+        tok = torch.from_numpy(np.stack([reps[i].tokens[reps[i].j] for i in active]))
+        bt = torch.from_numpy(np.stack([reps[i].beats[reps[i].j] for i in active]))
+        logits, kv = model.step(torch.from_numpy(f), tok, bt, torch.from_numpy(descs[active]),
+                                torch.from_numpy(pmask[active]), past, pos, valid)
+        slot = int(pos)
+        past[:, :, :, :, slot] = kv
+        valid[slot] = True
+        pos = (pos + 1) % model.window
+        lg = logits.numpy()
+        keep = []
+        for row, i in enumerate(active):
+            r = reps[i]
+            allowed = cons[i].mask(int(r.perf.pitch[r.j]), r.state, r.time)
+            n = len(allowed)
+            r.commit(int(np.where(allowed, lg[row, :n], -np.inf).argmax()))
+            if r.next_note():
+                keep.append(row)
+        if len(keep) < len(active):
+            past = past[:, :, keep]
+            active = [active[row] for row in keep]
+    return reps
+
+
+def accuracy_by_source(reps: Sequence[Replayer], items: Sequence[Item]) -> dict[str, float]:
+    """Percent of notes given one of their true parts, per source."""
+    ok: dict[str, int] = {}
+    total: dict[str, int] = {}
+    for r, it in zip(reps, items, strict=True):
+        good = int(((r.perf.mask.astype(np.int64) >> np.maximum(r.chosen, 0)) & 1).sum())
+        ok[it.source] = ok.get(it.source, 0) + good
+        total[it.source] = total.get(it.source, 0) + r.n
+    return {k: 100.0 * ok[k] / max(total[k], 1) for k in sorted(total)}
+
+
+def validate(model: EnsembleTransformer, valid: Sequence[Item]) -> dict[str, float]:
+    """Online accuracy on the validation items: both conditions, key by key and chord by
+    chord; per source and their mean (``score``)."""
+    out: dict[str, float] = {}
+    means = []
+    for cond in ("score", "as-played"):
+        perfs = [performance(it.piece, cond, i) for i, it in enumerate(valid)]
+        for group in (None, CHORD_GROUP):
+            reps = rollout(model, perfs, [it.preset for it in valid], [group] * len(valid))
+            acc = accuracy_by_source(reps, valid)
+            tag = cond + ("+chords" if group else "")
+            for src, a in acc.items():
+                out[f"{src} {tag}"] = a
+            means.append(sum(acc.values()) / max(len(acc), 1))
+    out["score"] = sum(means) / len(means)
+    return out
+
+
+# ------------------------------------------------------------------ training
+@dataclass
+class Progress:
+    """What ``train`` reports after every batch (for a progress bar)."""
+
+    epoch: int
+    done: float               # share of the time budget used, 0..1
+    loss: float
+    best: float               # best validation score so far (-1 before the first)
+
+
+def train(items: Sequence[Item], valid: Sequence[Item], out: Path, minutes: float = 30.0,
+          seed: int = 0, init: Path | None = None, lr: float = 2e-3, batch: int = 32,
+          patience: int = 6, noise: float = 0.05, chord_share: float = 0.6,
+          beat_share: float = 0.5, dagger_from: int = 3, dagger_every: int = 2,
+          dagger_pieces: int = 48, threads: int = 1, resume: bool = True,
+          meta: dict[str, Any] | None = None, log: Log = print,
+          progress: Callable[[Progress], None] | None = None) -> dict[str, Any]:
+    """Train (or fine-tune from ``init``, a weights file) and keep the best epoch as
+    ``out``.npz and ``out``.onnx; returns a summary.  ``out``.state.pt holds the run's
+    state after every epoch: a run started again with the same ``out`` resumes there."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    random.seed(seed)
+    rng = np.random.default_rng(seed)
+    out = Path(out)
+    weights, graph, state_path = (out.with_suffix(".npz"), out.with_suffix(".onnx"),
+                                  out.with_suffix(".state.pt"))
+    for it in (*items, *valid):
+        if len(it.preset.parts) > MAX_ENSEMBLE:
+            raise ValueError(f"{it.piece.name}: {len(it.preset.parts)} parts "
+                             f"(at most {MAX_ENSEMBLE})")
+    train_items = [Item(s, it.preset, it.source) for it in items for s in segments(it.piece)]
+    model = load_weights(init)[0] if init else EnsembleTransformer()
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    start_epoch, used, best, best_epoch, step = 0, 0.0, -1.0, -1, 0
+    history: list[dict[str, Any]] = []
+    if resume and state_path.exists():
+        st = torch.load(state_path, map_location="cpu", weights_only=True)
+        model = EnsembleTransformer(**st["config"])
+        model.load_state_dict(st["model"])
+        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+        opt.load_state_dict(st["opt"])
+        start_epoch, used, best, best_epoch, step = (st["epoch"] + 1, st["used"], st["best"],
+                                                     st["best_epoch"], st["step"])
+        rng = np.random.default_rng(seed + start_epoch)
+        log(f"resuming after epoch {st['epoch']} ({used / 60:.1f} of {minutes} min used)")
+    budget = minutes * 60.0
+    window = model.window
+    log(f"ensemble model: {len(train_items)} training segments, {len(valid)} valid, "
+        f"{sum(p.numel() for p in model.parameters())} parameters, limit {minutes} min")
+    dagger: list[Example] = []
+    epoch = start_epoch
+    last_loss = 0.0
+    while True:
+        t0 = time.monotonic()
+        presets = [widen(it.preset, rng) for it in train_items]
+        perfs = [augment(it.piece, s, rng) for it, s in zip(train_items, presets, strict=True)]
+        reps = [teacher(p, s, Constraints(s), rng, noise if i % 2 else 0.0,
+                        CHORD_GROUP if rng.random() < chord_share else None,
+                        bool(rng.random() < beat_share))
+                for i, (p, s) in enumerate(zip(perfs, presets, strict=True))]
+        ex = examples(reps, presets, window)
+        if epoch >= dagger_from and (epoch - dagger_from) % dagger_every == 0:
+            pick = rng.permutation(len(train_items))[:dagger_pieces]
+            ps = [widen(train_items[i].preset, rng) for i in pick]
+            fresh = [augment(train_items[i].piece, s, rng) for i, s in zip(pick, ps,
+                                                                             strict=True)]
+            groups = [CHORD_GROUP if rng.random() < chord_share else None for _ in fresh]
+            bts = [bool(rng.random() < beat_share) for _ in fresh]
+            dagger = examples(rollout(model, fresh, ps, groups, bts), ps, window)
+        ex = ex + dagger
+        model.train()
+        order = rng.permutation(len(ex))
+        loss_sum, nb = 0.0, 0
+        for b0 in range(0, len(order), batch):
+            f, tok, beat, parts, pmask, target = collate([ex[i] for i in order[b0:b0 + batch]])
+            loss = masked_nll(model(f, tok, beat, parts, pmask), target)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            frac = min(1.0, (used + time.monotonic() - t0) / budget)
+            for g in opt.param_groups:
+                g["lr"] = lr * min(1.0, (step + 1) / 100) * (
+                    0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+            opt.step()
+            step += 1
+            loss_sum += loss.item()
+            nb += 1
+            last_loss = loss_sum / nb
+            if progress is not None:
+                progress(Progress(epoch, frac, last_loss, best))
+            if used + time.monotonic() - t0 > budget:
+                break
+        acc = validate(model, valid)
+        used += time.monotonic() - t0
+        history.append({"epoch": epoch, "loss": last_loss, **acc})
+        mark = ""
+        if acc["score"] > best:
+            best, best_epoch, mark = acc["score"], epoch, " *"
+            info = {**(meta or {}), "feature_version": FEATURE_VERSION, "epoch": epoch,
+                    "seed": seed, "valid_accuracy": acc}
+            save_weights(weights, model, info)
+            export_step(model, graph, info)
+        log(f"epoch {epoch:3d}  loss {last_loss:.4f}  valid "
+            + "  ".join(f"{k} {v:.2f}" for k, v in acc.items())
+            + f"  ({time.monotonic() - t0:.0f}s){mark}")
+        torch.save({"config": model.config, "model": model.state_dict(),
+                    "opt": opt.state_dict(), "epoch": epoch, "used": used, "best": best,
+                    "best_epoch": best_epoch, "step": step}, state_path)
+        if progress is not None:
+            progress(Progress(epoch, min(1.0, used / budget), last_loss, best))
+        if epoch - best_epoch >= patience:
+            log(f"early stop: no improvement for {patience} epochs")
+            break
+        if used >= budget:
+            log("time limit reached")
+            break
+        epoch += 1
+    state_path.unlink(missing_ok=True)
+    return {"weights": str(weights), "graph": str(graph), "best_epoch": best_epoch,
+            "best_valid": best, "history": history}
+
+
+# ------------------------------------------------------------------ corpora
+def corpus_items(datasets: Sequence[str], split: str, limit: int | None = None) -> list[Item]:
+    """The pieces of ``split`` of each corpus with the ensemble that plays them."""
+    from livearranger.lab.datasets import load_pieces, piece_preset
+
+    out = []
+    for ds in datasets:
+        for piece in load_pieces(ds, split, limit):
+            out.append(Item(piece, piece_preset(ds, piece), ds))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m livearranger.lab.ensemble_train",
+                                 description=(__doc__ or "").split("\n")[0])
+    ap.add_argument("--datasets", nargs="+", default=["bach", "madrigal", "trecento"])
+    ap.add_argument("--minutes", type=float, default=30.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--train-limit", type=int, default=None)
+    ap.add_argument("--valid-limit", type=int, default=6,
+                    help="validation pieces per corpus (online roll-outs are slow)")
+    ap.add_argument("--init", type=Path, default=None, help="fine-tune these weights (.npz)")
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--out", type=Path, default=Path("models/shipped/ensemble"))
+    a = ap.parse_args(argv)
+    items = corpus_items(a.datasets, "train", a.train_limit)
+    valid = corpus_items(a.datasets, "valid", a.valid_limit)
+    meta = {"data": "music21 corpus: " + ", ".join(a.datasets)
+            + " (livearranger.lab.datasets; Palestrina and Josquin never used)",
+            "split": "livearranger/data/splits/*.json (8:1:1 by file, seed 0): trained on "
+                     "train, early-stopped on valid",
+            "command": "python -m livearranger.lab.ensemble_train " + " ".join(
+                sys.argv[1:] if argv is None else argv)}
+    r = train(items, valid, a.out, a.minutes, a.seed, a.init, a.lr, threads=a.threads,
+              meta=meta, log=lambda s: print(s, flush=True))
+    print(f"best validation {r['best_valid']:.2f} at epoch {r['best_epoch']}: "
+          f"{r['weights']}, {r['graph']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
