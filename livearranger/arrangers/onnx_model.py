@@ -191,9 +191,9 @@ class OnnxArranger(LearnedArranger):
     def _binding(self, logits: np.ndarray, present: np.ndarray) -> ort.IOBinding:
         """An IOBinding of this arranger's input arrays and the given output arrays."""
         io = self._session.io_binding()
-        inputs = [("features", self.inputs.features), ("tokens", self.inputs.tokens),
-                  ("past_kv", self.ring.cache), ("pos", self.ring.pos),
-                  ("valid", self.ring.valid)]
+        inputs: list[tuple[str, np.ndarray]] = [
+            ("features", self.inputs.features), ("tokens", self.inputs.tokens),
+            ("past_kv", self.ring.cache), ("pos", self.ring.pos), ("valid", self.ring.valid)]
         if self.ensemble:
             inputs += [("beat", self.inputs.beat), ("parts", self._parts)]
         for name, arr in inputs:

@@ -48,6 +48,8 @@ NEG = -1e4                    # logit of a padded part
 class EnsembleTransformer(nn.Module):
     """Causal sliding-window transformer over notes; a pointer over described parts."""
 
+    slopes: Tensor
+
     def __init__(self, d_model: int = 128, n_layers: int = 3, n_heads: int = 4,
                  window: int = 32, d_ff: int = 256, d_part: int = 64,
                  dropout: float = 0.1) -> None:
@@ -152,6 +154,7 @@ class EnsembleTransformer(nn.Module):
         b = x.shape[0]
         present = []
         for i, blk in enumerate(self.blocks):
+            assert isinstance(blk, Block)
             q, k, v = blk.qkv(blk.ln1(x)).view(b, 3, h, dh).unbind(1)   # [B,H,Dh]
             kp, vp = past_kv[i, 0], past_kv[i, 1]                        # [B,H,W,Dh]
             scores = torch.cat((torch.einsum("bhd,bhwd->bhw", q, kp),
