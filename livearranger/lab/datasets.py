@@ -10,6 +10,11 @@ part (``part`` is the highest of them); a note that starts on a key still held b
 earlier note cuts that earlier note short.  Evaluation counts a merged note as correct
 when any part of its mask is chosen.
 
+Corpus datasets: "bach" (chorales, SATB), "string-quartet" (Haydn, Mozart, Beethoven),
+"madrigal" (Monteverdi, five voices) and "trecento" (two or three voices; each piece's
+``part_names`` is its own ensemble).  Palestrina and Josquin are never part of a dataset:
+they are kept back as unseen music for checks.
+
 music21 is imported lazily; parsed corpora are cached as ``.npz`` under ``cache_dir()``.
 """
 
@@ -26,11 +31,19 @@ from pathlib import Path
 
 import numpy as np
 
+from livearranger.presets import MAX_PARTS, Part, Preset, load_preset
+
 CACHE_VERSION = 1
-DATASETS = ("bach", "string-quartet")
+DATASETS = ("bach", "string-quartet", "madrigal", "trecento")
 SATB = ("Soprano", "Alto", "Tenor", "Bass")
 QUARTET = ("violin1", "violin2", "viola", "cello")
 QUARTET_WORKS = ("haydn", "mozart", "beethoven")
+PART_COUNTS = {"madrigal": (5,), "trecento": (2, 3)}   # scores kept, by number of parts
+RESERVED = ("palestrina", "josquin")   # corpus folders in no dataset (unseen music)
+SHIPPED_PRESETS = {"bach": "satb", "string-quartet": "string-quartet"}
+VOICE_PROGRAM = 52                     # GM Choir Aahs
+RANGE_MARGIN = 2                       # semitones added to a part's range on each side
+DRUM_CHANNEL = 9
 SPLIT_SEED = 0
 DEFAULT_BPM = 120.0
 
@@ -169,8 +182,16 @@ def piece_from_score(score, name: str, part_names: Sequence[str]) -> Piece:
     return build_piece(name, part_names, rows)
 
 
+def is_reserved(rel: str) -> bool:
+    """True for a corpus path inside a ``RESERVED`` folder (Palestrina, Josquin)."""
+    return any(c.lower() in RESERVED for c in Path(os.path.normpath(rel)).parts)
+
+
 def corpus_files(dataset: str) -> list[str]:
-    """Corpus-relative paths of the candidate files of ``dataset`` (before part checks)."""
+    """Corpus-relative paths of the candidate files of ``dataset`` (before part checks).
+
+    Files under a ``RESERVED`` folder are refused (left out) whatever the dataset.
+    """
     music21 = _need_music21()
     root = Path(music21.__file__).parent / "corpus"
     if dataset == "bach":
@@ -185,9 +206,31 @@ def corpus_files(dataset: str) -> list[str]:
                 if f.suffix == ".krn" and f.with_suffix(".mxl").exists():
                     continue
                 files.append(f)
+    elif dataset == "madrigal":
+        # scores only: the .rntxt twins are Roman-numeral analyses; madrigal.3.1_old is
+        # an older encoding of madrigal.3.1 (the same work twice would leak across splits)
+        files = [f for f in sorted(root.glob("monteverdi/*.mxl"))
+                 if not f.stem.endswith("_old")]
+    elif dataset == "trecento":
+        # each work once: the .xml where an .mxl twin exists
+        files = sorted([*root.glob("trecento/*.xml"),
+                        *(f for f in root.glob("trecento/*.mxl")
+                          if not f.with_suffix(".xml").exists())])
     else:
         raise DatasetError(f"unknown dataset {dataset!r} (known: {', '.join(DATASETS)})")
-    return [str(f.relative_to(root)) for f in files]
+    rels = [str(f.relative_to(root)) for f in files]
+    return [r for r in rels if not is_reserved(r)]
+
+
+def part_labels(names: Sequence[str | None]) -> tuple[str, ...]:
+    """Labels from a score's part names: lower-cased, whitespace stripped (and runs of it
+    made one space); an empty or repeated name becomes ``part<i>`` (1-based), and all do
+    when that still repeats one."""
+    low = [" ".join((n or "").split()).lower() for n in names]
+    labels = [n if n and low.count(n) == 1 else f"part{i + 1}" for i, n in enumerate(low)]
+    if len(set(labels)) < len(labels):
+        labels = [f"part{i + 1}" for i in range(len(low))]
+    return tuple(labels)
 
 
 def _parse_corpus_piece(dataset: str, rel: str) -> Piece | None:
@@ -197,13 +240,18 @@ def _parse_corpus_piece(dataset: str, rel: str) -> Piece | None:
     except Exception:  # noqa: BLE001
         return None
     parts = list(score.parts)
-    if len(parts) != 4:
+    labels: Sequence[str]
+    if dataset in PART_COUNTS:
+        if len(parts) not in PART_COUNTS[dataset]:
+            return None
+        labels = part_labels([p.partName for p in parts])
+    elif len(parts) != 4:
         return None
-    if dataset == "bach":
+    elif dataset == "bach":
         names = tuple((p.partName or "").strip() for p in parts)
         if names != SATB:
             return None
-        labels: Sequence[str] = tuple(n.lower() for n in SATB)
+        labels = tuple(n.lower() for n in SATB)
     else:
         labels = QUARTET
     piece = piece_from_score(score, rel, labels)
@@ -258,12 +306,18 @@ def _read(path: Path) -> list[Piece] | None:
 
 def load_corpus(dataset: str, files: Sequence[str] | None = None,
                 use_cache: bool = True, progress: bool = False) -> list[Piece]:
-    """Pieces of ``dataset`` ("bach" or "string-quartet"), parsed once and cached.
+    """Pieces of ``dataset`` ("bach", "string-quartet", "madrigal" or "trecento"), parsed
+    once and cached.
 
-    With ``files`` only those corpus paths (a subset, e.g. for tests; not cached as a whole).
+    With ``files`` only those corpus paths (a subset, e.g. for tests; not cached as a whole);
+    a file under a ``RESERVED`` folder is refused.
     """
     if dataset not in DATASETS:
         raise DatasetError(f"unknown dataset {dataset!r} (known: {', '.join(DATASETS)})")
+    reserved = [f for f in files or () if is_reserved(f)]
+    if reserved:
+        raise DatasetError(f"{reserved[0]}: {', '.join(RESERVED)} are kept out of every "
+                           "dataset (unseen music for checks)")
     path = cache_dir() / f"{dataset}-v{CACHE_VERSION}.npz"
     if use_cache and path.exists():
         cached = _load(path)
@@ -287,6 +341,66 @@ def load_corpus(dataset: str, files: Sequence[str] | None = None,
     if files is None and use_cache:
         _save(path, pieces)
     return pieces
+
+
+def overlapping_notes(piece: Piece) -> np.ndarray:
+    """Boolean per note: it starts while an earlier note (or one of the same onset) of one
+    of its parts is still held, so it breaks that part's ``mono``; a chord of n notes in one
+    part counts n - 1.  A unison's release is the later of its parts' and the Piece does
+    not keep whose, so a unison holds no part here: a lower bound (on the madrigal and
+    trecento corpora it finds 6 of the scores' 7 overlaps; counting unisons as held
+    would find over 1300, nearly all of them only a shorter unison part moving on)."""
+    out = np.zeros(len(piece), dtype=bool)
+    alone = (piece.mask & (piece.mask - 1)) == 0
+    until = np.where(alone, piece.offset, piece.onset)
+    for k in range(piece.n_parts):
+        idx = np.flatnonzero((piece.mask >> k) & 1)
+        if idx.size < 2:
+            continue
+        held = np.maximum.accumulate(until[idx])[:-1]      # latest release so far
+        out[idx[1:]] |= piece.onset[idx[1:]] < held - 1e-6
+    return out
+
+
+def piece_preset(dataset: str, piece: Piece) -> Preset:
+    """The ensemble that plays ``piece`` of ``dataset``, its parts in the piece's part order.
+
+    "bach" and "string-quartet": the shipped ``satb`` and ``string-quartet`` presets.
+    "madrigal" and "trecento": one part per score part, named by its label, program 52
+    (Choir Aahs), channels 0, 1, ... skipping 9 (drums), mono, arranger "model" (no model
+    file named), range the part's lowest..highest note widened by ``RANGE_MARGIN``
+    (a part without notes: the whole piece's).
+
+    The order is the score's, which the note labels follow.  By mean pitch it is top to
+    bottom in 25 of the 40 madrigals and 74 of the 80 trecento pieces.  Otherwise a part
+    lies above the one before it: by at most a semitone in 8 madrigals (mostly canto and
+    quinto, both sopranos); by 4-10 semitones in 7 (3.2, 3.3, 3.4, 3.5, 3.10, 4.6, 4.9),
+    seemingly an octave error of the encoding (3.10's alto, in treble clef, spans the
+    bass's 45..62); by 0-6 semitones in 6 trecento pieces, where voices of one range
+    (cantus I/II, cantus/contratenor, contratenor/tenor) cross, as that music allows.
+    """
+    if dataset in SHIPPED_PRESETS:
+        preset = load_preset(SHIPPED_PRESETS[dataset])
+        if preset.part_names != list(piece.part_names):
+            raise DatasetError(f"{piece.name}: parts {list(piece.part_names)} are not those "
+                               f"of the {preset.name} preset {preset.part_names}")
+        return preset
+    if dataset not in PART_COUNTS:
+        raise DatasetError(f"unknown dataset {dataset!r} (known: {', '.join(DATASETS)})")
+    if piece.n_parts > MAX_PARTS:
+        raise DatasetError(f"{piece.name}: {piece.n_parts} parts, more than the "
+                           f"{MAX_PARTS} channels (drums excepted)")
+    channels = [c for c in range(MAX_PARTS + 1) if c != DRUM_CHANNEL]
+    span = (int(piece.pitch.min()), int(piece.pitch.max())) if len(piece) else (0, 127)
+    parts = []
+    for k, name in enumerate(piece.part_names):
+        own = piece.pitch[((piece.mask >> k) & 1).astype(bool)]
+        lo, hi = (int(own.min()), int(own.max())) if own.size else span
+        parts.append(Part(name=name, program=VOICE_PROGRAM, channel=channels[k],
+                          low=max(0, lo - RANGE_MARGIN), high=min(127, hi + RANGE_MARGIN),
+                          mono=True))
+    return Preset(name=dataset, parts=tuple(parts), arranger="model",
+                  description=f"{piece.name}: {', '.join(piece.part_names)}")
 
 
 # ---------------------------------------------------------------- splits
