@@ -37,7 +37,7 @@ from livearranger.arrangers.base import Arranger
 from livearranger.chords import check_horizon, event_order
 from livearranger.engine import Engine
 from livearranger.events import Kind, NoteEvent
-from livearranger.lab.datasets import DATASETS, DatasetError, Piece, load_pieces
+from livearranger.lab.datasets import DATASETS, DatasetError, Piece, load_pieces, piece_preset
 from livearranger.lab.humanize import humanize, score_velocity
 from livearranger.presets import Preset
 from livearranger.router import Router
@@ -261,8 +261,15 @@ def evaluate_assign(pieces: Sequence[Piece], condition: str, arranger: Arranger,
     """Replay every piece under ``condition`` through ``arranger`` with an optional
     correction ``horizon`` (seconds).  ``unisons``: "merge" (one key, correct if any of
     its parts) or "split" (one note per part, the paper's count)."""
-    res = Result(len(arranger.preset.parts))
-    for i, piece in enumerate(pieces):
+    return evaluate_pieces([(p, arranger) for p in pieces], condition, unisons, horizon)
+
+
+def evaluate_pieces(items: Sequence[tuple[Piece, Arranger]], condition: str,
+                    unisons: str = "merge", horizon: float | None = None) -> dict:
+    """``evaluate_assign`` where each piece has its own arranger (and ensemble: the
+    per-part figures then run over the largest ensemble's parts)."""
+    res = Result(max((len(a.preset.parts) for _, a in items), default=1))
+    for i, (piece, arranger) in enumerate(items):
         perf = performance(piece, condition, i)
         if unisons == "split":
             perf = split_unisons(perf)
@@ -351,10 +358,15 @@ class Unconstrained(Arranger):
 def evaluate_arranger(dataset: str, condition: str, arranger: str, split: str = "test",
                       limit: int | None = None, options: dict | None = None,
                       train_limit: int | None = None, horizon: float | None = None) -> dict:
-    """Evaluate a registry arranger on a split; returns the JSON-able result."""
+    """Evaluate a registry arranger on a split; returns the JSON-able result.  Corpora
+    without one preset (madrigal, trecento) play each piece with its own ensemble
+    (``piece_preset``)."""
     from livearranger.arrangers import make_arranger
     from livearranger.presets import load_preset
 
+    if dataset not in PRESET_OF:
+        return _evaluate_ensembles(dataset, condition, arranger, split, limit, options,
+                                   horizon)
     preset = load_preset(PRESET_OF[dataset])
     n = len(preset.parts)
     pieces = load_pieces(dataset, split, limit)
@@ -374,6 +386,28 @@ def evaluate_arranger(dataset: str, condition: str, arranger: str, split: str = 
         out["boundaries"] = list(opts["boundaries"])
     if "part" in opts:
         out["most_common_part"] = preset.part_names[opts["part"]]
+    if condition == "as-played":
+        out["humanize_seed"] = HUMANIZE_SEED
+    return out
+
+
+def _evaluate_ensembles(dataset: str, condition: str, arranger: str, split: str,
+                        limit: int | None, options: dict | None,
+                        horizon: float | None) -> dict:
+    from livearranger.arrangers import make_arranger
+
+    pieces = load_pieces(dataset, split, limit)
+    made: dict[Preset, Arranger] = {}
+    items = []
+    for piece in pieces:
+        preset = piece_preset(dataset, piece)
+        if preset not in made:
+            made[preset] = make_arranger(arranger, preset, **dict(options or {}))
+        items.append((piece, made[preset]))
+    out = {"dataset": dataset, "condition": condition, "arranger": arranger, "split": split,
+           "pieces": len(pieces), "preset": "each piece's own parts (piece_preset)",
+           "ensembles": len(made)}
+    out.update(evaluate_pieces(items, condition, horizon=horizon))
     if condition == "as-played":
         out["humanize_seed"] = HUMANIZE_SEED
     return out
