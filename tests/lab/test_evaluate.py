@@ -12,7 +12,7 @@ import pytest
 from livearranger.arrangers.base import Arranger
 from livearranger.events import NoteEvent
 from livearranger.lab import evaluate as ev
-from livearranger.lab.datasets import load_pieces
+from livearranger.lab.datasets import load_pieces, piece_preset
 from livearranger.presets import Part, Preset
 from livearranger.state import PerformanceState
 
@@ -176,12 +176,9 @@ def test_horizon_in_the_cli_json(capsys):
 
 
 def test_corpora_without_one_preset_play_each_piece_with_its_own_parts():
-    from livearranger.lab.datasets import load_pieces, piece_preset
-    from livearranger.lab.evaluate import evaluate_arranger
-
     pieces = load_pieces("trecento", "test", 3)
     sizes = {len(piece_preset("trecento", p).parts) for p in pieces}
-    r = evaluate_arranger("trecento", "score", "voice-leading", "test", 3, horizon=0.03)
+    r = ev.evaluate_arranger("trecento", "score", "voice-leading", "test", 3, horizon=0.03)
     assert r["notes"] == sum(len(p) for p in pieces)
     assert r["ensembles"] >= 1 and len(r["confusion"]) == max(sizes)
     assert 0.0 < r["accuracy"] <= 100.0 and r["horizon_ms"] == 30.0
