@@ -130,6 +130,15 @@ def test_the_figure_is_printed_per_file(tmp_path, capsys):
     assert "between alternatives" in out and "top-k 2" in out
 
 
+def test_a_preset_with_no_model_samples_the_ensemble_model(tmp_path):
+    """chiptune names no model: it plays (and samples) the one ensemble model."""
+    assert arrange(tmp_path / "c.mid", "--preset", "chiptune", "--alternatives", "2",
+                   "--temperature", "2") == 0
+    files = [tmp_path / n for n in ("c.mid", "c-1.mid", "c-2.mid")]
+    assert all(f.stat().st_size > 0 for f in files)
+    assert len({f.read_bytes() for f in files}) > 1
+
+
 def test_top_k_1_is_greedy(tmp_path):
     assert arrange(tmp_path / "g.mid", "--alternatives", "2", "--top-k", "1",
                    "--temperature", "5") == 0
@@ -141,7 +150,6 @@ def test_top_k_1_is_greedy(tmp_path):
 @pytest.mark.parametrize("extra, text", [
     (["--alternatives", "2", "--arranger", "closest-pitch"],
      "arranger 'closest-pitch' is a rule: it has no alternatives"),
-    (["--alternatives", "2", "--preset", "chiptune"], "is a rule: it has no alternatives"),
     (["--alternatives", "2", "--temperature", "0"], "--temperature must be above 0"),
     (["--alternatives", "0"], "--alternatives must be 1-100"),
     (["--alternatives", "2", "--top-k", "-1"], "--top-k must be 0"),

@@ -3,6 +3,8 @@ song position, as a DAW sends them."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from livearranger.clock import CLOCK, CONTINUE, PPQN, START, STOP, MidiClock
@@ -50,20 +52,23 @@ def test_stop_continue_and_song_position():
 def test_jack_midi_clock_drives_the_engines_tempo_and_beat(jack_server):
     """A real MIDI clock (Debian's jack-midi-clock, JACK transport rolling at 120 bpm)
     into the engine's polled JACK input: tempo, a beat that advances, and a key struck
-    meanwhile knows its beat; transport stopped, the beat is gone."""
+    meanwhile knows its beat, which the ensemble model is given; transport stopped, the
+    beat is gone."""
     import subprocess
     import time
 
     from livearranger.arrangers import make_arranger
+    from livearranger.arrangers.learned import LearnedArranger
     from livearranger.engine import Engine
     from livearranger.io.midi_io import MidiInput
     from livearranger.presets import load_preset
     from livearranger.router import MemoryOutput, Router
     from tests.midi_probe import Keyboard, wait_for_port
 
-    preset = load_preset("satb")
-    engine = Engine(preset, make_arranger("closest-pitch", preset),
-                    Router(preset, [MemoryOutput()]))
+    preset = load_preset("chiptune")          # names no model: the ensemble model
+    arranger = make_arranger("model", preset)
+    assert isinstance(arranger, LearnedArranger)
+    engine = Engine(preset, arranger, Router(preset, [MemoryOutput()]))
     inp = MidiInput("jack", "virtual", client="clocked")
     clock = subprocess.Popen(["jack_midi_clock", "-b", "120", "-B"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -91,6 +96,9 @@ def test_jack_midi_clock_drives_the_engines_tempo_and_beat(jack_server):
         while engine.notes_in == 0 and time.monotonic() < deadline:
             time.sleep(0.02)
         assert engine.wait_idle() and engine.state.beat is not None
+        assert arranger.inputs.beat[0, 0] == 1.0          # the model saw a known beat
+        phase = math.atan2(arranger.inputs.beat[0, 1], arranger.inputs.beat[0, 2])
+        assert phase / (2 * math.pi) % 1.0 == pytest.approx(engine.state.beat % 1.0, abs=1e-3)
         subprocess.run(["jack_transport"], input="stop\nquit\n", text=True, timeout=10,
                        capture_output=True, check=True)
         deadline = time.monotonic() + 3.0

@@ -25,7 +25,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 import random
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -35,6 +37,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from livearranger.constraints import Constraints
 from livearranger.ensemble import MAX_ENSEMBLE, part_descriptors
@@ -52,7 +55,6 @@ from livearranger.lab.training import (
     Replayer,
     augment,
     chunks,
-    masked_nll,
     segments,
     teacher,
 )
@@ -216,6 +218,54 @@ class Progress:
     best: float               # best validation score so far (-1 before the first)
 
 
+def world() -> tuple[int, int]:
+    """(rank, number of processes) of a ``torchrun`` group, (0, 1) when alone."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _reduce(value: float, op: str = "sum") -> float:
+    """``value`` summed (or its max) over the processes; itself when alone."""
+    if world()[1] == 1:
+        return value
+    t = torch.tensor([value], dtype=torch.float64)
+    dist = torch.distributed
+    dist.all_reduce(t, op=dist.ReduceOp.SUM if op == "sum" else dist.ReduceOp.MAX)
+    return float(t.item())
+
+
+def shard_step(model: nn.Module, opt: torch.optim.Optimizer, local: Sequence[Example]
+               ) -> float:
+    """One optimiser step on a batch shared out over the processes (``local``: this
+    process's share).  The loss is normalised by the positions of the whole batch, so
+    the averaged gradients equal one process's on the whole batch (up to summation
+    order).  Returns the batch's mean loss."""
+    f, tok, beat, parts, pmask, target = collate(local)
+    inner = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+    assert isinstance(inner, EnsembleTransformer)
+    logits = model(f, tok, beat, parts, pmask)
+    has = target.any(-1)
+    nll = (torch.logsumexp(logits, -1)
+           - torch.logsumexp(logits.masked_fill(~target, -1e9), -1)) * has
+    count = _reduce(float(has.sum()))
+    loss = nll.sum() * (world()[1] / max(count, 1.0))   # DDP averages over processes
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    return _reduce(float(nll.detach().sum())) / max(count, 1.0)
+
+
+_PICK, _ORDER = 1 << 40, 1 << 41    # streams of the DAgger pick and the batch order
+
+
+def _draw(seed: int, epoch: int, i: int) -> np.random.Generator:
+    """The random stream of piece ``i`` in ``epoch``: the same in every process."""
+    return np.random.default_rng([seed, epoch, i])
+
+
 def train(items: Sequence[Item], valid: Sequence[Item], out: Path, minutes: float = 30.0,
           seed: int = 0, init: Path | None = None, lr: float = 2e-3, batch: int = 32,
           patience: int = 6, noise: float = 0.05, chord_share: float = 0.6,
@@ -225,11 +275,15 @@ def train(items: Sequence[Item], valid: Sequence[Item], out: Path, minutes: floa
           progress: Callable[[Progress], None] | None = None) -> dict[str, Any]:
     """Train (or fine-tune from ``init``, a weights file) and keep the best epoch as
     ``out``.npz and ``out``.onnx; returns a summary.  ``out``.state.pt holds the run's
-    state after every epoch: a run started again with the same ``out`` resumes there."""
+    state after every epoch: a run started again with the same ``out`` resumes there.
+
+    Under ``torchrun`` (a gloo or NCCL group already set up) every process replays and
+    trains on its share of the pieces, gradients are averaged (DDP), each batch of
+    ``batch`` chunks is spread over the processes, and only rank 0 writes files."""
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     random.seed(seed)
-    rng = np.random.default_rng(seed)
+    rank, size = world()
     out = Path(out)
     weights, graph, state_path = (out.with_suffix(".npz"), out.with_suffix(".onnx"),
                                   out.with_suffix(".state.pt"))
@@ -239,84 +293,93 @@ def train(items: Sequence[Item], valid: Sequence[Item], out: Path, minutes: floa
                              f"(at most {MAX_ENSEMBLE})")
     train_items = [Item(s, it.preset, it.source) for it in items for s in segments(it.piece)]
     model = load_weights(init)[0] if init else EnsembleTransformer()
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     start_epoch, used, best, best_epoch, step = 0, 0.0, -1.0, -1, 0
     history: list[dict[str, Any]] = []
+    st = None
     if resume and state_path.exists():
         st = torch.load(state_path, map_location="cpu", weights_only=True)
         model = EnsembleTransformer(**st["config"])
         model.load_state_dict(st["model"])
-        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-        opt.load_state_dict(st["opt"])
         start_epoch, used, best, best_epoch, step = (st["epoch"] + 1, st["used"], st["best"],
                                                      st["best_epoch"], st["step"])
-        rng = np.random.default_rng(seed + start_epoch)
         log(f"resuming after epoch {st['epoch']} ({used / 60:.1f} of {minutes} min used)")
+    net: nn.Module = model
+    if size > 1:
+        net = nn.parallel.DistributedDataParallel(model)
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.01)
+    if st is not None:
+        opt.load_state_dict(st["opt"])
     budget = minutes * 60.0
     window = model.window
+    mine = [i for i in range(len(train_items)) if i % size == rank]
     log(f"ensemble model: {len(train_items)} training segments, {len(valid)} valid, "
-        f"{sum(p.numel() for p in model.parameters())} parameters, limit {minutes} min")
+        f"{sum(p.numel() for p in model.parameters())} parameters, limit {minutes} min"
+        + (f", process {rank} of {size}" if size > 1 else ""))
     dagger: list[Example] = []
     epoch = start_epoch
     last_loss = 0.0
     while True:
         t0 = time.monotonic()
-        presets = [widen(it.preset, rng) for it in train_items]
-        perfs = [augment(it.piece, s, rng) for it, s in zip(train_items, presets, strict=True)]
-        reps = [teacher(p, s, Constraints(s), rng, noise if i % 2 else 0.0,
-                        CHORD_GROUP if rng.random() < chord_share else None,
-                        bool(rng.random() < beat_share))
-                for i, (p, s) in enumerate(zip(perfs, presets, strict=True))]
+        presets, reps = [], []
+        for i in mine:
+            it, r = train_items[i], _draw(seed, epoch, i)
+            s = widen(it.preset, r)
+            presets.append(s)
+            reps.append(teacher(augment(it.piece, s, r), s, Constraints(s), r,
+                                noise if i % 2 else 0.0,
+                                CHORD_GROUP if r.random() < chord_share else None,
+                                bool(r.random() < beat_share)))
         ex = examples(reps, presets, window)
         if epoch >= dagger_from and (epoch - dagger_from) % dagger_every == 0:
-            pick = rng.permutation(len(train_items))[:dagger_pieces]
-            ps = [widen(train_items[i].preset, rng) for i in pick]
-            fresh = [augment(train_items[i].piece, s, rng) for i, s in zip(pick, ps,
-                                                                             strict=True)]
-            groups = [CHORD_GROUP if rng.random() < chord_share else None for _ in fresh]
-            bts = [bool(rng.random() < beat_share) for _ in fresh]
+            pick = [int(i) for i in _draw(seed, epoch, _PICK).permutation(
+                len(train_items))[:dagger_pieces] if i % size == rank]
+            draws = [_draw(seed, epoch, len(train_items) + i) for i in pick]
+            ps = [widen(train_items[i].preset, r) for i, r in zip(pick, draws, strict=True)]
+            fresh = [augment(train_items[i].piece, s, r)
+                     for i, s, r in zip(pick, ps, draws, strict=True)]
+            groups = [CHORD_GROUP if r.random() < chord_share else None for r in draws]
+            bts = [bool(r.random() < beat_share) for r in draws]
             dagger = examples(rollout(model, fresh, ps, groups, bts), ps, window)
         ex = ex + dagger
-        model.train()
-        order = rng.permutation(len(ex))
-        loss_sum, nb = 0.0, 0
-        for b0 in range(0, len(order), batch):
-            f, tok, beat, parts, pmask, target = collate([ex[i] for i in order[b0:b0 + batch]])
-            loss = masked_nll(model(f, tok, beat, parts, pmask), target)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        net.train()
+        order = _draw(seed, epoch, _ORDER + rank).permutation(len(ex))
+        share = max(1, batch // size)
+        steps = int(-_reduce(-float(math.ceil(len(ex) / share)), "max"))  # the fewest
+        loss_sum = 0.0
+        for k in range(steps):
             frac = min(1.0, (used + time.monotonic() - t0) / budget)
             for g in opt.param_groups:
                 g["lr"] = lr * min(1.0, (step + 1) / 100) * (
                     0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
-            opt.step()
+            loss_sum += shard_step(net, opt, [ex[i] for i in order[k * share:(k + 1) * share]])
             step += 1
-            loss_sum += loss.item()
-            nb += 1
-            last_loss = loss_sum / nb
-            if progress is not None:
+            last_loss = loss_sum / (k + 1)
+            if progress is not None and rank == 0:
                 progress(Progress(epoch, frac, last_loss, best))
-            if used + time.monotonic() - t0 > budget:
+            if _reduce(used + time.monotonic() - t0, "max") > budget:
                 break
         acc = validate(model, valid)
-        used += time.monotonic() - t0
+        used = _reduce(used + time.monotonic() - t0, "max")
         history.append({"epoch": epoch, "loss": last_loss, **acc})
         mark = ""
         if acc["score"] > best:
             best, best_epoch, mark = acc["score"], epoch, " *"
             info = {**(meta or {}), "feature_version": FEATURE_VERSION, "epoch": epoch,
-                    "seed": seed, "valid_accuracy": acc}
-            save_weights(weights, model, info)
-            export_step(model, graph, info)
-        log(f"epoch {epoch:3d}  loss {last_loss:.4f}  valid "
-            + "  ".join(f"{k} {v:.2f}" for k, v in acc.items())
-            + f"  ({time.monotonic() - t0:.0f}s){mark}")
-        torch.save({"config": model.config, "model": model.state_dict(),
-                    "opt": opt.state_dict(), "epoch": epoch, "used": used, "best": best,
-                    "best_epoch": best_epoch, "step": step}, state_path)
-        if progress is not None:
-            progress(Progress(epoch, min(1.0, used / budget), last_loss, best))
+                    "seed": seed, "processes": size, "valid_accuracy": acc}
+            if rank == 0:
+                save_weights(weights, model, info)
+                export_step(model, graph, info)
+        if rank == 0:
+            log(f"epoch {epoch:3d}  loss {last_loss:.4f}  valid "
+                + "  ".join(f"{k} {v:.2f}" for k, v in acc.items())
+                + f"  ({time.monotonic() - t0:.0f}s){mark}")
+            tmp = state_path.with_name(state_path.name + ".part")
+            torch.save({"config": model.config, "model": model.state_dict(),
+                        "opt": opt.state_dict(), "epoch": epoch, "used": used, "best": best,
+                        "best_epoch": best_epoch, "step": step}, tmp)
+            tmp.replace(state_path)
+            if progress is not None:
+                progress(Progress(epoch, min(1.0, used / budget), last_loss, best))
         if epoch - best_epoch >= patience:
             log(f"early stop: no improvement for {patience} epochs")
             break
@@ -324,7 +387,8 @@ def train(items: Sequence[Item], valid: Sequence[Item], out: Path, minutes: floa
             log("time limit reached")
             break
         epoch += 1
-    state_path.unlink(missing_ok=True)
+    if rank == 0:
+        state_path.unlink(missing_ok=True)
     return {"weights": str(weights), "graph": str(graph), "best_epoch": best_epoch,
             "best_valid": best, "history": history}
 
@@ -353,20 +417,37 @@ def main(argv: list[str] | None = None) -> int:
                     help="validation pieces per corpus (online roll-outs are slow)")
     ap.add_argument("--init", type=Path, default=None, help="fine-tune these weights (.npz)")
     ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--patience", type=int, default=6)
+    ap.add_argument("--dagger-from", type=int, default=3)
+    ap.add_argument("--nproc", type=int, default=1,
+                    help="processes on this machine (torchrun, gloo); several machines: "
+                         "start this module with torchrun's own rendezvous options")
     ap.add_argument("--out", type=Path, default=Path("models/shipped/ensemble"))
     a = ap.parse_args(argv)
+    args = sys.argv[1:] if argv is None else list(argv)
+    if a.nproc > 1 and "WORLD_SIZE" not in os.environ:  # start torchrun, which runs us
+        rest = [x for i, x in enumerate(args) if x != "--nproc"
+                and not (i and args[i - 1] == "--nproc") and not x.startswith("--nproc=")]
+        return subprocess.call([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                                f"--nproc-per-node={a.nproc}", "-m",
+                                "livearranger.lab.ensemble_train", *rest])
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:      # started by torchrun
+        torch.distributed.init_process_group("gloo")
     items = corpus_items(a.datasets, "train", a.train_limit)
     valid = corpus_items(a.datasets, "valid", a.valid_limit)
     meta = {"data": "music21 corpus: " + ", ".join(a.datasets)
             + " (livearranger.lab.datasets; Palestrina and Josquin never used)",
             "split": "livearranger/data/splits/*.json (8:1:1 by file, seed 0): trained on "
                      "train, early-stopped on valid",
-            "command": "python -m livearranger.lab.ensemble_train " + " ".join(
-                sys.argv[1:] if argv is None else argv)}
+            "command": "python -m livearranger.lab.ensemble_train " + " ".join(args)}
     r = train(items, valid, a.out, a.minutes, a.seed, a.init, a.lr, threads=a.threads,
-              meta=meta, log=lambda s: print(s, flush=True))
-    print(f"best validation {r['best_valid']:.2f} at epoch {r['best_epoch']}: "
-          f"{r['weights']}, {r['graph']}")
+              patience=a.patience, dagger_from=a.dagger_from, meta=meta,
+              log=lambda s: print(s, flush=True))
+    if world()[0] == 0:
+        print(f"best validation {r['best_valid']:.2f} at epoch {r['best_epoch']}: "
+              f"{r['weights']}, {r['graph']}")
+    if world()[1] > 1:
+        torch.distributed.destroy_process_group()
     return 0
 
 
