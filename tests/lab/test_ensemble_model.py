@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from livearranger.arrangers.onnx_model import OnnxArranger
-from livearranger.ensemble import N_BEAT, N_DESC, beat_features, part_descriptors
+from livearranger.ensemble import N_BEAT, N_DESC
 from livearranger.events import Kind, NoteEvent
 from livearranger.features import N_GLOBAL, N_PER_PART
 from livearranger.lab.datasets import load_pieces
@@ -97,17 +97,6 @@ def test_weights_round_trip_without_pickle(tmp_path):
         assert torch.equal(a, b), k
     with np.load(path, allow_pickle=False) as z:          # plain arrays only
         assert all(z[k].dtype != object for k in z.files)
-
-
-def test_descriptors_and_beat_rows():
-    parts = load_preset("satb").parts
-    d = part_descriptors(parts)
-    assert d.shape == (4, N_DESC) and d[0, 3] == 0.0 and d[3, 3] == 1.0
-    assert (d[:, 1] > d[:, 0]).all() and (d[:, 2] == 1.0).all()
-    row = np.zeros(N_BEAT, dtype=np.float32)
-    assert not beat_features(None, row).any()
-    assert beat_features(2.0, row)[0] == 1.0 and abs(row[2] - 1.0) < 1e-6   # on the beat
-    assert abs(beat_features(2.5, row)[2] + 1.0) < 1e-6                    # off the beat
 
 
 def test_training_runs_and_its_rollout_is_the_engines_decision(tmp_path):
