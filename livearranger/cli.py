@@ -1,4 +1,5 @@
-"""The ``livearranger`` command: demo, arrange, play, ports, presets, tui, evaluate, bench.
+"""The ``livearranger`` command: demo, arrange, play, ports, presets, tui, train, evaluate,
+bench.
 
 Every failure a player can cause (bad port, preset, model, file, no JACK server, no
 soundfont) ends in one readable line on stderr and a non-zero exit, never a traceback
@@ -290,6 +291,18 @@ def cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    """Fine-tune the ensemble model on a folder of the player's .mid files (PyTorch is
+    imported only here, inside ``livearranger.lab.finetune``)."""
+    from livearranger.lab import finetune
+
+    opt = finetune.Options(
+        data=Path(args.data).expanduser(), preset=load_preset(args.preset), name=args.name,
+        source=args.source, minutes=args.minutes, mapping=args.map or (),
+        command="livearranger train " + " ".join(args.argv))
+    return finetune.run(opt)
+
+
 def _play_args(args: argparse.Namespace) -> list[str]:
     """``args`` as the options of ``livearranger play --headless``, for ``--spawn``."""
     out = ["--preset", args.preset, "--api", args.api, "--in", args.input,
@@ -442,6 +455,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("presets", help="list presets (shipped and your own)")
     p.set_defaults(func=cmd_presets)
 
+    p = sub.add_parser("train", help="fine-tune the model on your own multitrack .mid files "
+                       "and write a preset that plays it (needs the 'train' extra)")
+    p.add_argument("--data", required=True, metavar="FOLDER",
+                   help="folder of .mid files, one part per track (or per channel)")
+    p.add_argument("--preset", required=True, metavar="P",
+                   help="the ensemble the files are for (name or .toml)")
+    p.add_argument("--from", dest="source", metavar="MODEL.npz",
+                   help="weights to start from (default: the shipped ensemble.npz, else "
+                   "from scratch)")
+    p.add_argument("--name", metavar="NAME",
+                   help="the new preset and model (default: PRESET-FOLDER)")
+    p.add_argument("--minutes", type=float, default=10.0, metavar="M",
+                   help="time limit of the training (default: %(default)g; it may stop "
+                   "early, and resumes after Ctrl-C)")
+    p.add_argument("--map", action="append", metavar="TRACK=PART",
+                   help="give the track (name, 'track N' or 'channel N') to this part of "
+                   "the preset, or '-' to leave it out; repeat for more")
+    p.set_defaults(func=cmd_train)
+
     # evaluate and bench parse their own arguments
     sub.add_parser("evaluate", help="accuracy of an arranger on a dataset split",
                    add_help=False)
@@ -465,6 +497,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _delegate(argv[0], argv[1:])
         parser = build_parser()
         args = parser.parse_args(argv)
+        args.argv = argv[1:]
         if args.command is None:
             args = parser.parse_args(["tui"])
         if getattr(args, "out", None) is None and args.command in ("play", "tui"):

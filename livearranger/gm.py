@@ -38,7 +38,19 @@ PROGRAMS: tuple[str, ...] = (
     "Telephone Ring", "Helicopter", "Applause", "Gunshot",
 )
 
+# the sixteen families of eight programs each, in program order
+FAMILIES: tuple[str, ...] = (
+    "Piano", "Chromatic Percussion", "Organ", "Guitar", "Bass", "Strings", "Ensemble",
+    "Brass", "Reed", "Pipe", "Synth Lead", "Synth Pad", "Synth Effects", "Ethnic",
+    "Percussive", "Sound Effects",
+)
+
 _BY_NAME = {name.lower(): i for i, name in enumerate(PROGRAMS)}
+
+
+def family(program: int) -> str:
+    """The General MIDI family of a program 0..127 ("Strings" for Violin, ...)."""
+    return FAMILIES[program // 8]
 
 
 def program_number(value: int | str) -> int:

@@ -446,37 +446,74 @@ def load_pieces(dataset: str, split: str = "test", limit: int | None = None) -> 
 
 # ---------------------------------------------------------------- user MIDI folders
 
+MAX_MIDI_BYTES = 64 * 1024 * 1024   # a player's .mid (4 MB holds ~500,000 notes)
+
+
 def _gm_family(program: int) -> str:
     from livearranger.gm import PROGRAMS
     name = PROGRAMS[program] if 0 <= program < len(PROGRAMS) else f"program {program}"
     return str(name)
 
 
-def load_midi_file(path: str | Path, part_names: Sequence[str] | None = None) -> Piece:
-    """A multitrack .mid file: one part per track with notes (or per channel for a
-    single-track file), named by track name, else the GM program of its first program change.
+@dataclass
+class MidiTrack:
+    """The notes of one track of a .mid file (of one channel, for a file whose notes are
+    all in one track), with what names it: its track name and its first program."""
 
-    With ``part_names`` the parts are matched to those names (case-insensitive) and notes of
-    other tracks are dropped.
-    """
+    index: int                  # the track's number in the file, from 0 (or its channel)
+    name: str                   # the track name ("" when none; always "" for a channel)
+    program: int | None         # its first program change
+    channel: int                # 0..15: the channel most of its notes are on
+    by_channel: bool            # one channel of a single-track (type 0) file
+    # (onset s, beat, pitch, velocity, offset s) of every note, in the order they end
+    notes: list[tuple[float, float, int, int, float]]
+
+    @property
+    def drums(self) -> bool:
+        """On the General MIDI drum channel (10)."""
+        return self.channel == DRUM_CHANNEL
+
+    @property
+    def label(self) -> str:
+        """What to call it: its name, else its GM program, else 'track N' / 'channel N'
+        (counted from 1 for a channel, as players count them; from 0 for a track)."""
+        if self.name:
+            return self.name
+        if self.program is not None:
+            return _gm_family(self.program)
+        return f"channel {self.channel + 1}" if self.by_channel else f"track {self.index}"
+
+    @property
+    def mean_pitch(self) -> float:
+        return sum(n[2] for n in self.notes) / max(len(self.notes), 1)
+
+
+def read_midi_tracks(path: str | Path) -> list[MidiTrack]:
+    """Every track of a .mid file that has notes (every channel, for a file whose notes
+    are all in one track), in file order; notes on the drum channel are a track of
+    their own (``drums``).  A note still held at the end of the file is left out.
+    Raises DatasetError (one line naming the file) for a file that cannot be read."""
+    import io
+
     import mido
 
-    mid = mido.MidiFile(str(path))
+    from livearranger.io.files import FileProblem, read_limited
+
+    try:
+        data = read_limited(path, MAX_MIDI_BYTES, "MIDI file")
+    except FileProblem as exc:
+        raise DatasetError(str(exc)) from None
+    try:
+        mid = mido.MidiFile(file=io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 - mido raises assorted errors on bad files
+        text = " ".join(str(exc).split())[:120] or type(exc).__name__
+        raise DatasetError(f"{path}: not a readable MIDI file ({text})") from None
     tpq = mid.ticks_per_beat
-    tracks = [t for t in mid.tracks if any(m.type == "note_on" for m in t)]
-    by_channel = len(tracks) == 1
-    # tempo map in ticks
-    tempo, t_sec, last_tick = 500000, 0.0, 0
-    keys: dict[tuple[str, int], list] = {}
-    notes: list[tuple[str, float, float, int, int, float]] = []
-    names: dict[str, str] = {}
-    # track identity per message: merge loses it, so walk tracks separately for names
-    track_of: list[str] = []
-    for ti, tr in enumerate(mid.tracks):
-        nm = next((m.name for m in tr if m.type == "track_name" and m.name.strip()), "")
-        prog = next((m.program for m in tr if m.type == "program_change"), None)
-        label = nm.strip() or (_gm_family(prog) if prog is not None else f"track {ti}")
-        track_of.append(label)
+    if not tpq:
+        raise DatasetError(f"{path}: not a readable MIDI file (no ticks per beat)")
+    with_notes = [ti for ti, t in enumerate(mid.tracks)
+                  if any(m.type == "note_on" for m in t)]
+    by_channel = len(with_notes) == 1
     events = []
     for ti, tr in enumerate(mid.tracks):
         t = 0
@@ -484,52 +521,92 @@ def load_midi_file(path: str | Path, part_names: Sequence[str] | None = None) ->
             t += m.time
             events.append((t, ti, m))
     events.sort(key=lambda e: (e[0], 0 if e[2].type == "set_tempo" else 1))
+    tracks: dict[tuple[int, bool], MidiTrack] = {}   # (track or channel, drums)
+    channels: dict[tuple[int, bool], dict[int, int]] = {}
+    programs: dict[int, int] = {}                    # channel -> first program
+    first_program: dict[int, int] = {}               # track -> first program
+    down: dict[tuple[int, int, int], tuple[float, float, int]] = {}
+    tempo, t_sec, last_tick = 500000, 0.0, 0
     for tick, ti, m in events:
         t_sec += mido.tick2second(tick - last_tick, tpq, tempo)
         last_tick = tick
         if m.type == "set_tempo":
             tempo = m.tempo
             continue
-        if m.type not in ("note_on", "note_off"):
-            if m.type == "program_change" and by_channel:
-                names.setdefault(f"ch{m.channel}", _gm_family(m.program))
+        if m.type == "program_change":
+            programs.setdefault(m.channel, m.program)
+            first_program.setdefault(ti, m.program)
             continue
-        label = f"ch{m.channel}" if by_channel else track_of[ti]
-        k = (label, m.note)
+        if m.type not in ("note_on", "note_off"):
+            continue
+        k = (ti, m.channel, m.note)
         if m.type == "note_on" and m.velocity > 0:
-            keys[k] = [t_sec, tick / tpq, m.velocity]
-        elif k in keys:
-            on, beat, vel = keys.pop(k)
-            notes.append((label, on, beat, m.note, vel, t_sec))
-    pitch_sum: dict[str, list[int]] = {}
-    for n in notes:
-        acc = pitch_sum.setdefault(n[0], [0, 0])
-        acc[0] += n[3]
-        acc[1] += 1
-    labels = sorted(pitch_sum, key=lambda s: pitch_sum[s][0] / pitch_sum[s][1], reverse=True)
-    if by_channel:
-        pretty = {lab: names.get(lab, lab) for lab in labels}
-    else:
-        pretty = {lab: lab for lab in labels}
+            down[k] = (t_sec, tick / tpq, m.velocity)
+            continue
+        if k not in down:
+            continue
+        on, beat, vel = down.pop(k)
+        drums = m.channel == DRUM_CHANNEL
+        key = (m.channel if by_channel else ti, drums)
+        track = tracks.get(key)
+        if track is None:
+            name = "" if by_channel else next(
+                (x.name.strip() for x in mid.tracks[ti] if x.type == "track_name"
+                 and x.name.strip()), "")
+            track = tracks[key] = MidiTrack(key[0], name, None, m.channel, by_channel, [])
+            channels[key] = {}
+        track.notes.append((on, beat, m.note, vel, t_sec))
+        count = channels[key]
+        count[m.channel] = count.get(m.channel, 0) + 1
+    out = []
+    for key, track in sorted(tracks.items()):
+        track.channel = max(channels[key], key=lambda c: channels[key][c])
+        track.program = programs.get(track.channel) if by_channel \
+            else first_program.get(track.index)
+        out.append(track)
+    return out
+
+
+def load_midi_file(path: str | Path, part_names: Sequence[str] | None = None) -> Piece:
+    """A multitrack .mid file: one part per track with notes (or per channel for a
+    single-track file), named by track name, else the GM program of its first program
+    change (``read_midi_tracks``), top part first; drum-channel notes are left out.
+
+    With ``part_names`` the parts are matched to those names (case-insensitive) and notes of
+    other tracks are dropped.
+    """
+    by_label: dict[str, list[tuple[float, float, int, int, float]]] = {}
+    for track in read_midi_tracks(path):
+        if not track.drums:
+            by_label.setdefault(track.label, []).extend(track.notes)
+    labels = sorted(by_label, key=lambda s: sum(n[2] for n in by_label[s]) / len(by_label[s]),
+                    reverse=True)
     if part_names is not None:
         lower = {n.lower(): i for i, n in enumerate(part_names)}
-        idx = {lab: lower.get(pretty[lab].lower()) for lab in labels}
+        idx = {lab: lower.get(lab.lower()) for lab in labels}
         final_names = tuple(part_names)
     else:
         idx = {lab: i for i, lab in enumerate(labels)}
-        final_names = tuple(pretty[lab] for lab in labels)
+        final_names = tuple(labels)
     rows = [(on, beat, pitch, vel, off, 0.0, part)
-            for lab, on, beat, pitch, vel, off in notes
-            if (part := idx.get(lab)) is not None]
+            for lab in labels if (part := idx[lab]) is not None
+            for on, beat, pitch, vel, off in by_label[lab]]
     if not rows:
         raise DatasetError(f"{path}: no notes in the named parts")
     return build_piece(str(path), final_names, rows)
 
 
+def midi_files(folder: str | Path) -> list[Path]:
+    """The .mid/.midi files under ``folder`` (recursively), sorted."""
+    root = Path(folder)
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in (".mid", ".midi")
+                  and not p.is_dir())
+
+
 def load_midi_folder(folder: str | Path, part_names: Sequence[str] | None = None) -> list[Piece]:
     """Every .mid/.midi file of ``folder`` (recursively) as pieces; see ``load_midi_file``."""
     root = Path(folder)
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in (".mid", ".midi"))
+    files = midi_files(root)
     if not files:
         raise DatasetError(f"no .mid files in {root}")
     return [load_midi_file(f, part_names) for f in files]

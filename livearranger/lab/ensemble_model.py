@@ -199,6 +199,7 @@ def export_step(model: EnsembleTransformer, path: str | Path, meta: dict[str, An
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")     # replaced whole: never half a graph
     model = model.eval()
     n = 4
     past, pos, valid = model.empty_cache()
@@ -206,12 +207,12 @@ def export_step(model: EnsembleTransformer, path: str | Path, meta: dict[str, An
                torch.zeros(1, N_BEAT), torch.zeros(n, N_DESC), past.squeeze(2), pos, valid)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(_StepGraph(model).eval(), example, str(path),
+        torch.onnx.export(_StepGraph(model).eval(), example, str(tmp),
                           input_names=INPUTS, output_names=OUTPUTS, opset_version=OPSET,
                           do_constant_folding=True, dynamo=False,
                           dynamic_axes={"features": {1: "features"}, "parts": {0: "parts"},
                                         "logits": {1: "parts"}})
-    graph = onnx.load(str(path))
+    graph = onnx.load(str(tmp))
     props = {k: v if isinstance(v, str) else json.dumps(v) for k, v in meta.items()}
     props.update({"format": GRAPH_FORMAT, "feature_version": str(FEATURE_VERSION),
                   "window": str(model.window), "max_parts": str(MAX_ENSEMBLE),
@@ -224,7 +225,8 @@ def export_step(model: EnsembleTransformer, path: str | Path, meta: dict[str, An
         entry.key, entry.value = key, value
     graph.doc_string = "LiveArranger ensemble model: any parts, one note per step"
     onnx.checker.check_model(graph)
-    onnx.save(graph, str(path))
+    onnx.save(graph, str(tmp))
+    tmp.replace(path)
     return path
 
 

@@ -271,11 +271,14 @@ def train(items: Sequence[Item], valid: Sequence[Item], out: Path, minutes: floa
           patience: int = 6, noise: float = 0.05, chord_share: float = 0.6,
           beat_share: float = 0.5, dagger_from: int = 3, dagger_every: int = 2,
           dagger_pieces: int = 48, threads: int = 1, resume: bool = True,
-          meta: dict[str, Any] | None = None, log: Log = print,
+          warmup: int = 100, meta: dict[str, Any] | None = None, log: Log = print,
           progress: Callable[[Progress], None] | None = None) -> dict[str, Any]:
     """Train (or fine-tune from ``init``, a weights file) and keep the best epoch as
     ``out``.npz and ``out``.onnx; returns a summary.  ``out``.state.pt holds the run's
-    state after every epoch: a run started again with the same ``out`` resumes there.
+    state after every epoch (written before the epoch's line is logged, and replaced
+    whole, so an interrupt never leaves half of one): a run started again with the same
+    ``out`` resumes there.  ``warmup``: batches over which the learning rate rises to
+    ``lr`` (fewer for a fine-tuning on little data, whose epochs are a batch or two).
 
     Under ``torchrun`` (a gloo or NCCL group already set up) every process replays and
     trains on its share of the pieces, gradients are averaged (DDP), each batch of
@@ -349,7 +352,7 @@ def train(items: Sequence[Item], valid: Sequence[Item], out: Path, minutes: floa
         for k in range(steps):
             frac = min(1.0, (used + time.monotonic() - t0) / budget)
             for g in opt.param_groups:
-                g["lr"] = lr * min(1.0, (step + 1) / 100) * (
+                g["lr"] = lr * min(1.0, (step + 1) / max(warmup, 1)) * (
                     0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
             loss_sum += shard_step(net, opt, [ex[i] for i in order[k * share:(k + 1) * share]])
             step += 1
@@ -370,14 +373,14 @@ def train(items: Sequence[Item], valid: Sequence[Item], out: Path, minutes: floa
                 save_weights(weights, model, info)
                 export_step(model, graph, info)
         if rank == 0:
-            log(f"epoch {epoch:3d}  loss {last_loss:.4f}  valid "
-                + "  ".join(f"{k} {v:.2f}" for k, v in acc.items())
-                + f"  ({time.monotonic() - t0:.0f}s){mark}")
             tmp = state_path.with_name(state_path.name + ".part")
             torch.save({"config": model.config, "model": model.state_dict(),
                         "opt": opt.state_dict(), "epoch": epoch, "used": used, "best": best,
                         "best_epoch": best_epoch, "step": step}, tmp)
             tmp.replace(state_path)
+            log(f"epoch {epoch:3d}  loss {last_loss:.4f}  valid "
+                + "  ".join(f"{k} {v:.2f}" for k, v in acc.items())
+                + f"  ({time.monotonic() - t0:.0f}s){mark}")
             if progress is not None:
                 progress(Progress(epoch, min(1.0, used / budget), last_loss, best))
         if epoch - best_epoch >= patience:
