@@ -1,4 +1,5 @@
-"""The arrangement as a picture: a piano roll coloured by part (``arrange --roll``).
+"""The arrangement as a picture: a piano roll coloured by part (``arrange --roll``), and
+a confusion matrix of true part against chosen part (``train``'s report).
 
 Time runs along x (seconds), pitch up y, one colour per part with a legend of the
 preset's part names.  Drawn with matplotlib (the ``pictures`` extra), imported only when
@@ -11,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from livearranger.io.files import check_writable
 from livearranger.recorder import Recorder
@@ -45,15 +49,31 @@ def require_matplotlib() -> None:
         raise RollError(f"drawing a piano roll needs matplotlib: {INSTALL_HINT}") from None
 
 
-def check_roll_target(path: str | Path) -> Path:
+def _check_format(target: Path, what: str) -> None:
+    if target.suffix.lower() not in FORMATS:
+        raise RollError(f"{target}: a {what} is drawn as .png or .svg, "
+                        f"not {target.suffix or 'a file without an extension'}")
+
+
+def check_roll_target(path: str | Path, what: str = "piano roll") -> Path:
     """The picture's path, checked before any work: a known format (.png, .svg), a place
     that can be written, and matplotlib installed; RollError or FileProblem otherwise."""
     target = Path(path)
-    if target.suffix.lower() not in FORMATS:
-        raise RollError(f"{target}: a piano roll is drawn as .png or .svg, "
-                        f"not {target.suffix or 'a file without an extension'}")
-    check_writable(target, "piano roll")
+    _check_format(target, what)
+    check_writable(target, what)
     require_matplotlib()
+    return target
+
+
+def _save(fig: Any, target: Path, what: str) -> Path:
+    """Write ``fig`` to ``target`` in the format of its suffix; RollError (one line) when
+    it cannot be written.  An SVG carries no date, so the same picture is the same file."""
+    fmt = target.suffix.lower().lstrip(".")
+    try:
+        fig.savefig(target, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
+    except OSError as exc:
+        raise RollError(f"{target}: cannot save the {what} "
+                        f"({exc.strerror or exc})") from None
     return target
 
 
@@ -88,13 +108,14 @@ def draw_roll(notes: Sequence[RollNote], part_names: Sequence[str], path: str | 
     """Draw ``notes`` as a piano roll into ``path`` (.png or .svg, by its suffix), one
     colour per part named in the legend (every part, also one with no notes); the text
     of an SVG stays text, so the part names can be found in it.  Returns the path."""
+    target = Path(path)
+    _check_format(target, "piano roll")
     require_matplotlib()
     from matplotlib import colormaps, rc_context
     from matplotlib.collections import PolyCollection
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
-    target = Path(path)
     n_parts = len(part_names)
     palette = "tab10" if n_parts <= 10 else "tab20"
     with rc_context({"svg.fonttype": "none", "svg.hashsalt": "livearranger"}):
@@ -127,6 +148,54 @@ def draw_roll(notes: Sequence[RollNote], part_names: Sequence[str], path: str | 
                   frameon=False)
         if title:
             ax.set_title(title)
-        fig.savefig(target, format=target.suffix.lower().lstrip("."),
-                    metadata={"Date": None} if target.suffix.lower() == ".svg" else None)
-    return target
+        return _save(fig, target, "piano roll")
+
+
+def draw_confusion(matrix: Any, part_names: Sequence[str], path: str | Path,
+                   title: str = "") -> Path:
+    """Draw a confusion ``matrix`` (rows: true part, columns: chosen part, note counts, as
+    ``evaluate.Result.confusion``) into ``path`` (.png or .svg).  Each row is normalised
+    to the true part's notes: a cell's colour and text are the percentage (with the count
+    beneath while the matrix is small), a part with no notes is a row of dashes; the part
+    names label both axes and a colour bar gives the scale.  Returns the path."""
+    target = Path(path)
+    _check_format(target, "confusion matrix")
+    counts = np.asarray(matrix, dtype=np.int64)
+    n = len(part_names)
+    if counts.shape != (n, n):
+        raise RollError(f"{target}: a confusion matrix of {n} parts is {n} x {n}, "
+                        f"not {' x '.join(map(str, counts.shape))}")
+    require_matplotlib()
+    from matplotlib import rc_context
+    from matplotlib.figure import Figure
+
+    support = counts.sum(axis=1, keepdims=True)
+    share = np.divide(100.0 * counts, support, out=np.zeros(counts.shape),
+                      where=support > 0)
+    side = min(12.0, 3.0 + 0.55 * n)
+    with rc_context({"svg.fonttype": "none", "svg.hashsalt": "livearranger"}):
+        fig = Figure(figsize=(side + 1.4, side), dpi=100, layout="constrained")
+        ax = fig.add_subplot()
+        image = ax.imshow(share, cmap="Blues", vmin=0.0, vmax=100.0, aspect="equal")
+        small = n <= 8
+        size = 9 if small else max(5, 10 - n // 3)
+        for i in range(n):
+            for j in range(n):
+                if support[i, 0] == 0:
+                    text = "–"
+                elif small:
+                    text = f"{share[i, j]:.1f}%\n{counts[i, j]}"
+                else:
+                    text = f"{share[i, j]:.0f}"
+                ax.text(j, i, text, ha="center", va="center", fontsize=size,
+                        color="white" if share[i, j] > 60 else "black")
+        ax.set_xticks(range(n), list(part_names), rotation=45 if n > 4 else 0,
+                      ha="right" if n > 4 else "center")
+        ax.set_yticks(range(n), list(part_names))
+        ax.set_xlabel("chosen part")
+        ax.set_ylabel("true part")
+        bar = fig.colorbar(image, ax=ax, shrink=0.8)
+        bar.set_label("% of the true part's notes")
+        if title:
+            ax.set_title(title)
+        return _save(fig, target, "confusion matrix")

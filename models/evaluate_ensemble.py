@@ -23,6 +23,9 @@ CORPORA = ("bach", "string-quartet", "madrigal", "trecento")
 PER_ENSEMBLE = {"bach": "satb.onnx", "string-quartet": "string-quartet.onnx"}
 RULES = ("voice-leading", "closest-pitch")
 HORIZON = 0.030
+CONFUSION_LINE = ("The ensemble model's confusion matrix on the Bach test split (score, 30 ms): "
+                  "[ensemble-confusion.png](ensemble-confusion.png), drawn by "
+                  "`python scripts/draw_confusion.py -o docs/ensemble-confusion.png`.")
 
 
 def rows(model: str, limit: int | None, log=print) -> list[dict]:
@@ -66,6 +69,7 @@ def write(results: list[dict], model: str, md: Path, js: Path) -> None:
             cells = [f"{got[k]['accuracy']:.2f} ({got[k]['accuracy_onset']:.2f})"
                      if k in got else "–" for k in labels]
             lines.append(f"| {ds} | {cond} | {notes} | " + " | ".join(cells) + " |")
+    lines += ["", CONFUSION_LINE]
     md.write_text("\n".join(lines) + "\n")
 
 

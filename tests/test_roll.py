@@ -14,7 +14,7 @@ from matplotlib.image import imread
 from livearranger.cli import main
 from livearranger.offline import arrange_file, demo_performance, read_performance
 from livearranger.presets import load_preset
-from livearranger.roll import RollNote, draw_roll, recorded_notes
+from livearranger.roll import RollError, RollNote, draw_confusion, draw_roll, recorded_notes
 
 SATB = load_preset("satb")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -101,3 +101,31 @@ def test_without_matplotlib_roll_names_the_extra(tmp_path, capsys, monkeypatch):
     assert "needs matplotlib" in err and "livearranger[pictures]" in err
     assert not list(tmp_path.iterdir())
     assert arrange(tmp_path / "out.mid") == 0               # the instrument runs without it
+
+
+def test_confusion_matrix_is_drawn_with_the_part_names(tmp_path):
+    counts = np.array([[90, 10, 0, 0], [5, 80, 15, 0], [0, 0, 0, 0], [0, 1, 2, 97]])
+    png = draw_confusion(counts, SATB.part_names, tmp_path / "c.png", title="mine")
+    data = png.read_bytes()
+    assert data.startswith(PNG_SIGNATURE) and 5_000 < len(data) < 100_000
+    svg = draw_confusion(counts, SATB.part_names, tmp_path / "c.svg", title="mine")
+    texts = [t.strip() for t in ET.parse(svg).getroot().itertext()]
+    assert set(SATB.part_names) <= set(texts)
+    assert {"90.0%", "15.0%", "97.0%", "80", "97"} <= set(texts)   # per row, and counts
+    assert {"true part", "chosen part", "mine"} <= set(texts)
+    assert texts.count("–") == 4                         # the row of a part with no notes
+    big = np.eye(12, dtype=np.int64) * 7
+    assert draw_confusion(big, [f"p{i}" for i in range(12)], tmp_path / "b.png").stat().st_size
+
+
+@pytest.mark.parametrize("target, counts, text", [
+    ("c.jpg", np.eye(2), "a confusion matrix is drawn as .png or .svg, not .jpg"),
+    ("c.png", np.eye(3), "a confusion matrix of 2 parts is 2 x 2, not 3 x 3"),
+    ("/proc/nope/c.png", np.eye(2), "/proc/nope/c.png: cannot save the confusion matrix"),
+])
+def test_a_bad_confusion_target_is_one_line(target, counts, text, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(RollError) as err:
+        draw_confusion(counts, ["a", "b"], target)
+    assert text in str(err.value) and "\n" not in str(err.value)
+    assert not list(tmp_path.iterdir())
