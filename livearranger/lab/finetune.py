@@ -26,6 +26,13 @@
    played through the engine by the trained model, the starting model (zero-shot) and
    the preset's rules, and their accuracy is printed as one table.
 
+5. With matplotlib (the ``pictures`` extra) it also draws, beside ``NAME.onnx``,
+   ``NAME-roll.png`` (the first held-out file as the trained model arranged it, a piano
+   roll coloured by part as ``arrange --roll`` draws, notes off their written part
+   outlined) and ``NAME-confusion.png`` (true part against chosen part over the
+   held-out files, as written).  Without matplotlib, or when a picture cannot be saved,
+   it says so in one line: the model and preset are written all the same.
+
 PyTorch is imported only once the data is known to be usable (``need_torch``): the
 instrument itself never needs it.
 """
@@ -59,6 +66,8 @@ from livearranger.presets import MAX_TEXT, Preset, PresetError, save_user_preset
 if TYPE_CHECKING:
     from livearranger.arrangers.base import Arranger
     from livearranger.lab.ensemble_train import Progress
+    from livearranger.lab.evaluate import Replayed
+    from livearranger.roll import RollNote
 
 HOLD_OUT = 0.2            # share of the files held out for validation
 SPLIT_SEED = 0
@@ -406,17 +415,21 @@ class ProgressBar:
 CONDITIONS = (("score", "as written"), ("as-played", "humanised"))
 
 
+Watch = Callable[[int, str, int, "Piece", "Replayed"], None]
+
+
 def compare(held: Sequence[Usable], contenders: Sequence[tuple[str, Callable[[Preset],
                                                                              Arranger]]],
-            horizon: float | None) -> list[tuple[str, list[float]]]:
+            horizon: float | None, watch: Watch | None = None) -> list[tuple[str, list[float]]]:
     """Online accuracy (%) of each contender on the held-out files under each of
     ``CONDITIONS``, played through the engine (``evaluate.replay``) with each file's
-    ensemble."""
+    ensemble.  ``watch(contender, condition, file, performance, replayed)`` is told of
+    every replay (the pictures are drawn from the trained model's)."""
     from livearranger.lab.evaluate import Result, performance, replay
 
     n = max(len(u.preset.parts) for u in held)
     rows = []
-    for label, make in contenders:
+    for c, (label, make) in enumerate(contenders):
         made: dict[tuple[str, ...], Arranger] = {}
         accs = []
         for cond, _title in CONDITIONS:
@@ -426,7 +439,10 @@ def compare(held: Sequence[Usable], contenders: Sequence[tuple[str, Callable[[Pr
                 if key not in made:
                     made[key] = make(u.preset)
                 perf = performance(u.piece, cond, i)
-                res.add(perf, replay(perf, made[key], horizon))
+                got = replay(perf, made[key], horizon)
+                res.add(perf, got)
+                if watch is not None:
+                    watch(c, cond, i, perf, got)
             accs.append(100.0 * res.correct / max(res.notes, 1))
         rows.append((label, accs))
     return rows
@@ -542,7 +558,8 @@ def run(opt: Options, out: IO[str] | None = None, err: IO[str] | None = None) ->
         f"validation {result['best_valid']:.1f} %)")
     say(f"wrote preset {name}: {written}; play it: livearranger play --preset {name}")
     try:
-        _report(valid_files, preset, graph, start_model, name, bool(held), say)
+        seen = _report(valid_files, preset, graph, start_model, name, bool(held), say)
+        draw_pictures(seen, base, name, say)
     except KeyboardInterrupt:
         print(f"interrupted; the preset {name} is written", file=err, flush=True)
         return EXIT_INTERRUPTED
@@ -594,8 +611,103 @@ def _rule(name: str) -> Callable[[Preset], Arranger]:
     return lambda p: make_arranger(name, p)
 
 
+@dataclass
+class Seen:
+    """What the trained model did with the held-out files, as written: the confusion
+    matrix over all of them (the chosen preset's parts) and the first file's notes."""
+
+    preset: Preset
+    confusion: Any                                  # [parts, parts] counts (numpy)
+    first: str = ""
+    roll: list[RollNote] = field(default_factory=list)
+    files: int = 0
+    held_out: bool = True
+
+    @property
+    def notes(self) -> int:
+        return int(self.confusion.sum())
+
+
+def _watcher(held: Sequence[Usable], preset: Preset, held_out: bool) -> tuple[Seen, Watch]:
+    """A ``Seen`` and the ``compare`` watch that fills it from the first contender's
+    replays as written (``evaluate.Result`` counts each file's confusion in the file's
+    own parts; they are placed among the preset's by name)."""
+    import numpy as np
+
+    from livearranger.lab.evaluate import Result
+    from livearranger.roll import RollNote
+
+    n = len(preset.parts)
+    seen = Seen(preset, np.zeros((n, n), dtype=np.int64), held[0].name, [], len(held),
+                held_out)
+    where = {p: i for i, p in enumerate(preset.part_names)}
+
+    def watch(contender: int, cond: str, i: int, perf: Piece, got: Replayed) -> None:
+        if contender != 0 or cond != CONDITIONS[0][0]:
+            return
+        u = held[i]
+        index = np.array([where[p] for p in u.preset.part_names], dtype=np.int64)
+        res = Result(len(u.preset.parts))
+        res.add(perf, got)
+        seen.confusion[np.ix_(index, index)] += res.confusion
+        if i == 0:
+            seen.roll = [RollNote(float(perf.onset[j]), float(perf.offset[j]),
+                                  int(perf.pitch[j]), int(index[part]),
+                                  wrong=not (int(perf.mask[j]) >> part) & 1)
+                         for j, part in enumerate(got.final.tolist()) if part >= 0]
+
+    return seen, watch
+
+
+def draw_pictures(seen: Seen, base: Path, name: str, say: Callable[[str], None]) -> list[Path]:
+    """``NAME-roll.png`` and ``NAME-confusion.png`` beside ``base`` (the model's path
+    without its suffix), a line naming each; one line instead when matplotlib is missing
+    or a picture cannot be saved (the training stands: nothing is raised)."""
+    from livearranger.roll import (
+        INSTALL_HINT,
+        RollError,
+        draw_confusion,
+        draw_roll,
+        require_matplotlib,
+    )
+
+    try:
+        require_matplotlib()
+    except RollError:
+        say(f"no pictures of the result: they need matplotlib: {INSTALL_HINT}")
+        return []
+    which = "held-out" if seen.held_out else "training"
+    files = f"{seen.files} {which} file{'s' if seen.files != 1 else ''}"
+    wrong = sum(n.wrong for n in seen.roll)
+    right = 1 - wrong / len(seen.roll) if seen.roll else 0.0
+    pictures: list[tuple[str, str, str, Callable[[Path], Path]]] = [
+        ("roll", "piano roll", f"{seen.first} as the trained model arranged it",
+         lambda target: draw_roll(seen.roll, seen.preset.part_names, target,
+                                  title=f"{seen.first} (as written) arranged by {name}: "
+                                        f"{right:.1%} on their written part")),
+        ("confusion", "confusion matrix", f"true part against chosen part, {files}",
+         lambda target: draw_confusion(seen.confusion, seen.preset.part_names, target,
+                                       title=f"{name} on the {files} (as written, "
+                                             f"{seen.notes} notes)")),
+    ]
+    drawn = []
+    for suffix, what, about, draw in pictures:
+        target = base.with_name(f"{base.name}-{suffix}.png")
+        try:
+            draw(target)
+        except (RollError, OSError, ValueError, RuntimeError, MemoryError) as exc:
+            text = " ".join(str(exc).split()) or type(exc).__name__
+            say(f"could not draw the {what} {target.name} ({text}); the model and preset "
+                "are written")
+            continue
+        drawn.append(target)
+        say(f"drew {target} ({what}: {about})")
+    return drawn
+
+
 def _report(held: Sequence[Usable], preset: Preset, graph: Path, start_model: Any,
-            name: str, held_out: bool, say: Callable[[str], None]) -> None:
+            name: str, held_out: bool, say: Callable[[str], None]) -> Seen:
+    """Print the accuracy table; what the trained model did, for the pictures."""
     from livearranger.arrangers.onnx_model import OnnxArranger
 
     contenders: list[tuple[str, Callable[[Preset], Arranger]]] = [
@@ -610,7 +722,8 @@ def _report(held: Sequence[Usable], preset: Preset, graph: Path, start_model: An
                                lambda p: OnnxArranger(p, model=str(first))))
         contenders += [(rule, _rule(rule)) for rule in ("voice-leading", "closest-pitch")]
         horizon = preset.horizon_ms / 1000.0 or None
-        rows = compare(held, contenders, horizon)
+        seen, watch = _watcher(held, preset, held_out)
+        rows = compare(held, contenders, horizon, watch)
     notes = sum(len(u.piece) for u in held)
     which = "held-out" if held_out else "training"
     say(f"accuracy on the {len(held)} {which} file{'s' if len(held) > 1 else ''} "
@@ -618,3 +731,4 @@ def _report(held: Sequence[Usable], preset: Preset, graph: Path, start_model: An
         f"(horizon {preset.horizon_ms:g} ms):")
     for line in format_table(rows):
         say(line)
+    return seen

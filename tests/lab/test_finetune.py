@@ -20,6 +20,8 @@ from livearranger.lab.datasets import MidiTrack, load_pieces
 from livearranger.lab.finetune import (
     INTERRUPTED,
     ProgressBar,
+    Seen,
+    draw_pictures,
     hold_out,
     match_tracks,
     parse_mapping,
@@ -28,6 +30,7 @@ from livearranger.presets import Part, Preset, load_preset
 from livearranger.recorder import Recorder
 
 VOICES = ("Soprano", "Alto", "Tenor", "Bass")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TINY = dict(d_model=32, n_layers=1, n_heads=2, window=16, d_ff=64, d_part=16)
 
 
@@ -116,6 +119,11 @@ def test_train_interrupted_resumed_then_played(data, tiny, tmp_path, monkeypatch
     for row in ("mine (trained)", "starting model (zero-shot)", "voice-leading",
                 "closest-pitch"):
         assert row in done.stdout
+    # ... with a piano roll of a held-out file and the confusion matrix beside the model
+    for picture in ("mine-roll.png", "mine-confusion.png"):
+        png = (presets / picture).read_bytes()
+        assert png.startswith(PNG_SIGNATURE) and len(png) > 5_000, picture
+        assert f"drew {presets / picture} (" in done.stdout
     # the preset plays the new graph: arrange a file with it ...
     arranged = tmp_path / "arranged.mid"
     r = subprocess.run(_cli("arrange", str(data / "chorale1.mid"), "-o", str(arranged),
@@ -254,3 +262,32 @@ def test_progress_is_a_bar_on_a_terminal_and_tenths_otherwise():
     bar(Progress(0, 0.25, 1.0, -1.0))
     assert term.getvalue().startswith("\r\x1b[K[######------------------]  25%")
     assert "best valid -" in term.getvalue() and "1:30 left" in term.getvalue()
+
+
+def _seen() -> Seen:
+    import numpy as np
+
+    from livearranger.roll import RollNote
+
+    satb = load_preset("satb")
+    notes = [RollNote(0.5 * k, 0.5 * k + 0.4, 60 + k, k % 4, wrong=k == 3) for k in range(8)]
+    return Seen(satb, np.diag([5, 6, 7, 8]), "song.mid", notes, files=1)
+
+
+def test_pictures_without_matplotlib_or_a_place_are_one_line(tmp_path, monkeypatch):
+    """Neither fails the training: one line each, the model and preset stand."""
+    said: list[str] = []
+    with monkeypatch.context() as m:
+        m.setitem(sys.modules, "matplotlib", None)          # `import matplotlib` fails
+        assert draw_pictures(_seen(), tmp_path / "mine", "mine", said.append) == []
+    assert said == ["no pictures of the result: they need matplotlib: "
+                    "pip install 'livearranger[pictures]'"]
+    assert not list(tmp_path.iterdir())
+    said.clear()
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert draw_pictures(_seen(), blocker / "mine", "mine", said.append) == []
+    assert len(said) == 2 and all(line.startswith("could not draw the ") and
+                                  line.endswith("; the model and preset are written")
+                                  and "\n" not in line for line in said), said
+    assert "mine-roll.png" in said[0] and "mine-confusion.png" in said[1]
