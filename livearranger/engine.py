@@ -12,7 +12,9 @@ owner.  ``process`` runs the same logic synchronously, for offline replay, evalu
 and tests.  Every key sounds the moment it arrives.  With a correction horizon
 (``livearranger.chords``) the keys of a chord are decided again together when the chord
 is complete or ``horizon`` seconds after its first key (the engine thread wakes then),
-and a key whose part changed moves.  The engine knows no UI.
+and a key whose part changed moves.  A preset's hints (``livearranger.hints``: a silent
+key zone, a controller) force keys to a part above any arranger (``Arranger.decide``);
+a hinted key is never moved.  The engine knows no UI.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from livearranger.events import (
     parse,
     split_messages,
 )
+from livearranger.hints import Hints
 from livearranger.presets import Preset
 from livearranger.priority import raise_thread_priority
 from livearranger.router import Router
@@ -79,6 +82,7 @@ class Engine:
         self.notes_in = 0
         self.moves = 0
         self.doubles = 0            # keys also sounded on a free part (unisons)
+        self.hinted = 0             # keys a player's hint forced to a part
         # replay only: told of each doubling as it is made (None live)
         self.on_double: Callable[[NoteEvent, int], None] | None = None
         self.ignored = 0            # messages with nothing to play (system, program, junk)
@@ -107,6 +111,9 @@ class Engine:
         self._active: dict[int, tuple[int, int]] = {}   # key down -> (part, pitch sent)
         self._doubles: dict[int, tuple[int, int]] = {}  # key down -> its second part, pitch
         self._group = self._new_group()
+        # a player's hints (None when the preset has none: the note path is unchanged)
+        self._hints = Hints(preset) if preset.hints is not None else None
+        self._hint_cc = self._hints.cc if self._hints is not None else -1
         self._transpose = [p.transpose for p in preset.parts]
         self._vel_offset = [p.velocity_offset for p in preset.parts]
         self._delayed = router.delayed
@@ -318,9 +325,16 @@ class Engine:
         group = self._group
         if group and group.closes_before(ev.time, ev.pitch if kind in _KEYED else None):
             self.settle()
+        hints = self._hints
         if kind is Kind.NOTE_ON and ev.velocity > 0:
+            if hints is not None and hints.is_hint_key(ev.pitch):
+                hints.press(ev.pitch)    # a hint key: arms its part, sounds nothing
+                return
             self._note_on(ev)
         elif kind is Kind.NOTE_OFF or kind is Kind.NOTE_ON:
+            if hints is not None and hints.is_hint_key(ev.pitch):
+                hints.release(ev.pitch)
+                return
             self._note_off(ev.pitch, ev.time, ev.velocity if kind is Kind.NOTE_OFF else 0)
         elif kind is Kind.CONTROL:
             self._control(ev)
@@ -358,6 +372,10 @@ class Engine:
         notes = group.take()
         if not news:               # a lone key, nothing learnt since: it stays
             return
+        for note in notes:         # hinted keys first: the others are decided around them
+            if note.hint >= 0:
+                notes.sort(key=_unhinted)
+                break
         state = self.state
         self.arranger.rewind()
         state.rewind([n.pitch for n in notes])
@@ -430,11 +448,17 @@ class Engine:
         if group is not None and not group:   # a chord begins: it may be corrected
             self.arranger.mark()
             self.state.mark()
+        hints = self._hints
+        if hints is not None and (hint := hints.take(key)) >= 0:
+            ev.hint = hint
+            self.hinted += 1
         t = self._clock_ns()
         try:
-            part = self.arranger.assign(ev, self.state)
+            arranger = self.arranger
+            part = (arranger.assign(ev, self.state) if ev.hint < 0
+                    else arranger.decide(ev, self.state))
         except Exception as exc:   # the show goes on: the key still sounds
-            part = self._fallback_part(ev, exc)
+            part = ev.hint if ev.hint >= 0 else self._fallback_part(ev, exc)
         self.assign_time.add((self._clock_ns() - t) * 1e-6)
         self._send(ev, part)
         if group is not None:
@@ -508,7 +532,9 @@ class Engine:
 
     def _control(self, ev: NoteEvent) -> None:
         number, value = ev.control, ev.value
-        if number == SUSTAIN:
+        if number == self._hint_cc and self._hints is not None:
+            self._hints.control(value)   # the hint controller: goes to no part
+        elif number == SUSTAIN:
             self.router.to_all(Kind.CONTROL, SUSTAIN, value, ev.time)
         elif number in (ALL_NOTES_OFF, ALL_SOUND_OFF):
             self.panic(ev.time)
@@ -527,6 +553,8 @@ class Engine:
         t = self.event_time() if time_s is None else time_s
         if self._group:                  # the chord's keys stop where they sound
             self._group.take()
+        if self._hints is not None:
+            self._hints.clear()
         keys = list(self._active)
         for key in keys:
             self._note_off(key, t, 0)
@@ -616,3 +644,8 @@ class Engine:
             muted=sorted(self.router.muted),
             soloed=sorted(self.router.soloed),
         )
+
+
+def _unhinted(note: NoteEvent) -> bool:
+    """Sort key: hinted keys first (stable: each kind stays lowest first)."""
+    return note.hint < 0

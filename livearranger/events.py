@@ -34,7 +34,8 @@ class NoteEvent:
     for AFTERTOUCH the pressure (in ``velocity``), for PITCHBEND the 14-bit bend
     (0..16383, centre 8192, in ``velocity``).  ``time`` is seconds on the performance
     clock; ``stamp`` is ``time.perf_counter_ns()`` at arrival (0 when replayed), used
-    for latency figures.  ``part`` is the assigned part index (-1 before assignment).
+    for latency figures.  ``part`` is the assigned part index (-1 before assignment);
+    ``hint`` the part a player's hint forced a note-on to (-1: none; ``livearranger.hints``).
     """
 
     kind: Kind
@@ -44,6 +45,7 @@ class NoteEvent:
     channel: int = 0
     part: int = -1
     stamp: int = 0
+    hint: int = -1
 
     # the same two values named for what they hold in each kind of message
     @property

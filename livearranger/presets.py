@@ -43,6 +43,22 @@ class Part:
 
 
 @dataclass(frozen=True, slots=True)
+class HintSpec:
+    """Where a player's hints come from (``[hints]`` in a preset; see
+    ``livearranger.hints``): ``zone`` (low, high) keys, one per part top to bottom
+    from ``low`` (extra keys unused; every key of the zone is silent), and/or ``cc``, a
+    controller whose value v > 0 hints part (v - 1) % parts and 0 ends the hint."""
+
+    zone: tuple[int, int] | None = None
+    cc: int | None = None
+
+    def in_zone(self, key: int) -> bool:
+        """True when ``key`` is a hint key (it never sounds)."""
+        zone = self.zone
+        return zone is not None and zone[0] <= key <= zone[1]
+
+
+@dataclass(frozen=True, slots=True)
 class Preset:
     """An ensemble: ordered parts (top to bottom) and how notes are assigned to them."""
 
@@ -55,6 +71,7 @@ class Preset:
     # model gives that part at least this probability (a unison); 0: never
     doubling: float = 0.0
     description: str = ""
+    hints: HintSpec | None = None   # a player's hints (key zone, controller); None: none
     path: str = field(default="", compare=False)
 
     @property
@@ -69,7 +86,10 @@ MAX_PRESET_BYTES = 64 * 1024   # a preset file (the shipped ones are under 2 KB)
 MAX_TEXT = 100                 # characters in a name, model or port
 MAX_PARTS = 15                 # one per channel, channel 10 (drums) excepted
 _PRESET_KEYS = {"name", "description", "arranger", "model", "horizon_ms", "doubling",
-                "parts"}
+                "parts", "hints"}
+_HINT_KEYS = {"zone", "cc"}
+# controllers a hint may not take: bank select, sustain, channel mode messages
+_RESERVED_CC = {0, 32, 64, *range(120, 128)}
 MAX_HORIZON_MS = 50.0   # the longest a key's part may still be corrected (chords.py)
 _PART_KEYS = {"name", "program", "channel", "range", "mono", "velocity_offset",
               "transpose", "port"}
@@ -157,6 +177,37 @@ def _part(src: str, index: int, raw: Any) -> Part:
     )
 
 
+def _hints(src: str, raw: Any, parts: tuple[Part, ...]) -> HintSpec:
+    where = f"{src}: hints"
+    if not isinstance(raw, dict):
+        raise PresetError(f"{where}: expected a table ([hints])")
+    unknown = sorted(set(raw) - _HINT_KEYS)
+    if unknown:
+        raise PresetError(f"{where}: unknown key {_show(unknown[0])} "
+                          f"(known: {', '.join(sorted(_HINT_KEYS))})")
+    if not raw:
+        raise PresetError(f"{where}: needs zone = [low, high] or cc = N (or both)")
+    zone = None
+    if "zone" in raw:
+        rng = raw["zone"]
+        if not (isinstance(rng, list) and len(rng) == 2):
+            raise PresetError(f"{where}.zone: expected [low, high], got {_show(rng)}")
+        low = _int(f"{where}.zone", rng[0], 0, 127)
+        high = _int(f"{where}.zone", rng[1], 0, 127)
+        if low > high:
+            raise PresetError(f"{where}.zone: low {low} is above high {high}")
+        if high - low + 1 < len(parts):
+            raise PresetError(f"{where}.zone: {high - low + 1} keys for {len(parts)} parts "
+                              f"(one key per part, from {low} up)")
+        zone = (low, high)
+    cc = None
+    if "cc" in raw:
+        cc = _int(f"{where}.cc", raw["cc"], 1, 119)
+        if cc in _RESERVED_CC:
+            raise PresetError(f"{where}.cc: {cc} is the sustain pedal or bank select")
+    return HintSpec(zone=zone, cc=cc)
+
+
 def parse_preset(data: dict[str, Any], src: str = "<preset>") -> Preset:
     """Validate a preset's TOML table; raise PresetError naming src, key and problem."""
     if "grace_ms" in data:
@@ -200,6 +251,7 @@ def parse_preset(data: dict[str, Any], src: str = "<preset>") -> Preset:
         if part.name in names:
             raise PresetError(f"{src}: parts[{i}].name: duplicate part name {_show(part.name)}")
         names.add(part.name)
+    hints = _hints(src, data["hints"], parts) if "hints" in data else None
     return Preset(
         name=name,
         parts=parts,
@@ -208,6 +260,7 @@ def parse_preset(data: dict[str, Any], src: str = "<preset>") -> Preset:
         horizon_ms=float(horizon),
         doubling=float(doubling),
         description=_str(f"{src}: description", data.get("description", ""), 2000),
+        hints=hints,
         path=src,
     )
 
@@ -303,6 +356,13 @@ def preset_to_toml(preset: Preset) -> str:
         ]
         if part.port:
             lines.append(f"port = {q(part.port)}")
+    hints = preset.hints
+    if hints is not None:
+        lines += ["", "[hints]"]
+        if hints.zone is not None:
+            lines.append(f"zone = [{hints.zone[0]}, {hints.zone[1]}]")
+        if hints.cc is not None:
+            lines.append(f"cc = {hints.cc}")
     return "\n".join(lines) + "\n"
 
 

@@ -5,7 +5,8 @@ Random message streams (any order, held keys struck again, velocity-0 note-ons, 
 channels, pedal storms, bend, aftertouch, SysEx complete and not, running status,
 garbage) go through the engine in memory with every arranger: paced (a fake clock, so
 correction horizons close by time), unpaced (all at once), through the engine thread, and
-through the polled path while overloaded (new note-ons dropped).
+through the polled path while overloaded (new note-ons dropped), and with hints (a
+zone of silent hint keys over often-struck keys, and a hint controller).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from livearranger import engine as engine_module
 from livearranger.arrangers import arranger_names, make_arranger
 from livearranger.arrangers.base import Arranger
 from livearranger.engine import Engine
-from livearranger.presets import load_preset
+from livearranger.presets import HintSpec, load_preset
 from livearranger.router import MemoryOutput, Router
 
 KEYS = st.one_of(st.sampled_from([48, 55, 60, 64, 67, 72]), st.integers(0, 127))
@@ -152,6 +153,33 @@ def test_unpaced_streams_leave_nothing_sounding(name):
     @given(stream=STREAM)
     def run(stream):
         _unpaced(name, stream)
+    run()
+
+
+@pytest.mark.parametrize("name", ["voice-leading", "closest-pitch", "model"])
+def test_streams_with_hints_leave_nothing_sounding(name):
+    """Hint keys (48..55, among the keys struck most) and a hint controller (CC 7)."""
+    from dataclasses import replace
+
+    @_settings(name, 20)
+    @given(stream=STREAM)
+    def run(stream):
+        clock = FakeClock()
+        preset = replace(load_preset(PRESETS[name]), hints=HintSpec(zone=(48, 55), cc=7))
+        out = MemoryOutput()
+        engine = Engine(preset, _arranger(name, preset.name), Router(preset, [out]),
+                        horizon=0.030, clock_ns=clock)
+        for data, gap in stream:
+            clock.ns += gap
+            engine.feed(data)
+            engine.drain()
+        clock.ns += 100_000_000
+        engine.stop()
+        assert_every_note_closed(out)
+        _no_errors(engine)
+        assert not [m for _t, part, m in out.messages       # no hint key sounded
+                    if m[0] & 0xF0 in (0x80, 0x90) and 48 <= m[1] <= 55
+                    and not preset.parts[part].transpose]
     run()
 
 

@@ -16,6 +16,7 @@ from livearranger.presets import (
 )
 
 GOOD_PART = 'name = "lead"\nprogram = 80\nchannel = 1\nrange = [60, 90]\n'
+TWO_PART = '[[parts]]\nname = "bass"\nprogram = 33\nchannel = 2\nrange = [28, 60]\n'
 
 
 @pytest.mark.parametrize("name", ["satb", "string-quartet", "pop-band", "chiptune"])
@@ -63,6 +64,24 @@ def _write(tmp_path: Path, text: str) -> Path:
     ('name = "x"\ngrace_ms = 15\n[[parts]]\n' + GOOD_PART, "grace_ms", "use horizon_ms"),
     ('name = "x"\ndoubling = 1.5\n[[parts]]\n' + GOOD_PART, "doubling", "from 0 (never) to 1"),
     ('name = "x"\ndoubling = true\n[[parts]]\n' + GOOD_PART, "doubling", "probability"),
+    ('name = "x"\nhints = 3\n[[parts]]\n' + GOOD_PART, "hints", "expected a table"),
+    ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\n', "hints", "needs zone"),
+    ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\nkeys = 1\n', "hints",
+     "unknown key 'keys'"),
+    ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\nzone = [21]\n', "hints.zone",
+     "expected [low, high]"),
+    ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\nzone = [30, 21]\n', "hints.zone",
+     "low 30 is above high 21"),
+    ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\nzone = [21, 130]\n', "hints.zone",
+     "outside 0..127"),
+    ('name = "x"\n[[parts]]\n' + GOOD_PART + TWO_PART + '[hints]\nzone = [21, 21]\n',
+     "hints.zone", "1 keys for 2 parts"),
+    ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\ncc = 64\n', "hints.cc",
+     "sustain pedal"),
+    ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\ncc = 123\n', "hints.cc",
+     "outside 1..119"),
+    ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\ncc = "pad"\n', "hints.cc",
+     "whole number"),
 ])
 def test_broken_presets_name_file_key_and_problem(tmp_path, text, key, problem):
     path = _write(tmp_path, text)

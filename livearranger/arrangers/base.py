@@ -20,6 +20,11 @@ class Arranger(ABC):
     second-guess it) and must not block.  ``reset`` forgets any history of its own.
     An arranger with a history of its own (a model's cache, a rule's chord) keeps it
     undoable: ``mark`` before a group of keys, ``rewind`` to decide them again.
+
+    A player's hint (``livearranger.hints``) is a hard constraint above every arranger:
+    the engine calls ``decide``, which gives a hinted note its hint and tells the
+    arranger through ``force`` (so its own history follows the forced part) instead of
+    asking ``assign``.  The model does not see hints as an input.
     """
 
     name = "base"
@@ -33,13 +38,29 @@ class Arranger(ABC):
     def assign(self, note: NoteEvent, state: PerformanceState) -> int:
         """The part index for ``note``."""
 
+    def decide(self, note: NoteEvent, state: PerformanceState) -> int:
+        """The part for ``note``: its hint when it has one (``force``), else ``assign``."""
+        part = note.hint
+        if part >= 0:
+            self.force(note, state, part)
+            return part
+        return self.assign(note, state)
+
+    def force(self, note: NoteEvent, state: PerformanceState, part: int) -> None:
+        """A hint fixed ``note``'s part (before the state records it): keep the
+        arranger's own history in step as if it had chosen ``part``.  By default
+        ``assign`` runs and its answer is dropped (a history of its own advances over
+        the key; the rules without one only read the state); an arranger that
+        remembers its own choices overrides this to remember ``part``."""
+        self.assign(note, state)
+
     def assign_chord(self, notes: Sequence[NoteEvent], state: PerformanceState,
                      commit: Callable[[NoteEvent, int], None]) -> None:
         """Decide the keys of one chord again as a whole (lowest first):
         ``commit(note, part)`` for each, which records it in ``state`` before the next
-        is decided.  By default each is ``assign``-ed seeing the rest as
-        ``state.pending``."""
-        decide_in_order(self.assign, notes, state, commit)
+        is decided.  By default each is ``decide``-d (``assign``, or its hint) seeing
+        the rest as ``state.pending``."""
+        decide_in_order(self.decide, notes, state, commit)
 
     def doublings(self, notes: Sequence[NoteEvent],
                   state: PerformanceState) -> list[tuple[NoteEvent, int]]:

@@ -79,11 +79,18 @@ class LearnedArranger(Arranger):
         self.inputs.chosen(note, part)
         return part
 
+    def force(self, note: NoteEvent, state: PerformanceState, part: int) -> None:
+        """A hinted note: the model still steps over it (its cache holds every key, as
+        in training) and the rule hears of ``part``, the part really given."""
+        self.inputs.fill(note, state, self._chord)
+        self.choose(note, state)
+        self.inputs.chosen(note, part)
+
     def assign_chord(self, notes: Sequence[NoteEvent], state: PerformanceState,
                      commit: Callable[[NoteEvent, int], None]) -> None:
         self._chord = True
         try:
-            decide_in_order(self.assign, notes, state, commit)
+            decide_in_order(self.decide, notes, state, commit)
         finally:
             self._chord = False
 

@@ -212,6 +212,11 @@ class VoiceLeadingArranger(Arranger):
         """Record that ``note`` (just ``propose``-d) went to ``part``."""
         self._record(note.pitch, part)
 
+    def force(self, note: NoteEvent, state: PerformanceState, part: int) -> None:
+        """A hinted note: its chord bookkeeping records ``part``, not the rule's choice."""
+        self.propose(note, state, self._gated)
+        self._record(note.pitch, part)
+
     def assign(self, note: NoteEvent, state: PerformanceState) -> int:
         part = self.propose(note, state, self._gated)
         self._record(note.pitch, part)
@@ -224,11 +229,11 @@ class VoiceLeadingArranger(Arranger):
         monophonic part, of least total cost.  With polyphonic parts (no such plan) the
         keys are taken one by one in the order they arrived, as without a window."""
         if not all(self.constraints.mono):
-            decide_in_order(self.assign, sorted(notes, key=_arrival), state, commit)
+            decide_in_order(self.decide, sorted(notes, key=_arrival), state, commit)
             return
         self._gated = True
         try:
-            decide_in_order(self.assign, notes, state, commit)
+            decide_in_order(self.decide, notes, state, commit)
         finally:
             self._gated = False
 

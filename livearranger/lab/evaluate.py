@@ -20,6 +20,13 @@ counts on the diagonal); the paper's soundness (of consecutive notes a part was 
 the share that truly share a part) and completeness (of consecutive notes of a true
 part, the share given one part); and link-F1 (Karystinaios et al. 2023: links between
 consecutive notes of one part, found against true).
+
+Hints (``hints="first"``, ``--hints first``): the paper's entry-hint protocol, through
+the instrument's own hint path (``livearranger.hints``): the preset gets a zone of
+silent hint keys where the piece has no note, and right before the first note of each
+part (in the order the keys are struck) the replay taps that part's hint key (down and
+up: a one-shot), so that note is forced to its true part when its range holds it.
+Accuracy still counts every note; ``hinted_notes`` says how many were forced.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import json
 import sys
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -39,11 +46,12 @@ from livearranger.engine import Engine
 from livearranger.events import Kind, NoteEvent
 from livearranger.lab.datasets import DATASETS, DatasetError, Piece, load_pieces, piece_preset
 from livearranger.lab.humanize import humanize, score_velocity
-from livearranger.presets import Preset
+from livearranger.presets import HintSpec, Preset
 from livearranger.router import Router
 from livearranger.state import PerformanceState
 
 CONDITIONS = ("score", "as-played")
+HINTS = ("none", "first")
 PRESET_OF = {"bach": "satb", "string-quartet": "string-quartet"}
 HUMANIZE_SEED = 1234
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
@@ -94,16 +102,56 @@ class Replayed:
     moved_after: np.ndarray  # seconds from its arrival to its move (NaN: never moved)
     double: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     # the second part a key also sounded on (a unison), -1: none (empty: none at all)
+    hinted: int = 0          # keys a hint forced to a part
 
 
 def _no_clock() -> int:
     return 0
 
 
-def replay(piece: Piece, arranger: Arranger, horizon: float | None = None) -> Replayed:
+def check_hints(hints: str | None) -> str | None:
+    """``hints`` as replay takes it: None (none) or "first"; ValueError otherwise."""
+    if hints is None or hints == "none":
+        return None
+    if hints not in HINTS:
+        raise ValueError(f"unknown hints {hints!r} (known: {', '.join(HINTS)})")
+    return hints
+
+
+def hint_zone(piece: Piece, n_parts: int) -> int:
+    """The lowest key of the lowest ``n_parts`` keys in a row that ``piece`` never
+    plays (its hint zone); ValueError when there is none."""
+    used = set(piece.pitch.tolist())
+    for low in range(0, 128 - n_parts + 1):
+        if not any(k in used for k in range(low, low + n_parts)):
+            return low
+    raise ValueError(f"{piece.name}: no {n_parts} free keys in a row for hint keys")
+
+
+def first_of_each_part(piece: Piece) -> dict[int, int]:
+    """Note index -> its (primary) part, for the first note struck of each part."""
+    first: dict[int, int] = {}
+    seen: set[int] = set()
+    part = piece.part.tolist()
+    for _t, kind, j in zip(*event_order(piece.onset, piece.offset), strict=True):
+        if kind == 1 and part[j] not in seen:
+            seen.add(part[j])
+            first[j] = part[j]
+    return first
+
+
+def replay(piece: Piece, arranger: Arranger, horizon: float | None = None,
+           hints: str | None = None) -> Replayed:
     """Play ``piece`` into a synchronous engine with ``arranger`` (reset first) and a
-    correction ``horizon`` (seconds, None: none); see the module text."""
+    correction ``horizon`` (seconds, None: none); ``hints`` "first": the first note of
+    each part hinted to its true part (the module text)."""
     preset = arranger.preset
+    hinted: dict[int, int] = {}
+    zone = 0
+    if check_hints(hints) == "first":
+        zone = hint_zone(piece, len(preset.parts))
+        preset = replace(preset, hints=HintSpec(zone=(zone, zone + len(preset.parts) - 1)))
+        hinted = first_of_each_part(piece)
     arranger.reset()
     engine = Engine(preset, arranger, Router(preset, []), clock_ns=_no_clock,
                     horizon=horizon)
@@ -144,6 +192,10 @@ def replay(piece: Piece, arranger: Arranger, horizon: float | None = None) -> Re
             notes[j] = note
             index[id(note)] = j
             owner[p] = j
+            hint = hinted.get(j)
+            if hint is not None:          # tap the part's hint key: a one-shot
+                process(NoteEvent(Kind.NOTE_ON, t, zone + hint, 64))
+                process(NoteEvent(Kind.NOTE_OFF, t, zone + hint, 0))
             process(note)
             onset_part[j] = note.part
             recent.append(j)
@@ -157,7 +209,7 @@ def replay(piece: Piece, arranger: Arranger, horizon: float | None = None) -> Re
     if deadline is not None:
         moves(deadline)
     final = np.array([nt.part if nt is not None else -1 for nt in notes], dtype=np.int64)
-    return Replayed(onset_part, final, moved_after, double)
+    return Replayed(onset_part, final, moved_after, double, engine.hinted)
 
 
 def _links(order: np.ndarray, member: np.ndarray) -> set[tuple[int, int]]:
@@ -184,6 +236,7 @@ class Result:
     complete: list[int] = field(default_factory=lambda: [0, 0])
     links: list[int] = field(default_factory=lambda: [0, 0, 0])   # found, true, both
     unisons: int = 0
+    hinted: int = 0
 
     def __post_init__(self) -> None:
         if self.confusion is None:
@@ -193,6 +246,7 @@ class Result:
         pred, mask = got.final, piece.mask.astype(np.int64)
         ok = ((mask >> pred) & 1).astype(bool)
         self.notes += len(piece)
+        self.hinted += got.hinted
         self.correct += int(ok.sum())
         self.correct_onset += int(((mask >> got.onset) & 1).sum())
         self.true_pairs += int(_POPCOUNT[piece.mask].sum())
@@ -253,29 +307,36 @@ class Result:
             "link_f1": round(2 * lp * lr / (lp + lr), 4) if lp + lr else 0.0,
             "confusion": conf.tolist(),
             "unison_notes": self.unisons,
+            "hinted_notes": self.hinted,
         }
 
 
 def evaluate_assign(pieces: Sequence[Piece], condition: str, arranger: Arranger,
-                    unisons: str = "merge", horizon: float | None = None) -> dict:
+                    unisons: str = "merge", horizon: float | None = None,
+                    hints: str | None = None) -> dict:
     """Replay every piece under ``condition`` through ``arranger`` with an optional
     correction ``horizon`` (seconds).  ``unisons``: "merge" (one key, correct if any of
-    its parts) or "split" (one note per part, the paper's count)."""
-    return evaluate_pieces([(p, arranger) for p in pieces], condition, unisons, horizon)
+    its parts) or "split" (one note per part, the paper's count).  ``hints``: None or
+    "none", or "first" (the paper's entry hints: the module text)."""
+    return evaluate_pieces([(p, arranger) for p in pieces], condition, unisons, horizon,
+                           hints)
 
 
 def evaluate_pieces(items: Sequence[tuple[Piece, Arranger]], condition: str,
-                    unisons: str = "merge", horizon: float | None = None) -> dict:
+                    unisons: str = "merge", horizon: float | None = None,
+                    hints: str | None = None) -> dict:
     """``evaluate_assign`` where each piece has its own arranger (and ensemble: the
     per-part figures then run over the largest ensemble's parts)."""
+    hints = check_hints(hints)
     res = Result(max((len(a.preset.parts) for _, a in items), default=1))
     for i, (piece, arranger) in enumerate(items):
         perf = performance(piece, condition, i)
         if unisons == "split":
             perf = split_unisons(perf)
-        res.add(perf, replay(perf, arranger, horizon))
+        res.add(perf, replay(perf, arranger, horizon, hints))
     out = res.summary()
     out["horizon_ms"] = 0.0 if horizon is None else round(horizon * 1000.0, 3)
+    out["hints"] = hints or "none"
     return out
 
 
@@ -357,7 +418,8 @@ class Unconstrained(Arranger):
 
 def evaluate_arranger(dataset: str, condition: str, arranger: str, split: str = "test",
                       limit: int | None = None, options: dict | None = None,
-                      train_limit: int | None = None, horizon: float | None = None) -> dict:
+                      train_limit: int | None = None, horizon: float | None = None,
+                      hints: str | None = None) -> dict:
     """Evaluate a registry arranger on a split; returns the JSON-able result.  Corpora
     without one preset (madrigal, trecento) play each piece with its own ensemble
     (``piece_preset``)."""
@@ -366,7 +428,7 @@ def evaluate_arranger(dataset: str, condition: str, arranger: str, split: str = 
 
     if dataset not in PRESET_OF:
         return _evaluate_ensembles(dataset, condition, arranger, split, limit, options,
-                                   horizon)
+                                   horizon, hints)
     preset = load_preset(PRESET_OF[dataset])
     n = len(preset.parts)
     pieces = load_pieces(dataset, split, limit)
@@ -381,7 +443,7 @@ def evaluate_arranger(dataset: str, condition: str, arranger: str, split: str = 
         arr = make_arranger(arranger, preset, **opts)
     out = {"dataset": dataset, "condition": condition, "arranger": arranger, "split": split,
            "pieces": len(pieces), "preset": preset.name, "parts": preset.part_names}
-    out.update(evaluate_assign(pieces, condition, arr, horizon=horizon))
+    out.update(evaluate_assign(pieces, condition, arr, horizon=horizon, hints=hints))
     if "boundaries" in opts:
         out["boundaries"] = list(opts["boundaries"])
     if "part" in opts:
@@ -393,7 +455,7 @@ def evaluate_arranger(dataset: str, condition: str, arranger: str, split: str = 
 
 def _evaluate_ensembles(dataset: str, condition: str, arranger: str, split: str,
                         limit: int | None, options: dict | None,
-                        horizon: float | None) -> dict:
+                        horizon: float | None, hints: str | None = None) -> dict:
     from livearranger.arrangers import make_arranger
 
     pieces = load_pieces(dataset, split, limit)
@@ -407,7 +469,7 @@ def _evaluate_ensembles(dataset: str, condition: str, arranger: str, split: str,
     out = {"dataset": dataset, "condition": condition, "arranger": arranger, "split": split,
            "pieces": len(pieces), "preset": "each piece's own parts (piece_preset)",
            "ensembles": len(made)}
-    out.update(evaluate_pieces(items, condition, horizon=horizon))
+    out.update(evaluate_pieces(items, condition, horizon=horizon, hints=hints))
     if condition == "as-played":
         out["humanize_seed"] = HUMANIZE_SEED
     return out
@@ -429,6 +491,9 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--horizon-ms", type=float, default=0.0,
                    help="correction horizon: within this many ms of its chord's first key "
                    "a key's part may still be corrected (default 0: never)")
+    p.add_argument("--hints", choices=HINTS, default="none",
+                   help="first: the paper's entry hints, the first note of each part "
+                   "hinted to its true part through the instrument's hint keys")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     return p
 
@@ -441,7 +506,8 @@ def format_result(r: dict) -> str:
              f"{r['moved_after_p50_ms']:.1f} / p99 {r['moved_after_p99_ms']:.1f} ms;  "
              f"(key, part) precision {r['pair_precision']:.2f} % recall "
              f"{r['pair_recall']:.2f} % ({r['doubled_per_100']:.2f} keys doubled per 100)",
-             f"  soundness {r['soundness']:.2f} %  completeness {r['completeness']:.2f} %  "
+             f"  hints {r.get('hints', 'none')} ({r.get('hinted_notes', 0)} notes hinted);  "
+             f"soundness {r['soundness']:.2f} %  completeness {r['completeness']:.2f} %  "
              f"link-F1 {r['link_f1']:.4f}",
              "  recall: " + ", ".join(f"{n} {v if v is not None else '-'}"
                                       for n, v in zip(r["parts"], r["recall"], strict=True)),
@@ -462,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
         from livearranger.arrangers import ArrangerError
         horizon = check_horizon(args.horizon_ms / 1000.0)
         r = evaluate_arranger(args.dataset, args.condition, args.arranger, args.split,
-                              args.limit, opts, args.train_limit, horizon)
+                              args.limit, opts, args.train_limit, horizon, args.hints)
     except (DatasetError, ArrangerError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,116 @@
+"""Hints: the player says which part the next keys go to (the paper's entry hints, live).
+
+A preset's ``[hints]`` (``presets.HintSpec``) names a **key zone** and/or a **controller**.
+
+Zone: ``zone = [LOW, HIGH]``; key ``LOW`` is the top part, ``LOW + 1`` the next, and so
+on (keys past the last part do nothing).  A key of the zone never sounds, nor does its
+release.  While a hint key is held every key struck goes to its part; a hint key let go
+before any key was struck while it was down arms a **one-shot**: the next key struck
+goes to its part.  With several hints held the latest one wins; a new hint cancels a
+one-shot not yet used.
+
+Controller: ``cc = N``; a value v > 0 holds a hint for part (v - 1) % parts (1 is the
+top part, 2 the next, ...), another v > 0 replaces it, and 0 lets it go (a one-shot if
+no key was struck meanwhile), exactly like a hint key.  The controller goes to no part.
+
+A hint is a hard constraint that every arranger obeys, not an input the model sees
+(that needs a model trained with simulated hints): the key goes to the hinted part
+whenever that part's range holds its pitch (a monophonic part already sounding takes it
+too: the player asked); otherwise the hint is not used for it and the arranger chooses
+among the constraints' candidates as usual (a one-shot is spent either way).  The
+arranger still hears of the forced part (``Arranger.force``), so its later decisions
+follow it, and a hinted key is never moved by the correction horizon.  Mute and solo are
+not hints: they are the OSC commands ``/livearranger/part/mute`` and
+``/livearranger/part/solo`` (``Engine.set_mute``, ``Engine.set_solo``).
+"""
+
+from __future__ import annotations
+
+from livearranger.presets import Preset
+
+_CC = 128   # the controller's slot, after the 128 keys
+
+
+class Hints:
+    """The hints of one performance (engine side): which part, if any, the next key is
+    forced to.  Keeps no history beyond the hints held and a one-shot; allocates only
+    when a hint is pressed."""
+
+    __slots__ = ("low", "high", "cc", "n_parts", "_low_of", "_high_of", "_held",
+                 "_part", "_used", "_once")
+
+    def __init__(self, preset: Preset) -> None:
+        spec = preset.hints
+        zone = spec.zone if spec is not None and spec.zone is not None else (1, 0)
+        self.low, self.high = zone
+        self.cc = spec.cc if spec is not None and spec.cc is not None else -1
+        self.n_parts = len(preset.parts)
+        self._low_of = [p.low for p in preset.parts]
+        self._high_of = [p.high for p in preset.parts]
+        self._held: list[int] = []            # hint sources down (keys, _CC), oldest first
+        self._part = [-1] * (_CC + 1)         # source -> part it hints
+        self._used = [False] * (_CC + 1)      # a key was struck while it was down
+        self._once = -1                       # one-shot part, -1: none
+
+    def is_hint_key(self, key: int) -> bool:
+        """True when ``key`` is in the zone: it never sounds."""
+        return self.low <= key <= self.high
+
+    def press(self, key: int) -> None:
+        """A hint key went down."""
+        index = key - self.low
+        if index < self.n_parts:
+            self._hold(key, index)
+
+    def release(self, key: int) -> None:
+        """A hint key came up."""
+        self._let_go(key)
+
+    def control(self, value: int) -> None:
+        """The hint controller sent ``value``."""
+        if value > 0:
+            self._hold(_CC, (value - 1) % self.n_parts)
+        else:
+            self._let_go(_CC)
+
+    def _hold(self, source: int, part: int) -> None:
+        held = self._held
+        if source in held:
+            held.remove(source)
+        held.append(source)
+        self._part[source] = part
+        self._used[source] = False
+        self._once = -1                       # the latest hint wins
+
+    def _let_go(self, source: int) -> None:
+        held = self._held
+        if source not in held:
+            return
+        held.remove(source)
+        if not self._used[source]:
+            self._once = self._part[source]
+
+    def take(self, key: int) -> int:
+        """The part key ``key``, just struck, is forced to, or -1 (no hint, or the
+        hinted part's range does not hold it: the arranger chooses)."""
+        held = self._held
+        if held:
+            part = self._part[held[-1]]
+            for source in held:
+                self._used[source] = True
+        elif self._once >= 0:
+            part = self._once
+            self._once = -1
+        else:
+            return -1
+        return part if self._low_of[part] <= key <= self._high_of[part] else -1
+
+    def clear(self) -> None:
+        """Forget every hint (panic, preset change)."""
+        self._held.clear()
+        self._once = -1
+
+    @property
+    def armed(self) -> int:
+        """The part the next key would be forced to (range aside), or -1."""
+        return self._part[self._held[-1]] if self._held else self._once
