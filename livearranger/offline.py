@@ -92,7 +92,22 @@ def arrange_file(src: str | Path, dst: str | Path, preset: Preset,
     if wav:
         check_writable(wav, "audio")
     performance = read_performance(src)
+    return arrange_performance(performance, dst, preset, arranger, wav, soundfont,
+                               horizon_ms)
+
+
+def arrange_performance(performance: list[tuple[float, list[int]]], dst: str | Path,
+                        preset: Preset, arranger: Arranger | str | None = None,
+                        wav: str | Path | None = None, soundfont: str | None = None,
+                        horizon_ms: float | None = None) -> ArrangeResult:
+    """Arrange ``performance`` ((seconds, raw bytes) of one keyboard, in time order, as
+    ``read_performance`` gives) into the multitrack ``dst``: what ``arrange_file`` does
+    once the file is read (a take's keys are arranged again this way)."""
+    check_writable(dst, "arrangement")
+    if not performance:
+        raise OfflineError(f"{dst}: no notes to arrange")
     if wav:
+        check_writable(wav, "audio")
         check_render_length(performance[-1][0], wav)
     recorder = Recorder(preset, dst)
     engine = _engine(preset, arranger or preset.arranger, recorder, horizon_ms=horizon_ms)

@@ -155,6 +155,7 @@ class Session:
         self.audio_latency_ms: float | None = None
         self.output_names: list[str] = []
         self._tap = _RecorderTap()
+        self.last_take: Recorder | None = None   # the take recorded last, once stopped
         self._watches: list[_OutputWatch] = []
         self.notices: list[str] = []     # ports lost and back, for the snapshot
         # the control methods may be called from the TUI and the OSC thread at once
@@ -279,6 +280,8 @@ class Session:
         for watch in self._watches:
             watch.close()
         self._watches = []
+        if self._tap.recorder is not None:
+            self.last_take = self._tap.recorder
         self.engine.stop()   # drains, panics (recorded too), closes outputs incl. recorder
         self.close_input()
 
@@ -576,6 +579,7 @@ class Session:
             return None
         self._tap.recorder = None
         self.engine.wait_idle()
+        self.last_take = rec
         rec.close()
         return rec.path
 
@@ -583,6 +587,11 @@ class Session:
     def record_error(self) -> str | None:
         """Why the recording could not be saved on stop (None: saved, or none)."""
         return self._tap.error
+
+    @property
+    def take(self) -> Recorder | None:
+        """The take being recorded, else the one recorded last (None: no take yet)."""
+        return self._tap.recorder or self.last_take
 
     @property
     def recording(self) -> Path | None:

@@ -72,6 +72,7 @@ class LiveArrangerApp(App[int]):
         Binding("e", "edit_part", "Edit part"),
         Binding("w", "save_preset", "Save preset as"),
         Binding("r", "record", "Record"),
+        Binding("n", "reroll", "Re-roll take"),
         Binding("q,ctrl+q", "quit", "Quit"),
     ]
     HELP_EXTRA = [
@@ -283,6 +284,31 @@ class LiveArrangerApp(App[int]):
 
     def action_record(self) -> None:
         self.run_action_safely(self.controller.toggle_recording)
+
+    def action_reroll(self) -> None:
+        """Arrange the take again (``Controller.reroll``) in a thread worker: the UI
+        never waits for it; its line comes when the file is written."""
+        log = self.log_panel
+        try:
+            work = self.controller.reroll()
+        except Exception as exc:
+            log.warning(describe_error(exc))
+            return
+        log.info("re-rolling the take ...")
+        self.run_worker(lambda: self._reroll(work), name="reroll", group="reroll",
+                        thread=True, exit_on_error=False)
+
+    def _reroll(self, work: Callable[[], str]) -> None:
+        """In the worker thread: do the re-roll, then show its line on the UI thread."""
+        try:
+            line, failed = work(), False
+        except Exception as exc:
+            line, failed = f"re-roll failed: {describe_error(exc)}", True
+        log = self.log_panel
+        try:
+            self.call_from_thread(log.error if failed else log.info, line)
+        except RuntimeError:
+            pass                  # the app has quit meanwhile: the file is written anyway
 
     def on_preset_chosen(self, message: PresetChosen) -> None:
         self.run_action_safely(lambda: self.controller.switch_preset(message.name))

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from livearranger.alternatives import SAMPLING_ARRANGER, reroll_path, reroll_take
 from livearranger.arrangers import arranger_names
 from livearranger.gm import PROGRAMS, program_number
 from livearranger.io.midi_io import MidiIOError, available_apis, list_ports
@@ -44,6 +45,7 @@ NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 TEMPERATURE_STEP = 0.1
 HORIZON_STEPS_MS = (10.0, 20.0, 30.0)   # what `h` steps through (then off)
 TEMPERATURE_MAX = MAX_TEMPERATURE      # what the instrument accepts
+REROLL_TEMPERATURE = 1.0               # a re-roll samples at this while the session's is 0
 
 
 class ActionError(RuntimeError):
@@ -158,6 +160,7 @@ class Controls(Protocol):
     def change_temperature(self, delta: float) -> str: ...
     def next_horizon(self) -> str: ...
     def toggle_recording(self) -> str: ...
+    def reroll(self) -> Callable[[], str]: ...
     def edit_part(self, index: int, *, program: str, channel: str, low: str, high: str,
                   transpose: str) -> str: ...
     def save_preset_as(self, name: str) -> str: ...
@@ -191,6 +194,8 @@ class Controller:
         self.saved_recordings: list[Path] = []
         self.record_errors: list[str] = []     # takes that could not be saved, and why
         self._closing = threading.Lock()   # the exit watchdog may close from its thread
+        self._last_take: Any = None        # the last take of a session closed since
+        self._rerolling = False            # a re-roll is running (one at a time)
 
     # ------------------------------------------------------------ lifecycle
     def open(self) -> str | None:
@@ -220,6 +225,7 @@ class Controller:
             recording = session.recording
             session.stop()
             failed = session.record_error
+            self._last_take = getattr(session, "take", None) or self._last_take
         finally:
             self._closing.release()
         if failed is not None:
@@ -361,6 +367,40 @@ class Controller:
         path = fresh_take_path(self.record_dir, self.clock())
         session.start_recording(path)
         return f"recording to {path}"
+
+    def reroll(self) -> Callable[[], str]:
+        """Re-roll the take being recorded (else the last one): its keys as played,
+        arranged again offline with the current preset and the learned model sampling
+        at the session's temperature (``REROLL_TEMPERATURE`` while that is 0), a fresh
+        seed and the horizon in use, into ``TAKE-reroll-K.mid`` beside the take.
+
+        Checks here (quick; ActionError says why not: no take, a rule arranger, one
+        already running) and returns the work: a call of seconds returning the line to
+        show, to run off the UI thread (and never on the engine's)."""
+        session = self._need()
+        take = getattr(session, "take", None) or self._last_take
+        if take is None or take.path is None:
+            raise ActionError("no take to re-roll yet: press r to record one")
+        preset = session.preset
+        arranger = self.arranger_choice or preset.arranger
+        if arranger != SAMPLING_ARRANGER:
+            raise ActionError(f"re-roll samples the learned model: the arranger "
+                              f"{arranger!r} is a rule, with nothing to sample (press a "
+                              f"for {SAMPLING_ARRANGER})")
+        if self._rerolling:
+            raise ActionError("a re-roll is running: its line comes when it is written")
+        temperature = self.config.temperature or REROLL_TEMPERATURE
+        horizon_ms = session.horizon_ms()
+        dst = reroll_path(take.path)
+        self._rerolling = True
+
+        def work() -> str:
+            try:
+                return reroll_take(take, preset, temperature, horizon_ms=horizon_ms,
+                                   dst=dst).summary()
+            finally:
+                self._rerolling = False
+        return work
 
     # ------------------------------------------------------------ presets
     def edit_part(self, index: int, *, program: str, channel: str, low: str, high: str,

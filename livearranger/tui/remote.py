@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from livearranger.client import ControlClient, ControlError, ping
@@ -182,7 +183,9 @@ class RemoteController:
                 "edit": "parts are edited in a TUI of its own (livearranger tui "
                         "--osc-port 0)",
                 "save": "presets are saved from a TUI of its own (livearranger tui "
-                        "--osc-port 0)"}.get(action, f"{action} is not available")
+                        "--osc-port 0)",
+                "reroll": "re-roll is available in the instrument's own UI (its "
+                          "takes are there)"}.get(action, f"{action} is not available")
         return f"attached to an instrument on port {self.port}: {what}"
 
     def input_status(self) -> tuple[str, bool]:
@@ -239,6 +242,10 @@ class RemoteController:
         return detail
 
     # ------------------------------------------------------------ what OSC cannot do
+    def reroll(self) -> Callable[[], str]:
+        """The take lives in the instrument's process: re-roll it in its own UI."""
+        raise ActionError(self.unavailable("reroll") or "")
+
     def edit_part(self, index: int, *, program: str, channel: str, low: str, high: str,
                   transpose: str) -> str:
         raise ActionError(self.unavailable("edit") or "")
