@@ -131,6 +131,17 @@ def _str(where: str, value: Any, limit: int = MAX_TEXT) -> str:
     return value
 
 
+def _key_range(where: str, rng: Any) -> tuple[int, int]:
+    """A ``[low, high]`` pair of MIDI keys, low not above high."""
+    if not (isinstance(rng, list) and len(rng) == 2):
+        raise PresetError(f"{where}: expected [low, high], got {_show(rng)}")
+    low = _int(where, rng[0], 0, 127)
+    high = _int(where, rng[1], 0, 127)
+    if low > high:
+        raise PresetError(f"{where}: low {low} is above high {high}")
+    return low, high
+
+
 def _part(src: str, index: int, raw: Any) -> Part:
     where = f"{src}: parts[{index}]"
     if not isinstance(raw, dict):
@@ -152,15 +163,7 @@ def _part(src: str, index: int, raw: Any) -> Part:
     channel = _int(f"{where}.channel", raw["channel"], 1, 16)
     if channel == 10:
         raise PresetError(f"{where}.channel: 10 is the General MIDI drum channel")
-    low, high = 0, 127
-    if "range" in raw:
-        rng = raw["range"]
-        if not (isinstance(rng, list) and len(rng) == 2):
-            raise PresetError(f"{where}.range: expected [low, high], got {_show(rng)}")
-        low = _int(f"{where}.range", rng[0], 0, 127)
-        high = _int(f"{where}.range", rng[1], 0, 127)
-        if low > high:
-            raise PresetError(f"{where}.range: low {low} is above high {high}")
+    low, high = _key_range(f"{where}.range", raw["range"]) if "range" in raw else (0, 127)
     mono = raw.get("mono", False)
     if not isinstance(mono, bool):
         raise PresetError(f"{where}.mono: expected true or false, got {_show(mono)}")
@@ -189,13 +192,7 @@ def _hints(src: str, raw: Any, parts: tuple[Part, ...]) -> HintSpec:
         raise PresetError(f"{where}: needs zone = [low, high] or cc = N (or both)")
     zone = None
     if "zone" in raw:
-        rng = raw["zone"]
-        if not (isinstance(rng, list) and len(rng) == 2):
-            raise PresetError(f"{where}.zone: expected [low, high], got {_show(rng)}")
-        low = _int(f"{where}.zone", rng[0], 0, 127)
-        high = _int(f"{where}.zone", rng[1], 0, 127)
-        if low > high:
-            raise PresetError(f"{where}.zone: low {low} is above high {high}")
+        low, high = _key_range(f"{where}.zone", raw["zone"])
         if high - low + 1 < len(parts):
             raise PresetError(f"{where}.zone: {high - low + 1} keys for {len(parts)} parts "
                               f"(one key per part, from {low} up)")

@@ -23,7 +23,7 @@ from livearranger import engine as engine_module
 from livearranger.arrangers import arranger_names, make_arranger
 from livearranger.arrangers.base import Arranger
 from livearranger.engine import Engine
-from livearranger.presets import HintSpec, load_preset
+from livearranger.presets import HintSpec, Preset, load_preset
 from livearranger.router import MemoryOutput, Router
 
 KEYS = st.one_of(st.sampled_from([48, 55, 60, 64, 67, 72]), st.integers(0, 127))
@@ -81,8 +81,9 @@ class FakeClock:
         return self.ns
 
 
-def _engine(name: str, horizon: float | None, clock=None) -> tuple[Engine, MemoryOutput]:
-    preset = load_preset(PRESETS[name])
+def _engine(name: str, horizon: float | None, clock=None,
+            preset: Preset | None = None) -> tuple[Engine, MemoryOutput]:
+    preset = preset or load_preset(PRESETS[name])
     out = MemoryOutput()
     kwargs = {} if clock is None else {"clock_ns": clock}
     engine = Engine(preset, _arranger(name, preset.name), Router(preset, [out]),
@@ -113,10 +114,10 @@ def _settings(name: str, examples: int):
                     derandomize=True)
 
 
-def _paced(name: str, stream) -> None:
+def _paced(name: str, stream, preset: Preset | None = None) -> MemoryOutput:
     """A fake clock moves on by each message's gap: correction horizons close by time."""
     clock = FakeClock()
-    engine, out = _engine(name, 0.030, clock)
+    engine, out = _engine(name, 0.030, clock, preset)
     for data, gap in stream:
         clock.ns += gap
         engine.feed(data)
@@ -125,6 +126,7 @@ def _paced(name: str, stream) -> None:
     engine.stop()
     assert_every_note_closed(out)
     _no_errors(engine)
+    return out
 
 
 def _unpaced(name: str, stream) -> None:
@@ -164,19 +166,8 @@ def test_streams_with_hints_leave_nothing_sounding(name):
     @_settings(name, 20)
     @given(stream=STREAM)
     def run(stream):
-        clock = FakeClock()
         preset = replace(load_preset(PRESETS[name]), hints=HintSpec(zone=(48, 55), cc=7))
-        out = MemoryOutput()
-        engine = Engine(preset, _arranger(name, preset.name), Router(preset, [out]),
-                        horizon=0.030, clock_ns=clock)
-        for data, gap in stream:
-            clock.ns += gap
-            engine.feed(data)
-            engine.drain()
-        clock.ns += 100_000_000
-        engine.stop()
-        assert_every_note_closed(out)
-        _no_errors(engine)
+        out = _paced(name, stream, preset)
         assert not [m for _t, part, m in out.messages       # no hint key sounded
                     if m[0] & 0xF0 in (0x80, 0x90) and 48 <= m[1] <= 55
                     and not preset.parts[part].transpose]

@@ -14,6 +14,7 @@ from livearranger.tui.app import LiveArrangerApp
 from livearranger.tui.controller import ActionError, Controller
 from livearranger.tui.remote import RemoteController
 from livearranger.tui.status import MessageLog
+from tests.test_reroll import keys_of
 from tests.tui.conftest import Rig, fake_ports, memory_session, until
 
 SIZE = (120, 40)
@@ -23,18 +24,6 @@ REROLL_WAIT_S = 60.0     # loading the model and arranging, on a loaded machine
 
 def log_lines(app: LiveArrangerApp) -> list[str]:
     return app.query_one(MessageLog).lines_text
-
-
-def played(path: Path) -> list[tuple[int, int]]:
-    """(onset tick, pitch) of every key of a file, a unison (two parts) once."""
-    keys = set()
-    for track in mido.MidiFile(str(path)).tracks[1:]:
-        t = 0
-        for m in track:
-            t += m.time
-            if m.type == "note_on" and m.velocity:
-                keys.add((t, m.note))
-    return sorted(keys)
 
 
 def in_ranges(path: Path, preset_name: str) -> bool:
@@ -73,7 +62,7 @@ async def test_reroll_key_writes_numbered_rerolls_of_the_take(rig: Rig) -> None:
                                        for ln in log_lines(rig.app)),
                     timeout=REROLL_WAIT_S, what="the second re-roll")
     for path in (first, second):
-        assert played(path) == played(take) and len(played(path)) == 12
+        assert keys_of(path) == keys_of(take) and len(keys_of(path)) == 12
         assert in_ranges(path, "satb")
     assert first.exists()                      # never overwritten
 
