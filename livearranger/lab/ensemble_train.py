@@ -422,6 +422,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--patience", type=int, default=6)
     ap.add_argument("--dagger-from", type=int, default=3)
+    ap.add_argument("--dagger-every", type=int, default=2)
+    ap.add_argument("--dagger-pieces", type=int, default=48,
+                    help="pieces the model plays itself per DAgger round")
     ap.add_argument("--nproc", type=int, default=1,
                     help="processes on this machine (torchrun, gloo); several machines: "
                          "start this module with torchrun's own rendezvous options")
@@ -444,7 +447,8 @@ def main(argv: list[str] | None = None) -> int:
                      "train, early-stopped on valid",
             "command": "python -m livearranger.lab.ensemble_train " + " ".join(args)}
     r = train(items, valid, a.out, a.minutes, a.seed, a.init, a.lr, threads=a.threads,
-              patience=a.patience, dagger_from=a.dagger_from, meta=meta,
+              patience=a.patience, dagger_from=a.dagger_from, dagger_every=a.dagger_every,
+              dagger_pieces=a.dagger_pieces, meta=meta,
               log=lambda s: print(s, flush=True))
     if world()[0] == 0:
         print(f"best validation {r['best_valid']:.2f} at epoch {r['best_epoch']}: "
