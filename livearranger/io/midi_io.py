@@ -12,6 +12,7 @@ import ctypes.util
 import gc
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -159,6 +160,9 @@ def match_port(ports: list[str], wanted: str) -> int:
     raise MidiIOError(f"no MIDI port named {wanted!r} (available: {known})")
 
 
+CLOSE_WAIT = 2.0          # s: the longest a stop waits for JACK to close the watch client
+
+
 class JackGraph:
     """Who is connected to a JACK port, through JACK's own C API (``libjack``, loaded
     with ctypes; python-rtmidi has no such call).  The client it opens is never
@@ -209,10 +213,21 @@ class JackGraph:
         finally:
             lib.jack_free(ctypes.cast(names, ctypes.c_void_p))
 
-    def close(self) -> None:
+    def close(self, wait: float = CLOSE_WAIT) -> bool:
+        """Close the client; False when JACK had not answered within ``wait`` seconds.
+
+        ``jack_client_close`` waits for the server, and a server busy with late clients
+        has kept it waiting past a 10 s stop (seen under load in CI).  It runs in a
+        daemon thread, so a stop never waits longer than ``wait`` for it; a client left
+        behind goes when the process ends."""
         client, self._client = self._client, None
-        if client is not None:
-            self._lib.jack_client_close(client)
+        if client is None:
+            return True
+        closer = threading.Thread(target=self._lib.jack_client_close, args=(client,),
+                                  name="jack-graph-close", daemon=True)
+        closer.start()
+        closer.join(wait)
+        return not closer.is_alive()
 
 
 _JACK_NO_START_SERVER = 0x01       # jack_options_t JackNoStartServer

@@ -1,7 +1,7 @@
 """Train the one part-conditioned model (``EnsembleTransformer``) on many ensembles.
 
     python -m livearranger.lab.ensemble_train --datasets bach madrigal trecento \\
-        --minutes 35 --out models/shipped/ensemble
+        --minutes 35 --out /tmp/ens/ensemble     # models/README.md: the shipped stages
 
 Every training item is a piece with its own ensemble (a ``Preset``): the Bach chorales
 with the satb preset, the madrigals and trecento pieces with an ensemble made from their

@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
+
+from livearranger.io.midi_io import JackGraph
 
 pytestmark = pytest.mark.jack
 
@@ -76,3 +79,30 @@ def test_available_apis_are_the_compiled_ones_among_what_the_cli_accepts():
     assert len(got) == len([a for a in rtmidi.get_compiled_api()
                             if a in (rtmidi.API_UNIX_JACK, rtmidi.API_LINUX_ALSA,
                                      rtmidi.API_MACOSX_CORE, rtmidi.API_WINDOWS_MM)])
+
+
+def test_a_jack_close_that_never_returns_does_not_hold_the_stop():
+    """jack_client_close has blocked a stop past 10 s on a loaded server: the watch
+    client's close gives up after its wait, and says so."""
+
+
+    release = threading.Event()
+
+    class StuckLib:
+        def jack_client_close(self, client):
+            release.wait(30)
+
+    graph = JackGraph.__new__(JackGraph)
+    graph._lib, graph._client = StuckLib(), 1234
+    try:
+        assert graph.close(wait=0.2) is False
+        assert graph.close(wait=0.2) is True          # nothing left to close
+    finally:
+        release.set()
+
+    class FineLib:
+        def jack_client_close(self, client):
+            pass
+
+    graph._lib, graph._client = FineLib(), 1234
+    assert graph.close() is True
