@@ -29,10 +29,9 @@ import torch
 from livearranger.arrangers.onnx_model import OnnxArranger
 from livearranger.chords import check_horizon
 from livearranger.events import NoteEvent
-from livearranger.lab.datasets import Piece, load_pieces
+from livearranger.lab.datasets import PRESET_OF, Piece, load_pieces
 from livearranger.lab.evaluate import (
     CONDITIONS,
-    PRESET_OF,
     evaluate_arranger,
     evaluate_assign,
     performance,

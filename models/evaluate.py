@@ -25,12 +25,11 @@ from livearranger.arrangers.base import Arranger
 from livearranger.arrangers.kv_ring import KVRing
 from livearranger.arrangers.learned import LearnedArranger
 from livearranger.events import NoteEvent
-from livearranger.lab.datasets import load_pieces, load_split
+from livearranger.lab.datasets import PRESET_OF, load_pieces, load_split
 from livearranger.lab.evaluate import (
     CONDITIONS,
     HUMANIZE_SEED,
     PAPER,
-    PRESET_OF,
     Unconstrained,
     arranger_options,
     evaluate_assign,

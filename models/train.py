@@ -34,8 +34,8 @@ import torch
 
 from livearranger.constraints import Constraints
 from livearranger.features import FEATURE_VERSION, feature_dim
-from livearranger.lab.datasets import Piece, load_pieces
-from livearranger.lab.evaluate import PRESET_OF, performance
+from livearranger.lab.datasets import PRESET_OF, Piece, load_pieces
+from livearranger.lab.evaluate import performance
 from livearranger.lab.training import (
     CHORD_GROUP,
     Replayer,

@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from livearranger.lab.evaluate import CONDITIONS, PRESET_OF, evaluate_arranger
+from livearranger.lab.datasets import PRESET_OF
+from livearranger.lab.evaluate import CONDITIONS, evaluate_arranger
 from livearranger.roll import check_roll_target, draw_confusion
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,8 +9,8 @@ import sys
 from collections.abc import Sequence
 
 from livearranger.arrangers import make_arranger
-from livearranger.lab.datasets import load_pieces
-from livearranger.lab.evaluate import PRESET_OF, performance, replay
+from livearranger.lab.datasets import PRESET_OF, load_pieces
+from livearranger.lab.evaluate import performance, replay
 from livearranger.presets import load_preset
 from livearranger.roll import RollNote, check_roll_target, draw_roll
 

@@ -40,7 +40,7 @@ QUARTET = ("violin1", "violin2", "viola", "cello")
 QUARTET_WORKS = ("haydn", "mozart", "beethoven")
 PART_COUNTS = {"madrigal": (5,), "trecento": (2, 3)}   # scores kept, by number of parts
 RESERVED = ("palestrina", "josquin")   # corpus folders in no dataset (unseen music)
-SHIPPED_PRESETS = {"bach": "satb", "string-quartet": "string-quartet"}
+PRESET_OF = {"bach": "satb", "string-quartet": "string-quartet"}   # corpus -> shipped preset
 VOICE_PROGRAM = 52                     # GM Choir Aahs
 RANGE_MARGIN = 2                       # semitones added to a part's range on each side
 DRUM_CHANNEL = 9
@@ -379,8 +379,8 @@ def piece_preset(dataset: str, piece: Piece) -> Preset:
     bass's 45..62); by 0-6 semitones in 6 trecento pieces, where voices of one range
     (cantus I/II, cantus/contratenor, contratenor/tenor) cross, as that music allows.
     """
-    if dataset in SHIPPED_PRESETS:
-        preset = load_preset(SHIPPED_PRESETS[dataset])
+    if dataset in PRESET_OF:
+        preset = load_preset(PRESET_OF[dataset])
         if preset.part_names != list(piece.part_names):
             raise DatasetError(f"{piece.name}: parts {list(piece.part_names)} are not those "
                                f"of the {preset.name} preset {preset.part_names}")

@@ -44,7 +44,14 @@ from livearranger.arrangers.base import Arranger
 from livearranger.chords import check_horizon, event_order
 from livearranger.engine import Engine
 from livearranger.events import Kind, NoteEvent
-from livearranger.lab.datasets import DATASETS, DatasetError, Piece, load_pieces, piece_preset
+from livearranger.lab.datasets import (
+    DATASETS,
+    PRESET_OF,
+    DatasetError,
+    Piece,
+    load_pieces,
+    piece_preset,
+)
 from livearranger.lab.humanize import humanize, score_velocity
 from livearranger.presets import HintSpec, Preset
 from livearranger.router import Router
@@ -52,7 +59,6 @@ from livearranger.state import PerformanceState
 
 CONDITIONS = ("score", "as-played")
 HINTS = ("none", "first")
-PRESET_OF = {"bach": "satb", "string-quartet": "string-quartet"}
 HUMANIZE_SEED = 1234
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
 PAPER = {  # Dong et al. 2021, accuracy %: Bach chorales / string quartets (MusicNet)
