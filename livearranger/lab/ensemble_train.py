@@ -53,8 +53,10 @@ from livearranger.lab.evaluate import performance
 from livearranger.lab.training import (
     CHORD_GROUP,
     Replayer,
+    accuracy,
     augment,
     chunks,
+    nll_sum,
     segments,
     teacher,
 )
@@ -180,13 +182,10 @@ def rollout(model: EnsembleTransformer, perfs: Sequence[Piece], presets: Sequenc
 
 def accuracy_by_source(reps: Sequence[Replayer], items: Sequence[Item]) -> dict[str, float]:
     """Percent of notes given one of their true parts, per source."""
-    ok: dict[str, int] = {}
-    total: dict[str, int] = {}
+    by: dict[str, list[Replayer]] = {}
     for r, it in zip(reps, items, strict=True):
-        good = int(((r.perf.mask.astype(np.int64) >> np.maximum(r.chosen, 0)) & 1).sum())
-        ok[it.source] = ok.get(it.source, 0) + good
-        total[it.source] = total.get(it.source, 0) + r.n
-    return {k: 100.0 * ok[k] / max(total[k], 1) for k in sorted(total)}
+        by.setdefault(it.source, []).append(r)
+    return {k: accuracy(by[k]) for k in sorted(by)}
 
 
 def validate(model: EnsembleTransformer, valid: Sequence[Item]) -> dict[str, float]:
@@ -243,19 +242,14 @@ def shard_step(model: nn.Module, opt: torch.optim.Optimizer, local: Sequence[Exa
     the averaged gradients equal one process's on the whole batch (up to summation
     order).  Returns the batch's mean loss."""
     f, tok, beat, parts, pmask, target = collate(local)
-    inner = model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
-    assert isinstance(inner, EnsembleTransformer)
-    logits = model(f, tok, beat, parts, pmask)
-    has = target.any(-1)
-    nll = (torch.logsumexp(logits, -1)
-           - torch.logsumexp(logits.masked_fill(~target, -1e9), -1)) * has
-    count = _reduce(float(has.sum()))
-    loss = nll.sum() * (world()[1] / max(count, 1.0))   # DDP averages over processes
+    total, has = nll_sum(model(f, tok, beat, parts, pmask), target)
+    count = _reduce(float(has))
+    loss = total * (world()[1] / max(count, 1.0))        # DDP averages over processes
     opt.zero_grad()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     opt.step()
-    return _reduce(float(nll.detach().sum())) / max(count, 1.0)
+    return _reduce(float(total.detach())) / max(count, 1.0)
 
 
 _PICK, _ORDER = 1 << 40, 1 << 41    # streams of the DAgger pick and the batch order

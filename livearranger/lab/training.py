@@ -9,6 +9,7 @@ evaluation and the engine see the same thing; the caller chooses every part.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -166,12 +167,14 @@ def teacher(perf: Piece, preset: Preset, cons: Constraints, rng: np.random.Gener
     return r
 
 
-def accuracy(reps: list[Replayer]) -> float:
-    ok = n = 0
-    for r in reps:
-        ok += int((((r.perf.mask.astype(np.int64) >> r.chosen) & 1)).sum())
-        n += r.n
-    return 100.0 * ok / max(n, 1)
+def correct(r: Replayer) -> int:
+    """Notes of a replay given one of their true parts."""
+    return int(((r.perf.mask.astype(np.int64) >> np.maximum(r.chosen, 0)) & 1).sum())
+
+
+def accuracy(reps: Sequence[Replayer]) -> float:
+    """Percent of the replays' notes given one of their true parts."""
+    return 100.0 * sum(correct(r) for r in reps) / max(sum(r.n for r in reps), 1)
 
 
 def chunks(n: int, length: int, stride: int) -> list[tuple[int, int, int]]:
@@ -183,9 +186,15 @@ def chunks(n: int, length: int, stride: int) -> list[tuple[int, int, int]]:
     return out
 
 
-def masked_nll(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """-log P(any of the true parts) over positions that have a target."""
+def nll_sum(logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(sum of -log P(any of the true parts), number of positions with a target)."""
     has = target.any(-1)
     lse = torch.logsumexp(logits, -1)
     good = torch.logsumexp(logits.masked_fill(~target, -1e9), -1)
-    return ((lse - good) * has).sum() / has.sum().clamp(min=1)
+    return ((lse - good) * has).sum(), has.sum()
+
+
+def masked_nll(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """-log P(any of the true parts), the mean over positions that have a target."""
+    total, count = nll_sum(logits, target)
+    return total / count.clamp(min=1)
