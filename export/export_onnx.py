@@ -27,9 +27,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import onnx
 import torch
 
+from livearranger.lab.onnx_graph import stamp
 from models.model import PartTransformer, StepModule, load_checkpoint
 
 OPSET = 17
@@ -81,14 +81,7 @@ def export_step(model: PartTransformer, path: str | Path, meta: dict[str, Any]) 
         torch.onnx.export(StepModule(model).eval(), example_inputs(model), str(path),
                           input_names=INPUTS, output_names=OUTPUTS, opset_version=OPSET,
                           do_constant_folding=True, dynamo=False)
-    graph = onnx.load(str(path))
-    del graph.metadata_props[:]
-    for key, value in sorted(props.items()):
-        entry = graph.metadata_props.add()
-        entry.key, entry.value = key, value
-    graph.doc_string = "LiveArranger part model: one note per step, bounded KV cache"
-    onnx.checker.check_model(graph)
-    onnx.save(graph, str(path))
+    stamp(path, props, "LiveArranger part model: one note per step, bounded KV cache")
     return path
 
 
@@ -109,13 +102,7 @@ def export_full(model: PartTransformer, path: str | Path, meta: dict[str, Any],
         torch.onnx.export(model, (features, tokens), str(path),
                           input_names=["features", "tokens"], output_names=["logits"],
                           opset_version=OPSET, do_constant_folding=True, dynamo=False)
-    graph = onnx.load(str(path))
-    props = step_metadata(model, meta)
-    props["format"] = "livearranger-window-1"
-    for key, value in sorted(props.items()):
-        entry = graph.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.save(graph, str(path))
+    stamp(path, {**step_metadata(model, meta), "format": "livearranger-window-1"})
     return path
 
 

@@ -38,6 +38,7 @@ from torch import Tensor, nn
 from livearranger.ensemble import MAX_ENSEMBLE, N_BEAT, N_DESC
 from livearranger.features import FEATURE_VERSION, N_GLOBAL, N_PER_PART
 from livearranger.lab.attention import Block, alibi_slopes
+from livearranger.lab.onnx_graph import stamp
 
 GRAPH_FORMAT = "livearranger-ensemble-1"
 OPSET = 17
@@ -195,7 +196,6 @@ def export_step(model: EnsembleTransformer, path: str | Path, meta: dict[str, An
         -> logits float32[1, n], present_kv float32[L, 2, H, Dh]
 
     with ``meta`` (training data, split, accuracy) and the graph's shapes as metadata."""
-    import onnx
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -212,20 +212,11 @@ def export_step(model: EnsembleTransformer, path: str | Path, meta: dict[str, An
                           do_constant_folding=True, dynamo=False,
                           dynamic_axes={"features": {1: "features"}, "parts": {0: "parts"},
                                         "logits": {1: "parts"}})
-    graph = onnx.load(str(tmp))
-    props = {k: v if isinstance(v, str) else json.dumps(v) for k, v in meta.items()}
-    props.update({"format": GRAPH_FORMAT, "feature_version": str(FEATURE_VERSION),
-                  "window": str(model.window), "max_parts": str(MAX_ENSEMBLE),
-                  "cache_shape": json.dumps([model.n_layers, 2, model.n_heads,
-                                             model.window, model.d_head]),
-                  "config": json.dumps(model.config)})
-    del graph.metadata_props[:]
-    for key, value in sorted(props.items()):
-        entry = graph.metadata_props.add()
-        entry.key, entry.value = key, value
-    graph.doc_string = "LiveArranger ensemble model: any parts, one note per step"
-    onnx.checker.check_model(graph)
-    onnx.save(graph, str(tmp))
+    props = {**meta, "format": GRAPH_FORMAT, "feature_version": str(FEATURE_VERSION),
+             "window": str(model.window), "max_parts": str(MAX_ENSEMBLE),
+             "cache_shape": [model.n_layers, 2, model.n_heads, model.window, model.d_head],
+             "config": model.config}
+    stamp(tmp, props, "LiveArranger ensemble model: any parts, one note per step")
     tmp.replace(path)
     return path
 
