@@ -131,6 +131,21 @@ def _str(where: str, value: Any, limit: int = MAX_TEXT) -> str:
     return value
 
 
+def _known_keys(where: str, table: dict[str, Any], known: set[str]) -> None:
+    """PresetError naming the first key of ``table`` that is not in ``known``."""
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise PresetError(f"{where}: unknown key {_show(unknown[0])} "
+                          f"(known: {', '.join(sorted(known))})")
+
+
+def _table(where: str, raw: Any, known: set[str], header: str) -> None:
+    """PresetError unless ``raw`` is a TOML table (``header``) of ``known`` keys only."""
+    if not isinstance(raw, dict):
+        raise PresetError(f"{where}: expected a table ({header})")
+    _known_keys(where, raw, known)
+
+
 def _key_range(where: str, rng: Any) -> tuple[int, int]:
     """A ``[low, high]`` pair of MIDI keys, low not above high."""
     if not (isinstance(rng, list) and len(rng) == 2):
@@ -144,12 +159,7 @@ def _key_range(where: str, rng: Any) -> tuple[int, int]:
 
 def _part(src: str, index: int, raw: Any) -> Part:
     where = f"{src}: parts[{index}]"
-    if not isinstance(raw, dict):
-        raise PresetError(f"{where}: expected a table ([[parts]])")
-    unknown = sorted(set(raw) - _PART_KEYS)
-    if unknown:
-        raise PresetError(f"{where}: unknown key {_show(unknown[0])} "
-                          f"(known: {', '.join(sorted(_PART_KEYS))})")
+    _table(where, raw, _PART_KEYS, "[[parts]]")
     for key in ("name", "program", "channel"):
         if key not in raw:
             raise PresetError(f"{where}: missing key {key!r}")
@@ -182,12 +192,7 @@ def _part(src: str, index: int, raw: Any) -> Part:
 
 def _hints(src: str, raw: Any, parts: tuple[Part, ...]) -> HintSpec:
     where = f"{src}: hints"
-    if not isinstance(raw, dict):
-        raise PresetError(f"{where}: expected a table ([hints])")
-    unknown = sorted(set(raw) - _HINT_KEYS)
-    if unknown:
-        raise PresetError(f"{where}: unknown key {_show(unknown[0])} "
-                          f"(known: {', '.join(sorted(_HINT_KEYS))})")
+    _table(where, raw, _HINT_KEYS, "[hints]")
     if not raw:
         raise PresetError(f"{where}: needs zone = [low, high] or cc = N (or both)")
     zone = None
@@ -210,10 +215,7 @@ def parse_preset(data: dict[str, Any], src: str = "<preset>") -> Preset:
     if "grace_ms" in data:
         raise PresetError(f"{src}: grace_ms: no longer used (keys never wait now); "
                           "use horizon_ms, how long a key's part may still be corrected")
-    unknown = sorted(set(data) - _PRESET_KEYS)
-    if unknown:
-        raise PresetError(f"{src}: unknown key {_show(unknown[0])} "
-                          f"(known: {', '.join(sorted(_PRESET_KEYS))})")
+    _known_keys(src, data, _PRESET_KEYS)
     name = _str(f"{src}: name", data.get("name", Path(src).stem)).strip()
     if not name:
         raise PresetError(f"{src}: name: must not be empty")
