@@ -27,7 +27,7 @@ from typing import Any
 
 import mido
 
-from livearranger.io.files import FileProblem, replace_atomically
+from livearranger.io.files import FileProblem, discard, replace_atomically
 from livearranger.presets import Part, Preset
 from livearranger.router import Output, retag_note_on
 
@@ -204,10 +204,7 @@ class Recorder(Output):
                 f.flush()
                 os.fsync(f.fileno())
         except OSError as exc:
-            try:
-                tmp.unlink(missing_ok=True)
-            except OSError:
-                pass
+            discard(tmp)
             raise FileProblem(f"{target}: cannot write ({exc.strerror or exc})") from None
         replace_atomically(tmp, target)
         self.saved = True

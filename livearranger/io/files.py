@@ -77,11 +77,20 @@ def check_writable(path: str | Path, what: str = "output") -> Path:
     return target
 
 
+def discard(tmp: Path) -> None:
+    """Remove a partial file after a failed write; a failure to remove it is not the
+    error worth telling (the write's is)."""
+    try:
+        tmp.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 def replace_atomically(tmp: Path, target: Path) -> None:
     """Move the finished ``tmp`` over ``target``; FileProblem naming ``target`` on
     failure (``tmp`` removed)."""
     try:
         os.replace(tmp, target)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
         raise FileProblem(f"{target}: cannot write ({exc.strerror or exc})") from None

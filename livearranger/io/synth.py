@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from livearranger.io.files import discard
 from livearranger.io.quiet import quiet_stderr
 from livearranger.presets import Preset
 from livearranger.router import Output
@@ -212,10 +213,7 @@ def render_wav(messages: Iterable[tuple[float, list[int]]], preset: Preset, path
             emit(w, int(tail * sample_rate))
         os.replace(tmp, path)
     except OSError as exc:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
+        discard(tmp)
         raise SynthError(f"{path}: cannot write audio ({exc.strerror or exc})") from None
     finally:
         synth.close()
