@@ -53,6 +53,12 @@ WARM_INTERVAL_S = 0.002     # while idle, an arranger with ``keep_warm`` runs th
 # dropped and counted: new notes go first, so the backlog clears and latency recovers;
 # note-offs and everything else are never dropped.
 MAX_INPUT_LAG_NS = 200_000_000
+# A note-on that waited longer than this for the engine (a burst: no one plays a chord
+# whose keys the model cannot keep up with) is placed by the arranger's quick rule
+# (``Arranger.decide_quickly``) and is not corrected: the backlog clears in a fraction
+# of the time and nothing is lost.  Playing never comes near it (a 16-key chord struck
+# at one instant waits about 8 ms for the ensemble model on this 2-core machine).
+CATCH_UP_LAG_NS = 10_000_000
 _EOX = [0xF7]               # a lone End of Exclusive (MidiInput's own): not counted
 
 
@@ -87,6 +93,7 @@ class Engine:
         self.on_double: Callable[[NoteEvent, int], None] | None = None
         self.ignored = 0            # messages with nothing to play (system, program, junk)
         self.dropped_note_ons = 0   # new notes dropped because input came faster than us
+        self.caught_up = 0          # notes placed by the quick rule while behind the input
         # the engine thread runs at realtime priority (None: no thread started yet)
         self.realtime: bool | None = None
         self._overloaded = False
@@ -444,19 +451,29 @@ class Engine:
         self.notes_in += 1
         self.last_input = (key, ev.velocity)
         self.state.beat = self.clock.beat(ev.time)
+        t = self._clock_ns()
+        behind = ev.stamp and t - ev.stamp > CATCH_UP_LAG_NS
         group = self._group
-        if group is not None and not group:   # a chord begins: it may be corrected
+        if behind:                         # a burst: no chord is decided again now
+            if group:
+                self.settle()
+            group = None
+        elif group is not None and not group:   # a chord begins: it may be corrected
             self.arranger.mark()
             self.state.mark()
         hints = self._hints
         if hints is not None and (hint := hints.take(key)) >= 0:
             ev.hint = hint
             self.hinted += 1
-        t = self._clock_ns()
         try:
             arranger = self.arranger
-            part = (arranger.assign(ev, self.state) if ev.hint < 0
-                    else arranger.decide(ev, self.state))
+            if behind:
+                part = arranger.decide_quickly(ev, self.state)
+                self.caught_up += 1
+            elif ev.hint < 0:
+                part = arranger.assign(ev, self.state)
+            else:
+                part = arranger.decide(ev, self.state)
         except Exception as exc:   # the show goes on: the key still sounds
             part = ev.hint if ev.hint >= 0 else self._fallback_part(ev, exc)
         self.assign_time.add((self._clock_ns() - t) * 1e-6)
@@ -631,6 +648,7 @@ class Engine:
             notes_in=self.notes_in,
             ignored=self.ignored,
             dropped_note_ons=self.dropped_note_ons,
+            caught_up=self.caught_up,
             last_input=self.last_input,
             arranger=self.arranger.describe(),
             preset=self.preset.name,

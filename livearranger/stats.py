@@ -113,6 +113,7 @@ class Snapshot:
     tempo_bpm: float | None = None # MIDI clock in: quarter notes per minute (None: no clock)
     beat: float | None = None      # quarter notes since the song's start (None: no clock)
     dropped_note_ons: int = 0      # new notes dropped: input came faster than we play
+    caught_up: int = 0             # notes placed by the quick rule while behind the input
     notices: list[str] = field(default_factory=list)   # ports lost and back (a session's)
     realtime: bool | None = None   # the engine thread has realtime priority (None: no thread)
     muted: list[int] = field(default_factory=list)    # parts muted (0-based)

@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from livearranger.lab.jackd import JackServer  # noqa: E402
+from livearranger.presets import load_preset  # noqa: E402
 from tests.midi_probe import connect_live, send_burst, wait_for_port  # noqa: E402
 
 
@@ -90,10 +91,12 @@ def pairs(server: JackServer, preset: str, arranger: str, n: int = 5000) -> None
     ons = [(t, m) for t, m in got if m[0] & 0xF0 == 0x90 and m[2]]
     # the probe key (100) is none of the burst's (36..95): told apart even when the
     # engine dropped burst notes under overload
-    burst = [(t, m) for t, m in ons if m[1] != PROBE]
-    probes = [(t, m) for t, m in ons if m[1] == PROBE]
+    shift = {p.channel: p.transpose for p in load_preset(preset).parts}
+    keys = [(t, m[1] - shift.get(m[0] & 0x0F, 0)) for t, m in ons]   # as played
+    burst = [(t, k) for t, k in keys if k != PROBE]
+    probes = [(t, k) for t, k in keys if k == PROBE]
     print(f"pairs: {n} note-on/off pairs sent in {1000 * (t_end - t0):.1f} ms; "
-          f"{len(burst)} note-ons out, in order: {[m[1] for _t, m in burst] == pitches}; "
+          f"{len(burst)} note-ons out, in order: {[k for _t, k in burst] == pitches}; "
           f"left sounding after stop: {_sounding([m for _t, m in got])}; "
           f"{_xruns(server)}")
     if burst:
@@ -103,7 +106,9 @@ def pairs(server: JackServer, preset: str, arranger: str, n: int = 5000) -> None
            for s, (t, _m) in zip(sends, probes, strict=False)]
     print(f"  {len(probes)} of {len(sends)} probes out; probe sent at (ms after burst) : "
           "latency (ms): " + " ".join(lat))
-    print("  " + next(line for line in out.splitlines() if line.startswith("input:")))
+    for line in out.splitlines():
+        if line.startswith(("input:", "catching up:")):
+            print("  " + line)
     kb.close()
     ls.close()
 

@@ -9,7 +9,7 @@ import pytest
 
 from livearranger.arrangers import make_arranger
 from livearranger.arrangers.base import Arranger
-from livearranger.engine import Engine
+from livearranger.engine import CATCH_UP_LAG_NS, Engine
 from livearranger.events import Kind, NoteEvent
 from livearranger.presets import load_preset
 from livearranger.router import MemoryOutput, Router
@@ -234,3 +234,42 @@ def test_engine_thread_reports_the_priority_it_runs_at():
         assert engine.snapshot().realtime == engine.realtime
     finally:
         engine.stop()
+
+
+class Quick(Fixed):
+    """Part 0 when asked to assign, part 3 when asked to be quick: tells which ran."""
+
+    def __init__(self, preset):
+        super().__init__(preset, [0])
+        self.quick = 0
+
+    def decide_quickly(self, note, state):
+        self.quick += 1
+        return 3
+
+
+def test_a_note_the_engine_is_behind_on_is_placed_quickly_and_not_corrected():
+    now = [10_000_000_000]
+    preset = load_preset("satb")
+    out = MemoryOutput()
+    arr = Quick(preset)
+    engine = Engine(preset, arr, Router(preset, [out]), clock_ns=lambda: now[0],
+                    horizon=0.030)
+    engine.process(NoteEvent(Kind.NOTE_ON, 0.0, 48, 90, stamp=now[0]))      # in time
+    assert engine.horizon_deadline is not None and arr.quick == 0
+    late = now[0] - CATCH_UP_LAG_NS - 1_000_000
+    engine.process(NoteEvent(Kind.NOTE_ON, 0.001, 72, 90, stamp=late))       # behind
+    assert arr.quick == 1 and engine.caught_up == 1
+    assert engine.horizon_deadline is None    # the chord before it was settled first
+    assert engine.state.held == {48: 0, 72: 3}
+    engine.settle()                           # nothing left to take back
+    assert engine.state.held == {48: 0, 72: 3}
+    engine.process(NoteEvent(Kind.NOTE_ON, 0.002, 60, 90, stamp=now[0]))     # caught up
+    assert arr.quick == 1 and engine.state.held[60] == 0
+    assert engine.snapshot().caught_up == 1
+
+
+def test_a_replayed_note_is_never_behind():
+    engine, _out, _preset = make(arranger=Quick)
+    engine.process(on(60))                    # stamp 0: a file, not a port
+    assert engine.arranger.quick == 0 and engine.caught_up == 0

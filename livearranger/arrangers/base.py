@@ -46,6 +46,13 @@ class Arranger(ABC):
             return part
         return self.assign(note, state)
 
+    def decide_quickly(self, note: NoteEvent, state: PerformanceState) -> int:
+        """The part for ``note`` when the engine is behind its input (a burst faster
+        than anyone plays): a cheap answer, so that the backlog clears and no note is
+        lost.  By default ``decide``; an arranger whose ``assign`` is costly (a model)
+        answers by a rule instead."""
+        return self.decide(note, state)
+
     def force(self, note: NoteEvent, state: PerformanceState, part: int) -> None:
         """A hint fixed ``note``'s part (before the state records it): keep the
         arranger's own history in step as if it had chosen ``part``.  By default

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from livearranger.arrangers.base import Arranger
+from livearranger.arrangers.heuristics import ClosestPitchArranger
 from livearranger.arrangers.voice_leading import VoiceLeadingArranger
 from livearranger.chords import decide_in_order
 from livearranger.ensemble import N_BEAT, beat_features
@@ -68,6 +69,7 @@ class LearnedArranger(Arranger):
     def __init__(self, preset: Preset) -> None:
         super().__init__(preset)
         self.inputs = RuleFeatures(preset)
+        self._quick = ClosestPitchArranger(preset)
         self._chord = False
 
     def choose(self, note: NoteEvent, state: PerformanceState) -> int:
@@ -85,6 +87,13 @@ class LearnedArranger(Arranger):
         self.inputs.fill(note, state, self._chord)
         self.choose(note, state)
         self.inputs.chosen(note, part)
+
+    def decide_quickly(self, note: NoteEvent, state: PerformanceState) -> int:
+        """Behind the input: the note's hint, else the closest-pitch rule's part (a few
+        microseconds, against the model's hundreds).  Neither the model nor its
+        voice-leading rule hears of the note; both read the state, which has every
+        note, when they next decide."""
+        return note.hint if note.hint >= 0 else self._quick.assign(note, state)
 
     def assign_chord(self, notes: Sequence[NoteEvent], state: PerformanceState,
                      commit: Callable[[NoteEvent, int], None]) -> None:

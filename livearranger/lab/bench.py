@@ -615,6 +615,7 @@ def bench_soak(args: argparse.Namespace) -> dict[str, Any]:
         "horizon_ms": _horizon_ms(args, preset), "notes_sent": args.notes,
         "rate_notes_per_s": args.rate,
         "notes_in": engine.notes_in, "dropped_note_ons": engine.dropped_note_ons,
+        "caught_up": engine.caught_up,
         "moves": engine.moves, "sounding_after_stop": len(engine.router.sounding),
         # cycles in which a client (the keyboard, our input) was late: what it carried
         # then is lost inside JACK (the dummy driver on a busy machine)

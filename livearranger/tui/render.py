@@ -86,6 +86,8 @@ def live_view(snap: Snapshot | None, preset: Preset | None, width: int,
         out.append(f" vel {last[1]:<3}")
     out.append(f"   notes in {snap.notes_in}   ignored {snap.ignored}"
                f"   dropped {snap.dropped_note_ons}")
+    if snap.caught_up:
+        out.append(f"   caught up {snap.caught_up}", style="yellow")
     if snap.realtime is False:
         out.append("   not realtime", style="bold yellow")
     if snap.tempo_bpm is not None:

@@ -288,3 +288,20 @@ def test_pytorch_stepped_and_onnx_choose_the_same_parts_in_evaluation(exported, 
             assert (ours.final >= 0).all()
             np.testing.assert_array_equal(ours.onset, ref.onset)
             np.testing.assert_array_equal(ours.final, ref.final)
+
+
+def test_deciding_quickly_leaves_the_model_as_it_was(arranger, satb):
+    """Behind the input the model does not step (its cache stays), the rule obeys the
+    preset's ranges and a hint is kept."""
+    state = PerformanceState(len(satb.parts))
+    first = NoteEvent(Kind.NOTE_ON, 0.0, 60, 80)
+    state.note_on(60, 0.0, arranger.assign(first, state))
+    pos, valid = int(arranger.ring.pos[0]), arranger.ring.valid.copy()
+    bass = satb.parts[3]
+    for pitch in range(bass.low, satb.parts[0].high + 1):
+        note = NoteEvent(Kind.NOTE_ON, 0.001, pitch, 80)
+        part = arranger.decide_quickly(note, state)
+        assert satb.parts[part].low <= pitch <= satb.parts[part].high
+    hinted = NoteEvent(Kind.NOTE_ON, 0.002, 50, 80, hint=1)
+    assert arranger.decide_quickly(hinted, state) == 1
+    assert int(arranger.ring.pos[0]) == pos and np.array_equal(arranger.ring.valid, valid)
