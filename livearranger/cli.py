@@ -97,6 +97,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_arrange(args: argparse.Namespace) -> int:
     from livearranger.offline import arrange_file
+    from livearranger.progress import Bar, clock_text
 
     preset = load_preset(args.preset)
     sampling = args.temperature is not None or args.top_k is not None or args.seed is not None
@@ -106,8 +107,18 @@ def cmd_arrange(args: argparse.Namespace) -> int:
     rolls = _roll_targets(args)                 # before any work: never "wrote" nothing
     if args.alternatives is not None:
         return _arrange_alternatives(args, preset, rolls)
-    result = arrange_file(args.input, args.output, preset, args.arranger, args.wav,
-                          args.soundfont, horizon_ms=_horizon_ms(args))
+    bar = Bar("arranging", after_s=1.0)        # a file of a few seconds shows none
+
+    def progress(done: float) -> None:
+        bar(done, f"{Path(args.input).name}: {100 * done:3.0f}%  "
+                  f"{clock_text(bar.eta(done))} left")
+
+    try:
+        result = arrange_file(args.input, args.output, preset, args.arranger, args.wav,
+                              args.soundfont, horizon_ms=_horizon_ms(args),
+                              progress=progress)
+    finally:
+        bar.clear()
     print_report(result.snapshot)
     _draw_rolls(rolls, [result], preset, [Path(args.output)])
     print(f"wrote {args.output}" + (f" and {args.wav}" if args.wav else ""))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,7 @@ class OfflineError(RuntimeError):
 DRUM_CHANNEL = 9
 MAX_FILE_BYTES = 64 * 1024 * 1024   # a .mid to arrange (4 MB holds ~500,000 notes)
 MAX_NOTES = 1_000_000               # notes in one file to arrange
+PROGRESS_EVERY = 4096               # messages arranged between two progress calls
 
 
 def read_performance(path: str | Path, max_notes: int = MAX_NOTES
@@ -84,22 +86,24 @@ def _engine(preset: Preset, arranger: Arranger | str, recorder: Recorder,
 
 def arrange_file(src: str | Path, dst: str | Path, preset: Preset,
                  arranger: Arranger | str | None = None, wav: str | Path | None = None,
-                 soundfont: str | None = None, horizon_ms: float | None = None
-                 ) -> ArrangeResult:
+                 soundfont: str | None = None, horizon_ms: float | None = None,
+                 progress: Callable[[float], None] | None = None) -> ArrangeResult:
     """Arrange ``src`` into the multitrack ``dst`` (and optionally render ``wav``), with
-    the final part of every key; ``horizon_ms`` overrides the preset's horizon."""
+    the final part of every key; ``horizon_ms`` overrides the preset's horizon;
+    ``progress(done)`` hears how far it is (0..1) every few thousand messages."""
     check_writable(dst, "arrangement")          # before any work: never "wrote" nothing
     if wav:
         check_writable(wav, "audio")
     performance = read_performance(src)
     return arrange_performance(performance, dst, preset, arranger, wav, soundfont,
-                               horizon_ms)
+                               horizon_ms, progress)
 
 
 def arrange_performance(performance: list[tuple[float, list[int]]], dst: str | Path,
                         preset: Preset, arranger: Arranger | str | None = None,
                         wav: str | Path | None = None, soundfont: str | None = None,
-                        horizon_ms: float | None = None) -> ArrangeResult:
+                        horizon_ms: float | None = None,
+                        progress: Callable[[float], None] | None = None) -> ArrangeResult:
     """Arrange ``performance`` ((seconds, raw bytes) of one keyboard, in time order, as
     ``read_performance`` gives) into the multitrack ``dst``: what ``arrange_file`` does
     once the file is read (a take's keys are arranged again this way)."""
@@ -111,11 +115,16 @@ def arrange_performance(performance: list[tuple[float, list[int]]], dst: str | P
         check_render_length(performance[-1][0], wav)
     recorder = Recorder(preset, dst)
     engine = _engine(preset, arranger or preset.arranger, recorder, horizon_ms=horizon_ms)
-    for t, data in performance:
+    total = len(performance)
+    for i, (t, data) in enumerate(performance):
+        if progress is not None and not i % PROGRESS_EVERY:
+            progress(i / total)
         event = parse(data, t)
         if event is not None:
             engine.process(event)
     engine.settle()
+    if progress is not None:
+        progress(1.0)
     snap = engine.snapshot()
     engine.stop(time_s=performance[-1][0])   # panics at the end; the recorder writes dst
     if recorder.error:

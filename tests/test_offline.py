@@ -276,3 +276,21 @@ def test_random_corrupt_midi_gives_output_or_one_line(tmp_path_factory):
             assert (folder / "o.mid").stat().st_size > 0
 
     check()
+
+
+def test_arranging_a_long_file_shows_its_progress(tmp_path):
+    """Work over a second reports how far it is (stderr, one line per tenth in a log)."""
+    src, out = tmp_path / "long.mid", tmp_path / "out.mid"
+    mid = mido.MidiFile()
+    track = mido.MidiTrack()
+    mid.tracks.append(track)
+    for k in range(12000):
+        track.append(mido.Message("note_on", note=48 + k * 5 % 30, velocity=80, time=0))
+        track.append(mido.Message("note_off", note=48 + k * 5 % 30, time=60))
+    mid.save(str(src))
+    proc = run_cli("arrange", str(src), "-o", str(out), "--preset", "satb",
+                   "--arranger", "model", "--horizon-ms", "0")
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("arranging: ")]
+    assert lines and lines[-1].startswith("arranging: long.mid: 100%"), proc.stderr
+    assert sum(_note_ons(out).values()) == 12000

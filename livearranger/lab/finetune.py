@@ -62,6 +62,7 @@ from livearranger.lab.datasets import (
     read_midi_tracks,
 )
 from livearranger.presets import MAX_TEXT, Preset, PresetError, save_user_preset, user_preset_dir
+from livearranger.progress import Bar, clock_text
 
 if TYPE_CHECKING:
     from livearranger.arrangers.base import Arranger
@@ -354,57 +355,28 @@ def load_start(path: Path) -> Any:
 
 
 # ------------------------------------------------------------------ progress
-def _clock(seconds: float) -> str:
-    s = max(0, int(round(seconds)))
-    if s >= 3600:
-        return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
-    return f"{s // 60}:{s % 60:02d}"
-
-
 class ProgressBar:
-    """``train``'s progress: a bar redrawn in place on a terminal, one plain line per
-    tenth of the time limit otherwise.  The time left is the limit's rest: an early
-    stop may end sooner.  ``log`` prints a line of the run's log above the bar."""
-
-    WIDTH = 24
+    """``train``'s progress (``livearranger.progress.Bar``).  The time left is the
+    limit's rest: an early stop may end sooner.  ``log`` prints a line of the run's log
+    above the bar."""
 
     def __init__(self, minutes: float, stream: IO[str] | None = None,
                  out: IO[str] | None = None, tty: bool | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.budget = minutes * 60.0
-        self.stream = stream or sys.stderr
         self.out = out or sys.stdout
-        self.tty = self.stream.isatty() if tty is None else tty
-        self.clock = clock
-        self.drawn = False
-        self.last = -math.inf
-        self.tenth = -1
+        self.bar = Bar("training", stream, tty, clock)
 
     def line(self, p: Progress) -> str:
         best = f"{p.best:.1f} %" if p.best >= 0 else "-"
         return (f"{100 * p.done:3.0f}%  epoch {p.epoch}  loss {p.loss:.3f}  best valid "
-                f"{best}  at most {_clock(self.budget * (1 - p.done))} left")
+                f"{best}  at most {clock_text(self.budget * (1 - p.done))} left")
 
     def __call__(self, p: Progress) -> None:
-        if self.tty:
-            now = self.clock()
-            if now - self.last < 0.1 and p.done < 1.0:
-                return
-            self.last = now
-            full = int(round(self.WIDTH * p.done))
-            bar = "#" * full + "-" * (self.WIDTH - full)
-            self.stream.write(f"\r\x1b[K[{bar}] {self.line(p)}")
-            self.stream.flush()
-            self.drawn = True
-        elif int(10 * p.done) > self.tenth:
-            self.tenth = int(10 * p.done)
-            print(f"training: {self.line(p)}", file=self.stream, flush=True)
+        self.bar(p.done, self.line(p))
 
     def clear(self) -> None:
-        if self.drawn:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-            self.drawn = False
+        self.bar.clear()
 
     def log(self, text: str) -> None:
         self.clear()
