@@ -120,7 +120,8 @@ class Engine:
         self._group = self._new_group()
         # a player's hints (None when the preset has none: the note path is unchanged)
         self._hints = Hints(preset) if preset.hints is not None else None
-        self._hint_cc = self._hints.cc if self._hints is not None else -1
+        self._hint_ccs: tuple[int, ...] = () if self._hints is None else tuple(
+            c for c in (self._hints.cc, self._hints.mute_cc, self._hints.solo_cc) if c >= 0)
         self._transpose = [p.transpose for p in preset.parts]
         self._vel_offset = [p.velocity_offset for p in preset.parts]
         self._delayed = router.delayed
@@ -335,12 +336,12 @@ class Engine:
         hints = self._hints
         if kind is Kind.NOTE_ON and ev.velocity > 0:
             if hints is not None and hints.is_hint_key(ev.pitch):
-                hints.press(ev.pitch)    # a hint key: arms its part, sounds nothing
+                self._hint_key(hints, ev.pitch, ev.time)   # sounds nothing
                 return
             self._note_on(ev)
         elif kind is Kind.NOTE_OFF or kind is Kind.NOTE_ON:
             if hints is not None and hints.is_hint_key(ev.pitch):
-                hints.release(ev.pitch)
+                hints.release(ev.pitch)  # a mute or solo key's release does nothing
                 return
             self._note_off(ev.pitch, ev.time, ev.velocity if kind is Kind.NOTE_OFF else 0)
         elif kind is Kind.CONTROL:
@@ -547,10 +548,27 @@ class Engine:
                 self.router.note_off(second[0], second[1], time_s, velocity)
                 self.activity.off(*second)
 
+    def _hint_key(self, hints: Hints, key: int, time_s: float) -> None:
+        """A key of the preset's hint, mute or solo zone went down."""
+        if (part := hints.mute_part(key)) >= 0:
+            self.router.set_mute(part, part not in self.router.muted, time_s)
+        elif (part := hints.solo_part(key)) >= 0:
+            self.router.set_solo(part, part not in self.router.soloed, time_s)
+        else:
+            hints.press(key)             # arms its part (or, past the parts, nothing)
+
     def _control(self, ev: NoteEvent) -> None:
         number, value = ev.control, ev.value
-        if number == self._hint_cc and self._hints is not None:
-            self._hints.control(value)   # the hint controller: goes to no part
+        hints = self._hints
+        if hints is not None and number in self._hint_ccs:   # these go to no part
+            if number == hints.cc:
+                hints.control(value)
+            elif (part := hints.control_part(value)) < 0:
+                pass
+            elif number == hints.mute_cc:
+                self.router.set_mute(part, part not in self.router.muted, ev.time)
+            else:
+                self.router.set_solo(part, part not in self.router.soloed, ev.time)
         elif number == SUSTAIN:
             self.router.to_all(Kind.CONTROL, SUSTAIN, value, ev.time)
         elif number in (ALL_NOTES_OFF, ALL_SOUND_OFF):

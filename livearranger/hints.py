@@ -13,20 +13,25 @@ Controller: ``cc = N``; a value v > 0 holds a hint for part (v - 1) % parts (1 i
 top part, 2 the next, ...), another v > 0 replaces it, and 0 lets it go (a one-shot if
 no key was struck meanwhile), exactly like a hint key.  The controller goes to no part.
 
+Mute and solo: ``mute_zone`` / ``solo_zone`` (one key per part from the top, like
+``zone``) and ``mute_cc`` / ``solo_cc`` (value v > 0: part (v - 1) % parts, 0 nothing):
+each press switches that part's mute or solo on or off (``Router.set_mute``,
+``Router.set_solo``: a muted part's sounding notes stop at once).  Their keys never
+sound and their controllers go to no part.  The OSC commands ``/livearranger/part/mute``
+and ``/livearranger/part/solo`` do the same.
+
 A hint is a hard constraint that every arranger obeys, not an input the model sees
 (that needs a model trained with simulated hints): the key goes to the hinted part
 whenever that part's range holds its pitch (a monophonic part already sounding takes it
 too: the player asked); otherwise the hint is not used for it and the arranger chooses
 among the constraints' candidates as usual (a one-shot is spent either way).  The
 arranger still hears of the forced part (``Arranger.force``), so its later decisions
-follow it, and a hinted key is never moved by the correction horizon.  Mute and solo are
-not hints: they are the OSC commands ``/livearranger/part/mute`` and
-``/livearranger/part/solo`` (``Engine.set_mute``, ``Engine.set_solo``).
+follow it, and a hinted key is never moved by the correction horizon.
 """
 
 from __future__ import annotations
 
-from livearranger.presets import Preset
+from livearranger.presets import HintSpec, Preset
 
 _CC = 128   # the controller's slot, after the 128 keys
 
@@ -36,14 +41,18 @@ class Hints:
     forced to.  Keeps no history beyond the hints held and a one-shot; allocates only
     when a hint is pressed."""
 
-    __slots__ = ("low", "high", "cc", "n_parts", "_low_of", "_high_of", "_held",
-                 "_part", "_used", "_once")
+    __slots__ = ("low", "high", "cc", "mute_cc", "solo_cc", "n_parts", "_mute", "_solo",
+                 "_low_of", "_high_of", "_held", "_part", "_used", "_once")
 
     def __init__(self, preset: Preset) -> None:
-        spec = preset.hints
-        zone = spec.zone if spec is not None and spec.zone is not None else (1, 0)
-        self.low, self.high = zone
-        self.cc = spec.cc if spec is not None and spec.cc is not None else -1
+        spec = preset.hints or HintSpec()
+        none = (1, 0)                         # an empty zone
+        self.low, self.high = spec.zone or none
+        self._mute = spec.mute_zone or none
+        self._solo = spec.solo_zone or none
+        self.cc = -1 if spec.cc is None else spec.cc
+        self.mute_cc = -1 if spec.mute_cc is None else spec.mute_cc
+        self.solo_cc = -1 if spec.solo_cc is None else spec.solo_cc
         self.n_parts = len(preset.parts)
         self._low_of = [p.low for p in preset.parts]
         self._high_of = [p.high for p in preset.parts]
@@ -53,8 +62,25 @@ class Hints:
         self._once = -1                       # one-shot part, -1: none
 
     def is_hint_key(self, key: int) -> bool:
-        """True when ``key`` is in the zone: it never sounds."""
-        return self.low <= key <= self.high
+        """True when ``key`` is a hint, mute or solo key: it never sounds."""
+        return (self.low <= key <= self.high or self._mute[0] <= key <= self._mute[1]
+                or self._solo[0] <= key <= self._solo[1])
+
+    def mute_part(self, key: int) -> int:
+        """The part mute key ``key`` switches, or -1 (not a mute key, or past the parts)."""
+        return self._zone_part(self._mute, key)
+
+    def solo_part(self, key: int) -> int:
+        """The part solo key ``key`` switches, or -1."""
+        return self._zone_part(self._solo, key)
+
+    def control_part(self, value: int) -> int:
+        """The part a mute or solo controller's ``value`` switches, or -1 (value 0)."""
+        return (value - 1) % self.n_parts if value > 0 else -1
+
+    def _zone_part(self, zone: tuple[int, int], key: int) -> int:
+        index = key - zone[0]
+        return index if zone[0] <= key <= zone[1] and index < self.n_parts else -1
 
     def press(self, key: int) -> None:
         """A hint key went down."""

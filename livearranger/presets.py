@@ -51,11 +51,16 @@ class HintSpec:
 
     zone: tuple[int, int] | None = None
     cc: int | None = None
+    # keys (one per part from the top) and controllers that mute or solo a part
+    mute_zone: tuple[int, int] | None = None
+    solo_zone: tuple[int, int] | None = None
+    mute_cc: int | None = None
+    solo_cc: int | None = None
 
     def in_zone(self, key: int) -> bool:
-        """True when ``key`` is a hint key (it never sounds)."""
-        zone = self.zone
-        return zone is not None and zone[0] <= key <= zone[1]
+        """True when ``key`` is a hint, mute or solo key (it never sounds)."""
+        return any(z is not None and z[0] <= key <= z[1]
+                   for z in (self.zone, self.mute_zone, self.solo_zone))
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +92,9 @@ MAX_TEXT = 100                 # characters in a name, model or port
 MAX_PARTS = 15                 # one per channel, channel 10 (drums) excepted
 _PRESET_KEYS = {"name", "description", "arranger", "model", "horizon_ms", "doubling",
                 "parts", "hints"}
-_HINT_KEYS = {"zone", "cc"}
+_HINT_ZONES = ("zone", "mute_zone", "solo_zone")
+_HINT_CCS = ("cc", "mute_cc", "solo_cc")
+_HINT_KEYS = {*_HINT_ZONES, *_HINT_CCS}
 # controllers a hint may not take: bank select, sustain, channel mode messages
 _RESERVED_CC = {0, 32, 64, *range(120, 128)}
 MAX_HORIZON_MS = 50.0   # the longest a key's part may still be corrected (chords.py)
@@ -194,20 +201,33 @@ def _hints(src: str, raw: Any, parts: tuple[Part, ...]) -> HintSpec:
     where = f"{src}: hints"
     _table(where, raw, _HINT_KEYS, "[hints]")
     if not raw:
-        raise PresetError(f"{where}: needs zone = [low, high] or cc = N (or both)")
-    zone = None
-    if "zone" in raw:
-        low, high = _key_range(f"{where}.zone", raw["zone"])
+        raise PresetError(f"{where}: needs at least one of {', '.join(sorted(_HINT_KEYS))}")
+    zones: dict[str, tuple[int, int]] = {}
+    for name in _HINT_ZONES:
+        if name not in raw:
+            continue
+        low, high = _key_range(f"{where}.{name}", raw[name])
         if high - low + 1 < len(parts):
-            raise PresetError(f"{where}.zone: {high - low + 1} keys for {len(parts)} parts "
-                              f"(one key per part, from {low} up)")
-        zone = (low, high)
-    cc = None
-    if "cc" in raw:
-        cc = _int(f"{where}.cc", raw["cc"], 1, 119)
+            raise PresetError(f"{where}.{name}: {high - low + 1} keys for {len(parts)} "
+                              f"parts (one key per part, from {low} up)")
+        for other, (lo, hi) in zones.items():
+            if low <= hi and lo <= high:
+                raise PresetError(f"{where}.{name}: keys {low}-{high} overlap {other}")
+        zones[name] = (low, high)
+    ccs: dict[str, int] = {}
+    for name in _HINT_CCS:
+        if name not in raw:
+            continue
+        cc = _int(f"{where}.{name}", raw[name], 1, 119)
         if cc in _RESERVED_CC:
-            raise PresetError(f"{where}.cc: {cc} is the sustain pedal or bank select")
-    return HintSpec(zone=zone, cc=cc)
+            raise PresetError(f"{where}.{name}: {cc} is the sustain pedal or bank select")
+        for other, number in ccs.items():
+            if cc == number:
+                raise PresetError(f"{where}.{name}: controller {cc} is {other} already")
+        ccs[name] = cc
+    return HintSpec(zone=zones.get("zone"), cc=ccs.get("cc"),
+                    mute_zone=zones.get("mute_zone"), solo_zone=zones.get("solo_zone"),
+                    mute_cc=ccs.get("mute_cc"), solo_cc=ccs.get("solo_cc"))
 
 
 def parse_preset(data: dict[str, Any], src: str = "<preset>") -> Preset:
@@ -358,10 +378,13 @@ def preset_to_toml(preset: Preset) -> str:
     hints = preset.hints
     if hints is not None:
         lines += ["", "[hints]"]
-        if hints.zone is not None:
-            lines.append(f"zone = [{hints.zone[0]}, {hints.zone[1]}]")
-        if hints.cc is not None:
-            lines.append(f"cc = {hints.cc}")
+        zones = zip(_HINT_ZONES, (hints.zone, hints.mute_zone, hints.solo_zone), strict=True)
+        for name, zone in zones:
+            if zone is not None:
+                lines.append(f"{name} = [{zone[0]}, {zone[1]}]")
+        for name, cc in zip(_HINT_CCS, (hints.cc, hints.mute_cc, hints.solo_cc), strict=True):
+            if cc is not None:
+                lines.append(f"{name} = {cc}")
     return "\n".join(lines) + "\n"
 
 

@@ -150,6 +150,9 @@ class Router:
         self.muted: set[int] = set()
         self.soloed: set[int] = set()
         self.silent: frozenset[int] = frozenset()      # parts not heard now
+        # notes stopped when their part went silent, their keys still down: the key's
+        # own note-off later sends nothing (one note-off per note-on)
+        self._hushed: set[tuple[int, int]] = set()
 
     def add_output(self, output: Output) -> None:
         self.outputs.append(output)
@@ -181,12 +184,25 @@ class Router:
     def note_on(self, part: int, pitch: int, velocity: int, time: float) -> None:
         if self.silent and part in self.silent:
             return
+        if self._hushed:
+            self._hushed.discard((part, pitch))
         self.sounding.add((part, pitch))
         self.send(part, [0x90 | self.channels[part], pitch, velocity], time)
 
+    def _owes_off(self, part: int, pitch: int) -> bool:
+        """True when a key's note-off on ``part``/``pitch`` must be sent: not when its
+        note-on was never sent (a silent part) or was stopped when the part went silent."""
+        key = (part, pitch)
+        if key in self.sounding:
+            return True
+        if self._hushed and key in self._hushed:
+            self._hushed.discard(key)
+            return False
+        return not (self.silent and part in self.silent)
+
     def note_off(self, part: int, pitch: int, time: float, velocity: int = 0) -> None:
-        if self.silent and part in self.silent and (part, pitch) not in self.sounding:
-            return                       # never sent (or stopped when the part went silent)
+        if not self._owes_off(part, pitch):
+            return
         self.sounding.discard((part, pitch))
         self.send(part, [0x80 | self.channels[part], pitch, velocity], time)
 
@@ -218,6 +234,7 @@ class Router:
         for part, pitch in sorted(self.sounding):
             if part in newly:
                 self.note_off(part, pitch, time)
+                self._hushed.add((part, pitch))
 
     def move(self, old_part: int, old_pitch: int, new_part: int, new_pitch: int,
              velocity: int, onset: float, time: float) -> None:
@@ -225,7 +242,7 @@ class Router:
         (``new_pitch``, ``velocity``) at ``time``; it went down at ``onset``.  A silent
         part sends neither half of its side."""
         silent = self.silent
-        old_heard = not silent or old_part not in silent or (old_part, old_pitch) in self.sounding
+        old_heard = self._owes_off(old_part, old_pitch)
         new_heard = not silent or new_part not in silent
         self.sounding.discard((old_part, old_pitch))
         off = [0x80 | self.channels[old_part], old_pitch, 0]
@@ -289,6 +306,7 @@ class Router:
         self.to_all(Kind.CONTROL, SUSTAIN, 0, time)
         self.to_all(Kind.CONTROL, ALL_NOTES_OFF, 0, time)
         self.to_all(Kind.PITCHBEND, 0, 8192, time)
+        self._hushed.clear()
         return len(stuck)
 
     def close(self) -> None:

@@ -269,6 +269,22 @@ def test_mute_stops_what_a_part_sounds_and_keeps_it_silent():
     assert _balanced([m for _t, _p, m in out.messages])
 
 
+def test_a_key_held_through_mute_and_unmute_gets_one_note_off():
+    out = MemoryOutput()
+    router = Router(load_preset("satb"), [out])
+    router.note_on(0, 72, 90, 0.0)
+    router.note_on(0, 76, 90, 0.0)
+    router.set_mute(0, True, 1.0)               # both stop here
+    router.set_mute(0, False, 2.0)              # heard again; the keys are still down
+    router.note_off(0, 72, 3.0)                 # nothing more to say for either
+    router.move(0, 76, 1, 64, 90, 0.0, 3.0)     # out of the part: only the new note-on
+    offs = [m for _t, _p, m in out.messages if m[0] & 0xF0 == 0x80]
+    assert [m[1] for m in offs] == [72, 76]
+    assert out.messages[-1][2][0] & 0xF0 == 0x90 and router.sounding == {(1, 64)}
+    router.note_off(1, 64, 4.0)
+    assert _balanced([m for _t, _p, m in out.messages])
+
+
 def test_solo_silences_the_other_parts_and_mute_beats_solo():
     out = MemoryOutput()
     router = Router(load_preset("satb"), [out])

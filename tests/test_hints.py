@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import replace
 
 import pytest
@@ -181,3 +182,47 @@ def test_hints_round_trip_through_toml():
     assert back.hints == HintSpec(zone=(21, 26), cc=20)
     only_cc = replace(preset, hints=HintSpec(cc=21))
     assert parse_preset(tomllib.loads(preset_to_toml(only_cc))).hints == HintSpec(cc=21)
+
+
+MIX = HintSpec(zone=ZONE, cc=CC, mute_zone=(26, 30), solo_zone=(31, 34), mute_cc=21,
+               solo_cc=22)
+
+
+def test_mute_and_solo_keys_switch_a_part_and_never_sound():
+    engine, out = make(hints=MIX)
+    engine.process(on(64, 0.0))
+    part = engine.state.held[64]
+    engine.process(on(26 + part, 0.1))               # its mute key: it stops at once
+    assert engine.router.muted == {part}
+    assert sent(out)[-1][0] == 0x80 and sent(out)[-1][2] == 64
+    engine.process(off(26 + part, 0.15))             # the release does nothing
+    engine.process(on(26 + part, 0.2))               # pressed again: heard again
+    assert engine.router.muted == set()
+    engine.process(on(31 + 1, 0.3))                  # alto soloed
+    engine.process(off(31 + 1, 0.3))
+    assert engine.router.soloed == {1}
+    engine.process(on(31 + 1, 0.4))
+    assert engine.router.soloed == set()
+    engine.process(on(30, 0.5))                      # past the fourth part: nothing
+    assert engine.router.muted == set() and engine.notes_in == 1
+    engine.process(off(64, 0.6))
+    engine.stop()
+    assert_all_closed(out)
+    assert not [m for m in sent(out) if 26 <= m[2] <= 34]
+
+
+def test_mute_and_solo_controllers_switch_the_part_their_value_names():
+    engine, out = make(hints=MIX)
+    engine.process(cc(21, 4, 0.0))                   # mute the bass
+    engine.process(cc(21, 0, 0.05))                  # a pad's release: nothing
+    engine.process(cc(22, 1, 0.1))                   # solo the soprano
+    assert engine.router.muted == {3} and engine.router.soloed == {0}
+    engine.process(cc(21, 8, 0.2))                   # 8 wraps round to the bass: unmuted
+    assert engine.router.muted == set()
+    assert not [m for _t, _p, m in out.messages if m[0] & 0xF0 == 0xB0 and m[1] in (21, 22)]
+
+
+def test_mute_and_solo_hints_round_trip_through_toml():
+    preset = replace(load_preset("satb"), hints=MIX)
+    again = parse_preset(tomllib.loads(preset_to_toml(preset)), "again")
+    assert again.hints == MIX

@@ -65,7 +65,7 @@ def _write(tmp_path: Path, text: str) -> Path:
     ('name = "x"\ndoubling = 1.5\n[[parts]]\n' + GOOD_PART, "doubling", "from 0 (never) to 1"),
     ('name = "x"\ndoubling = true\n[[parts]]\n' + GOOD_PART, "doubling", "probability"),
     ('name = "x"\nhints = 3\n[[parts]]\n' + GOOD_PART, "hints", "expected a table"),
-    ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\n', "hints", "needs zone"),
+    ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\n', "hints", "needs at least one of cc"),
     ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\nkeys = 1\n', "hints",
      "unknown key 'keys'"),
     ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\nzone = [21]\n', "hints.zone",
@@ -82,6 +82,12 @@ def _write(tmp_path: Path, text: str) -> Path:
      "outside 1..119"),
     ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\ncc = "pad"\n', "hints.cc",
      "whole number"),
+    ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\nzone = [21, 24]\nmute_zone = [24, 26]\n',
+     "hints.mute_zone", "overlap zone"),
+    ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\nmute_cc = 20\nsolo_cc = 20\n',
+     "hints.solo_cc", "controller 20 is mute_cc already"),
+    ('name = "x"\n[[parts]]\n' + GOOD_PART + TWO_PART + '[hints]\nsolo_zone = [21, 21]\n',
+     "hints.solo_zone", "1 keys for 2 parts"),
 ])
 def test_broken_presets_name_file_key_and_problem(tmp_path, text, key, problem):
     path = _write(tmp_path, text)
