@@ -191,7 +191,8 @@ def _config(args: argparse.Namespace):
         input=None if args.input == "none" else args.input, outputs=outputs,
         record=args.record, soundfont=args.soundfont, audio_driver=args.audio_driver,
         temperature=args.temperature, provider=args.provider, horizon_ms=_horizon_ms(args),
-        daw_mode=args.daw_mode, osc_port=_osc_port(args), osc_host=args.osc_host,
+        daw_mode=args.daw_mode, synth_mode=args.synth_mode, osc_port=_osc_port(args),
+        osc_host=args.osc_host,
     )
 
 
@@ -321,7 +322,8 @@ def _play_args(args: argparse.Namespace) -> list[str]:
     """``args`` as the options of ``livearranger play --headless``, for ``--spawn``."""
     out = ["--preset", args.preset, "--api", args.api, "--in", args.input,
            "--temperature", repr(args.temperature), "--provider", args.provider,
-           "--daw-mode", args.daw_mode, "--osc-port", str(args.osc_port),
+           "--daw-mode", args.daw_mode, "--synth-mode", args.synth_mode,
+           "--osc-port", str(args.osc_port),
            "--osc-host", args.osc_host]
     for spec in args.out:
         out += ["--out", spec]
@@ -387,6 +389,10 @@ def _add_live_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--daw-mode", default="live", choices=DAW_MODES,
                    help="MIDI port outputs: 'live' (corrections heard as moves) or 'print' "
                    "(every message delayed by exactly the horizon, final parts only)")
+    p.add_argument("--synth-mode", default="live", choices=DAW_MODES,
+                   help="the built-in synth: 'live' (default) or 'print' (every key "
+                   "sounds exactly the horizon late, on its final part: with "
+                   "--horizon-ms 10 a constant 10 ms and no move ever heard)")
     _add_horizon(p)
     p.add_argument("--osc-port", type=int, default=DEFAULT_OSC_PORT, metavar="N",
                    help="OSC control on this UDP port (default: %(default)s; 0: none); "

@@ -57,6 +57,7 @@ class SessionConfig:
     client: str = "livearranger"
     horizon_ms: float | None = None       # None: the preset's own correction horizon
     daw_mode: str = "live"                # MIDI port outputs: "live" moves, or "print"
+    synth_mode: str = "live"              # the built-in synth: the same two modes
     osc_port: int = 0                     # OSC control on this UDP port (0: none)
     osc_host: str = DEFAULT_OSC_HOST      # where it listens (loopback: this machine only)
 
@@ -205,13 +206,14 @@ class Session:
             self.warnings.append(f"{exc}; playing with the closest-pitch arranger instead")
             return make_arranger("closest-pitch", preset), "closest-pitch"
 
-    def _daw(self, output: Output) -> Output:
-        """A MIDI port output as the DAW mode wants it: ``print`` delays it by the
-        horizon and gives it final parts only."""
-        if self.config.daw_mode not in DAW_MODES:
-            raise MidiIOError(f"unknown DAW mode {self.config.daw_mode!r} "
+    def _daw(self, output: Output, mode: str | None = None) -> Output:
+        """An output as its mode (default: the DAW mode) wants it: ``print`` delays it by
+        the horizon and gives it final parts only."""
+        mode = self.config.daw_mode if mode is None else mode
+        if mode not in DAW_MODES:
+            raise MidiIOError(f"unknown output mode {mode!r} "
                               f"(choose from {', '.join(DAW_MODES)})")
-        if self.config.daw_mode == "print":
+        if mode == "print":
             return DelayedOutput(output, self.horizon_ms(self.preset) / 1000.0)
         return output
 
@@ -224,7 +226,8 @@ class Session:
                     self.synth = Synth(preset, self.config.soundfont)
                     self.audio_latency_ms = self.synth.start_audio(
                         self.config.audio_driver, self.config.period_size)
-                    outputs.append(SynthOutput(self.synth))
+                    outputs.append(self._daw(SynthOutput(self.synth),
+                                             self.config.synth_mode))
                     names.append(f"synth ({self.synth.driver}, "
                                   f"{self.audio_latency_ms:.1f} ms buffer)")
                 elif kind == "virtual-per-part":

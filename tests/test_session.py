@@ -10,6 +10,8 @@ import rtmidi
 
 from livearranger.arrangers import ArrangerError
 from livearranger.io.midi_io import MidiIOError
+from livearranger.io.synth import SynthOutput
+from livearranger.router import DelayedOutput
 from livearranger.session import Session, SessionConfig
 from tests.midi_probe import Listener, jack_ports, write_split_preset
 
@@ -154,6 +156,20 @@ def test_builtin_synth_plays_live_audio_through_jack(jack_server, tmp_path):
     half = len(audio) // 4
     assert np.sqrt(np.mean((audio[:half // 2] / 32768.0) ** 2)) < 0.01   # silence first
     assert np.sqrt(np.mean((audio[-half:] / 32768.0) ** 2)) > 0.01       # then the chord
+
+
+def test_the_synth_in_print_mode_sounds_final_parts_a_constant_horizon_late(jack_server):
+    session = Session(SessionConfig(preset="satb", arranger="closest-pitch", api="jack",
+                                    input=None, outputs=["synth"], audio_driver="jack",
+                                    client="la-print", synth_mode="print", horizon_ms=10))
+    session.start()
+    try:
+        synth = [o for o in session.engine.router.outputs if isinstance(o, DelayedOutput)]
+        assert len(synth) == 1 and isinstance(synth[0].output, SynthOutput)
+        assert synth[0].delay == pytest.approx(0.010)
+        assert not any(isinstance(o, SynthOutput) for o in session.engine.router.outputs)
+    finally:
+        session.stop()
 
 
 def test_output_client_that_stops_delivering_is_reopened(jack_server):

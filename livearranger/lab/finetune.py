@@ -61,6 +61,7 @@ from livearranger.lab.datasets import (
     midi_files,
     read_midi_tracks,
 )
+from livearranger.lab.onnx_graph import quantize
 from livearranger.presets import MAX_TEXT, Preset, PresetError, save_user_preset, user_preset_dir
 from livearranger.progress import Bar, clock_text
 
@@ -525,6 +526,7 @@ def run(opt: Options, out: IO[str] | None = None, err: IO[str] | None = None) ->
     graph = Path(result["graph"])
     if result["best_epoch"] < 0 or not graph.is_file():
         raise TrainError(f"{graph}: no epoch finished, nothing to write")
+    quantize(graph, graph)                    # int8 weights, as the shipped graphs
     written = _write_preset(preset, name, graph, scan, opt.data)
     say(f"wrote {Path(result['weights'])}, {graph} (best epoch {result['best_epoch']}, "
         f"validation {result['best_valid']:.1f} %)")
@@ -688,8 +690,9 @@ def _report(held: Sequence[Usable], preset: Preset, graph: Path, start_model: An
         if start_model is not None:
             from livearranger.lab.ensemble_model import export_step
 
-            first = export_step(start_model, Path(tmp) / "start.onnx",
-                                {"data": "the starting model, before training"})
+            first = quantize(export_step(start_model, Path(tmp) / "start.onnx",
+                                         {"data": "the starting model, before training"}),
+                             Path(tmp) / "start-int8.onnx")
             contenders.append(("starting model (zero-shot)",
                                lambda p: OnnxArranger(p, model=str(first))))
         contenders += [(rule, _rule(rule)) for rule in ("voice-leading", "closest-pitch")]

@@ -8,6 +8,7 @@ metadata are written one way: sorted keys, strings as they are, anything else as
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -26,3 +27,28 @@ def stamp(path: str | Path, props: dict[str, Any], doc: str = "") -> None:
         graph.doc_string = doc
     onnx.checker.check_model(graph)
     onnx.save(graph, str(path))
+
+
+def quantize(src: str | Path, dst: str | Path) -> Path:
+    """Write ``src``'s graph to ``dst`` with int8 weights: every MatMul and Gemm becomes
+    a dynamically quantised one (standard ONNX ops; weights per tensor, activations per
+    step), a quarter of the bytes a step reads.  At one note per step the graph is bound
+    by reading its weights, so this is the speed-up (about 30 % on the shipped graphs
+    here; accuracy unchanged within 0.05 points, ``models/README.md``).  The metadata are
+    kept, with ``weights`` = ``int8``; a graph that has them already is copied as it is."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    src, dst = Path(src), Path(dst)
+    props = {p.key: p.value for p in onnx.load(str(src)).metadata_props}
+    if props.get("weights") == "int8":
+        if src.resolve() != dst.resolve():
+            shutil.copyfile(src, dst)
+        return dst
+    doc = onnx.load(str(src)).doc_string
+    tmp = dst.with_name(dst.name + ".part")
+    quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8,
+                     op_types_to_quantize=["MatMul", "Gemm"])
+    stamp(tmp, {**props, "weights": "int8"}, doc)
+    tmp.replace(dst)
+    return dst
