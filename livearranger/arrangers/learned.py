@@ -28,24 +28,35 @@ class RuleFeatures:
     """Fills a note's model inputs (features with the rule's proposal, tokens) and keeps
     the rule in step with the parts really chosen."""
 
-    __slots__ = ("rule", "features", "tokens", "beat")
+    __slots__ = ("rule", "features", "tokens", "beat", "hint", "_hinted")
 
     def __init__(self, preset: Preset) -> None:
+        n = len(preset.parts)
         self.rule = VoiceLeadingArranger(preset)
-        self.features = np.zeros((1, feature_dim(len(preset.parts))), dtype=np.float32)
+        self.features = np.zeros((1, feature_dim(n)), dtype=np.float32)
         self.tokens = np.zeros((1, 2), dtype=np.int64)
-        self.beat = np.zeros((1, N_BEAT), dtype=np.float32)   # read by the ensemble model
+        # read by the ensemble model: the beat row, and the part a hint forced (one-hot)
+        self.beat = np.zeros((1, N_BEAT), dtype=np.float32)
+        self.hint = np.zeros((1, n), dtype=np.float32)
+        self._hinted = -1
 
     def fill(self, note: NoteEvent, state: PerformanceState, chord: bool,
              features: np.ndarray | None = None) -> np.ndarray:
         """Inputs for ``note`` (``chord``: it is one of a chord decided again), into
         ``features`` (a row) or this object's own buffer; returns the row.  The beat
-        row (``self.beat``) follows ``state.beat``."""
+        row (``self.beat``) follows ``state.beat``, the hint row ``note.hint``."""
         proposal = self.rule.propose(note, state, chord)
         row = self.features[0] if features is None else features
         note_features(note.pitch, note.velocity, note.time, state, out=row, proposal=proposal)
         self.tokens[0, 0], self.tokens[0, 1] = model_tokens(note.pitch, state)
         beat_features(state.beat, self.beat[0])
+        hinted = note.hint
+        if hinted != self._hinted:
+            if self._hinted >= 0:
+                self.hint[0, self._hinted] = 0.0
+            if hinted >= 0:
+                self.hint[0, hinted] = 1.0
+            self._hinted = hinted
         return row
 
     def chosen(self, note: NoteEvent, part: int) -> None:

@@ -35,6 +35,7 @@ from livearranger.state import PerformanceState
 
 GRAPH_FORMAT = "livearranger-step-1"          # one preset's parts, fixed
 ENSEMBLE_FORMAT = "livearranger-ensemble-1"   # any parts, given as an input
+HINT_FORMAT = "livearranger-ensemble-2"       # the same, reading the player's hints too
 ENSEMBLE_MODEL = "ensemble.onnx"              # what a preset naming no model plays
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
@@ -141,10 +142,11 @@ class OnnxArranger(LearnedArranger):
 
     def _check_meta(self, preset: Preset) -> None:
         fmt = self.meta.get("format")
-        if fmt not in (GRAPH_FORMAT, ENSEMBLE_FORMAT):
-            raise self._fail(f"graph format {fmt!r} is not {GRAPH_FORMAT!r} "
-                             f"or {ENSEMBLE_FORMAT!r}")
-        self.ensemble = fmt == ENSEMBLE_FORMAT
+        if fmt not in (GRAPH_FORMAT, ENSEMBLE_FORMAT, HINT_FORMAT):
+            raise self._fail(f"graph format {fmt!r} is not {GRAPH_FORMAT!r}, "
+                             f"{ENSEMBLE_FORMAT!r} or {HINT_FORMAT!r}")
+        self.ensemble = fmt in (ENSEMBLE_FORMAT, HINT_FORMAT)
+        self.reads_hints = fmt == HINT_FORMAT
         n = len(preset.parts)
         if self.ensemble:
             most = self._meta_json("max_parts")
@@ -196,6 +198,8 @@ class OnnxArranger(LearnedArranger):
             ("past_kv", self.ring.cache), ("pos", self.ring.pos), ("valid", self.ring.valid)]
         if self.ensemble:
             inputs += [("beat", self.inputs.beat), ("parts", self._parts)]
+        if self.reads_hints:
+            inputs.append(("hint", self.inputs.hint))
         for name, arr in inputs:
             io.bind_input(name, "cpu", 0, arr.dtype, list(arr.shape), arr.ctypes.data)
         for name, arr in (("logits", logits), ("present_kv", present)):

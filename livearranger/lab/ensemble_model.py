@@ -18,6 +18,11 @@ Per note:
   per-ensemble model);
 - part i's logit is ``v . GELU(A h + B e_i)``: a pointer over the parts present.
 
+With ``hints`` (format ``livearranger-ensemble-2``) each part's row also has a flag: the
+player's hint forced this note to that part (``livearranger.hints``; training simulates
+them).  The hinted note's own part is forced anyway; the flag tells the notes after it,
+through the cache, which parts the player fixed.
+
 ``forward`` runs padded batches of sequences (``part_mask`` marks real parts); ``step``
 runs one note of B streams in lockstep against a ring cache and gives the same logits.
 The exported step graph (``export_step``) takes the parts as an input of dynamic length.
@@ -41,6 +46,7 @@ from livearranger.lab.attention import Block, alibi_slopes
 from livearranger.lab.onnx_graph import stamp
 
 GRAPH_FORMAT = "livearranger-ensemble-1"
+HINT_FORMAT = "livearranger-ensemble-2"      # the same with the hint flags as an input
 OPSET = 17
 N_REL = 3                     # where the note lies in a part's range
 NEG = -1e4                    # logit of a padded part
@@ -53,14 +59,19 @@ class EnsembleTransformer(nn.Module):
 
     def __init__(self, d_model: int = 128, n_layers: int = 3, n_heads: int = 4,
                  window: int = 32, d_ff: int = 256, d_part: int = 64,
-                 dropout: float = 0.1) -> None:
+                 dropout: float = 0.1, hints: bool = False) -> None:
         super().__init__()
-        self.config = dict(d_model=d_model, n_layers=n_layers, n_heads=n_heads,
-                           window=window, d_ff=d_ff, d_part=d_part, dropout=dropout)
+        self.config: dict[str, Any] = dict(
+            d_model=d_model, n_layers=n_layers, n_heads=n_heads, window=window, d_ff=d_ff,
+            d_part=d_part, dropout=dropout)
+        if hints:
+            self.config["hints"] = True
+        self.hints = hints
         self.n_layers, self.n_heads, self.window = n_layers, n_heads, window
         self.d_head = d_model // n_heads
-        self.part_enc = nn.Sequential(nn.Linear(N_PER_PART + N_DESC + N_REL, d_part),
-                                      nn.GELU(), nn.Linear(d_part, d_part))
+        self.part_enc = nn.Sequential(
+            nn.Linear(N_PER_PART + N_DESC + N_REL + int(hints), d_part),
+            nn.GELU(), nn.Linear(d_part, d_part))
         self.glob_in = nn.Linear(N_GLOBAL + N_BEAT + 2 * d_part, d_model)
         self.pitch_emb = nn.Embedding(128, d_model)
         self.drop = nn.Dropout(dropout)
@@ -73,10 +84,12 @@ class EnsembleTransformer(nn.Module):
         self.register_buffer("slopes", alibi_slopes(n_heads), persistent=False)
 
     # ------------------------------------------------------------------ input
-    def parts_of(self, features: Tensor, parts: Tensor) -> Tensor:
+    def parts_of(self, features: Tensor, parts: Tensor, hint: Tensor | None = None
+                 ) -> Tensor:
         """Part vectors [..., P, d_part] from features [..., N_GLOBAL + P*N_PER_PART]
         and descriptors [..., P, N_DESC] (broadcast over the time axis when given
-        [B, P, N_DESC] with features [B, T, F])."""
+        [B, P, N_DESC] with features [B, T, F]); ``hint`` [..., P]: 1 where a hint forced
+        the note (read only by a model with ``hints``; None: no hint)."""
         n = parts.shape[-2]
         state = features[..., N_GLOBAL:N_GLOBAL + n * N_PER_PART]
         state = state.reshape(*features.shape[:-1], n, N_PER_PART)
@@ -87,7 +100,11 @@ class EnsembleTransformer(nn.Module):
         rel = torch.stack((torch.clamp(pitch - low, -4.0, 4.0),
                            torch.clamp(high - pitch, -4.0, 4.0),
                            ((pitch >= low) & (pitch <= high)).to(features.dtype)), dim=-1)
-        return self.part_enc(torch.cat((state, parts, rel), dim=-1))
+        rows = [state, parts, rel]
+        if self.hints:
+            rows.append((torch.zeros_like(rel[..., 0]) if hint is None else hint
+                         ).unsqueeze(-1))
+        return self.part_enc(torch.cat(rows, dim=-1))
 
     def embed(self, features: Tensor, tokens: Tensor, beat: Tensor, e: Tensor,
               part_mask: Tensor) -> Tensor:
@@ -116,10 +133,11 @@ class EnsembleTransformer(nn.Module):
 
     # ------------------------------------------------------------- sequences
     def forward(self, features: Tensor, tokens: Tensor, beat: Tensor, parts: Tensor,
-                part_mask: Tensor) -> Tensor:
+                part_mask: Tensor, hint: Tensor | None = None) -> Tensor:
         """features [B,T,F], tokens [B,T,2], beat [B,T,N_BEAT], parts [B,P,N_DESC],
-        part_mask bool [B,P] -> logits [B,T,P] (NEG where a part is padding)."""
-        e = self.parts_of(features, parts)
+        part_mask bool [B,P], hint [B,T,P] or None -> logits [B,T,P] (NEG where a part
+        is padding)."""
+        e = self.parts_of(features, parts, hint)
         x = self.drop(self.embed(features, tokens, beat, e, part_mask))
         bias = self.attention_bias(features.shape[1])
         for block in self.blocks:
@@ -133,11 +151,12 @@ class EnsembleTransformer(nn.Module):
         return past, torch.zeros(1, dtype=torch.long), torch.zeros(self.window, dtype=torch.bool)
 
     def step(self, features: Tensor, tokens: Tensor, beat: Tensor, parts: Tensor,
-             part_mask: Tensor, past_kv: Tensor, pos: Tensor, valid: Tensor
-             ) -> tuple[Tensor, Tensor]:
+             part_mask: Tensor, past_kv: Tensor, pos: Tensor, valid: Tensor,
+             hint: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """One note of B streams in lockstep: features [B,F], tokens [B,2], beat
         [B,N_BEAT], parts [B,P,N_DESC], part_mask [B,P], past_kv [L,2,B,H,W,Dh], pos
-        int64 [1] (this note's slot), valid bool [W] (slots of the previous W-1 notes).
+        int64 [1] (this note's slot), valid bool [W] (slots of the previous W-1 notes),
+        hint [B,P] or None.
 
         Returns (logits [B,P], present_kv [L,2,B,H,Dh]); the caller writes present_kv
         into slot ``pos``, marks it valid and moves ``pos`` on modulo W."""
@@ -150,7 +169,7 @@ class EnsembleTransformer(nn.Module):
                           torch.zeros(h, 1)), dim=-1)                   # [H, W+1]
         bias = bias.masked_fill(~torch.cat((keep, torch.ones(1, dtype=torch.bool))
                                            ).view(1, w + 1), float("-inf"))
-        e = self.parts_of(features, parts)
+        e = self.parts_of(features, parts, hint)
         x = self.embed(features, tokens, beat, e, part_mask)
         b = x.shape[0]
         present = []
@@ -177,14 +196,15 @@ class _StepGraph(nn.Module):
         self.model = model
 
     def forward(self, features: Tensor, tokens: Tensor, beat: Tensor, parts: Tensor,
-                past_kv: Tensor, pos: Tensor, valid: Tensor) -> tuple[Tensor, Tensor]:
+                past_kv: Tensor, pos: Tensor, valid: Tensor, hint: Tensor | None = None
+                ) -> tuple[Tensor, Tensor]:
         mask = torch.ones_like(parts[:, 0], dtype=torch.bool).unsqueeze(0)
         logits, present = self.model.step(features, tokens, beat, parts.unsqueeze(0), mask,
-                                          past_kv.unsqueeze(2), pos, valid)
+                                          past_kv.unsqueeze(2), pos, valid, hint)
         return logits, present.squeeze(2)
 
 
-INPUTS = ["features", "tokens", "beat", "parts", "past_kv", "pos", "valid"]
+INPUTS = ["features", "tokens", "beat", "parts", "past_kv", "pos", "valid"]   # + "hint"
 OUTPUTS = ["logits", "present_kv"]
 
 
@@ -193,6 +213,7 @@ def export_step(model: EnsembleTransformer, path: str | Path, meta: dict[str, An
 
         features float32[1, 14 + 12n]  tokens int64[1, 2]  beat float32[1, 5]
         parts float32[n, 5]  past_kv float32[L, 2, H, W, Dh]  pos int64[1]  valid bool[W]
+        [hint float32[1, n], a model with ``hints``]
         -> logits float32[1, n], present_kv float32[L, 2, H, Dh]
 
     with ``meta`` (training data, split, accuracy) and the graph's shapes as metadata."""
@@ -203,16 +224,22 @@ def export_step(model: EnsembleTransformer, path: str | Path, meta: dict[str, An
     model = model.eval()
     n = 4
     past, pos, valid = model.empty_cache()
-    example = (torch.zeros(1, N_GLOBAL + n * N_PER_PART), torch.tensor([[60, n]]),
-               torch.zeros(1, N_BEAT), torch.zeros(n, N_DESC), past.squeeze(2), pos, valid)
+    example: tuple[Tensor, ...] = (
+        torch.zeros(1, N_GLOBAL + n * N_PER_PART), torch.tensor([[60, n]]),
+        torch.zeros(1, N_BEAT), torch.zeros(n, N_DESC), past.squeeze(2), pos, valid)
+    names, axes = list(INPUTS), {"features": {1: "features"}, "parts": {0: "parts"},
+                                 "logits": {1: "parts"}}
+    if model.hints:
+        example += (torch.zeros(1, n),)
+        names.append("hint")
+        axes["hint"] = {1: "parts"}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(_StepGraph(model).eval(), example, str(tmp),
-                          input_names=INPUTS, output_names=OUTPUTS, opset_version=OPSET,
-                          do_constant_folding=True, dynamo=False,
-                          dynamic_axes={"features": {1: "features"}, "parts": {0: "parts"},
-                                        "logits": {1: "parts"}})
-    props = {**meta, "format": GRAPH_FORMAT, "feature_version": str(FEATURE_VERSION),
+                          input_names=names, output_names=OUTPUTS, opset_version=OPSET,
+                          do_constant_folding=True, dynamo=False, dynamic_axes=axes)
+    props = {**meta, "format": HINT_FORMAT if model.hints else GRAPH_FORMAT,
+             "feature_version": str(FEATURE_VERSION),
              "window": str(model.window), "max_parts": str(MAX_ENSEMBLE),
              "cache_shape": [model.n_layers, 2, model.n_heads, model.window, model.d_head],
              "config": model.config}
@@ -245,3 +272,17 @@ def load_weights(path: str | Path) -> tuple[EnsembleTransformer, dict[str, Any]]
     model.load_state_dict(state)
     model.eval()
     return model, dict(info.get("meta", {}))
+
+
+def with_hint_input(model: EnsembleTransformer) -> EnsembleTransformer:
+    """A model with ``hints`` that plays exactly as ``model`` while no hint is given (the
+    flag's weights start at zero): where a fine-tuning with simulated hints starts."""
+    if model.hints:
+        return model
+    config = {**model.config, "hints": True}
+    out = EnsembleTransformer(**config)
+    state = model.state_dict()
+    first = state["part_enc.0.weight"]
+    state["part_enc.0.weight"] = torch.cat((first, torch.zeros(first.shape[0], 1)), dim=1)
+    out.load_state_dict(state)
+    return out.train(model.training)

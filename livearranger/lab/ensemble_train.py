@@ -48,6 +48,7 @@ from livearranger.lab.ensemble_model import (
     export_step,
     load_weights,
     save_weights,
+    with_hint_input,
 )
 from livearranger.lab.evaluate import performance
 from livearranger.lab.training import (
@@ -58,6 +59,7 @@ from livearranger.lab.training import (
     chunks,
     nll_sum,
     segments,
+    simulate_hints,
     teacher,
 )
 from livearranger.presets import Preset
@@ -91,23 +93,25 @@ class Example:
     mask: np.ndarray          # [T] part bit masks
     first: int                # first position with a loss
     parts: np.ndarray         # [n, 5]
+    hints: np.ndarray         # [T] the part a hint forced each note to, or -1
 
 
 def examples(reps: Sequence[Replayer], presets: Sequence[Preset], window: int
              ) -> list[Example]:
-    """Chunks of 4W notes with the loss on the last 3W (each note once)."""
+    """Chunks of 4W notes with the loss on the last 3W (each note once; none on a
+    hinted note, whose part is forced)."""
     out = []
     for r, preset in zip(reps, presets, strict=True):
         desc = part_descriptors(preset.parts)
-        mask = r.perf.mask.astype(np.int64)
+        mask = np.where(r.hints >= 0, 0, r.perf.mask.astype(np.int64))
         for s, e, first in chunks(r.n, 4 * window, 3 * window):
             out.append(Example(r.features[s:e], r.tokens[s:e], r.beats[s:e], mask[s:e],
-                               first - s, desc))
+                               first - s, desc, r.hints[s:e]))
     return out
 
 
 def collate(batch: Sequence[Example]) -> tuple[torch.Tensor, ...]:
-    """Pad time and parts: (features, tokens, beat, parts, part_mask, target)."""
+    """Pad time and parts: (features, tokens, beat, parts, part_mask, target, hint)."""
     t = max(len(b.mask) for b in batch)
     p = max(len(b.parts) for b in batch)
     bsz = len(batch)
@@ -117,6 +121,7 @@ def collate(batch: Sequence[Example]) -> tuple[torch.Tensor, ...]:
     parts = np.zeros((bsz, p, batch[0].parts.shape[1]), dtype=np.float32)
     pmask = np.zeros((bsz, p), dtype=bool)
     target = np.zeros((bsz, t, p), dtype=bool)
+    hint = np.zeros((bsz, t, p), dtype=np.float32)
     bits = np.arange(p)
     for i, b in enumerate(batch):
         n, k = len(b.mask), len(b.parts)
@@ -126,20 +131,23 @@ def collate(batch: Sequence[Example]) -> tuple[torch.Tensor, ...]:
         parts[i, :k] = b.parts
         pmask[i, :k] = True
         target[i, b.first:n] = ((b.mask[b.first:n, None] >> bits) & 1).astype(bool)
-    return tuple(torch.from_numpy(a) for a in (f, tok, beat, parts, pmask, target))
+        at = np.flatnonzero(b.hints >= 0)
+        hint[i, at, b.hints[at]] = 1.0
+    return tuple(torch.from_numpy(a) for a in (f, tok, beat, parts, pmask, target, hint))
 
 
 # ------------------------------------------------------------------ roll-outs
 @torch.no_grad()
 def rollout(model: EnsembleTransformer, perfs: Sequence[Piece], presets: Sequence[Preset],
-            groups: Sequence[float | None], beats: Sequence[bool] | None = None
-            ) -> list[Replayer]:
+            groups: Sequence[float | None], beats: Sequence[bool] | None = None,
+            hints: Sequence[np.ndarray | None] | None = None) -> list[Replayer]:
     """Let the model play every performance itself (constraints, argmax, as the runtime
-    decides), all streams stepped together with one ring cache."""
+    decides; a hinted note its hint), all streams stepped together with one ring cache."""
     model.eval()
     beats = beats or [False] * len(perfs)
-    reps = [Replayer(p, s, g, b) for p, s, g, b in zip(perfs, presets, groups, beats,
-                                                       strict=True)]
+    hints = hints or [None] * len(perfs)
+    reps = [Replayer(p, s, g, b, h) for p, s, g, b, h in zip(perfs, presets, groups, beats,
+                                                             hints, strict=True)]
     cons = [Constraints(s) for s in presets]
     active = [i for i, r in enumerate(reps) if r.next_note()]
     if not active:
@@ -159,8 +167,13 @@ def rollout(model: EnsembleTransformer, perfs: Sequence[Piece], presets: Sequenc
             f[row, :r.features.shape[1]] = r.features[r.j]
         tok = torch.from_numpy(np.stack([reps[i].tokens[reps[i].j] for i in active]))
         bt = torch.from_numpy(np.stack([reps[i].beats[reps[i].j] for i in active]))
+        hint = np.zeros((len(active), p_max), dtype=np.float32)
+        for row, i in enumerate(active):
+            if (h := int(reps[i].hints[reps[i].j])) >= 0:
+                hint[row, h] = 1.0
         logits, kv = model.step(torch.from_numpy(f), tok, bt, torch.from_numpy(descs[active]),
-                                torch.from_numpy(pmask[active]), past, pos, valid)
+                                torch.from_numpy(pmask[active]), past, pos, valid,
+                                torch.from_numpy(hint))
         slot = int(pos)
         past[:, :, :, :, slot] = kv
         valid[slot] = True
@@ -169,9 +182,13 @@ def rollout(model: EnsembleTransformer, perfs: Sequence[Piece], presets: Sequenc
         keep = []
         for row, i in enumerate(active):
             r = reps[i]
-            allowed = cons[i].mask(int(r.perf.pitch[r.j]), r.state, r.time)
-            n = len(allowed)
-            r.commit(int(np.where(allowed, lg[row, :n], -np.inf).argmax()))
+            hinted = int(r.hints[r.j])
+            if hinted >= 0:
+                r.commit(hinted)
+            else:
+                allowed = cons[i].mask(int(r.perf.pitch[r.j]), r.state, r.time)
+                n = len(allowed)
+                r.commit(int(np.where(allowed, lg[row, :n], -np.inf).argmax()))
             if r.next_note():
                 keep.append(row)
         if len(keep) < len(active):
@@ -241,8 +258,8 @@ def shard_step(model: nn.Module, opt: torch.optim.Optimizer, local: Sequence[Exa
     process's share).  The loss is normalised by the positions of the whole batch, so
     the averaged gradients equal one process's on the whole batch (up to summation
     order).  Returns the batch's mean loss."""
-    f, tok, beat, parts, pmask, target = collate(local)
-    total, has = nll_sum(model(f, tok, beat, parts, pmask), target)
+    f, tok, beat, parts, pmask, target, hint = collate(local)
+    total, has = nll_sum(model(f, tok, beat, parts, pmask, hint), target)
     count = _reduce(float(has))
     loss = total * (world()[1] / max(count, 1.0))        # DDP averages over processes
     opt.zero_grad()
@@ -266,13 +283,16 @@ def train(items: Sequence[Item], valid: Sequence[Item], out: Path, minutes: floa
           beat_share: float = 0.5, dagger_from: int = 3, dagger_every: int = 2,
           dagger_pieces: int = 48, threads: int = 1, resume: bool = True,
           warmup: int = 100, meta: dict[str, Any] | None = None, log: Log = print,
-          progress: Callable[[Progress], None] | None = None) -> dict[str, Any]:
+          progress: Callable[[Progress], None] | None = None,
+          hint_input: bool = False) -> dict[str, Any]:
     """Train (or fine-tune from ``init``, a weights file) and keep the best epoch as
     ``out``.npz and ``out``.onnx; returns a summary.  ``out``.state.pt holds the run's
     state after every epoch (written before the epoch's line is logged, and replaced
     whole, so an interrupt never leaves half of one): a run started again with the same
     ``out`` resumes there.  ``warmup``: batches over which the learning rate rises to
     ``lr`` (fewer for a fine-tuning on little data, whose epochs are a batch or two).
+    ``hint_input``: the model reads hints (``with_hint_input``; a model that does is
+    trained with simulated ones, ``simulate_hints``).
 
     Under ``torchrun`` (a gloo or NCCL group already set up) every process replays and
     trains on its share of the pieces, gradients are averaged (DDP), each batch of
@@ -289,7 +309,9 @@ def train(items: Sequence[Item], valid: Sequence[Item], out: Path, minutes: floa
             raise ValueError(f"{it.piece.name}: {len(it.preset.parts)} parts "
                              f"(at most {MAX_ENSEMBLE})")
     train_items = [Item(s, it.preset, it.source) for it in items for s in segments(it.piece)]
-    model = load_weights(init)[0] if init else EnsembleTransformer()
+    model = load_weights(init)[0] if init else EnsembleTransformer(hints=hint_input)
+    if hint_input:
+        model = with_hint_input(model)
     start_epoch, used, best, best_epoch, step = 0, 0.0, -1.0, -1, 0
     history: list[dict[str, Any]] = []
     st = None
@@ -322,10 +344,11 @@ def train(items: Sequence[Item], valid: Sequence[Item], out: Path, minutes: floa
             it, r = train_items[i], _draw(seed, epoch, i)
             s = widen(it.preset, r)
             presets.append(s)
-            reps.append(teacher(augment(it.piece, s, r), s, Constraints(s), r,
-                                noise if i % 2 else 0.0,
+            perf = augment(it.piece, s, r)
+            reps.append(teacher(perf, s, Constraints(s), r, noise if i % 2 else 0.0,
                                 CHORD_GROUP if r.random() < chord_share else None,
-                                bool(r.random() < beat_share)))
+                                bool(r.random() < beat_share),
+                                simulate_hints(perf, r) if model.hints else None))
         ex = examples(reps, presets, window)
         if epoch >= dagger_from and (epoch - dagger_from) % dagger_every == 0:
             pick = [int(i) for i in _draw(seed, epoch, _PICK).permutation(
@@ -336,7 +359,9 @@ def train(items: Sequence[Item], valid: Sequence[Item], out: Path, minutes: floa
                      for i, s, r in zip(pick, ps, draws, strict=True)]
             groups = [CHORD_GROUP if r.random() < chord_share else None for r in draws]
             bts = [bool(r.random() < beat_share) for r in draws]
-            dagger = examples(rollout(model, fresh, ps, groups, bts), ps, window)
+            hs = [simulate_hints(p, r) if model.hints else None
+                  for p, r in zip(fresh, draws, strict=True)]
+            dagger = examples(rollout(model, fresh, ps, groups, bts, hs), ps, window)
         ex = ex + dagger
         net.train()
         order = _draw(seed, epoch, _ORDER + rank).permutation(len(ex))
@@ -422,6 +447,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nproc", type=int, default=1,
                     help="processes on this machine (torchrun, gloo); several machines: "
                          "start this module with torchrun's own rendezvous options")
+    ap.add_argument("--hints", action="store_true",
+                    help="the model reads a player's hints (trained with simulated ones; "
+                         "--init weights without them gain the input, starting at zero)")
     ap.add_argument("--out", type=Path, default=Path("models/shipped/ensemble"))
     a = ap.parse_args(argv)
     args = sys.argv[1:] if argv is None else list(argv)
@@ -443,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     r = train(items, valid, a.out, a.minutes, a.seed, a.init, a.lr, threads=a.threads,
               patience=a.patience, dagger_from=a.dagger_from, dagger_every=a.dagger_every,
               dagger_pieces=a.dagger_pieces, meta=meta,
-              log=lambda s: print(s, flush=True))
+              log=lambda s: print(s, flush=True), hint_input=a.hints)
     if world()[0] == 0:
         print(f"best validation {r['best_valid']:.2f} at epoch {r['best_epoch']}: "
               f"{r['weights']}, {r['graph']}")

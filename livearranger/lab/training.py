@@ -82,10 +82,12 @@ class Replayer:
     chord decision: ``livearranger.chords.schedule``, the decision the engine makes when
     it settles a chord); the caller chooses each part.
     ``features``/``tokens``/``beats`` hold what the model saw for each note; the beat is
-    known (the score's, as a DAW's clock would give it) only when ``beat_known``."""
+    known (the score's, as a DAW's clock would give it) only when ``beat_known``.
+    ``hints``: per note the part a player's hint forces it to, or -1 (``simulate_hints``);
+    ``note.hint`` carries it, as the engine's does."""
 
     def __init__(self, perf: Piece, preset: Preset, group: float | None = None,
-                 beat_known: bool = False) -> None:
+                 beat_known: bool = False, hints: np.ndarray | None = None) -> None:
         n_parts = len(preset.parts)
         self.perf = perf
         self.n = len(perf)
@@ -96,6 +98,7 @@ class Replayer:
         self.tokens = np.zeros((self.n, 2), dtype=np.int64)
         self.beats = np.zeros((self.n, N_BEAT), dtype=np.float32)
         self.beat_known = beat_known
+        self.hints = np.full(self.n, -1, dtype=np.int64) if hints is None else hints
         self.chosen = np.full(self.n, -1, dtype=np.int64)
         self._steps = schedule(perf.onset, perf.offset, perf.pitch, group,
                                chord_size(preset))
@@ -131,7 +134,8 @@ class Replayer:
             self._in_chord = bool(pending)
             st.pending[:] = pending
             t = float(self.perf.onset[j])
-            self.note = NoteEvent(Kind.NOTE_ON, t, p, int(self.perf.velocity[j]))
+            self.note = NoteEvent(Kind.NOTE_ON, t, p, int(self.perf.velocity[j]),
+                                  hint=int(self.hints[j]))
             st.beat = float(self.perf.beat[j]) if self.beat_known else None
             self.inputs.fill(self.note, st, self.chord, self.features[j])
             self.tokens[j] = self.inputs.tokens[0]
@@ -149,16 +153,40 @@ class Replayer:
         self.chosen[j] = part
 
 
+def simulate_hints(perf: Piece, rng: np.random.Generator) -> np.ndarray | None:
+    """A player's hints for a training replay (per note its true part, or -1): none for
+    half the pieces; else the paper's entry hints (the first note of each part) or, as a
+    player tapping a part's hint key before its notes would give them, 2-8 successive
+    notes of one part from each of about 0.5-2.5 % of the notes."""
+    draw = rng.random()
+    if draw < 0.5:
+        return None
+    out = np.full(len(perf), -1, dtype=np.int64)
+    if draw < 0.75:
+        for part in np.unique(perf.part):
+            out[int(np.argmax(perf.part == part))] = part
+        return out
+    share = rng.uniform(0.02, 0.10)
+    for start in np.flatnonzero(rng.random(len(perf)) < share / 4):
+        part = perf.part[start]
+        run = np.flatnonzero(perf.part[start:] == part)[:int(rng.integers(2, 9))]
+        out[start + run] = part
+    return out
+
+
 def teacher(perf: Piece, preset: Preset, cons: Constraints, rng: np.random.Generator,
             noise: float = 0.0, group: float | None = None,
-            beat_known: bool = False) -> Replayer:
+            beat_known: bool = False, hints: np.ndarray | None = None) -> Replayer:
     """Replay with the true parts, a share ``noise`` of them replaced by a wrong allowed
-    part (the history the model sees is then corrupted; its targets stay true)."""
-    r = Replayer(perf, preset, group, beat_known)
+    part (the history the model sees is then corrupted; its targets stay true); a
+    hinted note keeps its hint."""
+    r = Replayer(perf, preset, group, beat_known, hints)
     while r.next_note():
         j = r.j
         part = int(perf.part[j])
-        if noise and rng.random() < noise:
+        if r.hints[j] >= 0:
+            part = int(r.hints[j])
+        elif noise and rng.random() < noise:
             cand = [c for c in cons.candidates(int(perf.pitch[j]), r.state, r.time)
                     if not (int(perf.mask[j]) >> c) & 1]
             if cand:
