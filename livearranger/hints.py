@@ -20,8 +20,9 @@ each press switches that part's mute or solo on or off (``Router.set_mute``,
 sound and their controllers go to no part.  The OSC commands ``/livearranger/part/mute``
 and ``/livearranger/part/solo`` do the same.
 
-A hint is a hard constraint that every arranger obeys, not an input the model sees
-(that needs a model trained with simulated hints): the key goes to the hinted part
+A hint is a hard constraint that every arranger obeys (an ensemble model trained with
+simulated hints, format ``livearranger-ensemble-2``, also reads it as an input; the
+shipped ones do not: it did not help, ``models/README.md``): the key goes to the hinted part
 whenever that part's range holds its pitch (a monophonic part already sounding takes it
 too: the player asked); otherwise the hint is not used for it and the arranger chooses
 among the constraints' candidates as usual (a one-shot is spent either way).  The

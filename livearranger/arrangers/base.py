@@ -24,7 +24,8 @@ class Arranger(ABC):
     A player's hint (``livearranger.hints``) is a hard constraint above every arranger:
     the engine calls ``decide``, which gives a hinted note its hint and tells the
     arranger through ``force`` (so its own history follows the forced part) instead of
-    asking ``assign``.  The model does not see hints as an input.
+    asking ``assign``.  An ensemble model of format ``livearranger-ensemble-2`` also
+    reads the hint as an input (``RuleFeatures.hint``); the shipped models do not.
     """
 
     name = "base"

@@ -21,6 +21,7 @@ from livearranger.ensemble import N_BEAT
 from livearranger.events import Kind, NoteEvent
 from livearranger.features import feature_dim
 from livearranger.lab.datasets import Piece
+from livearranger.lab.evaluate import first_of_each_part
 from livearranger.lab.humanize import humanize, scale_tempo, score_velocity
 from livearranger.presets import Preset
 from livearranger.state import PerformanceState
@@ -163,8 +164,8 @@ def simulate_hints(perf: Piece, rng: np.random.Generator) -> np.ndarray | None:
         return None
     out = np.full(len(perf), -1, dtype=np.int64)
     if draw < 0.75:
-        for part in np.unique(perf.part):
-            out[int(np.argmax(perf.part == part))] = part
+        for j, part in first_of_each_part(perf).items():
+            out[j] = part
         return out
     share = rng.uniform(0.02, 0.10)
     for start in np.flatnonzero(rng.random(len(perf)) < share / 4):

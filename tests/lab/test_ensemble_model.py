@@ -21,9 +21,11 @@ from livearranger.lab.ensemble_model import (
     export_step,
     load_weights,
     save_weights,
+    with_hint_input,
 )
 from livearranger.lab.ensemble_train import Item, rollout, train, widen
-from livearranger.lab.evaluate import performance, replay
+from livearranger.lab.evaluate import first_of_each_part, performance, replay
+from livearranger.lab.training import simulate_hints
 from livearranger.presets import Part, Preset, load_preset
 from livearranger.state import PerformanceState
 
@@ -147,3 +149,73 @@ def test_the_arranger_takes_one_to_sixteen_parts(tmp_path, n):
         assert 0 <= part < n and (preset.parts[part].in_range(note.pitch)
                                   or not any(p.in_range(note.pitch) for p in preset.parts))
         state.note_on(note.pitch, note.time, part)
+
+
+@torch.no_grad()
+def test_a_model_given_the_hint_input_plays_the_same_until_a_hint_comes():
+    m = small(4)
+    h = with_hint_input(m).eval()
+    assert h.hints and h.config["hints"] and not m.hints
+    f, tok, beat, parts = inputs(1, 12, 4, seed=4)
+    mask = torch.ones(1, 4, dtype=torch.bool)
+    none = torch.zeros(1, 12, 4)
+    assert torch.allclose(h(f, tok, beat, parts, mask, none), m(f, tok, beat, parts, mask))
+    h.part_enc[0].weight[:, -1] = 1.0          # once trained, the flag is read
+    hinted = none.clone()
+    hinted[0, 3, 2] = 1.0
+    assert not torch.allclose(h(f, tok, beat, parts, mask, hinted)[0, 3:],
+                              h(f, tok, beat, parts, mask, none)[0, 3:])
+
+
+@torch.no_grad()
+def test_the_hint_graph_equals_torch_and_the_engine_decides_as_the_rollout(tmp_path):
+    m = with_hint_input(small(5)).eval()
+    m.part_enc[0].weight[:, -1] = 0.5
+    path = export_step(m, tmp_path / "h.onnx", {"data": "test"})
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert sess.get_modelmeta().custom_metadata_map["format"] == "livearranger-ensemble-2"
+    f, tok, beat, parts = inputs(1, 1, 3, seed=5)
+    hint = torch.tensor([[0.0, 1.0, 0.0]])
+    past, pos, valid = m.empty_cache()
+    want, _ = m.step(f[:, 0], tok[:, 0], beat[:, 0], parts, torch.ones(1, 3, dtype=bool),
+                     past, pos, valid, hint)
+    got, _ = sess.run(None, {
+        "features": f[:, 0].numpy(), "tokens": tok[:, 0].numpy(), "beat": beat[:, 0].numpy(),
+        "parts": parts[0].numpy(), "past_kv": past[:, :, 0].numpy(), "pos": pos.numpy(),
+        "valid": valid.numpy(), "hint": hint.numpy()})
+    assert np.abs(got - want.numpy()).max() < 1e-4
+    # the paper's entry hints, given by the engine through hint keys and by the training
+    # roll-out as note hints: the same part for every key
+    satb = load_preset("satb")
+    piece = load_pieces("bach", "valid", 1)[0]
+    perf = performance(piece, "as-played")
+    hints = np.full(len(perf), -1, dtype=np.int64)
+    for j, part in first_of_each_part(perf).items():
+        hints[j] = part
+    (rep,) = rollout(m, [perf], [satb], [None], hints=[hints])
+    arr = OnnxArranger(satb, model=str(path))
+    assert arr.reads_hints
+    assert np.array_equal(rep.chosen, replay(perf, arr, hints="first").final)
+    (plain,) = rollout(m, [perf], [satb], [None])
+    assert not np.array_equal(plain.chosen, rep.chosen)      # the hints were heard
+    seen = []
+    for hint in (-1, 1):                                     # the graph reads the flag
+        arr.reset()
+        note = NoteEvent(Kind.NOTE_ON, 0.0, 60, 80, hint=hint)
+        arr.decide(note, PerformanceState(4))
+        seen.append(arr.last_logits.copy())
+    assert not np.allclose(seen[0], seen[1])
+
+
+def test_simulated_hints_give_true_parts():
+    piece = load_pieces("bach", "valid", 1)[0]
+    kinds = set()
+    for seed in range(12):
+        h = simulate_hints(piece, np.random.default_rng(seed))
+        if h is None:
+            kinds.add("none")
+            continue
+        at = h >= 0
+        assert np.array_equal(h[at], piece.part[at])
+        kinds.add("entry" if at.sum() == len(np.unique(piece.part)) else "taps")
+    assert kinds == {"none", "entry", "taps"}
