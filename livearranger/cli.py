@@ -64,8 +64,11 @@ def print_report(snap: Snapshot, file=sys.stdout) -> None:
           f"malformed); {snap.dropped_note_ons} new notes dropped under overload "
           "(note-offs are never dropped)", file=file)
     if snap.caught_up:
+        from livearranger.engine import CATCH_UP_LAG_NS
+
         print(f"catching up: {snap.caught_up} notes of a burst placed by the quick rule "
-              "(the engine was over 10 ms behind its input)", file=file)
+              f"(the engine was over {CATCH_UP_LAG_NS // 1_000_000} ms behind its input)",
+              file=file)
     if snap.realtime is False:
         print("note: the engine ran at ordinary priority (realtime was refused: see "
               "README, 'Realtime priority'); under load, bursts may drop new notes",

@@ -551,11 +551,19 @@ class Engine:
     def _hint_key(self, hints: Hints, key: int, time_s: float) -> None:
         """A key of the preset's hint, mute or solo zone went down."""
         if (part := hints.mute_part(key)) >= 0:
-            self.router.set_mute(part, part not in self.router.muted, time_s)
+            self._switch(True, part, time_s)
         elif (part := hints.solo_part(key)) >= 0:
-            self.router.set_solo(part, part not in self.router.soloed, time_s)
+            self._switch(False, part, time_s)
         else:
             hints.press(key)             # arms its part (or, past the parts, nothing)
+
+    def _switch(self, mute: bool, part: int, time_s: float) -> None:
+        """A player's mute (else solo) key or pad for ``part``: on if it was off, else off."""
+        router = self.router
+        if mute:
+            router.set_mute(part, part not in router.muted, time_s)
+        else:
+            router.set_solo(part, part not in router.soloed, time_s)
 
     def _control(self, ev: NoteEvent) -> None:
         number, value = ev.control, ev.value
@@ -563,12 +571,8 @@ class Engine:
         if hints is not None and number in self._hint_ccs:   # these go to no part
             if number == hints.cc:
                 hints.control(value)
-            elif (part := hints.control_part(value)) < 0:
-                pass
-            elif number == hints.mute_cc:
-                self.router.set_mute(part, part not in self.router.muted, ev.time)
-            else:
-                self.router.set_solo(part, part not in self.router.soloed, ev.time)
+            elif (part := hints.control_part(value)) >= 0:
+                self._switch(number == hints.mute_cc, part, ev.time)
         elif number == SUSTAIN:
             self.router.to_all(Kind.CONTROL, SUSTAIN, value, ev.time)
         elif number in (ALL_NOTES_OFF, ALL_SOUND_OFF):
