@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 
 import mido
@@ -164,12 +165,14 @@ def test_the_synth_in_print_mode_sounds_final_parts_a_constant_horizon_late(jack
                                     client="la-print", synth_mode="print", horizon_ms=10))
     session.start()
     try:
+        assert gc.get_freeze_count() > 0      # the set-up is out of the collector's way
         synth = [o for o in session.engine.router.outputs if isinstance(o, DelayedOutput)]
         assert len(synth) == 1 and isinstance(synth[0].output, SynthOutput)
         assert synth[0].delay == pytest.approx(0.010)
         assert not any(isinstance(o, SynthOutput) for o in session.engine.router.outputs)
     finally:
         session.stop()
+    assert gc.get_freeze_count() == 0
 
 
 def test_output_client_that_stops_delivering_is_reopened(jack_server):
