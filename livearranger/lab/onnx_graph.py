@@ -8,6 +8,7 @@ metadata are written one way: sorted keys, strings as they are, anything else as
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 from typing import Any
@@ -47,8 +48,14 @@ def quantize(src: str | Path, dst: str | Path) -> Path:
         return dst
     doc = onnx.load(str(src)).doc_string
     tmp = dst.with_name(dst.name + ".part")
-    quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8,
-                     op_types_to_quantize=["MatMul", "Gemm"])
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)      # its advice to pre-process: not for a step graph
+    try:
+        quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8,
+                         op_types_to_quantize=["MatMul", "Gemm"])
+    finally:
+        root.setLevel(level)
     stamp(tmp, {**props, "weights": "int8"}, doc)
     tmp.replace(dst)
     return dst
