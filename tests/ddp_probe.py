@@ -24,6 +24,7 @@ def main() -> None:
         shard_step(net, opt, batch[rank::size])
     if rank == 0:
         np.savez(sys.argv[1], **{k: v.numpy() for k, v in model.state_dict().items()})
+    torch.distributed.barrier()      # no process leaves while another still works
     torch.distributed.destroy_process_group()
 
 

@@ -20,6 +20,7 @@ Each prints one JSON object (``--json``; otherwise readable lines) and writes it
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -175,6 +176,8 @@ def bench_model(args: argparse.Namespace) -> dict[str, Any]:
     clock = time.perf_counter_ns
     assign = arr.assign
     i = 0
+    gc.collect()
+    gc.freeze()                         # as a started session does (session.Session.start)
     start = time.perf_counter()
     for t, kind, pitch, vel in looped(n):
         if kind == 0x90:
@@ -187,6 +190,7 @@ def bench_model(args: argparse.Namespace) -> dict[str, Any]:
         else:
             state.note_off(pitch)
     wall = time.perf_counter() - start
+    gc.unfreeze()
     times = times[:i] * 1e-6
     k = min(10_000, max(1, i // 10))
     first, last = _stats(times[:k]), _stats(times[-k:])
