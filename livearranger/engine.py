@@ -57,7 +57,7 @@ MAX_INPUT_LAG_NS = 200_000_000
 # whose keys the model cannot keep up with) is placed by the arranger's quick rule
 # (``Arranger.decide_quickly``) and is not corrected: the backlog clears in a fraction
 # of the time and nothing is lost.  Playing never comes near it (a 16-key chord struck
-# at one instant waits about 8 ms for the ensemble model on this 2-core machine).
+# at one instant waits about 4 ms for the ensemble model on this 2-core machine).
 CATCH_UP_LAG_NS = 10_000_000
 _EOX = [0xF7]               # a lone End of Exclusive (MidiInput's own): not counted
 

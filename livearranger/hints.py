@@ -22,12 +22,12 @@ and ``/livearranger/part/solo`` do the same.
 
 A hint is a hard constraint that every arranger obeys (an ensemble model trained with
 simulated hints, format ``livearranger-ensemble-2``, also reads it as an input; the
-shipped ones do not: it did not help, ``models/README.md``): the key goes to the hinted part
-whenever that part's range holds its pitch (a monophonic part already sounding takes it
-too: the player asked); otherwise the hint is not used for it and the arranger chooses
-among the constraints' candidates as usual (a one-shot is spent either way).  The
-arranger still hears of the forced part (``Arranger.force``), so its later decisions
-follow it, and a hinted key is never moved by the correction horizon.
+shipped ones do not: it did not help, ``models/README.md``): the key goes to the
+hinted part whenever that part's range holds its pitch (a monophonic part already
+sounding takes it too: the player asked); otherwise the hint is not used for it and the
+arranger chooses among the constraints' candidates as usual (a one-shot is spent either
+way).  The arranger still hears of the forced part (``Arranger.force``), so its later
+decisions follow it, and a hinted key is never moved by the correction horizon.
 """
 
 from __future__ import annotations
