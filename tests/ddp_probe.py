@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import torch
 
-from livearranger.lab.ensemble_train import shard_step, world
+from livearranger.lab.ensemble_train import leave_torchrun, shard_step, world
 from tests.lab.ddp_batch import fixed_batch, small_model
 
 
@@ -26,6 +26,7 @@ def main() -> None:
         np.savez(sys.argv[1], **{k: v.numpy() for k, v in model.state_dict().items()})
     torch.distributed.barrier()      # no process leaves while another still works
     torch.distributed.destroy_process_group()
+    leave_torchrun()
 
 
 if __name__ == "__main__":

@@ -24,10 +24,17 @@ def torchrun(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=timeout)
 
 
+def _failure(r: subprocess.CompletedProcess) -> str:
+    """What a failed torchrun said: each process's own errors first, then the end."""
+    own = [line for line in r.stderr.splitlines()
+           if "Error" in line or "terminate" in line or "Traceback" in line][:20]
+    return "\n".join(own) + "\n...\n" + r.stderr[-1500:]
+
+
 def test_two_gloo_processes_take_the_same_steps_as_one(tmp_path):
     out = tmp_path / "ddp.npz"
     r = torchrun(str(ROOT / "tests" / "ddp_probe.py"), str(out))
-    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.returncode == 0, _failure(r)
     torch.set_num_threads(1)
     model = small_model()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)   # Adam would magnify float noise
@@ -48,7 +55,7 @@ def test_the_trainer_runs_under_torchrun_and_rank_0_writes_the_model(tmp_path):
     r = torchrun("-m", "livearranger.lab.ensemble_train", "--datasets", "bach",
                  "--train-limit", "2", "--valid-limit", "1", "--minutes", "0.15",
                  "--out", str(out))
-    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.returncode == 0, _failure(r)
     assert "process 0 of 2" in r.stdout and "process 1 of 2" in r.stdout
     assert out.with_suffix(".npz").stat().st_size > 0
     assert out.with_suffix(".onnx").stat().st_size > 0
