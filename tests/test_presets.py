@@ -39,6 +39,11 @@ def _write(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def _hinted(hints: str, *more_parts: str) -> str:
+    """A good preset (GOOD_PART, then ``more_parts``) with ``hints`` as its [hints] table."""
+    return 'name = "x"\n[[parts]]\n' + GOOD_PART + "".join(more_parts) + "[hints]\n" + hints
+
+
 @pytest.mark.parametrize("text, key, problem", [
     ('name = "x"\ncolour = 1\n[[parts]]\n' + GOOD_PART, "colour", "unknown key"),
     ('name = "x"\n[[parts]]\n' + GOOD_PART + 'wobble = 2\n', "parts[0]", "unknown key 'wobble'"),
@@ -65,29 +70,18 @@ def _write(tmp_path: Path, text: str) -> Path:
     ('name = "x"\ndoubling = 1.5\n[[parts]]\n' + GOOD_PART, "doubling", "from 0 (never) to 1"),
     ('name = "x"\ndoubling = true\n[[parts]]\n' + GOOD_PART, "doubling", "probability"),
     ('name = "x"\nhints = 3\n[[parts]]\n' + GOOD_PART, "hints", "expected a table"),
-    ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\n', "hints", "needs at least one of cc"),
-    ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\nkeys = 1\n', "hints",
-     "unknown key 'keys'"),
-    ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\nzone = [21]\n', "hints.zone",
-     "expected [low, high]"),
-    ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\nzone = [30, 21]\n', "hints.zone",
-     "low 30 is above high 21"),
-    ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\nzone = [21, 130]\n', "hints.zone",
-     "outside 0..127"),
-    ('name = "x"\n[[parts]]\n' + GOOD_PART + TWO_PART + '[hints]\nzone = [21, 21]\n',
-     "hints.zone", "1 keys for 2 parts"),
-    ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\ncc = 64\n', "hints.cc",
-     "sustain pedal"),
-    ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\ncc = 123\n', "hints.cc",
-     "outside 1..119"),
-    ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\ncc = "pad"\n', "hints.cc",
-     "whole number"),
-    ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\nzone = [21, 24]\nmute_zone = [24, 26]\n',
-     "hints.mute_zone", "overlap zone"),
-    ('name = "x"\n[[parts]]\n' + GOOD_PART + '[hints]\nmute_cc = 20\nsolo_cc = 20\n',
-     "hints.solo_cc", "controller 20 is mute_cc already"),
-    ('name = "x"\n[[parts]]\n' + GOOD_PART + TWO_PART + '[hints]\nsolo_zone = [21, 21]\n',
-     "hints.solo_zone", "1 keys for 2 parts"),
+    (_hinted(''), "hints", "needs at least one of cc"),
+    (_hinted('keys = 1\n'), "hints", "unknown key 'keys'"),
+    (_hinted('zone = [21]\n'), "hints.zone", "expected [low, high]"),
+    (_hinted('zone = [30, 21]\n'), "hints.zone", "low 30 is above high 21"),
+    (_hinted('zone = [21, 130]\n'), "hints.zone", "outside 0..127"),
+    (_hinted('zone = [21, 21]\n', TWO_PART), "hints.zone", "1 keys for 2 parts"),
+    (_hinted('cc = 64\n'), "hints.cc", "sustain pedal"),
+    (_hinted('cc = 123\n'), "hints.cc", "outside 1..119"),
+    (_hinted('cc = "pad"\n'), "hints.cc", "whole number"),
+    (_hinted('zone = [21, 24]\nmute_zone = [24, 26]\n'), "hints.mute_zone", "overlap zone"),
+    (_hinted('mute_cc = 20\nsolo_cc = 20\n'), "hints.solo_cc", "controller 20 is mute_cc already"),
+    (_hinted('solo_zone = [21, 21]\n', TWO_PART), "hints.solo_zone", "1 keys for 2 parts"),
 ])
 def test_broken_presets_name_file_key_and_problem(tmp_path, text, key, problem):
     path = _write(tmp_path, text)
