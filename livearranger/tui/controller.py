@@ -31,7 +31,7 @@ from livearranger.presets import (
     save_user_preset,
     shipped_preset_dir,
 )
-from livearranger.recorder import fresh_take_path
+from livearranger.recorder import Recorder, fresh_take_path
 from livearranger.session import MAX_TEMPERATURE, Session, SessionConfig
 from livearranger.stats import Snapshot
 
@@ -194,7 +194,7 @@ class Controller:
         self.saved_recordings: list[Path] = []
         self.record_errors: list[str] = []     # takes that could not be saved, and why
         self._closing = threading.Lock()   # the exit watchdog may close from its thread
-        self._last_take: Any = None        # the last take of a session closed since
+        self._last_take: Recorder | None = None   # the last take of a session closed since
         self._rerolling = False            # a re-roll is running (one at a time)
 
     # ------------------------------------------------------------ lifecycle
@@ -225,7 +225,7 @@ class Controller:
             recording = session.recording
             session.stop()
             failed = session.record_error
-            self._last_take = getattr(session, "take", None) or self._last_take
+            self._last_take = session.take or self._last_take
         finally:
             self._closing.release()
         if failed is not None:
@@ -378,7 +378,7 @@ class Controller:
         already running) and returns the work: a call of seconds returning the line to
         show, to run off the UI thread (and never on the engine's)."""
         session = self._need()
-        take = getattr(session, "take", None) or self._last_take
+        take = session.take or self._last_take
         if take is None or take.path is None:
             raise ActionError("no take to re-roll yet: press r to record one")
         preset = session.preset
