@@ -76,7 +76,7 @@ class Hints:
         return self._zone_part(self._solo, key)
 
     def control_part(self, value: int) -> int:
-        """The part a mute or solo controller's ``value`` switches, or -1 (value 0)."""
+        """The part a controller's ``value`` names (hint, mute or solo), or -1 (0)."""
         return (value - 1) % self.n_parts if value > 0 else -1
 
     def _zone_part(self, zone: tuple[int, int], key: int) -> int:
@@ -85,9 +85,9 @@ class Hints:
 
     def press(self, key: int) -> None:
         """A hint key went down."""
-        index = key - self.low
-        if index < self.n_parts:
-            self._hold(key, index)
+        part = self._zone_part((self.low, self.high), key)
+        if part >= 0:
+            self._hold(key, part)
 
     def release(self, key: int) -> None:
         """A hint key came up."""
@@ -95,8 +95,9 @@ class Hints:
 
     def control(self, value: int) -> None:
         """The hint controller sent ``value``."""
-        if value > 0:
-            self._hold(_CC, (value - 1) % self.n_parts)
+        part = self.control_part(value)
+        if part >= 0:
+            self._hold(_CC, part)
         else:
             self._let_go(_CC)
 

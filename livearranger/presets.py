@@ -57,11 +57,6 @@ class HintSpec:
     mute_cc: int | None = None
     solo_cc: int | None = None
 
-    def in_zone(self, key: int) -> bool:
-        """True when ``key`` is a hint, mute or solo key (it never sounds)."""
-        return any(z is not None and z[0] <= key <= z[1]
-                   for z in (self.zone, self.mute_zone, self.solo_zone))
-
 
 @dataclass(frozen=True, slots=True)
 class Preset:
