@@ -103,6 +103,7 @@ class Engine:
         self._horizon = check_horizon(horizon)
         self._group: HorizonGroup | None = None
         self._settled: set[int] = set()   # keys of the group being settled that have a part
+        self._unsounded: NoteEvent | None = None  # the key completing the group, not sounded
         self._install(preset, arranger, router)
 
     # ----------------------------------------------------------------- set-up
@@ -394,7 +395,10 @@ class Engine:
         except Exception as exc:   # the show goes on: the keys keep the parts they have
             state.pending.clear()
             for note in notes:
-                if note.pitch not in settled:
+                if note is self._unsounded:
+                    self._unsounded = None
+                    self._send(note, self._fallback_part(note, exc))
+                elif note.pitch not in settled:
                     state.note_on(note.pitch, note.time, note.part)
             self._error(f"chord kept as it sounded: {type(exc).__name__}: {exc}")
             return
@@ -440,8 +444,12 @@ class Engine:
 
     def _resettle(self, note: NoteEvent, part: int) -> None:
         """``note`` of the group being settled is finally ``part``."""
-        self.state.note_on(note.pitch, note.time, part)
         self._settled.add(note.pitch)
+        if note is self._unsounded:      # the key that completed the chord sounds now
+            self._unsounded = None
+            self._send(note, part)
+            return
+        self.state.note_on(note.pitch, note.time, part)
         if part != note.part:
             self._move(note, part)
 
@@ -466,6 +474,14 @@ class Engine:
         if hints is not None and (hint := hints.take(key)) >= 0:
             ev.hint = hint
             self.hinted += 1
+        if group and len(group.notes) + 1 >= group.size:
+            # the chord's last key: decided with the others before it sounds, so it
+            # never moves (and the chord is settled a message earlier)
+            group.add(ev)
+            self._unsounded = ev
+            self.settle()
+            self.assign_time.add((self._clock_ns() - t) * 1e-6)
+            return
         try:
             arranger = self.arranger
             if behind:

@@ -197,15 +197,18 @@ def test_every_key_sounds_at_once_and_a_corrected_key_moves_cleanly():
     for dt, p in ((0.004, 48), (0.008, 60)):
         engine.process(NoteEvent(Kind.NOTE_ON, dt, p, 90))
     assert len(_notes(out)) == 3 and engine.moves == 0        # nothing moved yet
-    engine.process(NoteEvent(Kind.NOTE_ON, 0.012, 64, 90))     # the chord is complete
-    engine.settle()                                            # (the thread does it now)
+    # the key completing the chord is decided with the others before it sounds: the
+    # chord settles on it, and that key sounds once, on its final part, never moving
+    engine.process(NoteEvent(Kind.NOTE_ON, 0.012, 64, 90))
+    assert not engine.chord_complete and engine.horizon_deadline is None
     sent = _notes(out)
+    assert [m for m in sent[3:] if m[2] == 64] == [(0x90, 1, 64)]
     # each moved key: exactly one note-off on its old channel, then its new note-on
-    moved = sent[4:]
+    moved = [m for m in sent[3:] if m[2] != 64]
     assert engine.moves > 0 and len(moved) == 2 * engine.moves
     for off, on in zip(moved[::2], moved[1::2], strict=True):
         assert off[0] == 0x80 and on[0] == 0x90 and off[2] == on[2] and off[1] != on[1]
-        first_on = next(m for m in sent[:4] if m[2] == off[2])
+        first_on = next(m for m in sent[:3] if m[2] == off[2])
         assert first_on[1] == off[1]                           # off where it sounded
     parts = {ev_key: ch for kind, ch, ev_key in sent if kind == 0x90}
     assert [parts[k] for k in (72, 64, 60, 48)] == [0, 1, 2, 3]   # in order, top to bottom
