@@ -338,3 +338,37 @@ def test_a_failing_arranger_still_sounds_a_key():
     engine.process(NoteEvent(Kind.NOTE_ON, 0.0, 60, 90))
     assert [k for kind, _c, k in _notes(out) if kind == 0x90] == [60]
     assert any("ZeroDivisionError" in e for e in engine.errors)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_key_completing_a_chord_sounds_once_on_its_final_part(seed):
+    """Spread four-key chords in random orders: the last key of each is decided with
+    the others before it sounds, so it is never moved; the keys that are moved get one
+    note-off on the channel they sounded on, then their new note-on."""
+    rng = np.random.default_rng(seed)
+    engine, out = _horizon_engine("model" if seed % 2 else "voice-leading")
+    t = 0.0
+    for chord in ((48, 60, 64, 72), (43, 59, 62, 67), (45, 57, 64, 72), (41, 57, 65, 69)):
+        order = rng.permutation(chord).tolist()
+        out.messages.clear()
+        moves = engine.moves
+        for p in order:
+            engine.process(NoteEvent(Kind.NOTE_ON, t, p, 80))
+            t += float(rng.uniform(0.0, 0.008))
+        assert engine.horizon_deadline is None          # settled on its fourth key
+        sent = _notes(out)
+        last = [m for m in sent if m[2] == order[-1]]
+        assert len(last) == 1 and last[0][0] == 0x90
+        channel = {m[2]: m[1] for m in sent if m[0] == 0x90}  # where each key ends up
+        sounded = {p: next(m[1] for m in sent if m[2] == p) for p in chord}
+        moved = [p for p in chord if channel[p] != sounded[p]]
+        assert len(moved) == engine.moves - moves
+        for p in moved:
+            assert [m for m in sent if m[2] == p] == [
+                (0x90, sounded[p], p), (0x80, sounded[p], p), (0x90, channel[p], p)]
+        assert sorted(channel.values()) == [0, 1, 2, 3]  # one key per voice
+        t += 0.5
+        for p in chord:
+            engine.process(NoteEvent(Kind.NOTE_OFF, t, p, 0))
+        t += 0.1
+    assert not engine.router.sounding
