@@ -332,6 +332,32 @@ def test_a_failing_arranger_keeps_the_chord_as_it_sounds():
     assert not engine.router.sounding
 
 
+@pytest.mark.parametrize("last", [48, 72])
+def test_a_failing_arranger_still_sounds_the_key_completing_a_chord(last):
+    """The completing key is decided with its chord before it sounds: when that fails it
+    sounds all the same, once (on the part the failing decision gave it, else the first
+    allowed one), the others keep their parts, and nothing is left sounding."""
+    engine, out = _horizon_engine("closest-pitch")
+
+    def broken(notes, state, commit):
+        commit(notes[0], 3)                  # the lowest key gets the bass, then a crash
+        raise RuntimeError("model crashed")
+
+    engine.arranger.assign_chord = broken
+    keys = [k for k in (48, 60, 67, 72) if k != last] + [last]
+    for i, p in enumerate(keys):
+        engine.process(NoteEvent(Kind.NOTE_ON, 0.002 * i, p, 90))
+    ons = [(c, k) for kind, c, k in _notes(out) if kind == 0x90]
+    assert [k for _c, k in ons] == keys and engine.moves == 0
+    if last == 48:
+        assert ons[-1] == (3, 48)
+    assert any("model crashed" in e for e in engine.errors)
+    assert engine.state.pending == [] and len(engine.state.held) == 4
+    assert engine.horizon_deadline is None
+    engine.stop(time_s=1.0)
+    assert not engine.router.sounding
+
+
 def test_a_failing_arranger_still_sounds_a_key():
     engine, out = _horizon_engine("closest-pitch", horizon=None)
     engine.arranger.assign = lambda note, state: 1 / 0
