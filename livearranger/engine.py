@@ -395,9 +395,10 @@ class Engine:
         except Exception as exc:   # the show goes on: the keys keep the parts they have
             state.pending.clear()
             for note in notes:
-                if note is self._unsounded:
+                if note is self._unsounded:   # it still sounds, where it would alone
                     self._unsounded = None
-                    self._send(note, self._fallback_part(note, exc))
+                    self._send(note, note.hint if note.hint >= 0
+                               else self._fallback_part(note, exc))
                 elif note.pitch not in settled:
                     state.note_on(note.pitch, note.time, note.part)
             self._error(f"chord kept as it sounded: {type(exc).__name__}: {exc}")
