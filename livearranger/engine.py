@@ -103,7 +103,6 @@ class Engine:
         self._horizon = check_horizon(horizon)
         self._group: HorizonGroup | None = None
         self._settled: set[int] = set()   # keys of the group being settled that have a part
-        self._unsounded: NoteEvent | None = None  # the key completing the group, not sounded
         self._install(preset, arranger, router)
 
     # ----------------------------------------------------------------- set-up
@@ -395,8 +394,7 @@ class Engine:
         except Exception as exc:   # the show goes on: the keys keep the parts they have
             state.pending.clear()
             for note in notes:
-                if note is self._unsounded:   # it still sounds, where it would alone
-                    self._unsounded = None
+                if note.part < 0:      # the completing key still sounds, where it would alone
                     self._send(note, note.hint if note.hint >= 0
                                else self._fallback_part(note, exc))
                 elif note.pitch not in settled:
@@ -446,8 +444,7 @@ class Engine:
     def _resettle(self, note: NoteEvent, part: int) -> None:
         """``note`` of the group being settled is finally ``part``."""
         self._settled.add(note.pitch)
-        if note is self._unsounded:      # the key that completed the chord sounds now
-            self._unsounded = None
+        if note.part < 0:                # the key that completed the chord sounds now
             self._send(note, part)
             return
         self.state.note_on(note.pitch, note.time, part)
@@ -476,10 +473,9 @@ class Engine:
             ev.hint = hint
             self.hinted += 1
         if group and len(group.notes) + 1 >= group.size:
-            # the chord's last key: decided with the others before it sounds, so it
-            # never moves (and the chord is settled a message earlier)
+            # the chord's last key: decided with the others before it sounds (settle
+            # sounds the one key without a part yet), so it never moves
             group.add(ev)
-            self._unsounded = ev
             self.settle()
             self.assign_time.add((self._clock_ns() - t) * 1e-6)
             return
