@@ -157,13 +157,17 @@ def make_examples(reps: list[Replayer], length: int, stride: int, kind: str) -> 
     ex = []
     for r in reps:
         perf = r.perf
-        mask = perf.mask.astype(np.int64)
-        lt = lstm_tokens(perf) if kind == "lstm" else None
-        for s, e, first in chunks(r.n, length, stride):
-            if kind == "lstm":
+        if kind == "lstm":
+            mask = perf.mask.astype(np.int64)
+            lt = lstm_tokens(perf)
+            for s, e, first in chunks(r.n, length, stride):
                 ex.append((lt[s:e], None, mask[s:e], first - s))
-            else:
-                ex.append((r.features[s:e], r.tokens[s:e], mask[s:e], first - s))
+            continue
+        order = r.history()          # the model's history: notes as they were decided
+        mask = perf.mask.astype(np.int64)[order]
+        feats, toks = r.features[order], r.tokens[order]
+        for s, e, first in chunks(len(order), length, stride):
+            ex.append((feats[s:e], toks[s:e], mask[s:e], first - s))
     return ex
 
 

@@ -103,10 +103,13 @@ def examples(reps: Sequence[Replayer], presets: Sequence[Preset], window: int
     out = []
     for r, preset in zip(reps, presets, strict=True):
         desc = part_descriptors(preset.parts)
-        mask = np.where(r.hints >= 0, 0, r.perf.mask.astype(np.int64))
-        for s, e, first in chunks(r.n, 4 * window, 3 * window):
-            out.append(Example(r.features[s:e], r.tokens[s:e], r.beats[s:e], mask[s:e],
-                               first - s, desc, r.hints[s:e]))
+        order = r.history()          # the model's history: notes as they were decided
+        mask = np.where(r.hints >= 0, 0, r.perf.mask.astype(np.int64))[order]
+        feats, toks, beats, hints = (r.features[order], r.tokens[order], r.beats[order],
+                                     r.hints[order])
+        for s, e, first in chunks(len(order), 4 * window, 3 * window):
+            out.append(Example(feats[s:e], toks[s:e], beats[s:e], mask[s:e],
+                               first - s, desc, hints[s:e]))
     return out
 
 

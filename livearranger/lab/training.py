@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from livearranger.arrangers.learned import RuleFeatures
-from livearranger.chords import chord_size, schedule
+from livearranger.chords import DEFAULT_HORIZON, chord_size, schedule
 from livearranger.constraints import Constraints
 from livearranger.ensemble import N_BEAT
 from livearranger.events import Kind, NoteEvent
@@ -75,7 +75,7 @@ def segments(piece: Piece, size: int = SEGMENT) -> list[Piece]:
     return out
 
 
-CHORD_GROUP = 0.015   # s: chords gathered for chord-by-chord training (the shipped models')
+CHORD_GROUP = DEFAULT_HORIZON   # s: chords gathered for chord-by-chord training, as the engine does
 
 
 class Replayer:
@@ -85,7 +85,9 @@ class Replayer:
     ``features``/``tokens``/``beats`` hold what the model saw for each note; the beat is
     known (the score's, as a DAW's clock would give it) only when ``beat_known``.
     ``hints``: per note the part a player's hint forces it to, or -1 (``simulate_hints``);
-    ``note.hint`` carries it, as the engine's does."""
+    ``note.hint`` carries it, as the engine's does.  ``order`` lists the notes in the
+    order they were decided: the order of the model's history (a chord decided again
+    goes lowest first, whatever order its keys arrived in)."""
 
     def __init__(self, perf: Piece, preset: Preset, group: float | None = None,
                  beat_known: bool = False, hints: np.ndarray | None = None) -> None:
@@ -101,6 +103,7 @@ class Replayer:
         self.beat_known = beat_known
         self.hints = np.full(self.n, -1, dtype=np.int64) if hints is None else hints
         self.chosen = np.full(self.n, -1, dtype=np.int64)
+        self.order: list[int] = []
         self._steps = schedule(perf.onset, perf.offset, perf.pitch, group,
                                chord_size(preset))
         self._e = 0
@@ -152,6 +155,12 @@ class Replayer:
         self.state.note_on(p, self.time, part)
         self._owner[p] = j
         self.chosen[j] = part
+        self.order.append(j)
+
+    def history(self) -> np.ndarray:
+        """The decided notes' indices in decision order (index ``features``, ``tokens``,
+        ``beats`` and per-note labels with it to get the sequence the model saw)."""
+        return np.asarray(self.order, dtype=np.int64)
 
 
 def simulate_hints(perf: Piece, rng: np.random.Generator) -> np.ndarray | None:
