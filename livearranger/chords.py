@@ -146,17 +146,23 @@ def event_order(onset: np.ndarray, offset: np.ndarray
     return times[order].tolist(), kinds[order].tolist(), idx[order].tolist()
 
 
+RELEASE, DECIDE, SOUND = 0, 1, 2     # kinds of ``schedule`` steps
+
+
 def schedule(onset: np.ndarray, offset: np.ndarray, pitch: np.ndarray,
-             horizon: float | None, size: int | None = None
+             horizon: float | None, size: int | None = None, sound: bool = False
              ) -> list[tuple[int, int, tuple[int, ...], float]]:
     """The order in which a recorded performance's groups are finally decided.
 
-    Returns ``(kind, note index, pending keys, time)`` steps: kind 0 releases a note at
-    ``time``, kind 1 decides one at ``time`` (when its group closed), with the keys of
-    its group still undecided after it (the last key of a group has none).  ``horizon``
+    Returns ``(kind, note index, pending keys, time)`` steps: ``RELEASE`` a note at
+    ``time``; ``DECIDE`` one at ``time`` (when its group closed), with the keys of its
+    group still undecided after it (the last key of a group has none).  ``horizon``
     None decides every key on arrival (the events in time order, releases first at equal
     times); otherwise keys are grouped as ``HorizonGroup(horizon, size)`` groups them and
-    each group is decided once, when it closes (the engine's second decision).
+    each group is decided once, when it closes (the engine's second decision).  With
+    ``sound``, a ``SOUND`` step also stands for each grouped key's first decision, on
+    arrival (every key but the one that completes its group), which the group's
+    ``DECIDE`` steps take back.
     """
     cap = min(size or MAX_GROUP, MAX_GROUP)
     steps: list[tuple[int, int, tuple[int, ...], float]] = []
@@ -167,7 +173,7 @@ def schedule(onset: np.ndarray, offset: np.ndarray, pitch: np.ndarray,
     def flush(at: float) -> None:
         waiting.sort(key=lambda j: (keys[j], j))
         for i, j in enumerate(waiting):
-            steps.append((1, j, tuple(keys[k] for k in waiting[i + 1:]), at))
+            steps.append((DECIDE, j, tuple(keys[k] for k in waiting[i + 1:]), at))
         waiting.clear()
 
     for t, kind, j in zip(*event_order(onset, offset), strict=True):
@@ -177,15 +183,17 @@ def schedule(onset: np.ndarray, offset: np.ndarray, pitch: np.ndarray,
             elif any(keys[k] == keys[j] for k in waiting):
                 flush(t)
         if kind == 0:
-            steps.append((0, j, (), t))
+            steps.append((RELEASE, j, (), t))
         elif horizon is None:
-            steps.append((1, j, (), t))
+            steps.append((DECIDE, j, (), t))
         else:
             if not waiting:
                 deadline = t + horizon
             waiting.append(j)
             if len(waiting) >= cap:
                 flush(t)
+            elif sound:
+                steps.append((SOUND, j, (), t))
     if waiting:
         flush(deadline)
     return steps

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from livearranger.lab.attention import Block, alibi_slopes
+from livearranger.lab.attention import Block, alibi_slopes, sequence_bias
 
 CHECKPOINT_FORMAT = 1
 
@@ -80,10 +80,16 @@ class PartTransformer(nn.Module):
         return bias.masked_fill(~inside, float("-inf"))
 
     # ------------------------------------------------------------- sequences
-    def forward(self, features: Tensor, tokens: Tensor) -> Tensor:
-        """features [B,T,F], tokens [B,T,2] -> logits [B,T,n_parts]."""
+    def forward(self, features: Tensor, tokens: Tensor, pos: Tensor | None = None,
+                visible: Tensor | None = None) -> Tensor:
+        """features [B,T,F], tokens [B,T,2] -> logits [B,T,n_parts]: one line of history,
+        or, with ``pos`` [B,T] and ``visible`` [B,T,T], notes at those positions seeing
+        only the notes ``visible`` allows (``sequence_bias``)."""
         x = self.drop(self.embed(features, tokens))
-        bias = self.attention_bias(features.shape[1])
+        if pos is None or visible is None:
+            bias = self.attention_bias(features.shape[1])
+        else:
+            bias = sequence_bias(self.slopes, pos, visible)
         for block in self.blocks:
             x = block(x, bias)
         return self.head(self.ln_out(x))

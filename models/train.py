@@ -154,6 +154,10 @@ def lstm_tokens(perf: Piece) -> np.ndarray:
 # ------------------------------------------------------------------ batches
 
 def make_examples(reps: list[Replayer], length: int, stride: int, kind: str) -> list:
+    """Training chunks: ``length`` decisions of each replay's history with the loss on
+    the last ``stride``.  For the transformer each chunk also holds, after them, the
+    first decisions of the chords settled in its loss span (``Replayer.onsets``), each
+    at the position it had then and seeing what it saw (``visibility``)."""
     ex = []
     for r in reps:
         perf = r.perf
@@ -161,33 +165,63 @@ def make_examples(reps: list[Replayer], length: int, stride: int, kind: str) -> 
             mask = perf.mask.astype(np.int64)
             lt = lstm_tokens(perf)
             for s, e, first in chunks(r.n, length, stride):
-                ex.append((lt[s:e], None, mask[s:e], first - s))
+                ex.append((lt[s:e], None, mask[s:e], first - s, None))
             continue
         order = r.history()          # the model's history: notes as they were decided
         mask = perf.mask.astype(np.int64)[order]
         feats, toks = r.features[order], r.tokens[order]
+        on = r.onsets
+        start, k = on.start[:on.count], on.k[:on.count]
         for s, e, first in chunks(len(order), length, stride):
-            ex.append((feats[s:e], toks[s:e], mask[s:e], first - s))
+            sel = np.flatnonzero((start >= first) & (start < e))
+            line = np.arange(e - s)
+            where = (np.concatenate([line, start[sel] - s + k[sel]]),           # position
+                     np.concatenate([line, start[sel] - s - 1]),                # last seen
+                     np.concatenate([np.full(e - s, -1), on.group[sel]]))       # chord
+            ex.append((np.concatenate([feats[s:e], on.features[sel]]),
+                       np.concatenate([toks[s:e], on.tokens[sel]]),
+                       np.concatenate([mask[s:e], perf.mask[on.note[sel]].astype(np.int64)]),
+                       first - s, where))
     return ex
 
 
-def collate(batch: list, n_parts: int):
+def visibility(pos: np.ndarray, last: np.ndarray, group: np.ndarray, window: int
+               ) -> np.ndarray:
+    """[B,T,T] which notes each note sees: within the window behind it, the settled
+    history up to its ``last`` position, and the earlier first decisions of its own
+    chord (``group`` >= 0; -1 on the settled line).  Every note sees itself."""
+    dist = pos[:, :, None] - pos[:, None, :]
+    near = (dist >= 0) & (dist < window)
+    line = (group[:, None, :] < 0) & (pos[:, None, :] <= last[:, :, None])
+    same = (group[:, None, :] >= 0) & (group[:, None, :] == group[:, :, None])
+    eye = np.eye(pos.shape[1], dtype=bool)[None]
+    return (near & (line | same)) | eye
+
+
+def collate(batch: list, n_parts: int, window: int = 0):
     t = max(len(b[2]) for b in batch)
     bsz = len(batch)
     a0 = batch[0][0]
     x = np.zeros((bsz, t) + a0.shape[1:], dtype=a0.dtype)
     tok = np.zeros((bsz, t, 2), dtype=np.int64) if batch[0][1] is not None else None
     m = np.zeros((bsz, t, n_parts), dtype=bool)
+    pos = np.full((bsz, t), -(1 << 20), dtype=np.int64)      # padding: seen by none
+    last = np.full((bsz, t), -(1 << 21), dtype=np.int64)
+    group = np.full((bsz, t), -2, dtype=np.int64)
     bits = np.arange(n_parts)
-    for i, (a, b, mask, first) in enumerate(batch):
+    for i, (a, b, mask, first, where) in enumerate(batch):
         n = len(mask)
         x[i, :n] = a
         if tok is not None:
             tok[i, :n] = b
             tok[i, n:, 1] = n_parts
+        if where is not None:
+            pos[i, :n], last[i, :n], group[i, :n] = where
         m[i, first:n] = ((mask[first:n, None] >> bits) & 1).astype(bool)
-    return (torch.from_numpy(x), None if tok is None else torch.from_numpy(tok),
-            torch.from_numpy(m))
+    if tok is None:
+        return torch.from_numpy(x), None, torch.from_numpy(m), None, None
+    return (torch.from_numpy(x), torch.from_numpy(tok), torch.from_numpy(m),
+            torch.from_numpy(pos), torch.from_numpy(visibility(pos, last, group, window)))
 
 
 # ------------------------------------------------------------------ training
@@ -198,13 +232,14 @@ def train(dataset: str, kind: str = "model", minutes: float = 25.0, seed: int = 
           train_limit: int | None = None, valid_limit: int | None = None,
           out: Path | None = None, threads: int = 1, valid_rollouts: int = 12,
           dagger_pieces: int = 48, init: Path | None = None, chord_share: float = 0.6,
-          log=print) -> dict:
+          onsets: bool = False, log=print) -> dict:
     """Train one model; returns a summary (best validation accuracy, epochs, path).
 
     The transformer learns both ways of playing: a share ``chord_share`` of the pieces
     is decided chord by chord (keys gathered over ``CHORD_GROUP``, as the engine settles
     a chord), the rest key by key (as each key first sounds); it is validated both ways,
-    in both conditions."""
+    in both conditions.  ``onsets``: the chords' keys are also taught as the engine first
+    decides them, on arrival (``Replayer`` with ``sound``), in the teacher-forced pieces."""
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     random.seed(seed)
@@ -252,7 +287,7 @@ def train(dataset: str, kind: str = "model", minutes: float = 25.0, seed: int = 
                 r.chosen[:] = r.perf.part
             ex = make_examples(reps, length, stride, kind)
         else:
-            reps = [teacher(p, preset, cons, rng, noise if i % 2 else 0.0, g)
+            reps = [teacher(p, preset, cons, rng, noise if i % 2 else 0.0, g, sound=onsets)
                     for i, (p, g) in enumerate(zip(perfs, groups(len(perfs)), strict=True))]
             ex = make_examples(reps, length, stride, kind)
             if epoch >= dagger_from and (epoch - dagger_from) % dagger_every == 0:
@@ -269,8 +304,9 @@ def train(dataset: str, kind: str = "model", minutes: float = 25.0, seed: int = 
         order = rng.permutation(len(ex))
         loss_sum, nb = 0.0, 0
         for b0 in range(0, len(order), batch):
-            x, tok, target = collate([ex[i] for i in order[b0:b0 + batch]], n)
-            logits = model(x)[0] if kind == "lstm" else model(x, tok)
+            x, tok, target, pos, seen = collate([ex[i] for i in order[b0:b0 + batch]], n,
+                                                window)
+            logits = model(x)[0] if kind == "lstm" else model(x, tok, pos, seen)
             loss = masked_nll(logits, target)
             opt.zero_grad()
             loss.backward()
@@ -350,12 +386,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=2e-3, help="peak learning rate")
     ap.add_argument("--chord-share", type=float, default=0.6,
                     help="share of pieces decided chord by chord (as the engine settles them)")
+    ap.add_argument("--onsets", action="store_true",
+                    help="also teach each chord key's first decision, on arrival")
     a = ap.parse_args(argv)
     r = train(a.dataset, a.arranger, a.minutes, a.seed, a.epochs, a.patience,
               window=a.window, noise=a.noise, dagger_from=a.dagger_from,
               dagger_every=a.dagger_every, dagger_pieces=a.dagger_pieces,
               train_limit=a.train_limit, valid_limit=a.valid_limit, out=a.out,
               threads=a.threads, init=a.init, chord_share=a.chord_share, lr=a.lr,
+              onsets=a.onsets,
               log=lambda s: print(s, flush=True))
     print(f"best validation {r['best_valid']:.2f} at epoch {r['best_epoch']}: {r['path']}")
     return 0

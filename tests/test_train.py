@@ -7,12 +7,23 @@ import numpy as np
 import torch
 
 from livearranger.constraints import Constraints
+from livearranger.features import feature_dim
 from livearranger.lab.datasets import load_pieces
 from livearranger.lab.evaluate import performance, replay
+from livearranger.lab.training import CHORD_GROUP, teacher
 from livearranger.presets import load_preset
 from models.evaluate import TorchLSTMArranger, TorchModelArranger
-from models.model import load_checkpoint
-from models.train import chunks, load_lstm, masked_nll, rollout, rollout_lstm, train
+from models.model import PartTransformer, load_checkpoint
+from models.train import (
+    chunks,
+    collate,
+    load_lstm,
+    make_examples,
+    masked_nll,
+    rollout,
+    rollout_lstm,
+    train,
+)
 
 
 def test_chunks_cover_every_note_once():
@@ -59,3 +70,34 @@ def test_lstm_smoke(tmp_path):
     (rep,) = rollout_lstm(model, [piece], preset, Constraints(preset))
     arr = TorchLSTMArranger(preset, model)
     assert np.array_equal(rep.chosen, replay(piece, arr).final)
+
+
+def test_first_decisions_are_taught_on_the_history_they_had():
+    """A chunk holds the settled line and, after it, each chord key's first decision;
+    the one forward over the chunk gives every note the logits of the line of history
+    the engine's ring held when that note was decided."""
+    torch.manual_seed(0)
+    preset = load_preset("satb")
+    piece = performance(load_pieces("bach", "valid", 1)[0], "as-played")
+    r = teacher(piece, preset, Constraints(preset), np.random.default_rng(0),
+                group=CHORD_GROUP, sound=True)
+    model = PartTransformer(feature_dim(4), 4, window=8).eval()
+    ((feats, toks, mask, first, where),) = make_examples([r], 10**6, 10**6, "model")
+    x, tok, _target, pos, seen = collate([(feats, toks, mask, first, where)], 4, 8)
+    with torch.no_grad():
+        got = model(x, tok, pos, seen)[0]
+        order = r.history()
+        line = model(torch.from_numpy(r.features[order])[None],
+                     torch.from_numpy(r.tokens[order])[None])[0]
+        assert torch.allclose(got[:len(order)], line, atol=1e-5)   # untouched by branches
+        on = r.onsets
+        rows = range(len(order), len(order) + on.count)
+        for row, b in zip(rows, range(on.count), strict=True):
+            if b % 7:
+                continue
+            start, g = on.start[b], on.group[b]
+            mine = np.flatnonzero((on.group[:on.count] == g) & (on.k[:on.count] <= on.k[b]))
+            f = np.concatenate([r.features[order[:start]], on.features[mine]])
+            t = np.concatenate([r.tokens[order[:start]], on.tokens[mine]])
+            ref = model(torch.from_numpy(f)[None], torch.from_numpy(t)[None])[0, -1]
+            assert torch.allclose(got[row], ref, atol=1e-5)

@@ -19,6 +19,15 @@ def alibi_slopes(n_heads: int) -> Tensor:
     return torch.tensor([2.0 ** (-8.0 * (h + 1) / n_heads) for h in range(n_heads)])
 
 
+def sequence_bias(slopes: Tensor, pos: Tensor, visible: Tensor) -> Tensor:
+    """[B,H,T,T] additive bias for sequences whose notes are not one line of history:
+    ALiBi by the distance between the notes' positions ``pos`` [B,T], -inf where
+    ``visible`` [B,T,T] (query, key) is False."""
+    dist = (pos.unsqueeze(2) - pos.unsqueeze(1)).float()               # [B,T,T]
+    bias = -slopes.view(1, -1, 1, 1) * dist.unsqueeze(1)
+    return bias.masked_fill(~visible.unsqueeze(1), float("-inf"))
+
+
 class Block(nn.Module):
     """Pre-norm transformer block: windowed self-attention with ALiBi, then a GELU MLP."""
 
@@ -35,12 +44,13 @@ class Block(nn.Module):
         self.attn_dropout = dropout
 
     def forward(self, x: Tensor, bias: Tensor) -> Tensor:
-        """x [B,T,D]; bias [H,T,T] additive (ALiBi + window/causal mask as -inf)."""
+        """x [B,T,D]; bias [H,T,T] or [B,H,T,T] additive (ALiBi + window/causal mask as
+        -inf)."""
         b, t, d = x.shape
         h, dh = self.n_heads, self.d_head
         q, k, v = self.qkv(self.ln1(x)).view(b, t, 3, h, dh).permute(2, 0, 3, 1, 4)
         att = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=bias.unsqueeze(0),
+            q, k, v, attn_mask=bias if bias.dim() == 4 else bias.unsqueeze(0),
             dropout_p=self.attn_dropout if self.training else 0.0)
         x = x + self.drop(self.proj(att.transpose(1, 2).reshape(b, t, d)))
         return x + self.drop(self.ff(self.ln2(x)))

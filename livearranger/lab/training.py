@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from livearranger.arrangers.learned import RuleFeatures
-from livearranger.chords import DEFAULT_HORIZON, chord_size, schedule
+from livearranger.chords import DEFAULT_HORIZON, RELEASE, SOUND, chord_size, schedule
 from livearranger.constraints import Constraints
 from livearranger.ensemble import N_BEAT
 from livearranger.events import Kind, NoteEvent
@@ -82,15 +82,22 @@ class Replayer:
     """Replays one performance note-on by note-on, as the engine would (with an optional
     chord decision: ``livearranger.chords.schedule``, the decision the engine makes when
     it settles a chord); the caller chooses each part.
-    ``features``/``tokens``/``beats`` hold what the model saw for each note; the beat is
-    known (the score's, as a DAW's clock would give it) only when ``beat_known``.
-    ``hints``: per note the part a player's hint forces it to, or -1 (``simulate_hints``);
-    ``note.hint`` carries it, as the engine's does.  ``order`` lists the notes in the
-    order they were decided: the order of the model's history (a chord decided again
-    goes lowest first, whatever order its keys arrived in)."""
+    ``features``/``tokens``/``beats`` hold what the model saw for each note's final
+    decision; the beat is known (the score's, as a DAW's clock would give it) only when
+    ``beat_known``.  ``hints``: per note the part a player's hint forces it to, or -1
+    (``simulate_hints``); ``note.hint`` carries it, as the engine's does.  ``order``
+    lists the notes in the order they were decided: the order of the model's history (a
+    chord decided again goes lowest first, whatever order its keys arrived in).
+
+    With ``sound`` (and a ``group``), each key of a chord is also decided the moment it
+    arrives, as the engine sounds it, on the history it has then (the chords before, as
+    settled, and this chord's earlier keys); ``branch`` is True during such a step.  The
+    settle takes those decisions back (``PerformanceState.rewind``, the rule's too), so
+    they never enter ``order``; ``onsets`` keeps what the model saw for them."""
 
     def __init__(self, perf: Piece, preset: Preset, group: float | None = None,
-                 beat_known: bool = False, hints: np.ndarray | None = None) -> None:
+                 beat_known: bool = False, hints: np.ndarray | None = None,
+                 sound: bool = False) -> None:
         n_parts = len(preset.parts)
         self.perf = perf
         self.n = len(perf)
@@ -104,11 +111,14 @@ class Replayer:
         self.hints = np.full(self.n, -1, dtype=np.int64) if hints is None else hints
         self.chosen = np.full(self.n, -1, dtype=np.int64)
         self.order: list[int] = []
+        self.onsets = Onsets(self.n, feature_dim(n_parts))
+        self.branch = False
         self._steps = schedule(perf.onset, perf.offset, perf.pitch, group,
-                               chord_size(preset))
+                               chord_size(preset), sound and group is not None)
         self._e = 0
         self._owner: dict[int, int] = {}
         self._in_chord = False
+        self._sounded: list[int] = []      # keys decided on arrival since the mark
         self.j = -1
         self.time = 0.0
 
@@ -119,12 +129,25 @@ class Replayer:
             kind, j, pending, _ = steps[self._e]
             self._e += 1
             p = int(pitch[j])
-            if kind == 0:
+            if kind == RELEASE:
                 if self._owner.get(p) == j:
                     del self._owner[p]
                     st.note_off(p)
                 continue
-            if not self._in_chord:
+            self.branch = kind == SOUND
+            if self.branch:
+                if not self._sounded:          # a chord begins: the engine's mark
+                    st.mark()
+                    self.inputs.mark()
+                if p in st.held:               # struck again while down
+                    self._owner.pop(p, None)
+                    st.note_off(p)
+            elif not self._in_chord:
+                if self._sounded:              # the chord settles: its first decisions go
+                    st.rewind(self._sounded)
+                    self.inputs.rewind()
+                    self.onsets.settled(len(self.order))
+                    self._sounded.clear()
                 # a chord's keys struck again while down are released before any is
                 # decided (as the engine releases them on arrival)
                 e = self._e - 1
@@ -135,15 +158,21 @@ class Replayer:
                     if not steps[e][2]:
                         break
                     e += 1
-            self._in_chord = bool(pending)
+            if not self.branch:
+                self._in_chord = bool(pending)
             st.pending[:] = pending
             t = float(self.perf.onset[j])
             self.note = NoteEvent(Kind.NOTE_ON, t, p, int(self.perf.velocity[j]),
                                   hint=int(self.hints[j]))
             st.beat = float(self.perf.beat[j]) if self.beat_known else None
-            self.inputs.fill(self.note, st, self.chord, self.features[j])
-            self.tokens[j] = self.inputs.tokens[0]
-            self.beats[j] = self.inputs.beat[0]
+            if self.branch:
+                row = self.onsets.add(j, len(self._sounded))
+                self.inputs.fill(self.note, st, False, self.onsets.features[row])
+                self.onsets.tokens[row] = self.inputs.tokens[0]
+            else:
+                self.inputs.fill(self.note, st, self.chord, self.features[j])
+                self.tokens[j] = self.inputs.tokens[0]
+                self.beats[j] = self.inputs.beat[0]
             self.j, self.time = j, t
             return True
         return False
@@ -154,6 +183,9 @@ class Replayer:
         self.inputs.chosen(self.note, part)
         self.state.note_on(p, self.time, part)
         self._owner[p] = j
+        if self.branch:
+            self._sounded.append(p)
+            return
         self.chosen[j] = part
         self.order.append(j)
 
@@ -161,6 +193,38 @@ class Replayer:
         """The decided notes' indices in decision order (index ``features``, ``tokens``,
         ``beats`` and per-note labels with it to get the sequence the model saw)."""
         return np.asarray(self.order, dtype=np.int64)
+
+
+class Onsets:
+    """The first decisions of a replay's chord keys, taken on arrival: per decision the
+    note, its place in its chord's arrivals (``k``), the place in the decision order
+    where its chord settles (``start``: the model then stood where it stands for the
+    chord's first settled key, and saw keys ``start + k - 1`` back to its window), what
+    the model saw, and the chord (``group``)."""
+
+    def __init__(self, n: int, n_features: int) -> None:
+        self.count = 0
+        self.note = np.zeros(n, dtype=np.int64)
+        self.k = np.zeros(n, dtype=np.int64)
+        self.start = np.full(n, -1, dtype=np.int64)
+        self.group = np.zeros(n, dtype=np.int64)
+        self.features = np.zeros((n, n_features), dtype=np.float32)
+        self.tokens = np.zeros((n, 2), dtype=np.int64)
+        self._groups = 0
+        self._open = 0
+
+    def add(self, note: int, k: int) -> int:
+        """A key decided on arrival, the ``k``-th of its chord; returns its row."""
+        row = self.count
+        self.note[row], self.k[row], self.group[row] = note, k, self._groups
+        self.count = row + 1
+        return row
+
+    def settled(self, start: int) -> None:
+        """The open chord's keys are decided again from decision ``start`` on."""
+        self.start[self._open:self.count] = start
+        self._open = self.count
+        self._groups += 1
 
 
 def simulate_hints(perf: Piece, rng: np.random.Generator) -> np.ndarray | None:
@@ -186,11 +250,12 @@ def simulate_hints(perf: Piece, rng: np.random.Generator) -> np.ndarray | None:
 
 def teacher(perf: Piece, preset: Preset, cons: Constraints, rng: np.random.Generator,
             noise: float = 0.0, group: float | None = None,
-            beat_known: bool = False, hints: np.ndarray | None = None) -> Replayer:
+            beat_known: bool = False, hints: np.ndarray | None = None,
+            sound: bool = False) -> Replayer:
     """Replay with the true parts, a share ``noise`` of them replaced by a wrong allowed
     part (the history the model sees is then corrupted; its targets stay true); a
-    hinted note keeps its hint."""
-    r = Replayer(perf, preset, group, beat_known, hints)
+    hinted note keeps its hint.  ``sound``: chord keys decided on arrival too."""
+    r = Replayer(perf, preset, group, beat_known, hints, sound)
     while r.next_note():
         j = r.j
         part = int(perf.part[j])
