@@ -131,7 +131,9 @@ class Engine:
         """The correction group for the current preset, or None without a horizon."""
         if self._horizon is None:
             return None
-        return HorizonGroup(self._horizon, chord_size(self.preset))
+        size = chord_size(self.preset)
+        ranges = None if size is None else [(p.low, p.high) for p in self.preset.parts]
+        return HorizonGroup(self._horizon, size, ranges)
 
     def now(self) -> float:
         """Seconds on the performance clock."""
@@ -490,10 +492,25 @@ class Engine:
                 part = arranger.decide(ev, self.state)
         except Exception as exc:   # the show goes on: the key still sounds
             part = ev.hint if ev.hint >= 0 else self._fallback_part(ev, exc)
+        if group and not behind and ev.hint < 0:
+            parts = group.uncross(key, part)
+            if parts is not None:
+                part = self._uncross(group.notes, parts)
         self.assign_time.add((self._clock_ns() - t) * 1e-6)
         self._send(ev, part)
         if group is not None:
             group.add(ev)
+
+    def _uncross(self, notes: list[NoteEvent], parts: list[int]) -> int:
+        """The chord's keys so far go to ``parts`` (``HorizonGroup.uncross``); returns
+        the part of the key arriving now, the last."""
+        state = self.state
+        for i, note in enumerate(notes):
+            part = parts[i]
+            if note.part != part:
+                state.regive(note.pitch, note.time, part)
+                self._move(note, part)
+        return parts[-1]
 
     def _fallback_part(self, ev: NoteEvent, exc: Exception) -> int:
         """Where a key goes when the arranger failed on it: the first part the preset

@@ -59,6 +59,18 @@ class PerformanceState:
         self.prev_part = part
         self.n_notes += 1
 
+    def regive(self, pitch: int, time: float, part: int) -> None:
+        """Key ``pitch``, struck at ``time`` and still down, now sounds on ``part``
+        (a correction between ``mark`` and ``rewind``: counts and history are left)."""
+        old = self.held.get(pitch)
+        if old is None:
+            return
+        self.part_held[old] -= 1
+        self.held[pitch] = part
+        self.part_held[part] += 1
+        self.last_pitch[part] = pitch
+        self.last_onset[part] = time
+
     def note_off(self, pitch: int) -> int | None:
         """Record that key ``pitch`` came up; return the part it had, or None."""
         part = self.held.pop(pitch, None)

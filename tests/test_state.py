@@ -81,3 +81,15 @@ def test_reset_forgets_everything() -> None:
     st.reset()
     assert st.held == {} and st.part_held == [0, 0] and st.pending == [] and st.beat is None
     assert st.n_notes == 0 and st.last_pitch == [-1, -1]
+
+
+def test_regive_moves_a_held_key_to_another_part():
+    st = PerformanceState(4)
+    st.note_on(67, 0.0, 0)
+    counts = list(st.part_counts)
+    st.regive(67, 0.0, 1)
+    assert st.held == {67: 1} and list(st.part_held) == [0, 1, 0, 0]
+    assert st.last_pitch[1] == 67 and list(st.part_counts) == counts
+    st.regive(50, 0.0, 3)                                       # not down: nothing
+    assert st.held == {67: 1}
+    assert st.note_off(67) == 1 and list(st.part_held) == [0, 0, 0, 0]

@@ -12,14 +12,15 @@ random order, overlaps, gaps, varied velocities).
 Metrics: ``accuracy`` (final parts, micro, % of all notes; a unison note merged from
 several parts is correct when any of them is chosen) and ``accuracy_onset`` (the part
 each key sounded on the moment it arrived); with a correction horizon, ``moves_per_100``
-keys and how long a moved key sounded on its first part (``moved_after_p50_ms`` /
-``p99``); (key, part) ``pair_precision`` and ``pair_recall`` (a unison is one key on
-several true parts, so recall counts what a doubling would have to add); per-part
-recall; a confusion matrix (rows: true part, columns: chosen part; a correct unison
-counts on the diagonal); the paper's soundness (of consecutive notes a part was given,
-the share that truly share a part) and completeness (of consecutive notes of a true
-part, the share given one part); and link-F1 (Karystinaios et al. 2023: links between
-consecutive notes of one part, found against true).
+(moves made per 100 keys) and how long a moved key sounded on its first part
+(``moved_after_p50_ms`` / ``p99``); (key, part) ``pair_precision`` and
+``pair_recall`` (a unison is one key on several true parts, so recall counts what a
+doubling would have to add); per-part recall; a confusion matrix (rows: true part,
+columns: chosen part; a correct unison counts on the diagonal); the paper's soundness
+(of consecutive notes a part was given, the share that truly share a part) and
+completeness (of consecutive notes of a true part, the share given one part); and
+link-F1 (Karystinaios et al. 2023: links between consecutive notes of one part, found
+against true).
 
 Hints (``hints="first"``, ``--hints first``): the paper's entry-hint protocol, through
 the instrument's own hint path (``livearranger.hints``): the preset gets a zone of
@@ -109,6 +110,7 @@ class Replayed:
     double: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     # the second part a key also sounded on (a unison), -1: none (empty: none at all)
     hinted: int = 0          # keys a hint forced to a part
+    moves: int = 0           # moves made (a key may move twice: ``livearranger.chords``)
 
 
 def _no_clock() -> int:
@@ -185,6 +187,7 @@ def replay(piece: Piece, arranger: Arranger, horizon: float | None = None,
             if note is not None and note.part != onset_part[j] and np.isnan(moved_after[j]):
                 moved_after[j] = at - note.time
 
+    made = 0
     for t, kind, j in zip(*event_order(onset, piece.offset), strict=True):
         p = pitch[j]
         deadline = engine.horizon_deadline
@@ -210,12 +213,15 @@ def replay(piece: Piece, arranger: Arranger, horizon: float | None = None,
         if engine.chord_complete:         # the engine thread settles it at once
             engine.settle()
             moves(t)
+        if engine.moves != made:          # keys moved as a key of their chord arrived
+            made = engine.moves
+            moves(t)
     deadline = engine.horizon_deadline
     engine.settle()
     if deadline is not None:
         moves(deadline)
     final = np.array([nt.part if nt is not None else -1 for nt in notes], dtype=np.int64)
-    return Replayed(onset_part, final, moved_after, double, engine.hinted)
+    return Replayed(onset_part, final, moved_after, double, engine.hinted, engine.moves)
 
 
 def _links(order: np.ndarray, member: np.ndarray) -> set[tuple[int, int]]:
@@ -264,7 +270,7 @@ class Result:
             self.correct_pairs += int(((mask[second] >> got.double[second]) & 1).sum())
         self.unisons += int((_POPCOUNT[piece.mask] > 1).sum())
         moved = ~np.isnan(got.moved_after)
-        self.moved += int(moved.sum())
+        self.moved += got.moves
         self.moved_after.extend(got.moved_after[moved].tolist())
         true = np.where(ok, pred, piece.part.astype(np.int64))
         np.add.at(self.confusion, (true, pred), 1)

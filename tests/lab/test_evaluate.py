@@ -146,7 +146,7 @@ def test_pairs_links_and_moves_counted_independently():
     assert piece.mask.tolist() == [3, 1, 1]
     r = ev.Result(2)
     got = ev.Replayed(onset=np.array([1, 1, 0]), final=np.array([0, 1, 0]),
-                      moved_after=np.array([0.012, np.nan, np.nan]))
+                      moved_after=np.array([0.012, np.nan, np.nan]), moves=1)
     r.add(piece, got)
     s = r.summary()
     assert s["accuracy"] == pytest.approx(200 / 3, abs=0.01)          # keys 0 and 2
