@@ -49,7 +49,14 @@ def test_int8_weights_keep_the_metadata_and_nearly_every_decision(tmp_path):
     satb = load_preset("satb")
     a, b = _logits(plain, satb), _logits(small, satb)
     assert not np.array_equal(a, b)                       # the weights did change
-    assert np.abs(a - b).max() < 0.25
-    assert (a.argmax(1) == b.argmax(1)).mean() >= 0.95
+    error = np.abs(a - b)
+    assert error.max() < 0.25
+    # an untrained graph's logits are nearly flat (half its decisions are won by under
+    # 0.02), so int8 noise flips near-ties; the decisions won clearly, by more than the
+    # mean error, must stay (onnxruntime 1.32 flips 9 % of all of them, none of these)
+    top2 = np.sort(a, axis=1)[:, -2:]
+    clear = top2[:, 1] - top2[:, 0] > error.mean()
+    assert clear.sum() >= 50
+    assert (a.argmax(1) == b.argmax(1))[clear].mean() >= 0.98
     again = quantize(small, tmp_path / "again.onnx")     # int8 already: a copy
     assert again.read_bytes() == small.read_bytes()
