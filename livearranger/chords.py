@@ -68,6 +68,40 @@ def chord_size(preset: Preset) -> int | None:
     return len(parts) if all(p.mono for p in parts) else None
 
 
+def uncross(notes: Sequence[NoteEvent], pitch: int, part: int,
+            ranges: Sequence[tuple[int, int]]) -> list[int] | None:
+    """When a new key (``pitch``, given ``part``) crosses a key of ``notes`` (the chord's
+    keys so far, each on its part; a higher key on a lower part), the parts that put
+    them all back in pitch order: the same parts, the highest key on the top one; one
+    per key of ``notes``, then the new key's.  None when nothing crosses, or when the
+    order cannot be restored (a key or part twice, a hinted key, a part outside
+    ``ranges``: each part's (lowest, highest) key, top part first).  The engine and
+    training's replay (``livearranger.lab.training.Replayer``) both call it."""
+    crossed = False
+    for n in notes:
+        if n.hint >= 0 or n.pitch == pitch or n.part == part or n.part < 0:
+            return None
+        if (n.pitch > pitch) == (n.part > part):
+            crossed = True
+    if not crossed:
+        return None
+    keys = [n.pitch for n in notes]
+    keys.append(pitch)
+    given = [n.part for n in notes]
+    given.append(part)
+    parts = sorted(given)
+    if len(set(parts)) < len(parts):
+        return None
+    out = given                     # reused: every entry is replaced below
+    for i, q in zip(sorted(range(len(keys)), key=keys.__getitem__, reverse=True),
+                    parts, strict=True):
+        low, high = ranges[q]
+        if not low <= keys[i] <= high:
+            return None
+        out[i] = q
+    return out
+
+
 class HorizonGroup:
     """Keys of the chord whose parts may still be corrected (engine side of the
     horizon); ``size``: the group is complete at this many keys (``chord_size``);
@@ -112,37 +146,10 @@ class HorizonGroup:
         return False
 
     def uncross(self, pitch: int, part: int) -> list[int] | None:
-        """When a new key (``pitch``, given ``part``) crosses a key of the group (a
-        higher key on a lower part), the parts that put them all back in pitch order:
-        the same parts, the highest key on the top one; one per key of ``notes``, then
-        the new key's.  None when nothing crosses, without ``ranges``, or when the order
-        cannot be restored (a key or part twice, a hinted key, a part out of range)."""
-        ranges = self.ranges
-        if ranges is None:
+        """``uncross`` over the group's keys so far (None without ``ranges``)."""
+        if self.ranges is None:
             return None
-        crossed = False
-        for n in self.notes:
-            if n.hint >= 0 or n.pitch == pitch or n.part == part or n.part < 0:
-                return None
-            if (n.pitch > pitch) == (n.part > part):
-                crossed = True
-        if not crossed:
-            return None
-        keys = [n.pitch for n in self.notes]
-        keys.append(pitch)
-        given = [n.part for n in self.notes]
-        given.append(part)
-        parts = sorted(given)
-        if len(set(parts)) < len(parts):
-            return None
-        out = given                     # reused: every entry is replaced below
-        for i, q in zip(sorted(range(len(keys)), key=keys.__getitem__, reverse=True),
-                        parts, strict=True):
-            low, high = ranges[q]
-            if not low <= keys[i] <= high:
-                return None
-            out[i] = q
-        return out
+        return uncross(self.notes, pitch, part, self.ranges)
 
     @property
     def news(self) -> bool:

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from livearranger.arrangers.learned import RuleFeatures
-from livearranger.chords import DEFAULT_HORIZON, RELEASE, SOUND, chord_size, schedule
+from livearranger.chords import DEFAULT_HORIZON, RELEASE, SOUND, chord_size, schedule, uncross
 from livearranger.constraints import Constraints
 from livearranger.ensemble import N_BEAT
 from livearranger.events import Kind, NoteEvent
@@ -93,7 +93,9 @@ class Replayer:
     arrives, as the engine sounds it, on the history it has then (the chords before, as
     settled, and this chord's earlier keys); ``branch`` is True during such a step.  The
     settle takes those decisions back (``PerformanceState.rewind``, the rule's too), so
-    they never enter ``order``; ``onsets`` keeps what the model saw for them."""
+    they never enter ``order``; ``onsets`` keeps what the model saw for them.  A key
+    that crosses its chord's earlier keys puts them back in pitch order as the engine
+    does (``livearranger.chords.uncross``)."""
 
     def __init__(self, perf: Piece, preset: Preset, group: float | None = None,
                  beat_known: bool = False, hints: np.ndarray | None = None,
@@ -113,12 +115,14 @@ class Replayer:
         self.order: list[int] = []
         self.onsets = Onsets(self.n, feature_dim(n_parts))
         self.branch = False
-        self._steps = schedule(perf.onset, perf.offset, perf.pitch, group,
-                               chord_size(preset), sound and group is not None)
+        size = chord_size(preset)
+        self._steps = schedule(perf.onset, perf.offset, perf.pitch, group, size,
+                               sound and group is not None)
+        self._ranges = None if size is None else [(q.low, q.high) for q in preset.parts]
         self._e = 0
         self._owner: dict[int, int] = {}
         self._in_chord = False
-        self._sounded: list[int] = []      # keys decided on arrival since the mark
+        self._sounded: list[NoteEvent] = []   # keys decided on arrival since the mark
         self.j = -1
         self.time = 0.0
 
@@ -144,7 +148,7 @@ class Replayer:
                     st.note_off(p)
             elif not self._in_chord:
                 if self._sounded:              # the chord settles: its first decisions go
-                    st.rewind(self._sounded)
+                    st.rewind([n.pitch for n in self._sounded])
                     self.inputs.rewind()
                     self.onsets.settled(len(self.order))
                     self._sounded.clear()
@@ -180,11 +184,21 @@ class Replayer:
     def commit(self, part: int) -> None:
         j = self.j
         p = int(self.perf.pitch[j])
-        self.inputs.chosen(self.note, part)
+        note = self.note
+        self.inputs.chosen(note, part)
+        if self.branch and self._sounded and self._ranges is not None and note.hint < 0:
+            parts = uncross(self._sounded, p, part, self._ranges)
+            if parts is not None:
+                for n, q in zip(self._sounded, parts, strict=False):
+                    if n.part != q:
+                        self.state.regive(n.pitch, n.time, q)
+                        n.part = q
+                part = parts[-1]
         self.state.note_on(p, self.time, part)
         self._owner[p] = j
         if self.branch:
-            self._sounded.append(p)
+            note.part = part
+            self._sounded.append(note)
             return
         self.chosen[j] = part
         self.order.append(j)
