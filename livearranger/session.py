@@ -284,9 +284,9 @@ class Session:
         if control is not None:
             control.stop()
             self.notices.extend(control.summary())
-        # Inputs close while the port they listen to is still there: closing a JACK input
-        # just after its source went away crashed rtmidi now and then (2 in 120 failed
-        # set-ups on a loaded VM; none in 370 in this order).
+        # Inputs close while the port they listen to is still there: a JACK port closed
+        # just after a change of the graph can crash JACK's client library (see
+        # midi_io.GRAPH_SETTLE_S), and this order makes fewer changes before each close.
         for watch in self._watches:
             watch.close()
         self._watches = []

@@ -119,6 +119,26 @@ def close_callback_input(midi_in: rtmidi.MidiIn) -> None:
         del keep
 
 
+# JACK2's client library walks a client's port list on its notification thread (the
+# latency callback every client gets after any change of the graph) with no lock against
+# that client's own port unregister (jack2 JackClient::HandleLatencyCallback against
+# PortUnRegister): closing a port while such a notification was handled crashed the
+# process (SIGSEGV on that thread; core dumps here, 2 in 1,200 closes just after a peer
+# left, on a loaded 2-core VM).  The notifications follow a change within a few ms, so
+# a JACK port closes only after the graph has had this long to settle.
+GRAPH_SETTLE_S = 0.02
+
+
+def close_client(client: rtmidi.MidiIn | rtmidi.MidiOut, api: str) -> None:
+    """Close ``client``'s port and delete it (on JACK after ``GRAPH_SETTLE_S``)."""
+    try:
+        if api == "jack":
+            time.sleep(GRAPH_SETTLE_S)
+        client.close_port()
+    finally:
+        client.delete()
+
+
 @contextmanager
 def _deleted_on_error(client: rtmidi.MidiIn | rtmidi.MidiOut) -> Iterator[None]:
     """Delete ``client`` if opening its port fails: a client left behind stays in JACK's
@@ -320,17 +340,11 @@ class MidiInput:
             self._graph.close()
         # the input closes while the port it hears (the F7 sender) is still there
         try:
-            try:
-                self._in.close_port()
-            finally:
-                self._in.delete()
+            close_client(self._in, self.api)
         finally:
             if self._eox is not None:
                 eox, self._eox = self._eox, None
-                try:
-                    eox.close_port()
-                finally:
-                    eox.delete()
+                close_client(eox, self.api)
 
 
 class PortOutput(Output):
@@ -370,10 +384,7 @@ class PortOutput(Output):
             return False
 
     def close(self) -> None:
-        try:
-            self._out.close_port()
-        finally:
-            self._out.delete()
+        close_client(self._out, self.api)
 
 
 class Loopback:
@@ -384,6 +395,7 @@ class Loopback:
     def __init__(self, api: str, port_name: str, client: str) -> None:
         # sized like our inputs: a burst between two drains must not overflow it (rtmidi
         # would print a line per lost message, hiding a real overflow of our input)
+        self.api = api
         self._in = _make(rtmidi.MidiIn, api, client, queue_size_limit=INPUT_QUEUE_SIZE)
         with _deleted_on_error(self._in):
             self._in.ignore_types(sysex=True, timing=True, active_sense=True)
@@ -398,10 +410,7 @@ class Loopback:
         return n
 
     def close(self) -> None:
-        try:
-            self._in.close_port()
-        finally:
-            self._in.delete()
+        close_client(self._in, self.api)
 
 
 class PerPartOutput(Output):
@@ -409,6 +418,7 @@ class PerPartOutput(Output):
     ``<client>-<part>:<part>``."""
 
     def __init__(self, api: str, part_names: list[str], client: str = CLIENT) -> None:
+        self.api = api
         self._outs: list[rtmidi.MidiOut] = []
         self.names = []
         try:
@@ -425,9 +435,6 @@ class PerPartOutput(Output):
         self._outs[part].send_message(message)
 
     def close(self) -> None:
-        for out in self._outs:
-            try:
-                out.close_port()
-            finally:
-                out.delete()
-        self._outs = []
+        outs, self._outs = self._outs, []
+        for out in outs:
+            close_client(out, self.api)

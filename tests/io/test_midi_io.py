@@ -106,3 +106,34 @@ def test_a_jack_close_that_never_returns_does_not_hold_the_stop():
 
     graph._lib, graph._client = FineLib(), 1234
     assert graph.close() is True
+
+
+class _Client:
+    """Records what is done to an rtmidi client."""
+
+    def __init__(self, calls: list[str], fail: bool = False) -> None:
+        self.calls, self.fail = calls, fail
+
+    def close_port(self) -> None:
+        self.calls.append("close_port")
+        if self.fail:
+            raise RuntimeError("port went away")
+
+    def delete(self) -> None:
+        self.calls.append("delete")
+
+
+@pytest.mark.parametrize("api", ["jack", "alsa"])
+def test_a_client_closes_after_the_jack_graph_settled_and_is_always_deleted(
+        api, monkeypatch):
+    from livearranger.io import midi_io
+
+    calls: list[str] = []
+    monkeypatch.setattr(midi_io.time, "sleep", lambda s: calls.append(f"sleep {s}"))
+    midi_io.close_client(_Client(calls), api)  # type: ignore[arg-type]
+    settle = [f"sleep {midi_io.GRAPH_SETTLE_S}"] if api == "jack" else []
+    assert calls == [*settle, "close_port", "delete"]
+    calls.clear()
+    with pytest.raises(RuntimeError):
+        midi_io.close_client(_Client(calls, fail=True), api)  # type: ignore[arg-type]
+    assert calls[-2:] == ["close_port", "delete"]
