@@ -125,7 +125,8 @@ def close_callback_input(midi_in: rtmidi.MidiIn) -> None:
 # PortUnRegister): closing a port while such a notification was handled crashed the
 # process (SIGSEGV on that thread; core dumps here, 2 in 1,200 closes just after a peer
 # left, on a loaded 2-core VM).  The notifications follow a change within a few ms, so
-# a JACK port closes only after the graph has had this long to settle.
+# a JACK port closes only after the graph has had this long to settle (then 0 in 1,200,
+# whichever side left first).  A peer leaving during the wait is not covered.
 GRAPH_SETTLE_S = 0.02
 
 
