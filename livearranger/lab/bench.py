@@ -37,7 +37,13 @@ from livearranger.engine import Engine
 from livearranger.events import Kind, NoteEvent
 
 # (midi_io loads the system JACK library before the rtmidi imports below: jacklib)
-from livearranger.io.midi_io import MidiInput, PortOutput, close_callback_input, match_port
+from livearranger.io.midi_io import (
+    MidiInput,
+    PortOutput,
+    close_callback_input,
+    close_client,
+    match_port,
+)
 from livearranger.presets import Preset, PresetError, load_preset
 from livearranger.router import Output, Router
 from livearranger.state import PerformanceState
@@ -339,8 +345,7 @@ def peer_main(tag: str, source: str) -> int:
             break
         print(json.dumps(answer), flush=True)
     close_callback_input(inp)
-    out.close_port()
-    out.delete()
+    close_client(out, "jack")
     for v in sinks.values():
         close_callback_input(v.inp)
     return 0
@@ -446,7 +451,7 @@ def _live_pass(args: argparse.Namespace, preset: Preset, tag: str) -> dict[str, 
     kbd = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"kbd{tag}")
     kbd.open_virtual_port("out")
     src = f"kbd{tag}:out"
-    closers: list[Any] = [kbd.delete, kbd.close_port]
+    closers: list[Any] = [lambda: close_client(kbd, "jack")]
     try:
         peer = _Peer(tag, src)
         closers.append(peer.close)
@@ -602,8 +607,7 @@ def bench_soak(args: argparse.Namespace) -> dict[str, Any]:
                 engine.wait_idle(5.0)
                 inp.close()
                 engine.stop()
-                kbd.close_port()
-                kbd.delete()
+                close_client(kbd, "jack")
             xruns = server.xruns()
     except JackError as exc:
         raise BenchError(f"no JACK server: {exc}") from None
