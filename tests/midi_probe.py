@@ -9,7 +9,7 @@ from pathlib import Path
 
 import rtmidi
 
-from livearranger.io.midi_io import list_ports
+from livearranger.io.midi_io import close_client, list_ports
 
 
 def wait_for_port(wanted: str, timeout: float = 10.0) -> str:
@@ -62,8 +62,7 @@ class Keyboard:
         self.out.send_message(message)
 
     def close(self) -> None:
-        self.out.close_port()
-        self.out.delete()
+        close_client(self.out, "jack")
 
 
 def send_burst(kb: Keyboard, pitches: list[int], seconds: float) -> None:
@@ -140,12 +139,10 @@ class Listener:
     def close(self) -> None:
         self._stop.set()
         self._reader.join(timeout=2.0)
-        # a JACK input closed just after its source went away crashed rtmidi now and then;
-        # let JACK settle the disconnection first (close listeners before their source
-        # where a test can)
-        time.sleep(0.1)
-        self.inp.close_port()
-        self.inp.delete()
+        # close_client lets JACK's graph settle first (midi_io.GRAPH_SETTLE_S); close
+        # listeners before their source where a test can
+        time.sleep(0.1)                  # the longer settle these tests have always had
+        close_client(self.inp, "jack")
 
 
 def connect_live(source: str, target: str, attempts: int = 3) -> tuple[Keyboard, Listener]:
