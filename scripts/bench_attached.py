@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from livearranger.io.midi_io import close_client
 from livearranger.lab.bench import RESULTS_DIR, _match, _Peer, _stats, _wait, play_tagged
 from livearranger.presets import load_preset
 
@@ -146,8 +147,7 @@ def main(argv: list[str]) -> int:
             inst.terminate()
             report, _err = inst.communicate(timeout=20)
             peer.close()
-            kbd.close_port()
-            kbd.delete()
+            close_client(kbd, "jack")
     summary: dict[str, Any] = {"bench": "attached", "notes_per_block": args.notes,
                                "blocks": args.blocks, "speed": args.speed, "hz": args.hz,
                                "ui": ui_stats, "cpus": os.cpu_count()}

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import rtmidi
 
+from livearranger.io.midi_io import close_client
 from livearranger.session import SessionConfig
 from livearranger.tui.app import LiveArrangerApp
 from livearranger.tui.controller import Controller
@@ -78,8 +79,7 @@ async def test_tui_on_real_jack_ports(jack_server, user_presets: str, tmp_path: 
         await until(pilot, lambda: "IN  E4" in live.plain, what="a note from the pad")
 
         # the keyboard is unplugged: said in the UI, notes stopped; it comes back
-        pad.close_port()
-        pad.delete()
+        close_client(pad, "jack")
         await until(pilot, lambda: "gone" in status.plain, what="the lost input")
         assert any("disappeared" in ln for ln in log())
         assert not any(controller.session.snapshot().sounding)
@@ -92,7 +92,6 @@ async def test_tui_on_real_jack_ports(jack_server, user_presets: str, tmp_path: 
             pad.send_message([0x90, 65, 90])
             await until(pilot, lambda: "IN  F4" in live.plain, what="a note after reconnecting")
         finally:
-            pad.close_port()
-            pad.delete()
+            close_client(pad, "jack")
         await pilot.press("q")
     assert controller.session is None
