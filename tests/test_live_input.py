@@ -40,7 +40,10 @@ def _satb(tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
                        "--arranger", "closest-pitch", "--horizon-ms", "0", *extra)
 
 
-BURST_ATTEMPTS = 3
+# On these 2-core VMs, with the model catching up and no realtime scheduling, jackd found
+# our loopback client late in about half of the bursts on 2026-12-07 (the commit before
+# close_client alike: 2 of 6 tests failed there with 3 attempts); the criterion is the same
+BURST_ATTEMPTS = 6
 
 
 def _burst(jack_server, tmp_path: Path, pitches: list[int], arranger: str):
