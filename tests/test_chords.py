@@ -22,6 +22,7 @@ from livearranger.engine import Engine
 from livearranger.events import Kind, NoteEvent
 from livearranger.lab.datasets import load_pieces
 from livearranger.lab.evaluate import evaluate_assign, performance, replay
+from livearranger.performer import Performer
 from livearranger.presets import load_preset
 from livearranger.recorder import Recorder
 from livearranger.router import DelayedOutput, MemoryOutput, Router
@@ -230,7 +231,7 @@ def test_every_key_sounds_at_once_and_a_corrected_key_moves_cleanly():
     # chord settles on it, and that key sounds once, on its final part, never moving
     before = len(_notes(out))
     engine.process(NoteEvent(Kind.NOTE_ON, 0.012, 64, 90))
-    assert not engine.chord_complete and engine.horizon_deadline is None
+    assert (engine.performer.due() or 0) != float("-inf") and engine.performer.due() is None
     sent = _notes(out)
     assert [m for m in sent[before:] if m[2] == 64] == [(0x90, 1, 64)]
     keys = _follow(sent)                                      # moves are clean
@@ -300,9 +301,9 @@ def test_engine_thread_settles_a_chord_at_its_deadline():
         engine.feed([0x90, 60, 90])
         assert engine.wait_idle()
         deadline = time.monotonic() + 2.0
-        while engine.horizon_deadline is not None and time.monotonic() < deadline:
+        while engine.performer.due() is not None and time.monotonic() < deadline:
             time.sleep(0.002)                    # nothing else arrives: the clock closes it
-        assert engine.horizon_deadline is None and engine.wait_idle()
+        assert engine.performer.due() is None and engine.wait_idle()
         ons = [(ch, k) for kind, ch, k in _notes(out) if kind == 0x90]
         keys = _follow(_notes(out))
         assert list(keys) == [67, 48, 60]                 # each sounded as it came
@@ -318,7 +319,7 @@ def test_panic_ends_the_group_and_stops_its_keys():
     engine, out = _horizon_engine()
     engine.process(NoteEvent(Kind.NOTE_ON, 0.0, 60, 90))
     engine.panic(0.001)
-    assert engine.horizon_deadline is None and not engine.router.sounding
+    assert engine.performer.due() is None and not engine.router.sounding
     engine.process(NoteEvent(Kind.NOTE_OFF, 0.002, 60, 0))
     engine.process(NoteEvent(Kind.NOTE_ON, 0.1, 64, 90))
     engine.stop(time_s=0.2)
@@ -331,11 +332,11 @@ def test_a_key_released_inside_the_horizon_settles_its_chord_first():
     engine.process(NoteEvent(Kind.NOTE_ON, 0.0, 60, 90))
     engine.process(NoteEvent(Kind.NOTE_OFF, 0.005, 60, 0))
     assert [(kind, k) for kind, _c, k in _notes(out)] == [(0x90, 60), (0x80, 60)]
-    assert engine.horizon_deadline is None
+    assert engine.performer.due() is None
     engine.set_horizon(None)
     engine.process(NoteEvent(Kind.NOTE_ON, 0.1, 62, 90))
     assert _notes(out)[-1][::2] == (0x90, 62) and engine.horizon is None
-    assert engine.horizon_deadline is None
+    assert engine.performer.due() is None
     with pytest.raises(ValueError):
         engine.set_horizon(0.5)
 
@@ -380,7 +381,7 @@ def test_a_failing_arranger_still_sounds_the_key_completing_a_chord(last):
         assert ons[-1] == (3, 48)
     assert any("model crashed" in e for e in engine.errors)
     assert engine.state.pending == [] and len(engine.state.held) == 4
-    assert engine.horizon_deadline is None
+    assert engine.performer.due() is None
     engine.stop(time_s=1.0)
     assert not engine.router.sounding
 
@@ -408,7 +409,7 @@ def test_the_key_completing_a_chord_sounds_once_on_its_final_part(seed):
         for p in order:
             engine.process(NoteEvent(Kind.NOTE_ON, t, p, 80))
             t += float(rng.uniform(0.0, 0.008))
-        assert engine.horizon_deadline is None          # settled on its fourth key
+        assert engine.performer.due() is None          # settled on its fourth key
         sent = _notes(out)
         last = [m for m in sent if m[2] == order[-1]]
         assert len(last) == 1 and last[0][0] == 0x90
@@ -468,12 +469,12 @@ def test_uncrossing_changes_no_final_part():
         def uncross(self, pitch, part):
             return None
 
-    engine_group = Engine._new_group
+    engine_group = Performer._new_group
     try:
-        Engine._new_group = lambda self: NoUncross(0.030, 4)
+        Performer._new_group = lambda self: NoUncross(0.030, 4)
         plain = replay(perf, make_arranger("voice-leading", preset), 0.030)
     finally:
-        Engine._new_group = engine_group
+        Performer._new_group = engine_group
     assert np.array_equal(got.final, plain.final)
     assert (got.onset == plain.onset).mean() < 1.0              # onsets did change
     right = ((perf.mask.astype(np.int64) >> got.onset) & 1).sum()

@@ -256,11 +256,11 @@ def test_a_note_the_engine_is_behind_on_is_placed_quickly_and_not_corrected():
     engine = Engine(preset, arr, Router(preset, [out]), clock_ns=lambda: now[0],
                     horizon=0.030)
     engine.process(NoteEvent(Kind.NOTE_ON, 0.0, 48, 90, stamp=now[0]))      # in time
-    assert engine.horizon_deadline is not None and arr.quick == 0
+    assert engine.performer.due() is not None and arr.quick == 0
     late = now[0] - CATCH_UP_LAG_NS - 1_000_000
     engine.process(NoteEvent(Kind.NOTE_ON, 0.001, 72, 90, stamp=late))       # behind
     assert arr.quick == 1 and engine.caught_up == 1
-    assert engine.horizon_deadline is None    # the chord before it was settled first
+    assert engine.performer.due() is None    # the chord before it was settled first
     assert engine.state.held == {48: 0, 72: 3}
     engine.settle()                           # nothing left to take back
     assert engine.state.held == {48: 0, 72: 3}

@@ -1,9 +1,9 @@
 """Offline evaluation: replay test pieces through the live engine itself.
 
 Every piece is played, as one stream of note-ons and note-offs (releases first at equal
-times), into a synchronous ``Engine`` with no outputs: the same code decides, corrects
-and moves keys as on stage, so what is measured is what a player hears.  A note-off
-whose key was struck again meanwhile is not sent (it belongs to the older note).
+times), into a ``Performer`` (``livearranger.performer``) with no outputs: the same code
+decides, corrects and moves keys as on stage, so what is measured is what a player
+hears.  A note-off whose key was struck again meanwhile is not sent (it belongs to the older note).
 
 Conditions: ``score`` (notes by onset, then pitch: the paper's order; releases at the
 written ends) and ``as-played`` (``humanize`` with a seed per piece: spread chords in
@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -43,7 +42,6 @@ import numpy as np
 
 from livearranger.arrangers.base import Arranger
 from livearranger.chords import check_horizon, event_order
-from livearranger.engine import Engine
 from livearranger.events import Kind, NoteEvent
 from livearranger.lab.datasets import (
     DATASETS,
@@ -54,6 +52,7 @@ from livearranger.lab.datasets import (
     piece_preset,
 )
 from livearranger.lab.humanize import humanize, score_velocity
+from livearranger.performer import Observer, Performer
 from livearranger.presets import HintSpec, Preset
 from livearranger.router import Router
 from livearranger.state import PerformanceState
@@ -113,10 +112,6 @@ class Replayed:
     moves: int = 0           # moves made (a key may move twice: ``livearranger.chords``)
 
 
-def _no_clock() -> int:
-    return 0
-
-
 def check_hints(hints: str | None) -> str | None:
     """``hints`` as replay takes it: None (none) or "first"; ValueError otherwise."""
     if hints is None or hints == "none":
@@ -148,9 +143,35 @@ def first_of_each_part(piece: Piece) -> dict[int, int]:
     return first
 
 
+class _Watch(Observer):
+    """What the performer did with each note of a piece: the part its key sounded on
+    when it arrived, when it first moved, the second part of a unison."""
+
+    def __init__(self, n: int) -> None:
+        self.index: dict[int, int] = {}          # id of a note's event -> its index
+        self.onset = np.full(n, -1, dtype=np.int64)
+        self.moved_after = np.full(n, np.nan)
+        self.double = np.full(n, -1, dtype=np.int64)
+
+    def sounded(self, note: NoteEvent, part: int) -> None:
+        j = self.index.get(id(note))
+        if j is not None:
+            self.onset[j] = part
+
+    def moved(self, note: NoteEvent, old: int, part: int, at: float) -> None:
+        j = self.index[id(note)]
+        if np.isnan(self.moved_after[j]):
+            self.moved_after[j] = at - note.time
+
+    def doubled(self, note: NoteEvent, part: int) -> None:
+        j = self.index.get(id(note))
+        if j is not None:
+            self.double[j] = part
+
+
 def replay(piece: Piece, arranger: Arranger, horizon: float | None = None,
            hints: str | None = None) -> Replayed:
-    """Play ``piece`` into a synchronous engine with ``arranger`` (reset first) and a
+    """Play ``piece`` into a ``Performer`` with ``arranger`` (reset first) and a
     correction ``horizon`` (seconds, None: none); ``hints`` "first": the first note of
     each part hinted to its true part (the module text)."""
     preset = arranger.preset
@@ -161,36 +182,16 @@ def replay(piece: Piece, arranger: Arranger, horizon: float | None = None,
         preset = replace(preset, hints=HintSpec(zone=(zone, zone + len(preset.parts) - 1)))
         hinted = first_of_each_part(piece)
     arranger.reset()
-    engine = Engine(preset, arranger, Router(preset, []), clock_ns=_no_clock,
-                    horizon=horizon)
+    performer = Performer(preset, arranger, Router(preset, []), horizon)
     n = len(piece)
-    onset_part = np.full(n, -1, dtype=np.int64)
-    moved_after = np.full(n, np.nan)
+    watch = _Watch(n)
+    performer.observers.append(watch)
     notes: list[NoteEvent | None] = [None] * n
     owner: dict[int, int] = {}
-    recent: deque[int] = deque(maxlen=2 * 16)    # keys that may still move
-    pitch, vel, onset = piece.pitch.tolist(), piece.velocity.tolist(), piece.onset
-    process = engine.process
-    double = np.full(n, -1, dtype=np.int64)
-    index: dict[int, int] = {}                   # id of a note's event -> its index
-
-    def doubled(note: NoteEvent, part: int) -> None:
-        j = index.get(id(note))
-        if j is not None:
-            double[j] = part
-
-    engine.on_double = doubled
-
-    def moves(at: float) -> None:
-        for j in recent:
-            note = notes[j]
-            if note is not None and note.part != onset_part[j] and np.isnan(moved_after[j]):
-                moved_after[j] = at - note.time
-
-    made = 0
-    for t, kind, j in zip(*event_order(onset, piece.offset), strict=True):
+    pitch, vel = piece.pitch.tolist(), piece.velocity.tolist()
+    process = performer.process
+    for t, kind, j in zip(*event_order(piece.onset, piece.offset), strict=True):
         p = pitch[j]
-        deadline = engine.horizon_deadline
         if kind == 0:
             if owner.get(p) != j:
                 continue                  # struck again since: that note keeps sounding
@@ -199,29 +200,17 @@ def replay(piece: Piece, arranger: Arranger, horizon: float | None = None,
         else:
             note = NoteEvent(Kind.NOTE_ON, t, p, max(1, vel[j]))
             notes[j] = note
-            index[id(note)] = j
+            watch.index[id(note)] = j
             owner[p] = j
             hint = hinted.get(j)
             if hint is not None:          # tap the part's hint key: a one-shot
                 process(NoteEvent(Kind.NOTE_ON, t, zone + hint, 64))
                 process(NoteEvent(Kind.NOTE_OFF, t, zone + hint, 0))
             process(note)
-            onset_part[j] = note.part
-            recent.append(j)
-        if deadline is not None and engine.horizon_deadline != deadline:
-            moves(min(deadline, t))       # the group closed: on time or early
-        if engine.chord_complete:         # the engine thread settles it at once
-            engine.settle()
-            moves(t)
-        if engine.moves != made:          # keys moved as a key of their chord arrived
-            made = engine.moves
-            moves(t)
-    deadline = engine.horizon_deadline
-    engine.settle()
-    if deadline is not None:
-        moves(deadline)
+    performer.settle()
     final = np.array([nt.part if nt is not None else -1 for nt in notes], dtype=np.int64)
-    return Replayed(onset_part, final, moved_after, double, engine.hinted, engine.moves)
+    return Replayed(watch.onset, final, watch.moved_after, watch.double, performer.hinted,
+                    performer.moves)
 
 
 def _links(order: np.ndarray, member: np.ndarray) -> set[tuple[int, int]]:
