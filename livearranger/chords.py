@@ -12,24 +12,23 @@ old part, note-on on the new one); a lone key is decided again only when an olde
 came up meanwhile.  A group closes at its deadline (first key + ``h``),
 as soon as it holds as many keys as the ensemble can take at once (``chord_size``), at
 ``MAX_GROUP`` keys, and before a key in it is released or struck again.  The key that
-completes a group is not decided alone: the engine adds it and decides the group at once,
-so it sounds on its final part and never moves (on the Bach validation split as played
-that lifts the keys right at onset by 2.2 points and removes 2.4 moves per 100 keys).
+completes a group is not decided alone: it is decided with the group at once, so it
+sounds on its final part and never moves (the first key heard alone is the hardest to
+place; the last one, with its chord known, the easiest).
 Where every part is monophonic (a choir, a quartet: ``chord_size``) a key that arrives
 crossing a key of its group (higher than it, given a lower part: the first key guessed
 too high or too low) puts the group's keys back in pitch order on the parts they hold
 (``HorizonGroup.uncross``): the earlier keys move there and then, the new key sounds in
-its place (on the Bach validation split as played: keys right at onset 87.2 -> 89.2 %,
-moves per 100 keys 11.2 -> 9.6).  It changes no final part: the settle decides from
-the state as it was before the chord.
+its place.  It changes no final part: the settle decides from the state as it was
+before the chord.
 So each key is decided at most twice and moves at most twice, within ``h`` of its
 chord's first key: once when a later key of its chord shows it crossed, once when the
-chord settles (0.2 % of keys on that split move twice).  More would be a stutter a
-listener hears, and after the chord is whole there is nothing new to decide on.
+chord settles.  More would be a stutter a listener hears, and after the chord is whole
+there is nothing new to decide on.
 
-``HorizonGroup`` is the streaming form the engine uses; ``schedule`` is the closing
-decision alone for a whole recorded performance (training), deciding the same groups in
-the same order with the same knowledge.
+``HorizonGroup`` is the streaming form the performer (``livearranger.performer``) uses;
+``schedule`` is the closing decision alone for a whole recorded performance (training),
+deciding the same groups in the same order with the same knowledge.
 """
 
 from __future__ import annotations
@@ -75,7 +74,7 @@ def uncross(notes: Sequence[NoteEvent], pitch: int, part: int,
     them all back in pitch order: the same parts, the highest key on the top one; one
     per key of ``notes``, then the new key's.  None when nothing crosses, or when the
     order cannot be restored (a key or part twice, a hinted key, a part outside
-    ``ranges``: each part's (lowest, highest) key, top part first).  The engine and
+    ``ranges``: each part's (lowest, highest) key, top part first).  The performer and
     training's replay (``livearranger.lab.training.Replayer``) both call it."""
     crossed = False
     for n in notes:
@@ -103,8 +102,8 @@ def uncross(notes: Sequence[NoteEvent], pitch: int, part: int,
 
 
 class HorizonGroup:
-    """Keys of the chord whose parts may still be corrected (engine side of the
-    horizon); ``size``: the group is complete at this many keys (``chord_size``);
+    """Keys of the chord whose parts may still be corrected (the performer's side of
+    the horizon); ``size``: the group is complete at this many keys (``chord_size``);
     ``ranges``: each part's (lowest, highest) key, top part first, where the keys so far
     may be put back in pitch order (``uncross``)."""
 
