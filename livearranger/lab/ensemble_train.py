@@ -53,6 +53,7 @@ from livearranger.lab.ensemble_model import (
 from livearranger.lab.evaluate import performance
 from livearranger.lab.training import (
     CHORD_GROUP,
+    Record,
     Replayer,
     accuracy,
     augment,
@@ -96,7 +97,7 @@ class Example:
     hints: np.ndarray         # [T] the part a hint forced each note to, or -1
 
 
-def examples(reps: Sequence[Replayer], presets: Sequence[Preset], window: int
+def examples(reps: Sequence[Record], presets: Sequence[Preset], window: int
              ) -> list[Example]:
     """Chunks of 4W notes with the loss on the last 3W (each note once; none on a
     hinted note, whose part is forced)."""
@@ -200,9 +201,9 @@ def rollout(model: EnsembleTransformer, perfs: Sequence[Piece], presets: Sequenc
     return reps
 
 
-def accuracy_by_source(reps: Sequence[Replayer], items: Sequence[Item]) -> dict[str, float]:
+def accuracy_by_source(reps: Sequence[Record], items: Sequence[Item]) -> dict[str, float]:
     """Percent of notes given one of their true parts, per source."""
-    by: dict[str, list[Replayer]] = {}
+    by: dict[str, list[Record]] = {}
     for r, it in zip(reps, items, strict=True):
         by.setdefault(it.source, []).append(r)
     return {k: accuracy(by[k]) for k in sorted(by)}

@@ -9,13 +9,24 @@ evaluation and the engine see the same thing; the caller chooses every part.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 
+from livearranger.arrangers.base import Arranger
 from livearranger.arrangers.learned import RuleFeatures
-from livearranger.chords import DEFAULT_HORIZON, RELEASE, SOUND, chord_size, schedule, uncross
+from livearranger.chords import (
+    DEFAULT_HORIZON,
+    MAX_GROUP,
+    RELEASE,
+    SOUND,
+    chord_size,
+    decide_in_order,
+    event_order,
+    schedule,
+    uncross,
+)
 from livearranger.constraints import Constraints
 from livearranger.ensemble import N_BEAT
 from livearranger.events import Kind, NoteEvent
@@ -23,7 +34,9 @@ from livearranger.features import feature_dim
 from livearranger.lab.datasets import Piece
 from livearranger.lab.evaluate import first_of_each_part
 from livearranger.lab.humanize import humanize, scale_tempo, score_velocity
+from livearranger.performer import Performer
 from livearranger.presets import Preset
+from livearranger.router import Router
 from livearranger.state import PerformanceState
 
 SEGMENT = 1024          # long pieces are cut into segments of this many notes
@@ -78,16 +91,42 @@ def segments(piece: Piece, size: int = SEGMENT) -> list[Piece]:
 CHORD_GROUP = DEFAULT_HORIZON   # s: chords gathered for chord-by-chord training, as the engine does
 
 
-class Replayer:
-    """Replays one performance note-on by note-on, as the engine would (with an optional
-    chord decision: ``livearranger.chords.schedule``, the decision the engine makes when
-    it settles a chord); the caller chooses each part.
-    ``features``/``tokens``/``beats`` hold what the model saw for each note's final
-    decision; the beat is known (the score's, as a DAW's clock would give it) only when
+class Record:
+    """What a model saw in one replay of a performance, note by note.
+
+    ``features``/``tokens``/``beats`` hold the inputs of each note's final decision; the
+    beat is known (the score's, as a DAW's clock would give it) only when
     ``beat_known``.  ``hints``: per note the part a player's hint forces it to, or -1
-    (``simulate_hints``); ``note.hint`` carries it, as the engine's does.  ``order``
-    lists the notes in the order they were decided: the order of the model's history (a
-    chord decided again goes lowest first, whatever order its keys arrived in).
+    (``simulate_hints``).  ``chosen``: each note's final part.  ``order`` lists the notes
+    in the order they were finally decided: the order of the model's history (a chord
+    decided again goes lowest first, whatever order its keys arrived in).  ``onsets``:
+    the decisions on arrival that a chord's settle took back, where they were kept."""
+
+    def __init__(self, perf: Piece, n_parts: int, beat_known: bool = False,
+                 hints: np.ndarray | None = None) -> None:
+        self.perf = perf
+        self.n = len(perf)
+        self.features = np.zeros((self.n, feature_dim(n_parts)), dtype=np.float32)
+        self.tokens = np.zeros((self.n, 2), dtype=np.int64)
+        self.beats = np.zeros((self.n, N_BEAT), dtype=np.float32)
+        self.beat_known = beat_known
+        self.hints = np.full(self.n, -1, dtype=np.int64) if hints is None else hints
+        self.chosen = np.full(self.n, -1, dtype=np.int64)
+        self.order: list[int] = []
+        self.onsets = Onsets(self.n, feature_dim(n_parts))
+
+    def history(self) -> np.ndarray:
+        """The decided notes' indices in decision order (index ``features``, ``tokens``,
+        ``beats`` and per-note labels with it to get the sequence the model saw)."""
+        return np.asarray(self.order, dtype=np.int64)
+
+
+class Replayer(Record):
+    """Replays one performance decision by decision for a caller that chooses each part
+    (``next_note``, then ``commit``): a model rolling out its own choices, many pieces
+    stepped together.  Keys are decided as the performer finally decides them (with an
+    optional chord decision: ``livearranger.chords.schedule``, the decision it makes
+    when it settles a chord); ``note.hint`` carries a hint, as the performer's does.
 
     With ``sound`` (and a ``group``), each key of a chord is also decided the moment it
     arrives, as the engine sounds it, on the history it has then (the chords before, as
@@ -101,19 +140,10 @@ class Replayer:
                  beat_known: bool = False, hints: np.ndarray | None = None,
                  sound: bool = False) -> None:
         n_parts = len(preset.parts)
-        self.perf = perf
-        self.n = len(perf)
+        super().__init__(perf, n_parts, beat_known, hints)
         self.state = PerformanceState(n_parts)
         self.inputs = RuleFeatures(preset)
         self.chord = group is not None
-        self.features = np.zeros((self.n, feature_dim(n_parts)), dtype=np.float32)
-        self.tokens = np.zeros((self.n, 2), dtype=np.int64)
-        self.beats = np.zeros((self.n, N_BEAT), dtype=np.float32)
-        self.beat_known = beat_known
-        self.hints = np.full(self.n, -1, dtype=np.int64) if hints is None else hints
-        self.chosen = np.full(self.n, -1, dtype=np.int64)
-        self.order: list[int] = []
-        self.onsets = Onsets(self.n, feature_dim(n_parts))
         self.branch = False
         size = chord_size(preset)
         self._steps = schedule(perf.onset, perf.offset, perf.pitch, group, size,
@@ -203,12 +233,6 @@ class Replayer:
         self.chosen[j] = part
         self.order.append(j)
 
-    def history(self) -> np.ndarray:
-        """The decided notes' indices in decision order (index ``features``, ``tokens``,
-        ``beats`` and per-note labels with it to get the sequence the model saw)."""
-        return np.asarray(self.order, dtype=np.int64)
-
-
 class Onsets:
     """The first decisions of a replay's chord keys, taken on arrival: per decision the
     note, its place in its chord's arrivals (``k``), the place in the decision order
@@ -262,34 +286,154 @@ def simulate_hints(perf: Piece, rng: np.random.Generator) -> np.ndarray | None:
     return out
 
 
+class _Teacher(Arranger):
+    """The arranger a training replay plays with: it knows each key's true part (a share
+    ``noise`` of them made wrong on purpose: the history is then corrupted, the targets
+    stay true) and writes into ``record`` what the model would have seen for every
+    decision the performer asks of it.
+
+    A key's decision on arrival is kept when its chord is never decided again (a lone
+    key: the next chord's ``mark`` says so) and taken back when the chord settles
+    (``rewind``: with ``sound`` it is kept in ``record.onsets``); the settle's decisions
+    (``assign_chord``) are final."""
+
+    name = "teacher"
+
+    def __init__(self, record: Record, preset: Preset, cons: Constraints,
+                 rng: np.random.Generator, noise: float, grouped: bool,
+                 sound: bool) -> None:
+        super().__init__(preset)
+        self.record = record
+        self.cons = cons
+        self.rng = rng
+        self.noise = noise
+        self.grouped = grouped
+        self.sound = sound
+        self.inputs = RuleFeatures(preset)
+        self.index: dict[int, int] = {}       # id of a key's event -> its note index
+        self._settling = False
+        n_features = record.features.shape[1]
+        self._rows = np.zeros((MAX_GROUP, n_features), dtype=np.float32)
+        self._row_tokens = np.zeros((MAX_GROUP, 2), dtype=np.int64)
+        self._row_beats = np.zeros((MAX_GROUP, N_BEAT), dtype=np.float32)
+        self._arrivals: list[tuple[int, int]] = []   # (note, part) decided on arrival
+
+    def assign(self, note: NoteEvent, state: PerformanceState) -> int:
+        return self._decide(note, state, -1)
+
+    def force(self, note: NoteEvent, state: PerformanceState, part: int) -> None:
+        self._decide(note, state, part)
+
+    def assign_chord(self, notes: Sequence[NoteEvent], state: PerformanceState,
+                     commit: Callable[[NoteEvent, int], None]) -> None:
+        self._settling = True
+        try:
+            decide_in_order(self.decide, notes, state, commit)
+        finally:
+            self._settling = False
+
+    def _decide(self, note: NoteEvent, state: PerformanceState, forced: int) -> int:
+        r = self.record
+        j = self.index[id(note)]
+        state.beat = float(r.perf.beat[j]) if r.beat_known else None
+        final = self._settling or not self.grouped
+        if final:
+            row = r.features[j]
+        else:
+            k = len(self._arrivals)
+            row = self._rows[k]
+        self.inputs.fill(note, state, self._settling, row)
+        if final:
+            r.tokens[j] = self.inputs.tokens[0]
+            r.beats[j] = self.inputs.beat[0]
+        else:
+            self._row_tokens[k] = self.inputs.tokens[0]
+            self._row_beats[k] = self.inputs.beat[0]
+        part = forced if forced >= 0 else self._truth(j, state, note.time)
+        self.inputs.chosen(note, part)
+        if final:
+            r.chosen[j] = part
+            r.order.append(j)
+        else:
+            self._arrivals.append((j, part))
+        return part
+
+    def _truth(self, j: int, state: PerformanceState, time: float) -> int:
+        perf = self.record.perf
+        part = int(perf.part[j])
+        if self.noise and self.rng.random() < self.noise:
+            cand = [c for c in self.cons.candidates(int(perf.pitch[j]), state, time)
+                    if not (int(perf.mask[j]) >> c) & 1]
+            if cand:
+                part = int(self.rng.choice(cand))
+        return part
+
+    def mark(self) -> None:
+        """A chord begins: the keys decided on arrival before it were kept."""
+        self.keep()
+        self.inputs.mark()
+
+    def rewind(self) -> None:
+        """A chord settles: its keys' decisions on arrival are taken back."""
+        r = self.record
+        if self.sound:
+            for k, (j, _part) in enumerate(self._arrivals):
+                row = r.onsets.add(j, k)
+                r.onsets.features[row] = self._rows[k]
+                r.onsets.tokens[row] = self._row_tokens[k]
+            r.onsets.settled(len(r.order))
+        self._arrivals.clear()
+        self.inputs.rewind()
+
+    def keep(self) -> None:
+        """The keys decided on arrival and never decided again: final as they are."""
+        r = self.record
+        for k, (j, part) in enumerate(self._arrivals):
+            r.features[j] = self._rows[k]
+            r.tokens[j] = self._row_tokens[k]
+            r.beats[j] = self._row_beats[k]
+            r.chosen[j] = part
+            r.order.append(j)
+        self._arrivals.clear()
+
+
 def teacher(perf: Piece, preset: Preset, cons: Constraints, rng: np.random.Generator,
             noise: float = 0.0, group: float | None = None,
             beat_known: bool = False, hints: np.ndarray | None = None,
-            sound: bool = False) -> Replayer:
-    """Replay with the true parts, a share ``noise`` of them replaced by a wrong allowed
-    part (the history the model sees is then corrupted; its targets stay true); a
-    hinted note keeps its hint.  ``sound``: chord keys decided on arrival too."""
-    r = Replayer(perf, preset, group, beat_known, hints, sound)
-    while r.next_note():
-        j = r.j
-        part = int(perf.part[j])
-        if r.hints[j] >= 0:
-            part = int(r.hints[j])
-        elif noise and rng.random() < noise:
-            cand = [c for c in cons.candidates(int(perf.pitch[j]), r.state, r.time)
-                    if not (int(perf.mask[j]) >> c) & 1]
-            if cand:
-                part = int(rng.choice(cand))
-        r.commit(part)
-    return r
+            sound: bool = False) -> Record:
+    """Play ``perf`` through the instrument's own ``Performer`` with its true parts, a
+    share ``noise`` of them replaced by a wrong allowed part; a hinted note keeps its
+    hint.  ``group``: the correction horizon (chords decided again, as on stage);
+    ``sound``: keep the chord keys' decisions on arrival too (``Replayer.onsets``).
+    Returns the record of what the model saw."""
+    record = Record(perf, len(preset.parts), beat_known, hints)
+    arranger = _Teacher(record, preset, cons, rng, noise, group is not None, sound)
+    performer = Performer(preset, arranger, Router(preset, []), group)
+    index = arranger.index
+    owner: dict[int, int] = {}
+    pitch, vel, hint = perf.pitch.tolist(), perf.velocity.tolist(), record.hints.tolist()
+    for t, kind, j in zip(*event_order(perf.onset, perf.offset), strict=True):
+        p = pitch[j]
+        if kind == 0:
+            if owner.get(p) == j:         # else struck again since: that note sounds on
+                del owner[p]
+                performer.process(NoteEvent(Kind.NOTE_OFF, t, p, 0))
+            continue
+        note = NoteEvent(Kind.NOTE_ON, t, p, max(1, vel[j]), hint=hint[j])
+        index[id(note)] = j
+        owner[p] = j
+        performer.process(note)
+    performer.settle()
+    arranger.keep()
+    return record
 
 
-def correct(r: Replayer) -> int:
+def correct(r: Record) -> int:
     """Notes of a replay given one of their true parts."""
     return int(((r.perf.mask.astype(np.int64) >> np.maximum(r.chosen, 0)) & 1).sum())
 
 
-def accuracy(reps: Sequence[Replayer]) -> float:
+def accuracy(reps: Sequence[Record]) -> float:
     """Percent of the replays' notes given one of their true parts."""
     return 100.0 * sum(correct(r) for r in reps) / max(sum(r.n for r in reps), 1)
 

@@ -63,13 +63,15 @@ class _Teacher(LearnedArranger):
 
     def __init__(self, preset, perf) -> None:
         super().__init__(preset)
-        self.truth = {(int(p), round(float(t), 9)): int(q)
-                      for p, t, q in zip(perf.pitch, perf.onset, perf.part, strict=True)}
+        self.index = {(int(p), round(float(t), 9)): j
+                      for j, (p, t) in enumerate(zip(perf.pitch, perf.onset, strict=True))}
+        self.truth = perf.part
         self.seen: list[tuple[bool, int, np.ndarray]] = []
 
     def choose(self, note, state):
-        self.seen.append((self._chord, note.pitch, self.inputs.features[0].copy()))
-        return self.truth[(note.pitch, round(note.time, 9))]
+        j = self.index[(note.pitch, round(note.time, 9))]
+        self.seen.append((self._chord, j, self.inputs.features[0].copy()))
+        return int(self.truth[j])
 
 
 @pytest.fixture(scope="module")
@@ -80,26 +82,37 @@ def sounded():
 
 
 def test_first_decisions_leave_the_settled_history_as_it_was(played, sounded):
-    """Deciding each chord key on arrival and taking it back at the settle changes
-    nothing the settled decisions saw (state and rule rewound)."""
+    """Keeping each chord key's decision on arrival changes nothing the settled
+    decisions saw (state and rule rewound)."""
     assert sounded.onsets.count > played.n // 3
     assert np.array_equal(sounded.history(), played.history())
     assert np.array_equal(sounded.features, played.features)
     assert np.array_equal(sounded.tokens, played.tokens)
 
 
-def test_first_decisions_see_what_the_engine_sees(sounded):
+def test_the_record_is_what_the_engine_asks_the_model(sounded):
     """The engine, fed the same performance and given the same (true) parts, asks the
-    model for exactly these first decisions, on exactly these inputs."""
+    model for exactly these decisions, on exactly these inputs: a chord's settle gives
+    each key its final row; a key's decision on arrival is a row of ``onsets`` when its
+    chord settled, and its final row when it stayed alone."""
     perf = sounded.perf
     arr = _Teacher(SATB, perf)
     replay(perf, arr, horizon=CHORD_GROUP)
-    first = [(p, f) for chord, p, f in arr.seen if not chord]
+    settled = {j for chord, j, _f in arr.seen if chord}
     on = sounded.onsets
-    assert len(first) == on.count
-    for row, (p, f) in enumerate(first):
-        assert p == perf.pitch[on.note[row]]
-        np.testing.assert_array_equal(f, on.features[row])
+    rows = iter(range(on.count))
+    finals = set()
+    for chord, j, f in arr.seen:
+        if chord or j not in settled:
+            np.testing.assert_array_equal(f, sounded.features[j])
+            finals.add(j)
+        else:
+            row = next(rows)
+            assert on.note[row] == j
+            np.testing.assert_array_equal(f, on.features[row])
+    assert next(rows, None) is None                     # every onset row was asked
+    assert finals == set(range(sounded.n)) == set(sounded.history().tolist())
+    assert settled and len(finals - settled) > 0        # some keys stayed alone
     # each chord settles after its first decisions, at the place its keys take in order
     assert (on.start[:on.count] >= 0).all()
     assert (np.diff(on.start[:on.count]) >= 0).all()
