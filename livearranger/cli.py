@@ -21,6 +21,7 @@ from livearranger import __version__
 from livearranger.arrangers import ArrangerError, arranger_names
 from livearranger.chords import MAX_HORIZON_MS, check_horizon
 from livearranger.control import DEFAULT_OSC_HOST, DEFAULT_OSC_PORT
+from livearranger.events import KIND_MASK, NOTE_ON
 from livearranger.io.midi_io import API_NAMES, MidiIOError, default_api
 from livearranger.io.synth import SynthError
 from livearranger.presets import PresetError, list_presets, load_preset, user_preset_dir
@@ -279,7 +280,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
     rec = read_journal(args.take)
     written = rec.save(args.output or args.take)
     rec.discard_journal()                         # the take is safe in the file now
-    notes = sum(1 for _t, _p, m in rec.events if m[0] & 0xF0 == 0x90 and m[2])
+    notes = sum(1 for _t, _p, m in rec.events if m[0] & KIND_MASK == NOTE_ON and m[2])
     print(f"recovered {notes} notes into {written} ({len(rec.parts)} tracks)")
     return 0
 

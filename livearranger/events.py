@@ -6,17 +6,46 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
+# Status bytes.  The channel-voice kinds are the high nibble (``status & KIND_MASK``),
+# the channel the low one; plain ints, not Kind members, so that the realtime path
+# builds and tests messages at the cost of a global lookup.
+NOTE_OFF = 0x80
+NOTE_ON = 0x90
+POLY_AFTERTOUCH = 0xA0
+CONTROL = 0xB0
+PROGRAM = 0xC0
+AFTERTOUCH = 0xD0
+PITCHBEND = 0xE0
+KIND_MASK = 0xF0
+CHANNEL_MASK = 0x0F
+DATA_MASK = 0x7F            # a data byte's 7 bits
+SYSTEM = 0xF0               # statuses from here on are system messages, no channel
+SYSEX = 0xF0
+SONG_POSITION = 0xF2
+EOX = 0xF7                  # End of Exclusive: ends a SysEx
+REALTIME = 0xF8             # real-time statuses from here on, allowed mid-message
+CLOCK = 0xF8                # Timing Clock: 24 per quarter note
+START = 0xFA
+CONTINUE = 0xFB
+STOP = 0xFC
+META = 0xFF                 # in a Standard MIDI File (a reset on a cable)
+# a lone End of Exclusive, as MidiInput sends it into its own input to end a SysEx
+LONE_EOX = [EOX]
+BEND_CENTRE = 8192          # a 14-bit pitch bend at rest
+
+DRUM_CHANNEL = 9            # channel 10 in the General MIDI count
+
 
 class Kind(IntEnum):
     """Channel-voice message kinds, valued as their MIDI status high nibble."""
 
-    NOTE_OFF = 0x80
-    NOTE_ON = 0x90
-    POLY_AFTERTOUCH = 0xA0
-    CONTROL = 0xB0
-    PROGRAM = 0xC0
-    AFTERTOUCH = 0xD0
-    PITCHBEND = 0xE0
+    NOTE_OFF = NOTE_OFF
+    NOTE_ON = NOTE_ON
+    POLY_AFTERTOUCH = POLY_AFTERTOUCH
+    CONTROL = CONTROL
+    PROGRAM = PROGRAM
+    AFTERTOUCH = AFTERTOUCH
+    PITCHBEND = PITCHBEND
 
 
 SUSTAIN = 64
@@ -80,14 +109,15 @@ class NoteEvent:
         return self.kind is Kind.NOTE_OFF or (self.kind is Kind.NOTE_ON and self.velocity == 0)
 
 
-_DATA_BYTES = {
-    Kind.NOTE_OFF: 2,
-    Kind.NOTE_ON: 2,
-    Kind.POLY_AFTERTOUCH: 2,
-    Kind.CONTROL: 2,
-    Kind.PROGRAM: 1,
-    Kind.AFTERTOUCH: 1,
-    Kind.PITCHBEND: 2,
+# data bytes after each channel-voice status (by its kind)
+DATA_BYTES = {
+    NOTE_OFF: 2,
+    NOTE_ON: 2,
+    POLY_AFTERTOUCH: 2,
+    CONTROL: 2,
+    PROGRAM: 1,
+    AFTERTOUCH: 1,
+    PITCHBEND: 2,
 }
 
 
@@ -95,7 +125,7 @@ _KIND_OF = {int(k): k for k in Kind}
 
 
 def _byte(b: object) -> bool:
-    return isinstance(b, int) and 0 <= b <= 0x7F
+    return isinstance(b, int) and 0 <= b <= DATA_MASK
 
 
 def parse(data: Sequence[int], time: float = 0.0, stamp: int = 0) -> NoteEvent | None:
@@ -104,25 +134,25 @@ def parse(data: Sequence[int], time: float = 0.0, stamp: int = 0) -> NoteEvent |
     n = len(data)
     if n == 3:                        # notes, controllers, bend: nearly everything
         status, a, b = data
-        if not (isinstance(status, int) and 0x80 <= status < 0xF0 and _byte(a)
+        if not (isinstance(status, int) and NOTE_OFF <= status < SYSTEM and _byte(a)
                 and _byte(b)):
             return None
-        kind = _KIND_OF[status & 0xF0]
-        if _DATA_BYTES[kind] != 2:
+        kind = _KIND_OF[status & KIND_MASK]
+        if DATA_BYTES[kind] != 2:
             return None
         if kind is Kind.PITCHBEND:
-            return NoteEvent(kind, time, 0, a | (b << 7), status & 0x0F, -1, stamp)
-        return NoteEvent(kind, time, a, b, status & 0x0F, -1, stamp)
+            return NoteEvent(kind, time, 0, a | (b << 7), status & CHANNEL_MASK, -1, stamp)
+        return NoteEvent(kind, time, a, b, status & CHANNEL_MASK, -1, stamp)
     if n == 2:
         status, a = data
-        if not (isinstance(status, int) and 0x80 <= status < 0xF0 and _byte(a)):
+        if not (isinstance(status, int) and NOTE_OFF <= status < SYSTEM and _byte(a)):
             return None
-        kind = _KIND_OF[status & 0xF0]
-        if _DATA_BYTES[kind] != 1:
+        kind = _KIND_OF[status & KIND_MASK]
+        if DATA_BYTES[kind] != 1:
             return None
         if kind is Kind.AFTERTOUCH:
-            return NoteEvent(kind, time, 0, a, status & 0x0F, -1, stamp)
-        return NoteEvent(kind, time, a, 0, status & 0x0F, -1, stamp)
+            return NoteEvent(kind, time, 0, a, status & CHANNEL_MASK, -1, stamp)
+        return NoteEvent(kind, time, a, 0, status & CHANNEL_MASK, -1, stamp)
     return None
 
 
@@ -139,11 +169,11 @@ def split_messages(data: Sequence[int]) -> list[list[int]]:
         if not isinstance(b, int) or b < 0 or b > 0xFF:
             status = 0
             continue
-        if b >= 0xF8:                    # real-time: may come anywhere, even mid-message
+        if b >= REALTIME:                # real-time: may come anywhere, even mid-message
             continue
-        if b >= 0x80:
-            status = b if b < 0xF0 else 0
-            need = _DATA_BYTES[_KIND_OF[b & 0xF0]] if status else 0
+        if b >= NOTE_OFF:               # a status byte
+            status = b if b < SYSTEM else 0
+            need = DATA_BYTES[b & KIND_MASK] if status else 0
             got = []
             continue
         if status:
@@ -156,11 +186,11 @@ def split_messages(data: Sequence[int]) -> list[list[int]]:
 
 def encode(kind: Kind, channel: int, a: int = 0, b: int = 0) -> list[int]:
     """Raw bytes of a channel-voice message (see NoteEvent for the meaning of a, b)."""
-    status = int(kind) | (channel & 0x0F)
+    status = int(kind) | (channel & CHANNEL_MASK)
     if kind is Kind.PITCHBEND:
-        return [status, b & 0x7F, (b >> 7) & 0x7F]
+        return [status, b & DATA_MASK, (b >> 7) & DATA_MASK]
     if kind is Kind.PROGRAM:
-        return [status, a & 0x7F]
+        return [status, a & DATA_MASK]
     if kind is Kind.AFTERTOUCH:
-        return [status, b & 0x7F]
-    return [status, a & 0x7F, b & 0x7F]
+        return [status, b & DATA_MASK]
+    return [status, a & DATA_MASK, b & DATA_MASK]

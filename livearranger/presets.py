@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from livearranger.events import DRUM_CHANNEL
 from livearranger.gm import PROGRAMS, program_number
 from livearranger.io.files import FileProblem, read_limited
 
@@ -173,7 +174,7 @@ def _part(src: str, index: int, raw: Any) -> Part:
     except ValueError as exc:
         raise PresetError(f"{where}.program: {_one_line(str(exc))}") from None
     channel = _int(f"{where}.channel", raw["channel"], 1, 16)
-    if channel == 10:
+    if channel - 1 == DRUM_CHANNEL:
         raise PresetError(f"{where}.channel: 10 is the General MIDI drum channel")
     low, high = _key_range(f"{where}.range", raw["range"]) if "range" in raw else (0, 127)
     mono = raw.get("mono", False)

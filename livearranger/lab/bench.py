@@ -34,7 +34,7 @@ import numpy as np
 
 from livearranger.arrangers import Arranger, ArrangerError, make_arranger
 from livearranger.engine import Engine
-from livearranger.events import Kind, NoteEvent
+from livearranger.events import KIND_MASK, NOTE_OFF, NOTE_ON, Kind, NoteEvent
 
 # (midi_io loads the system JACK library before the rtmidi imports below: jacklib)
 from livearranger.io.midi_io import (
@@ -63,11 +63,11 @@ def performance_events() -> list[Event]:
 
     out: list[Event] = []
     for t, data in read_performance(demo_performance()):
-        kind = data[0] & 0xF0
-        if kind == 0x90 and data[2] > 0:
-            out.append((t, 0x90, data[1], data[2]))
-        elif kind in (0x80, 0x90):
-            out.append((t, 0x80, data[1], 0))
+        kind = data[0] & KIND_MASK
+        if kind == NOTE_ON and data[2] > 0:
+            out.append((t, NOTE_ON, data[1], data[2]))
+        elif kind in (NOTE_OFF, NOTE_ON):
+            out.append((t, NOTE_OFF, data[1], 0))
     return out
 
 
@@ -81,7 +81,7 @@ def looped(n_notes: int, gap: float = 1.0) -> Iterator[Event]:
     down: set[int] = set()
     while ons < n_notes:
         for t, kind, pitch, vel in base:
-            if kind == 0x90:
+            if kind == NOTE_ON:
                 if ons >= n_notes:
                     continue
                 ons += 1
@@ -91,7 +91,7 @@ def looped(n_notes: int, gap: float = 1.0) -> Iterator[Event]:
             yield (t + offset, kind, pitch, vel)
         offset += length
     for pitch in sorted(down):
-        yield (offset, 0x80, pitch, 0)
+        yield (offset, NOTE_OFF, pitch, 0)
 
 
 def _stats(values_ms: np.ndarray) -> dict[str, float]:
@@ -186,7 +186,7 @@ def bench_model(args: argparse.Namespace) -> dict[str, Any]:
     gc.freeze()                         # as a started session does (session.Session.start)
     start = time.perf_counter()
     for t, kind, pitch, vel in looped(n):
-        if kind == 0x90:
+        if kind == NOTE_ON:
             ev = NoteEvent(Kind.NOTE_ON, t, pitch, vel)
             t0 = clock()
             part = assign(ev, state)
@@ -272,7 +272,7 @@ def bench_memory(args: argparse.Namespace) -> dict[str, Any]:
     start = time.perf_counter()
     for t, kind, pitch, vel in looped(n):
         process(NoteEvent(Kind(kind), t, pitch, vel))
-        if kind == 0x90:
+        if kind == NOTE_ON:
             ons += 1
             if ons == warm:
                 rss0 = rss_mb()
@@ -308,9 +308,9 @@ class _Sink:
 
     def _on(self, event: tuple[list[int], float], data: object = None) -> None:
         msg = event[0]
-        if len(msg) == 3 and msg[0] & 0xF0 == 0x90 and msg[2] > 0:
+        if len(msg) == 3 and msg[0] & KIND_MASK == NOTE_ON and msg[2] > 0:
             self.arrivals.append((time.perf_counter_ns(), msg[0], msg[1], msg[2]))
-        elif len(msg) == 3 and (msg[0] & 0xF0 == 0x80 or msg[0] & 0xF0 == 0x90):
+        elif len(msg) == 3 and msg[0] & KIND_MASK in (NOTE_OFF, NOTE_ON):
             self.offs += 1
 
 
@@ -436,12 +436,12 @@ def play_tagged(kbd: Any, notes: int, speed: float,
         delay = start + t / speed - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
-        if kind == 0x90:
+        if kind == NOTE_ON:
             vel = 20 + (first_vel + len(sends)) % 100
             sends.append(((pitch, vel), time.perf_counter_ns()))
-            kbd.send_message([0x90, pitch, vel])
+            kbd.send_message([NOTE_ON, pitch, vel])
         else:
-            kbd.send_message([0x80, pitch, 0])
+            kbd.send_message([NOTE_OFF, pitch, 0])
     return sends
 
 
@@ -468,8 +468,8 @@ def _live_pass(args: argparse.Namespace, preset: Preset, tag: str) -> dict[str, 
         engine.start()
         time.sleep(0.3)
         # probe: both paths must deliver before we measure (a known JACK hazard)
-        kbd.send_message([0x90, 60, 1])
-        kbd.send_message([0x80, 60, 0])
+        kbd.send_message([NOTE_ON, 60, 1])
+        kbd.send_message([NOTE_OFF, 60, 0])
         _wait(lambda: all(c[1] > 0 for c in peer.ask("counts").values()), 3.0, 0.1)
         counts = peer.ask("counts")
         alive = {k: c[1] > 0 for k, c in counts.items()}
@@ -566,7 +566,7 @@ def bench_soak(args: argparse.Namespace) -> dict[str, Any]:
     RESULTS_DIR.mkdir(exist_ok=True)
     tag = f"{os.getpid() % 1000}"
     base = performance_events()
-    written_rate = sum(1 for e in base if e[1] == 0x90) / (base[-1][0] + 1.0)
+    written_rate = sum(1 for e in base if e[1] == NOTE_ON) / (base[-1][0] + 1.0)
     faster = args.rate / written_rate            # the chorale played this many times faster
     windows: list[dict[str, float]] = []
     try:
@@ -588,8 +588,8 @@ def bench_soak(args: argparse.Namespace) -> dict[str, Any]:
                     delay = start + t / faster - time.perf_counter()
                     if delay > 0:
                         time.sleep(delay)
-                    kbd.send_message([kind, pitch, vel] if kind == 0x90 else
-                                     [0x80, pitch, 0])
+                    kbd.send_message([kind, pitch, vel] if kind == NOTE_ON else
+                                     [NOTE_OFF, pitch, 0])
                     now = time.perf_counter()
                     if now >= window_end:
                         window_end = now + SOAK_WINDOW_S

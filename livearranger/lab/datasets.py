@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from livearranger.events import DRUM_CHANNEL
 from livearranger.presets import MAX_PARTS, Part, Preset, load_preset
 
 CACHE_VERSION = 1
@@ -43,7 +44,6 @@ RESERVED = ("palestrina", "josquin")   # corpus folders in no dataset (unseen mu
 PRESET_OF = {"bach": "satb", "string-quartet": "string-quartet"}   # corpus -> shipped preset
 VOICE_PROGRAM = 52                     # GM Choir Aahs
 RANGE_MARGIN = 2                       # semitones added to a part's range on each side
-DRUM_CHANNEL = 9
 SPLIT_SEED = 0
 DEFAULT_BPM = 120.0
 
