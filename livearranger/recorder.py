@@ -25,7 +25,16 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
-from livearranger.events import CHANNEL_MASK, DATA_MASK, KIND_MASK, NOTE_OFF, NOTE_ON, PROGRAM
+from livearranger.events import (
+    CHANNEL_MASK,
+    DATA_BYTES,
+    DATA_MASK,
+    KIND_MASK,
+    NOTE_OFF,
+    NOTE_ON,
+    PROGRAM,
+    SYSTEM,
+)
 from livearranger.io.files import FileProblem, discard, replace_atomically
 from livearranger.io.midifile import DEFAULT_TEMPO, write_smf
 from livearranger.presets import Part, Preset
@@ -384,7 +393,8 @@ def _usable(t: Any, track: Any, msg: Any, rec: Recorder) -> bool:
     return (isinstance(t, int | float) and isinstance(track, int)
             and 0 <= track < len(rec.parts) and isinstance(msg, list)
             and 2 <= len(msg) <= 3 and all(isinstance(b, int) and 0 <= b < 256 for b in msg)
-            and msg[0] > DATA_MASK and all(b <= DATA_MASK for b in msg[1:]))
+            and DATA_MASK < msg[0] < SYSTEM and len(msg) == 1 + DATA_BYTES[msg[0] & KIND_MASK]
+            and all(b <= DATA_MASK for b in msg[1:]))
 
 
 def _close_sounding(rec: Recorder) -> None:
