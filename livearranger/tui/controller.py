@@ -40,7 +40,6 @@ SessionFactory = Callable[[SessionConfig], Any]
 
 # the MIDI APIs the panel offers: those this rtmidi build has, JACK first
 APIS = tuple(sorted(available_apis(), key=lambda a: a != "jack"))
-ARRANGER_CHOICES = ("model", "closest-pitch", "zone", "top-bottom")
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 TEMPERATURE_STEP = 0.1
 HORIZON_STEPS_MS = (10.0, 20.0, 30.0)   # what `h` steps through (then off)
