@@ -27,6 +27,7 @@ from livearranger.io.synth import SynthError
 from livearranger.presets import PresetError, list_presets, load_preset, user_preset_dir
 from livearranger.router import DAW_MODES
 from livearranger.stats import Snapshot
+from livearranger.tui.signals import STOP_SIGNALS
 from livearranger.watchdog import StopWatchdog
 
 if TYPE_CHECKING:
@@ -208,9 +209,6 @@ def _osc_port(args: argparse.Namespace) -> int:
     return int(args.osc_port)
 
 
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
 def cmd_play(args: argparse.Namespace) -> int:
     config = _config(args)
     if not args.headless:
@@ -228,7 +226,7 @@ def cmd_play(args: argparse.Namespace) -> int:
         stop.set()
         watchdog.start()               # the stop that follows must end, whatever hangs
 
-    for sig in _STOP_SIGNALS:
+    for sig in STOP_SIGNALS:
         signal.signal(sig, on_signal)
     from livearranger.session import Session
 

@@ -17,6 +17,7 @@ from collections.abc import MutableSequence
 
 from livearranger.events import (
     ALL_NOTES_OFF,
+    BEND_CENTRE,
     CHANNEL_MASK,
     NOTE_OFF,
     NOTE_ON,
@@ -313,7 +314,7 @@ class Router:
             self.note_off(part, pitch, time)
         self.to_all(Kind.CONTROL, SUSTAIN, 0, time)
         self.to_all(Kind.CONTROL, ALL_NOTES_OFF, 0, time)
-        self.to_all(Kind.PITCHBEND, 0, 8192, time)
+        self.to_all(Kind.PITCHBEND, 0, BEND_CENTRE, time)
         self._hushed.clear()
         return len(stuck)
 
