@@ -56,15 +56,20 @@ ALL_NOTES_OFF = 123
 
 @dataclass(slots=True)
 class NoteEvent:
-    """One performance event.
+    """One performance event: a channel-voice message with its time and, once decided,
+    its part.
 
-    ``pitch``/``velocity`` hold the two data values of the message: for notes the key
-    and velocity, for CONTROL the controller number and value, for PROGRAM the program,
-    for AFTERTOUCH the pressure (in ``velocity``), for PITCHBEND the 14-bit bend
-    (0..16383, centre 8192, in ``velocity``).  ``time`` is seconds on the performance
-    clock; ``stamp`` is ``time.perf_counter_ns()`` at arrival (0 when replayed), used
-    for latency figures.  ``part`` is the assigned part index (-1 before assignment);
-    ``hint`` the part a player's hint forced a note-on to (-1: none; ``livearranger.hints``).
+    Each kind's values have names: a note's ``pitch`` and ``velocity``; CONTROL's
+    ``control`` and ``value``; PITCHBEND's ``bend`` (14 bits, 0..16383, centre
+    ``BEND_CENTRE``); AFTERTOUCH's ``value`` (the pressure); POLY_AFTERTOUCH's ``pitch``
+    and ``value``; PROGRAM's ``program``.  Make events with the constructor of their kind
+    (``note_on``, ``control_change``, ``pitch_bend`` ...).  The names share two stored
+    fields, ``pitch`` (the first data value) and ``velocity`` (the second, or the only
+    one of AFTERTOUCH and PITCHBEND), so that an event stays eight slots and parsing one
+    allocates nothing else.  ``time`` is seconds on the performance clock; ``stamp`` is
+    ``time.perf_counter_ns()`` at arrival (0 when replayed), used for latency figures.
+    ``part`` is the assigned part index (-1 before assignment); ``hint`` the part a
+    player's hint forced a note-on to (-1: none; ``livearranger.hints``).
     """
 
     kind: Kind
@@ -76,7 +81,53 @@ class NoteEvent:
     stamp: int = 0
     hint: int = -1
 
-    # the same two values named for what they hold in each kind of message
+    @classmethod
+    def note_on(cls, time: float, pitch: int, velocity: int, channel: int = 0,
+                stamp: int = 0) -> NoteEvent:
+        """A key struck (velocity 0 is a release, as MIDI has it)."""
+        return cls(Kind.NOTE_ON, time, pitch, velocity, channel, -1, stamp)
+
+    @classmethod
+    def note_off(cls, time: float, pitch: int, velocity: int = 0, channel: int = 0,
+                 stamp: int = 0) -> NoteEvent:
+        """A key released, with its release velocity."""
+        return cls(Kind.NOTE_OFF, time, pitch, velocity, channel, -1, stamp)
+
+    @classmethod
+    def control_change(cls, time: float, control: int, value: int, channel: int = 0,
+                       stamp: int = 0) -> NoteEvent:
+        """Controller ``control`` (SUSTAIN, a hint's CC ...) set to ``value``."""
+        return cls(Kind.CONTROL, time, control, value, channel, -1, stamp)
+
+    @classmethod
+    def pitch_bend(cls, time: float, bend: int, channel: int = 0,
+                   stamp: int = 0) -> NoteEvent:
+        """The bend wheel at ``bend`` (0..16383, ``BEND_CENTRE`` at rest)."""
+        return cls(Kind.PITCHBEND, time, 0, bend, channel, -1, stamp)
+
+    @classmethod
+    def channel_pressure(cls, time: float, pressure: int, channel: int = 0,
+                         stamp: int = 0) -> NoteEvent:
+        """AFTERTOUCH: the pressure on the whole keyboard."""
+        return cls(Kind.AFTERTOUCH, time, 0, pressure, channel, -1, stamp)
+
+    @classmethod
+    def key_pressure(cls, time: float, pitch: int, pressure: int, channel: int = 0,
+                     stamp: int = 0) -> NoteEvent:
+        """POLY_AFTERTOUCH: the pressure on one held key."""
+        return cls(Kind.POLY_AFTERTOUCH, time, pitch, pressure, channel, -1, stamp)
+
+    @classmethod
+    def program_change(cls, time: float, program: int, channel: int = 0,
+                       stamp: int = 0) -> NoteEvent:
+        """A program (sound) chosen on the keyboard."""
+        return cls(Kind.PROGRAM, time, program, 0, channel, -1, stamp)
+
+    def message(self) -> list[int]:
+        """The raw bytes of this event's message."""
+        return encode(self.kind, self.channel, self.pitch, self.velocity)
+
+    # each kind's values by name (stored in ``pitch`` and ``velocity``, see above)
     @property
     def control(self) -> int:
         """CONTROL: the controller number."""
@@ -185,7 +236,8 @@ def split_messages(data: Sequence[int]) -> list[list[int]]:
 
 
 def encode(kind: Kind, channel: int, a: int = 0, b: int = 0) -> list[int]:
-    """Raw bytes of a channel-voice message (see NoteEvent for the meaning of a, b)."""
+    """Raw bytes of a channel-voice message: ``a`` and ``b`` are what a NoteEvent of
+    ``kind`` stores in ``pitch`` and ``velocity``."""
     status = int(kind) | (channel & CHANNEL_MASK)
     if kind is Kind.PITCHBEND:
         return [status, b & DATA_MASK, (b >> 7) & DATA_MASK]
