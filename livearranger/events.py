@@ -48,6 +48,14 @@ class Kind(IntEnum):
     PITCHBEND = PITCHBEND
 
 
+NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def note_name(pitch: int) -> str:
+    """Scientific pitch name, MIDI 60 = C4."""
+    return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
+
+
 SUSTAIN = 64
 ALL_SOUND_OFF = 120
 RESET_CONTROLLERS = 121

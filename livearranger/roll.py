@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from livearranger.events import KIND_MASK, NOTE_OFF, NOTE_ON
+from livearranger.events import KIND_MASK, NOTE_OFF, NOTE_ON, note_name
 from livearranger.io.files import check_writable
 from livearranger.recorder import Recorder
 
@@ -99,11 +99,6 @@ def recorded_notes(recorder: Recorder) -> list[RollNote]:
     return notes
 
 
-def _pitch_name(pitch: int) -> str:
-    names = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-    return f"{names[pitch % 12]}{pitch // 12 - 1}"
-
-
 def draw_roll(notes: Sequence[RollNote], part_names: Sequence[str], path: str | Path,
               title: str = "") -> Path:
     """Draw ``notes`` as a piano roll into ``path`` (.png or .svg, by its suffix), one
@@ -136,7 +131,7 @@ def draw_roll(notes: Sequence[RollNote], part_names: Sequence[str], path: str | 
             low, high = min(n.pitch for n in notes), max(n.pitch for n in notes)
             ax.set_xlim(min(n.start for n in notes), max(n.end for n in notes))
             octaves = range((low // 12 + 1) * 12, high + 1, 12)
-            ax.set_yticks(list(octaves), [_pitch_name(p) for p in octaves])
+            ax.set_yticks(list(octaves), [note_name(p) for p in octaves])
             ax.set_ylim(low - 1.5, high + 1.5)
         ax.set_xlabel("seconds")
         ax.set_ylabel("pitch")
