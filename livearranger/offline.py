@@ -18,7 +18,7 @@ from livearranger.arrangers import Arranger, make_arranger
 from livearranger.engine import Engine
 from livearranger.events import CHANNEL_MASK, DRUM_CHANNEL, KIND_MASK, NOTE_ON, PROGRAM, parse
 from livearranger.io.files import FileProblem, check_writable, read_limited
-from livearranger.io.midifile import MidiFileError, read_smf
+from livearranger.io.midifile import MAX_FILE_BYTES, MidiFileError, read_smf
 from livearranger.io.synth import check_render_length, render_wav
 from livearranger.presets import Preset
 from livearranger.recorder import Recorder
@@ -30,7 +30,6 @@ class OfflineError(RuntimeError):
     """An input file that cannot be read; the message names it."""
 
 
-MAX_FILE_BYTES = 64 * 1024 * 1024   # a .mid to arrange (4 MB holds ~500,000 notes)
 MAX_NOTES = 1_000_000               # notes in one file to arrange
 PROGRESS_EVERY = 4096               # messages arranged between two progress calls
 
