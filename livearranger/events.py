@@ -1,4 +1,6 @@
-"""The one event type that flows through LiveArranger, from MIDI in to every output."""
+"""The one event type that flows through LiveArranger, from MIDI in to every output,
+and the numbers MIDI fixes (status bytes, controllers, the drum channel, pitch names),
+each named once here."""
 
 from __future__ import annotations
 
@@ -48,18 +50,18 @@ class Kind(IntEnum):
     PITCHBEND = PITCHBEND
 
 
+# controller numbers
+SUSTAIN = 64
+ALL_SOUND_OFF = 120
+RESET_CONTROLLERS = 121
+ALL_NOTES_OFF = 123
+
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
 def note_name(pitch: int) -> str:
     """Scientific pitch name, MIDI 60 = C4."""
     return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
-
-
-SUSTAIN = 64
-ALL_SOUND_OFF = 120
-RESET_CONTROLLERS = 121
-ALL_NOTES_OFF = 123
 
 
 @dataclass(slots=True)
