@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from livearranger.arrangers import ArrangerError
+from livearranger.events import CHANNEL_MASK, KIND_MASK, NOTE_OFF, NOTE_ON
 from livearranger.io.files import check_writable
 from livearranger.offline import ArrangeResult, arrange_file, arrange_performance
 from livearranger.presets import Preset
@@ -67,7 +68,7 @@ def final_parts(recorder: Recorder) -> list[int]:
     the second part of a unison is left out)."""
     doubled = set(recorder.doubled)
     return [track for i, (_t, track, msg) in enumerate(recorder.events)
-            if msg[0] & 0xF0 == 0x90 and msg[2] > 0 and i not in doubled]
+            if msg[0] & KIND_MASK == NOTE_ON and msg[2] > 0 and i not in doubled]
 
 
 def difference(a: Sequence[int], b: Sequence[int]) -> float:
@@ -187,30 +188,30 @@ def take_performance(take: Recorder) -> tuple[list[tuple[float, list[int]]], lis
     for i, (at, track, msg) in enumerate(events):
         t = at - t0
         last = max(last, t)
-        kind = msg[0] & 0xF0
-        if kind not in (0x80, 0x90) or len(msg) < 3 or not 0 <= track < len(parts):
+        kind = msg[0] & KIND_MASK
+        if kind not in (NOTE_OFF, NOTE_ON) or len(msg) < 3 or not 0 <= track < len(parts):
             continue
-        where = (track, msg[0] & 0x0F, msg[1])
+        where = (track, msg[0] & CHANNEL_MASK, msg[1])
         part = parts[track]
-        if kind == 0x90 and msg[2] > 0:
+        if kind == NOTE_ON and msg[2] > 0:
             if i in doubled:
                 held.setdefault(where, []).append(None)
                 continue
             key = min(127, max(0, msg[1] - part.transpose))
             velocity = min(127, max(1, msg[2] - part.velocity_offset))
             held.setdefault(where, []).append(key)
-            out.append((t, [0x90, key, velocity]))
+            out.append((t, [NOTE_ON, key, velocity]))
             names.append(part.name)
         else:
             queue = held.get(where)
             if queue:
                 released = queue.pop(0)
                 if released is not None:
-                    out.append((t, [0x80, released, 0]))
+                    out.append((t, [NOTE_OFF, released, 0]))
     for queue in held.values():
         for still in queue:
             if still is not None:
-                out.append((last, [0x80, still, 0]))
+                out.append((last, [NOTE_OFF, still, 0]))
     out.sort(key=lambda e: e[0])                # stable: same-time order kept
     return out, names
 

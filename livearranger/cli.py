@@ -21,11 +21,13 @@ from livearranger import __version__
 from livearranger.arrangers import ArrangerError, arranger_names
 from livearranger.chords import MAX_HORIZON_MS, check_horizon
 from livearranger.control import DEFAULT_OSC_HOST, DEFAULT_OSC_PORT
+from livearranger.events import KIND_MASK, NOTE_ON
 from livearranger.io.midi_io import API_NAMES, MidiIOError, default_api
 from livearranger.io.synth import SynthError
 from livearranger.presets import PresetError, list_presets, load_preset, user_preset_dir
 from livearranger.router import DAW_MODES
 from livearranger.stats import Snapshot
+from livearranger.tui.signals import STOP_SIGNALS
 from livearranger.watchdog import StopWatchdog
 
 if TYPE_CHECKING:
@@ -207,9 +209,6 @@ def _osc_port(args: argparse.Namespace) -> int:
     return int(args.osc_port)
 
 
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
 def cmd_play(args: argparse.Namespace) -> int:
     config = _config(args)
     if not args.headless:
@@ -227,7 +226,7 @@ def cmd_play(args: argparse.Namespace) -> int:
         stop.set()
         watchdog.start()               # the stop that follows must end, whatever hangs
 
-    for sig in _STOP_SIGNALS:
+    for sig in STOP_SIGNALS:
         signal.signal(sig, on_signal)
     from livearranger.session import Session
 
@@ -279,7 +278,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
     rec = read_journal(args.take)
     written = rec.save(args.output or args.take)
     rec.discard_journal()                         # the take is safe in the file now
-    notes = sum(1 for _t, _p, m in rec.events if m[0] & 0xF0 == 0x90 and m[2])
+    notes = sum(1 for _t, _p, m in rec.events if m[0] & KIND_MASK == NOTE_ON and m[2])
     print(f"recovered {notes} notes into {written} ({len(rec.parts)} tracks)")
     return 0
 

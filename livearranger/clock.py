@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 
-CLOCK, START, CONTINUE, STOP, SONG_POSITION = 0xF8, 0xFA, 0xFB, 0xFC, 0xF2
+from livearranger.events import CLOCK, CONTINUE, DATA_MASK, SONG_POSITION, START, STOP
+
 PPQN = 24                  # clock ticks per quarter note
 _SMOOTH = 0.1              # weight of a new tick interval in the running mean
 _LOST_TICKS = 3.0          # no tick for this many intervals: the clock is gone
@@ -56,7 +57,7 @@ class MidiClock:
             self.running = False
             return True
         if status == SONG_POSITION and len(data) == 3:
-            self.ticks = ((data[2] & 0x7F) << 7 | (data[1] & 0x7F)) * (PPQN // 4)
+            self.ticks = ((data[2] & DATA_MASK) << 7 | (data[1] & DATA_MASK)) * (PPQN // 4)
             return True
         return False
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from livearranger.arrangers import Arranger, make_arranger
 from livearranger.engine import Engine
-from livearranger.events import parse
+from livearranger.events import CHANNEL_MASK, DRUM_CHANNEL, KIND_MASK, NOTE_ON, PROGRAM, parse
 from livearranger.io.files import FileProblem, check_writable, read_limited
-from livearranger.io.midifile import MidiFileError, read_smf
+from livearranger.io.midifile import MAX_FILE_BYTES, MidiFileError, read_smf
 from livearranger.io.synth import check_render_length, render_wav
 from livearranger.presets import Preset
 from livearranger.recorder import Recorder
@@ -30,8 +30,6 @@ class OfflineError(RuntimeError):
     """An input file that cannot be read; the message names it."""
 
 
-DRUM_CHANNEL = 9
-MAX_FILE_BYTES = 64 * 1024 * 1024   # a .mid to arrange (4 MB holds ~500,000 notes)
 MAX_NOTES = 1_000_000               # notes in one file to arrange
 PROGRESS_EVERY = 4096               # messages arranged between two progress calls
 
@@ -53,10 +51,10 @@ def read_performance(path: str | Path, max_notes: int = MAX_NOTES
     notes = 0
     for now, msg in messages:
         status = msg[0]
-        if status & 0x0F == DRUM_CHANNEL or status & 0xF0 == 0xC0:
+        if status & CHANNEL_MASK == DRUM_CHANNEL or status & KIND_MASK == PROGRAM:
             continue
-        msg[0] = status & 0xF0
-        if msg[0] == 0x90 and msg[2]:
+        msg[0] = status & KIND_MASK
+        if msg[0] == NOTE_ON and msg[2]:
             notes += 1
             if notes > max_notes:
                 raise OfflineError(f"{path}: more than {max_notes:,} notes (the limit)")

@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from livearranger.events import DRUM_CHANNEL
 from livearranger.gm import PROGRAMS, program_number
 from livearranger.io.files import FileProblem, read_limited
 
@@ -78,9 +79,6 @@ class Preset:
     def part_names(self) -> list[str]:
         return [p.name for p in self.parts]
 
-
-ARRANGER_NAMES = ("model", "closest-pitch", "zone", "top-bottom", "voice-leading",
-                  "most-common", "lstm")
 
 MAX_PRESET_BYTES = 64 * 1024   # a preset file (the shipped ones are under 2 KB)
 MAX_TEXT = 100                 # characters in a name, model or port
@@ -173,7 +171,7 @@ def _part(src: str, index: int, raw: Any) -> Part:
     except ValueError as exc:
         raise PresetError(f"{where}.program: {_one_line(str(exc))}") from None
     channel = _int(f"{where}.channel", raw["channel"], 1, 16)
-    if channel == 10:
+    if channel - 1 == DRUM_CHANNEL:
         raise PresetError(f"{where}.channel: 10 is the General MIDI drum channel")
     low, high = _key_range(f"{where}.range", raw["range"]) if "range" in raw else (0, 127)
     mono = raw.get("mono", False)
@@ -235,9 +233,11 @@ def parse_preset(data: dict[str, Any], src: str = "<preset>") -> Preset:
     if not name:
         raise PresetError(f"{src}: name: must not be empty")
     arranger = _str(f"{src}: arranger", data.get("arranger", "closest-pitch"))
-    if arranger not in ARRANGER_NAMES:
+    from livearranger.arrangers import arranger_names  # here: arrangers import presets
+
+    if arranger not in arranger_names():
         raise PresetError(f"{src}: arranger: unknown arranger {_show(arranger)} "
-                          f"(known: {', '.join(ARRANGER_NAMES)})")
+                          f"(known: {', '.join(arranger_names())})")
     horizon = data.get("horizon_ms", 0.0)
     if isinstance(horizon, bool) or not isinstance(horizon, int | float) \
             or not 0.0 <= horizon <= MAX_HORIZON_MS:

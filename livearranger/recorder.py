@@ -25,15 +25,23 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
-import mido
-
+from livearranger.events import (
+    CHANNEL_MASK,
+    DATA_BYTES,
+    DATA_MASK,
+    KIND_MASK,
+    NOTE_OFF,
+    NOTE_ON,
+    PROGRAM,
+    SYSTEM,
+)
 from livearranger.io.files import FileProblem, discard, replace_atomically
+from livearranger.io.midifile import DEFAULT_TEMPO, write_smf
 from livearranger.presets import Part, Preset
 from livearranger.router import Output, retag_note_on
 
 TICKS_PER_BEAT = 480
-TEMPO = 500_000                      # µs per beat (120 bpm): 960 ticks per second
-TICKS_PER_SECOND = TICKS_PER_BEAT * 1_000_000 / TEMPO
+TICKS_PER_SECOND = TICKS_PER_BEAT * 1_000_000 / DEFAULT_TEMPO   # 960 at 120 bpm
 JOURNAL_SUFFIX = ".journal"
 JOURNAL_PERIOD_S = 0.25              # journal written and fsynced this often
 JOURNAL_VERSION = 1
@@ -74,23 +82,6 @@ def name_charset(names: list[str]) -> str:
     except UnicodeEncodeError:
         return "utf-8"
     return "latin1"
-
-
-def _varlen(value: int) -> bytes:
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    return bytes(reversed(out))
-
-
-def _meta(kind: int, data: bytes) -> bytes:
-    return b"\x00\xff" + bytes([kind]) + _varlen(len(data)) + data
-
-
-def _chunk(body: bytes) -> bytes:
-    return b"MTrk" + len(body).to_bytes(4, "big") + body
 
 
 class Recorder(Output):
@@ -160,34 +151,23 @@ class Recorder(Output):
         """The recording as a type-1 Standard MIDI File: a tempo track, then one track
         per part (the parts of a preset switched to mid-recording follow, with their
         program changes at the switch)."""
-        charset = self.charset
-        tracks = [_chunk(_meta(0x03, self.preset.name.encode(charset))
-                         + _meta(0x51, TEMPO.to_bytes(3, "big")) + b"\x00\xff\x2f\x00")]
         t0 = min((t for t, _p, _m in self.events), default=0.0)
         per_part: list[list[tuple[int, int, list[int]]]] = [[] for _ in self.parts]
         for order, (t, track_index, msg) in enumerate(self.events):
             per_part[track_index].append((int(round((t - t0) * TICKS_PER_SECOND)), order, msg))
+        tracks: list[tuple[str, list[tuple[int, list[int]]]]] = []
         for i, part in enumerate(self.parts):
-            body = bytearray(_meta(0x03, part.name.encode(charset)))
+            messages: list[tuple[int, list[int]]] = []
             starting = i < self._first
             if starting:
-                body += bytes([0, 0xC0 | part.channel, part.program])
-            now = 0
+                messages.append((0, [PROGRAM | part.channel, part.program]))
             for tick, _order, msg in sorted(per_part[i]):
-                if starting and (msg[0] & 0xF0) == 0xC0:
+                if starting and (msg[0] & KIND_MASK) == PROGRAM:
                     continue                     # the program is set at the start
-                body += _varlen(max(tick - now, 0))
-                body += bytes(msg)
-                now = max(tick, now)
-            body += b"\x00\xff\x2f\x00"
-            tracks.append(_chunk(bytes(body)))
-        header = (b"MThd" + (6).to_bytes(4, "big") + (1).to_bytes(2, "big")
-                  + len(tracks).to_bytes(2, "big") + TICKS_PER_BEAT.to_bytes(2, "big"))
-        return header + b"".join(tracks)
-
-    def to_midi(self) -> mido.MidiFile:
-        """The recording as a mido file (what ``save`` writes)."""
-        return mido.MidiFile(file=io.BytesIO(self.to_bytes()), charset=self.charset)
+                messages.append((tick, msg))
+            tracks.append((part.name, messages))
+        return write_smf(self.preset.name, tracks, TICKS_PER_BEAT, DEFAULT_TEMPO,
+                         self.charset)
 
     def save(self, path: str | Path | None = None) -> Path:
         """Write the .mid (to ``path`` or the path given at creation); return the path.
@@ -413,7 +393,8 @@ def _usable(t: Any, track: Any, msg: Any, rec: Recorder) -> bool:
     return (isinstance(t, int | float) and isinstance(track, int)
             and 0 <= track < len(rec.parts) and isinstance(msg, list)
             and 2 <= len(msg) <= 3 and all(isinstance(b, int) and 0 <= b < 256 for b in msg)
-            and msg[0] >= 0x80 and all(b < 0x80 for b in msg[1:]))
+            and DATA_MASK < msg[0] < SYSTEM and len(msg) == 1 + DATA_BYTES[msg[0] & KIND_MASK]
+            and all(b <= DATA_MASK for b in msg[1:]))
 
 
 def _close_sounding(rec: Recorder) -> None:
@@ -422,12 +403,12 @@ def _close_sounding(rec: Recorder) -> None:
     last = 0.0
     for t, track, msg in rec.events:
         last = max(last, t)
-        kind, key = msg[0] & 0xF0, (track, msg[0] & 0x0F, msg[1])
-        if kind == 0x90 and len(msg) == 3 and msg[2]:
+        kind, key = msg[0] & KIND_MASK, (track, msg[0] & CHANNEL_MASK, msg[1])
+        if kind == NOTE_ON and len(msg) == 3 and msg[2]:
             sounding[key] = sounding.get(key, 0) + 1
-        elif kind == 0x80 or kind == 0x90:
+        elif kind == NOTE_OFF or kind == NOTE_ON:
             if sounding.get(key):
                 sounding[key] -= 1
     for (track, ch, pitch), n in sorted(sounding.items()):
         for _ in range(n):
-            rec.events.append((last, track, [0x80 | ch, pitch, 0]))
+            rec.events.append((last, track, [NOTE_OFF | ch, pitch, 0]))

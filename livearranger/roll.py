@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from livearranger.events import KIND_MASK, NOTE_OFF, NOTE_ON, note_name
 from livearranger.io.files import check_writable
 from livearranger.recorder import Recorder
 
@@ -84,23 +85,18 @@ def recorded_notes(recorder: Recorder) -> list[RollNote]:
     notes: list[RollNote] = []
     end = max((t for t, _p, _m in recorder.events), default=0.0)
     for t, track, msg in sorted(recorder.events, key=lambda e: e[0]):
-        kind = msg[0] & 0xF0
-        if kind not in (0x80, 0x90):
+        kind = msg[0] & KIND_MASK
+        if kind not in (NOTE_OFF, NOTE_ON):
             continue
         key = (track, msg[1])
         started = held.pop(key, None)
         if started is not None:                 # an off, or the key struck again
             notes.append(RollNote(started[0], t, msg[1], started[1]))
-        if kind == 0x90 and msg[2] > 0:
+        if kind == NOTE_ON and msg[2] > 0:
             held[key] = (t, track)
     notes.extend(RollNote(t0, end, pitch, part) for (_tr, pitch), (t0, part) in held.items())
     notes.sort(key=lambda n: (n.start, n.pitch))
     return notes
-
-
-def _pitch_name(pitch: int) -> str:
-    names = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-    return f"{names[pitch % 12]}{pitch // 12 - 1}"
 
 
 def draw_roll(notes: Sequence[RollNote], part_names: Sequence[str], path: str | Path,
@@ -135,7 +131,7 @@ def draw_roll(notes: Sequence[RollNote], part_names: Sequence[str], path: str | 
             low, high = min(n.pitch for n in notes), max(n.pitch for n in notes)
             ax.set_xlim(min(n.start for n in notes), max(n.end for n in notes))
             octaves = range((low // 12 + 1) * 12, high + 1, 12)
-            ax.set_yticks(list(octaves), [_pitch_name(p) for p in octaves])
+            ax.set_yticks(list(octaves), [note_name(p) for p in octaves])
             ax.set_ylim(low - 1.5, high + 1.5)
         ax.set_xlabel("seconds")
         ax.set_ylabel("pitch")

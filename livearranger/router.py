@@ -15,7 +15,16 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import MutableSequence
 
-from livearranger.events import ALL_NOTES_OFF, SUSTAIN, Kind, encode
+from livearranger.events import (
+    ALL_NOTES_OFF,
+    BEND_CENTRE,
+    CHANNEL_MASK,
+    NOTE_OFF,
+    NOTE_ON,
+    SUSTAIN,
+    Kind,
+    encode,
+)
 from livearranger.presets import Preset
 
 DAW_MODES = ("live", "print")   # moves heard as they happen / final parts, delayed
@@ -85,7 +94,7 @@ def retag_note_on(queue: MutableSequence[tuple[float, int, list[int]]], old_part
                   off: list[int], new_part: int, on: list[int], onset: float) -> int:
     """Find the latest note-on of ``off``'s key on ``old_part`` in ``queue`` and make it
     ``on`` on ``new_part`` at ``onset``; its index, or -1 when it is not there."""
-    status, key = 0x90 | (off[0] & 0x0F), off[1]
+    status, key = NOTE_ON | (off[0] & CHANNEL_MASK), off[1]
     for i in range(len(queue) - 1, -1, -1):
         t, part, msg = queue[i]
         if part == old_part and msg[0] == status and msg[1] == key and msg[2] > 0:
@@ -187,7 +196,7 @@ class Router:
         if self._hushed:
             self._hushed.discard((part, pitch))
         self.sounding.add((part, pitch))
-        self.send(part, [0x90 | self.channels[part], pitch, velocity], time)
+        self.send(part, [NOTE_ON | self.channels[part], pitch, velocity], time)
 
     def _owes_off(self, part: int, pitch: int) -> bool:
         """True when a key's note-off on ``part``/``pitch`` must be sent: not when its
@@ -204,7 +213,7 @@ class Router:
         if not self._owes_off(part, pitch):
             return
         self.sounding.discard((part, pitch))
-        self.send(part, [0x80 | self.channels[part], pitch, velocity], time)
+        self.send(part, [NOTE_OFF | self.channels[part], pitch, velocity], time)
 
     def set_mute(self, part: int, on: bool, time: float) -> None:
         """Mute or unmute ``part`` (IndexError when there is none)."""
@@ -245,8 +254,8 @@ class Router:
         old_heard = self._owes_off(old_part, old_pitch)
         new_heard = not silent or new_part not in silent
         self.sounding.discard((old_part, old_pitch))
-        off = [0x80 | self.channels[old_part], old_pitch, 0]
-        on = [0x90 | self.channels[new_part], new_pitch, velocity]
+        off = [NOTE_OFF | self.channels[old_part], old_pitch, 0]
+        on = [NOTE_ON | self.channels[new_part], new_pitch, velocity]
         if new_heard:
             self.sounding.add((new_part, new_pitch))
         if not (old_heard and new_heard):
@@ -268,7 +277,7 @@ class Router:
         if self.silent and part in self.silent:
             return
         self.sounding.add((part, pitch))
-        message = [0x90 | self.channels[part], pitch, velocity]
+        message = [NOTE_ON | self.channels[part], pitch, velocity]
         for out in self.outputs:
             try:
                 out.late_note_on(part, message, onset, time)
@@ -305,7 +314,7 @@ class Router:
             self.note_off(part, pitch, time)
         self.to_all(Kind.CONTROL, SUSTAIN, 0, time)
         self.to_all(Kind.CONTROL, ALL_NOTES_OFF, 0, time)
-        self.to_all(Kind.PITCHBEND, 0, 8192, time)
+        self.to_all(Kind.PITCHBEND, 0, BEND_CENTRE, time)
         self._hushed.clear()
         return len(stuck)
 

@@ -22,6 +22,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from livearranger.events import (  # noqa: E402
+    AFTERTOUCH,
+    CHANNEL_MASK,
+    CONTROL,
+    KIND_MASK,
+    NOTE_OFF,
+    NOTE_ON,
+    PITCHBEND,
+)
 from livearranger.lab.jackd import JackServer  # noqa: E402
 from livearranger.presets import load_preset  # noqa: E402
 from tests.midi_probe import connect_live, send_burst, wait_for_port  # noqa: E402
@@ -52,10 +61,10 @@ def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
 def _sounding(msgs: list[list[int]]) -> int:
     open_notes: dict[tuple[int, int], int] = {}
     for m in msgs:
-        kind, key = m[0] & 0xF0, (m[0] & 0x0F, m[1])
-        if kind == 0x90 and m[2]:
+        kind, key = m[0] & KIND_MASK, (m[0] & CHANNEL_MASK, m[1])
+        if kind == NOTE_ON and m[2]:
             open_notes[key] = open_notes.get(key, 0) + 1
-        elif kind in (0x80, 0x90) and open_notes.get(key):
+        elif kind in (NOTE_OFF, NOTE_ON) and open_notes.get(key):
             open_notes[key] -= 1
     return sum(open_notes.values())
 
@@ -81,18 +90,18 @@ def pairs(server: JackServer, preset: str, arranger: str, n: int = 5000) -> None
     sends = []
     for _ in range(30):
         sends.append(time.perf_counter())
-        kb.send([0x90, PROBE, 64])
-        kb.send([0x80, PROBE, 0])
+        kb.send([NOTE_ON, PROBE, 64])
+        kb.send([NOTE_OFF, PROBE, 0])
         time.sleep(0.01)
     time.sleep(1.0)
     out, _err = _stop(proc)
     time.sleep(0.5)
     got = ls.timed()
-    ons = [(t, m) for t, m in got if m[0] & 0xF0 == 0x90 and m[2]]
+    ons = [(t, m) for t, m in got if m[0] & KIND_MASK == NOTE_ON and m[2]]
     # the probe key (100) is none of the burst's (36..95): told apart even when the
     # engine dropped burst notes under overload
     shift = {p.channel: p.transpose for p in load_preset(preset).parts}
-    keys = [(t, m[1] - shift.get(m[0] & 0x0F, 0)) for t, m in ons]   # as played
+    keys = [(t, m[1] - shift.get(m[0] & CHANNEL_MASK, 0)) for t, m in ons]   # as played
     burst = [(t, k) for t, k in keys if k != PROBE]
     probes = [(t, k) for t, k in keys if k == PROBE]
     print(f"pairs: {n} note-on/off pairs sent in {1000 * (t_end - t0):.1f} ms; "
@@ -121,22 +130,22 @@ def random_stream(server: JackServer, preset: str, arranger: str, n: int = 20000
     sent_ons = 0
     t0 = time.perf_counter()
     for _ in range(n):
-        kind = rng.choice([0x90, 0x90, 0x80, 0x80, 0xB0, 0xE0, 0xD0])
+        kind = rng.choice([NOTE_ON, NOTE_ON, NOTE_OFF, NOTE_OFF, CONTROL, PITCHBEND, AFTERTOUCH])
         ch = rng.randrange(16)
-        if kind == 0xD0:
+        if kind == AFTERTOUCH:
             kb.send([kind | ch, rng.randrange(128)])
-        elif kind == 0xB0:
+        elif kind == CONTROL:
             kb.send([kind | ch, rng.choice([1, 7, 64, 11]), rng.randrange(128)])
         else:
             v = rng.randrange(128)
-            sent_ons += kind == 0x90 and v > 0
+            sent_ons += kind == NOTE_ON and v > 0
             kb.send([kind | ch, rng.randrange(36, 96), v])
     t_sent = time.perf_counter() - t0
     time.sleep(2.0)
     out, err = _stop(proc)
     time.sleep(0.5)
     got = ls.take()
-    taken = sum(1 for m in got if m[0] & 0xF0 == 0x90 and m[2])
+    taken = sum(1 for m in got if m[0] & KIND_MASK == NOTE_ON and m[2])
     print(f"random: {n} messages ({sent_ons} note-ons) sent unpaced in {1000 * t_sent:.0f} ms; "
           f"{taken} note-ons out; left sounding after stop: {_sounding(got)}; "
           f"rtmidi queue-limit lines: {err.count('queue limit')}; {_xruns(server)}")

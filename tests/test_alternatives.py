@@ -13,9 +13,9 @@ from livearranger.cli import main
 from livearranger.constraints import CHORD_WINDOW
 from livearranger.offline import demo_performance
 from livearranger.presets import load_preset
+from livearranger.recorder import TICKS_PER_SECOND
 
 SATB = load_preset("satb")
-TICKS_PER_SECOND = 960
 
 
 def arrange(out: Path, *extra: str) -> int:

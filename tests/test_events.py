@@ -4,7 +4,24 @@ from __future__ import annotations
 
 import pytest
 
-from livearranger.events import Kind, NoteEvent, encode, parse, split_messages
+from livearranger.events import (
+    AFTERTOUCH,
+    BEND_CENTRE,
+    CHANNEL_MASK,
+    CONTROL,
+    DATA_BYTES,
+    KIND_MASK,
+    NOTE_OFF,
+    NOTE_ON,
+    PITCHBEND,
+    POLY_AFTERTOUCH,
+    PROGRAM,
+    Kind,
+    NoteEvent,
+    encode,
+    parse,
+    split_messages,
+)
 
 
 @pytest.mark.parametrize("data", [
@@ -56,3 +73,36 @@ def test_every_kind_names_its_two_values():
     assert program is not None and program.program == 41
     poly = parse([0xA0, 60, 33])
     assert poly is not None and (poly.pitch, poly.value) == (60, 33)
+
+
+@pytest.mark.parametrize(("made", "data"), [
+    (NoteEvent.note_on(1.5, 60, 100, 1), [0x91, 60, 100]),
+    (NoteEvent.note_off(1.5, 60, 20, 2), [0x82, 60, 20]),
+    (NoteEvent.control_change(1.5, 64, 127, 3), [0xB3, 64, 127]),
+    (NoteEvent.pitch_bend(1.5, 10000, 4), [0xE4, 10000 & 0x7F, 10000 >> 7]),
+    (NoteEvent.channel_pressure(1.5, 99, 5), [0xD5, 99]),
+    (NoteEvent.key_pressure(1.5, 61, 33, 6), [0xA6, 61, 33]),
+    (NoteEvent.program_change(1.5, 41, 7), [0xC7, 41]),
+])
+def test_each_kind_is_made_by_name_as_parse_reads_it(made, data):
+    assert made == parse(data, 1.5)
+    assert made.message() == data
+
+
+def test_named_values_are_the_ones_given():
+    cc = NoteEvent.control_change(0.0, 11, 90)
+    assert (cc.control, cc.value) == (11, 90)
+    assert NoteEvent.pitch_bend(0.0, BEND_CENTRE).bend == BEND_CENTRE
+    assert NoteEvent.channel_pressure(0.0, 70).value == 70
+    poly = NoteEvent.key_pressure(0.0, 64, 12)
+    assert (poly.pitch, poly.value) == (64, 12)
+    assert NoteEvent.program_change(0.0, 19).program == 19
+    on = NoteEvent.note_on(0.0, 60, 0)
+    assert on.is_note_off and not on.is_note_on and on.part == -1 and on.hint == -1
+
+
+def test_kinds_are_the_status_constants():
+    assert [int(k) for k in Kind] == [NOTE_OFF, NOTE_ON, POLY_AFTERTOUCH, CONTROL, PROGRAM,
+                                      AFTERTOUCH, PITCHBEND]
+    assert all(k & KIND_MASK == k and k & CHANNEL_MASK == 0 for k in Kind)
+    assert set(DATA_BYTES) == set(Kind)

@@ -60,6 +60,8 @@ def _hinted(hints: str, *more_parts: str) -> str:
     ('name = "x"\n[[parts]]\nname = "a"\nprogram = 1\nchannel = 10\n',
      "parts[0].channel", "drum channel"),
     ('name = "x"\narranger = "magic"\n[[parts]]\n' + GOOD_PART, "arranger", "unknown arranger"),
+    # a name only the lab knew: refused here, not later by `arrange` without the file
+    ('name = "x"\narranger = "lstm"\n[[parts]]\n' + GOOD_PART, "arranger", "unknown arranger"),
     ('name = "x"\n', "parts", "at least one"),
     ('name = "x"\n[[parts]\n', "", "not valid TOML"),
     ('name = "x"\n[[parts]]\nname = "a"\nchannel = 2\n', "parts[0]", "missing key 'program'"),

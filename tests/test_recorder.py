@@ -206,3 +206,21 @@ def test_fresh_take_names_never_overwrite_a_take(tmp_path):
     assert second == tmp_path / "livearranger-20261202-010203-1.mid"
     second.write_bytes(b"")
     assert fresh_take_path(tmp_path, when).name == "livearranger-20261202-010203-2.mid"
+
+
+def test_a_journal_message_of_the_wrong_length_is_skipped(tmp_path):
+    """Only whole channel-voice messages are recovered: a note-on of two bytes or a
+    system message in a damaged journal would otherwise break the file written."""
+    from livearranger.recorder import journal_path, read_journal
+
+    take = tmp_path / "take.mid"
+    records = ['["take", 1, "satb", [{"name": "soprano", "program": 52, "channel": 0}]]',
+               '["e", 1.0, 0, [144, 60, 80]]', '["e", 1.1, 0, [144, 62]]',
+               '["e", 1.2, 0, [242, 1, 2]]', '["e", 1.3, 0, [192, 5, 5]]',
+               '["e", 2.0, 0, [128, 60, 0]]']
+    journal_path(take).write_text("\n".join(records) + "\n")
+    again = read_journal(take)
+    assert [m for _t, _p, m in again.events] == [[144, 60, 80], [128, 60, 0]]
+    mid = mido.MidiFile(file=__import__("io").BytesIO(again.to_bytes()))
+    assert [(m.type, m.note) for m in mid.tracks[1] if m.type.startswith("note")] == [
+        ("note_on", 60), ("note_off", 60)]

@@ -8,14 +8,16 @@ from typing import Any
 from livearranger.arrangers.base import Arranger
 from livearranger.presets import Preset
 
-# name -> "module:Class"; imported on first use so that an unused arranger costs nothing.
+# The one list of arranger names (presets, the CLI and the TUI offer these, in this
+# order): name -> "module:Class", imported on first use so that an unused arranger
+# costs nothing.
 REGISTRY: dict[str, str] = {
-    "zone": "livearranger.arrangers.heuristics:ZoneArranger",
+    "model": "livearranger.arrangers.onnx_model:OnnxArranger",
     "closest-pitch": "livearranger.arrangers.heuristics:ClosestPitchArranger",
+    "zone": "livearranger.arrangers.heuristics:ZoneArranger",
     "top-bottom": "livearranger.arrangers.heuristics:TopBottomArranger",
     "most-common": "livearranger.arrangers.heuristics:MostCommonArranger",
     "voice-leading": "livearranger.arrangers.voice_leading:VoiceLeadingArranger",
-    "model": "livearranger.arrangers.onnx_model:OnnxArranger",
 }
 
 

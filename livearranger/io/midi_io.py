@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from livearranger.events import LONE_EOX
 from livearranger.io.jacklib import use_system_jack
 from livearranger.io.quiet import quiet_stderr
 from livearranger.router import Output
@@ -72,7 +73,6 @@ def _api_id(api: str) -> int:
 # few thousand notes left keys sounding.  65,536 are 6 s of a 10,000-message-a-second
 # burst even if nobody read them (about 2 MiB).
 INPUT_QUEUE_SIZE = 1 << 16
-EOX = [0xF7]                     # End of Exclusive: ends a SysEx (see MidiInput)
 EOX_INTERVAL_NS = 20_000_000     # how often MidiInput.idle sends it into our own input
 
 
@@ -313,7 +313,7 @@ class MidiInput:
         if self._eox is not None and now_ns >= self._next_eox:
             self._next_eox = now_ns + EOX_INTERVAL_NS
             try:
-                self._eox.send_message(EOX)
+                self._eox.send_message(LONE_EOX)
             except Exception:            # never worth losing the input for
                 self._next_eox = now_ns + 1000 * EOX_INTERVAL_NS
 

@@ -15,6 +15,18 @@ from pathlib import Path
 
 import numpy as np
 
+from livearranger.events import (
+    AFTERTOUCH,
+    BEND_CENTRE,
+    CHANNEL_MASK,
+    CONTROL,
+    KIND_MASK,
+    NOTE_OFF,
+    NOTE_ON,
+    PITCHBEND,
+    POLY_AFTERTOUCH,
+    PROGRAM,
+)
 from livearranger.io.files import discard
 from livearranger.io.quiet import quiet_stderr
 from livearranger.presets import Preset
@@ -104,24 +116,24 @@ class Synth:
     def apply(self, message: list[int]) -> None:
         """Play one raw channel-voice message."""
         status = message[0]
-        kind, ch = status & 0xF0, status & 0x0F
+        kind, ch = status & KIND_MASK, status & CHANNEL_MASK
         fs = self._fs
-        if kind == 0x90:
+        if kind == NOTE_ON:
             if message[2]:
                 fs.noteon(ch, message[1], message[2])
             else:
                 fs.noteoff(ch, message[1])
-        elif kind == 0x80:
+        elif kind == NOTE_OFF:
             fs.noteoff(ch, message[1])
-        elif kind == 0xB0:
+        elif kind == CONTROL:
             fs.cc(ch, message[1], message[2])
-        elif kind == 0xE0:
-            fs.pitch_bend(ch, (message[1] | (message[2] << 7)) - 8192)
-        elif kind == 0xD0:
+        elif kind == PITCHBEND:
+            fs.pitch_bend(ch, (message[1] | (message[2] << 7)) - BEND_CENTRE)
+        elif kind == AFTERTOUCH:
             self._pressure(fs.synth, ch, message[1])
-        elif kind == 0xA0 and self._key_pressure is not None:
+        elif kind == POLY_AFTERTOUCH and self._key_pressure is not None:
             self._key_pressure(fs.synth, ch, message[1], message[2])
-        elif kind == 0xC0:
+        elif kind == PROGRAM:
             fs.program_change(ch, message[1])
 
     def start_audio(self, driver: str | None = None, period_size: int = 128,

@@ -34,7 +34,7 @@ import numpy as np
 
 from livearranger.arrangers import Arranger, ArrangerError, make_arranger
 from livearranger.engine import Engine
-from livearranger.events import Kind, NoteEvent
+from livearranger.events import KIND_MASK, NOTE_OFF, NOTE_ON, Kind, NoteEvent, parse
 
 # (midi_io loads the system JACK library before the rtmidi imports below: jacklib)
 from livearranger.io.midi_io import (
@@ -49,7 +49,6 @@ from livearranger.router import Output, Router
 from livearranger.state import PerformanceState
 
 RESULTS_DIR = Path("bench-results")
-Event = tuple[float, int, int, int]    # (time s, status high nibble, pitch, velocity)
 
 
 class BenchError(RuntimeError):
@@ -57,41 +56,45 @@ class BenchError(RuntimeError):
 
 
 # ----------------------------------------------------------------- input
-def performance_events() -> list[Event]:
-    """The built-in performance as (time, kind, pitch, velocity) note events."""
+def performance_events() -> list[NoteEvent]:
+    """The built-in performance's notes: note-ons, and note-offs for every release."""
     from livearranger.offline import demo_performance, read_performance
 
-    out: list[Event] = []
+    out: list[NoteEvent] = []
     for t, data in read_performance(demo_performance()):
-        kind = data[0] & 0xF0
-        if kind == 0x90 and data[2] > 0:
-            out.append((t, 0x90, data[1], data[2]))
-        elif kind in (0x80, 0x90):
-            out.append((t, 0x80, data[1], 0))
+        ev = parse(data, t)
+        if ev is None:
+            continue
+        if ev.is_note_on:
+            out.append(ev)
+        elif ev.is_note_off:
+            out.append(NoteEvent.note_off(t, ev.pitch))
     return out
 
 
-def looped(n_notes: int, gap: float = 1.0) -> Iterator[Event]:
+def looped(n_notes: int, gap: float = 1.0) -> Iterator[NoteEvent]:
     """The performance repeated until ``n_notes`` note-ons, then the keys still down
-    released; times keep rising across repeats."""
+    released; times keep rising across repeats.  Each event is new (the engine writes
+    its part into it)."""
     base = performance_events()
-    length = base[-1][0] + gap
+    length = base[-1].time + gap
     ons = 0
     offset = 0.0
     down: set[int] = set()
     while ons < n_notes:
-        for t, kind, pitch, vel in base:
-            if kind == 0x90:
+        for ev in base:
+            pitch = ev.pitch
+            if ev.kind is Kind.NOTE_ON:
                 if ons >= n_notes:
                     continue
                 ons += 1
                 down.add(pitch)
             else:
                 down.discard(pitch)
-            yield (t + offset, kind, pitch, vel)
+            yield NoteEvent(ev.kind, ev.time + offset, pitch, ev.velocity)
         offset += length
     for pitch in sorted(down):
-        yield (offset, 0x80, pitch, 0)
+        yield NoteEvent.note_off(offset, pitch)
 
 
 def _stats(values_ms: np.ndarray) -> dict[str, float]:
@@ -185,16 +188,15 @@ def bench_model(args: argparse.Namespace) -> dict[str, Any]:
     gc.collect()
     gc.freeze()                         # as a started session does (session.Session.start)
     start = time.perf_counter()
-    for t, kind, pitch, vel in looped(n):
-        if kind == 0x90:
-            ev = NoteEvent(Kind.NOTE_ON, t, pitch, vel)
+    for ev in looped(n):
+        if ev.kind is Kind.NOTE_ON:
             t0 = clock()
             part = assign(ev, state)
             times[i] = clock() - t0
             i += 1
-            state.note_on(pitch, t, part)
+            state.note_on(ev.pitch, ev.time, part)
         else:
-            state.note_off(pitch)
+            state.note_off(ev.pitch)
     wall = time.perf_counter() - start
     gc.unfreeze()
     times = times[:i] * 1e-6
@@ -270,9 +272,9 @@ def bench_memory(args: argparse.Namespace) -> dict[str, Any]:
     ons = 0
     process = engine.process
     start = time.perf_counter()
-    for t, kind, pitch, vel in looped(n):
-        process(NoteEvent(Kind(kind), t, pitch, vel))
-        if kind == 0x90:
+    for ev in looped(n):
+        process(ev)
+        if ev.kind is Kind.NOTE_ON:
             ons += 1
             if ons == warm:
                 rss0 = rss_mb()
@@ -308,9 +310,9 @@ class _Sink:
 
     def _on(self, event: tuple[list[int], float], data: object = None) -> None:
         msg = event[0]
-        if len(msg) == 3 and msg[0] & 0xF0 == 0x90 and msg[2] > 0:
+        if len(msg) == 3 and msg[0] & KIND_MASK == NOTE_ON and msg[2] > 0:
             self.arrivals.append((time.perf_counter_ns(), msg[0], msg[1], msg[2]))
-        elif len(msg) == 3 and (msg[0] & 0xF0 == 0x80 or msg[0] & 0xF0 == 0x90):
+        elif len(msg) == 3 and msg[0] & KIND_MASK in (NOTE_OFF, NOTE_ON):
             self.offs += 1
 
 
@@ -432,16 +434,16 @@ def play_tagged(kbd: Any, notes: int, speed: float,
     is lost on the way."""
     sends: list[tuple[tuple[int, int], int]] = []
     start = time.perf_counter()
-    for t, kind, pitch, _vel in looped(notes):
-        delay = start + t / speed - time.perf_counter()
+    for ev in looped(notes):
+        delay = start + ev.time / speed - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
-        if kind == 0x90:
+        if ev.kind is Kind.NOTE_ON:
             vel = 20 + (first_vel + len(sends)) % 100
-            sends.append(((pitch, vel), time.perf_counter_ns()))
-            kbd.send_message([0x90, pitch, vel])
+            sends.append(((ev.pitch, vel), time.perf_counter_ns()))
+            kbd.send_message([NOTE_ON, ev.pitch, vel])
         else:
-            kbd.send_message([0x80, pitch, 0])
+            kbd.send_message(ev.message())
     return sends
 
 
@@ -468,8 +470,8 @@ def _live_pass(args: argparse.Namespace, preset: Preset, tag: str) -> dict[str, 
         engine.start()
         time.sleep(0.3)
         # probe: both paths must deliver before we measure (a known JACK hazard)
-        kbd.send_message([0x90, 60, 1])
-        kbd.send_message([0x80, 60, 0])
+        kbd.send_message([NOTE_ON, 60, 1])
+        kbd.send_message([NOTE_OFF, 60, 0])
         _wait(lambda: all(c[1] > 0 for c in peer.ask("counts").values()), 3.0, 0.1)
         counts = peer.ask("counts")
         alive = {k: c[1] > 0 for k, c in counts.items()}
@@ -566,7 +568,7 @@ def bench_soak(args: argparse.Namespace) -> dict[str, Any]:
     RESULTS_DIR.mkdir(exist_ok=True)
     tag = f"{os.getpid() % 1000}"
     base = performance_events()
-    written_rate = sum(1 for e in base if e[1] == 0x90) / (base[-1][0] + 1.0)
+    written_rate = sum(1 for e in base if e.is_note_on) / (base[-1].time + 1.0)
     faster = args.rate / written_rate            # the chorale played this many times faster
     windows: list[dict[str, float]] = []
     try:
@@ -584,12 +586,11 @@ def bench_soak(args: argparse.Namespace) -> dict[str, Any]:
                 start = time.perf_counter()
                 window_end = start + SOAK_WINDOW_S
                 seen = 0
-                for t, kind, pitch, vel in looped(args.notes):
-                    delay = start + t / faster - time.perf_counter()
+                for ev in looped(args.notes):
+                    delay = start + ev.time / faster - time.perf_counter()
                     if delay > 0:
                         time.sleep(delay)
-                    kbd.send_message([kind, pitch, vel] if kind == 0x90 else
-                                     [0x80, pitch, 0])
+                    kbd.send_message(ev.message())
                     now = time.perf_counter()
                     if now >= window_end:
                         window_end = now + SOAK_WINDOW_S

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from livearranger.events import DRUM_CHANNEL
+from livearranger.io.midifile import MAX_FILE_BYTES
 from livearranger.presets import MAX_PARTS, Part, Preset, load_preset
 
 CACHE_VERSION = 1
@@ -43,7 +45,6 @@ RESERVED = ("palestrina", "josquin")   # corpus folders in no dataset (unseen mu
 PRESET_OF = {"bach": "satb", "string-quartet": "string-quartet"}   # corpus -> shipped preset
 VOICE_PROGRAM = 52                     # GM Choir Aahs
 RANGE_MARGIN = 2                       # semitones added to a part's range on each side
-DRUM_CHANNEL = 9
 SPLIT_SEED = 0
 DEFAULT_BPM = 120.0
 
@@ -446,8 +447,6 @@ def load_pieces(dataset: str, split: str = "test", limit: int | None = None) -> 
 
 # ---------------------------------------------------------------- user MIDI folders
 
-MAX_MIDI_BYTES = 64 * 1024 * 1024   # a player's .mid (4 MB holds ~500,000 notes)
-
 
 def _gm_family(program: int) -> str:
     from livearranger.gm import PROGRAMS
@@ -500,7 +499,7 @@ def read_midi_tracks(path: str | Path) -> list[MidiTrack]:
     from livearranger.io.files import FileProblem, read_limited
 
     try:
-        data = read_limited(path, MAX_MIDI_BYTES, "MIDI file")
+        data = read_limited(path, MAX_FILE_BYTES, "MIDI file")
     except FileProblem as exc:
         raise DatasetError(str(exc)) from None
     try:

@@ -54,6 +54,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from livearranger.gm import family, program_number
 from livearranger.lab.datasets import (
+    SPLIT_SEED,
     DatasetError,
     MidiTrack,
     Piece,
@@ -72,7 +73,6 @@ if TYPE_CHECKING:
     from livearranger.roll import RollNote
 
 HOLD_OUT = 0.2            # share of the files held out for validation
-SPLIT_SEED = 0
 MAX_TRAIN_PARTS = 8       # a Piece's unison mask has 8 bits
 DEFAULT_MINUTES = 10.0
 FINETUNE_LR, SCRATCH_LR = 5e-4, 2e-3

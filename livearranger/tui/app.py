@@ -28,7 +28,6 @@ from livearranger.session import SessionConfig
 from livearranger.stats import Snapshot
 from livearranger.tui.arranger_panel import ArrangerPanel, ArrangerScreen
 from livearranger.tui.controller import (
-    ARRANGER_CHOICES,
     Controller,
     Controls,
     crash_report,
@@ -314,8 +313,7 @@ class LiveArrangerApp(App[int]):
         self.run_action_safely(lambda: self.controller.switch_preset(message.name))
 
     def action_arranger(self) -> None:
-        names = [n for n in ARRANGER_CHOICES if n in arranger_names()]
-        names += [n for n in arranger_names() if n not in names]
+        names = arranger_names()
         current = self.controller.arranger_name()
 
         def chosen(name: str | None) -> None:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from livearranger.alternatives import SAMPLING_ARRANGER, reroll_path, reroll_take
 from livearranger.arrangers import arranger_names
+from livearranger.events import NOTE_NAMES, note_name
 from livearranger.gm import PROGRAMS, program_number
 from livearranger.io.midi_io import MidiIOError, available_apis, list_ports
 from livearranger.presets import (
@@ -40,8 +41,6 @@ SessionFactory = Callable[[SessionConfig], Any]
 
 # the MIDI APIs the panel offers: those this rtmidi build has, JACK first
 APIS = tuple(sorted(available_apis(), key=lambda a: a != "jack"))
-ARRANGER_CHOICES = ("model", "closest-pitch", "zone", "top-bottom")
-NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 TEMPERATURE_STEP = 0.1
 HORIZON_STEPS_MS = (10.0, 20.0, 30.0)   # what `h` steps through (then off)
 TEMPERATURE_MAX = MAX_TEMPERATURE      # what the instrument accepts
@@ -60,11 +59,6 @@ def describe_error(exc: BaseException) -> str:
     if type(exc).__name__ in ("ArrangerError", "SynthError", "JackError"):
         return text or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def note_name(pitch: int) -> str:
-    """Scientific pitch name, MIDI 60 = C4."""
-    return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
 
 
 def parse_pitch(text: str) -> int:

@@ -11,9 +11,10 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from livearranger.events import note_name
 from livearranger.gm import PROGRAMS
 from livearranger.presets import Part
-from livearranger.tui.controller import describe_error, note_name, parse_program
+from livearranger.tui.controller import describe_error, parse_program
 
 Apply = Callable[[dict[str, str]], str]
 FIELDS = ("program", "channel", "low", "high", "transpose")

@@ -7,9 +7,10 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, OptionList
 from textual.widgets.option_list import Option
 
+from livearranger.events import note_name
 from livearranger.gm import PROGRAMS
 from livearranger.presets import Preset
-from livearranger.tui.controller import PresetEntry, note_name
+from livearranger.tui.controller import PresetEntry
 from livearranger.tui.messages import PartEditRequested, PresetChosen
 from livearranger.tui.render import part_colour
 

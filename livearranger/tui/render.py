@@ -9,9 +9,9 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from livearranger.events import note_name
 from livearranger.presets import Preset
 from livearranger.stats import Snapshot
-from livearranger.tui.controller import note_name
 
 PART_COLOURS = ("#e5534b", "#57ab5a", "#539bf5", "#c69026", "#b083f0", "#39c5cf",
                 "#e275ad", "#ae7c14", "#6cb6ff", "#8ddb8c", "#f69d50", "#dcbdfb",

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from export.export_onnx import export_full, export_step
+from livearranger.events import Kind
 from livearranger.features import FEATURE_VERSION, feature_dim
 from livearranger.lab import bench
 from livearranger.presets import load_preset
@@ -36,14 +37,16 @@ def _run(capsys, *argv: str) -> dict:
 
 def test_looped_performance_counts_notes_and_releases_every_key():
     events = list(bench.looped(500))
-    ons = [e for e in events if e[1] == 0x90]
+    ons = [e for e in events if e.is_note_on]
     assert len(ons) == 500
-    times = [e[0] for e in events]
+    assert all(e.is_note_on or e.kind is Kind.NOTE_OFF for e in events)
+    assert len({id(e) for e in events}) == len(events)     # the engine writes into each
+    times = [e.time for e in events]
     assert times == sorted(times)
     down: dict[int, int] = {}
-    for _t, kind, pitch, _v in events:
-        down[pitch] = down.get(pitch, 0) + (1 if kind == 0x90 else -1)
-        down[pitch] = max(down[pitch], 0)     # a repeated strike is closed by one off
+    for e in events:
+        down[e.pitch] = down.get(e.pitch, 0) + (1 if e.is_note_on else -1)
+        down[e.pitch] = max(down[e.pitch], 0)     # a repeated strike is closed by one off
     assert not any(down.values())
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from livearranger.events import note_name
 from livearranger.io.midi_io import MidiIOError
 from livearranger.presets import PresetError
 from livearranger.session import SessionConfig
@@ -14,7 +15,6 @@ from livearranger.tui.controller import (
     Controller,
     PortChoice,
     describe_error,
-    note_name,
     parse_pitch,
     parse_program,
 )
