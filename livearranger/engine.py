@@ -23,7 +23,16 @@ from typing import Any
 
 from livearranger.arrangers.base import Arranger
 from livearranger.chords import check_horizon
-from livearranger.events import Kind, NoteEvent, parse, split_messages
+from livearranger.events import (
+    KIND_MASK,
+    LONE_EOX,
+    NOTE_ON,
+    SYSTEM,
+    Kind,
+    NoteEvent,
+    parse,
+    split_messages,
+)
 from livearranger.performer import Observer, Performer
 from livearranger.presets import Preset
 from livearranger.priority import raise_thread_priority
@@ -44,7 +53,6 @@ MAX_INPUT_LAG_NS = 200_000_000
 # of the time and nothing is lost.  Playing never comes near it: a chord of every key a
 # hand can strike is decided well within it.
 CATCH_UP_LAG_NS = 10_000_000
-_EOX = [0xF7]               # a lone End of Exclusive (MidiInput's own): not counted
 
 
 class Engine(Observer):
@@ -284,7 +292,7 @@ class Engine(Observer):
     def _late(self, stamp: int, data: Any) -> None:
         """A polled message that waited too long: a new note-on is dropped (counted, and
         said once per overload), anything else is handled as usual."""
-        if len(data) == 3 and data[0] & 0xF0 == 0x90 and data[2]:
+        if len(data) == 3 and data[0] & KIND_MASK == NOTE_ON and data[2]:
             self.dropped_note_ons += 1
             if not self._overloaded:
                 self._overloaded = True
@@ -305,7 +313,7 @@ class Engine(Observer):
                 self._error(f"engine command failed: {exc}")
             return
         t = (stamp - self._t0) * self._ns_to_s
-        if data and data[0] >= 0xF0 and performer.clock.handle(data, t):
+        if data and data[0] >= SYSTEM and performer.clock.handle(data, t):
             return                         # MIDI clock: tempo and beat, nothing to play
         event = parse(data, t, stamp)
         if event is not None:
@@ -313,7 +321,7 @@ class Engine(Observer):
             return
         # several messages in one, a SysEx with messages caught in it, or junk
         events = [e for m in split_messages(data) if (e := parse(m, t, stamp))]
-        if not events and data != _EOX:
+        if not events and data != LONE_EOX:
             self.junk += 1
         for event in events:
             self._play(event)
