@@ -37,6 +37,7 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -281,7 +282,7 @@ class Result:
             self.links[1] += len(truth)
             self.links[2] += len(found & truth)
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         conf = self.confusion
         support = conf.sum(axis=1)
         recall = [round(100.0 * conf[k, k] / support[k], 2) if support[k] else None
@@ -314,7 +315,7 @@ class Result:
 
 def evaluate_assign(pieces: Sequence[Piece], condition: str, arranger: Arranger,
                     unisons: str = "merge", horizon: float | None = None,
-                    hints: str | None = None) -> dict:
+                    hints: str | None = None) -> dict[str, Any]:
     """Replay every piece under ``condition`` through ``arranger`` with an optional
     correction ``horizon`` (seconds).  ``unisons``: "merge" (one key, correct if any of
     its parts) or "split" (one note per part, the paper's count).  ``hints``: None or
@@ -325,7 +326,7 @@ def evaluate_assign(pieces: Sequence[Piece], condition: str, arranger: Arranger,
 
 def evaluate_pieces(items: Sequence[tuple[Piece, Arranger]], condition: str,
                     unisons: str = "merge", horizon: float | None = None,
-                    hints: str | None = None) -> dict:
+                    hints: str | None = None) -> dict[str, Any]:
     """``evaluate_assign`` where each piece has its own arranger (and ensemble: the
     per-part figures then run over the largest ensemble's parts)."""
     hints = check_hints(hints)
@@ -386,7 +387,7 @@ def search_zones(pieces: Sequence[Piece], n_parts: int) -> list[int]:
 
 # ------------------------------------------------------------------ CLI
 
-def arranger_options(name: str, train: Sequence[Piece], n_parts: int) -> dict:
+def arranger_options(name: str, train: Sequence[Piece], n_parts: int) -> dict[str, Any]:
     """Options fitted on the training split for the baselines that need them."""
     if name == "zone":
         return {"boundaries": search_zones(train, n_parts)}
@@ -418,9 +419,9 @@ class Unconstrained(Arranger):
 
 
 def evaluate_arranger(dataset: str, condition: str, arranger: str, split: str = "test",
-                      limit: int | None = None, options: dict | None = None,
+                      limit: int | None = None, options: dict[str, Any] | None = None,
                       train_limit: int | None = None, horizon: float | None = None,
-                      hints: str | None = None) -> dict:
+                      hints: str | None = None) -> dict[str, Any]:
     """Evaluate a registry arranger on a split; returns the JSON-able result.  Corpora
     without one preset (madrigal, trecento) play each piece with its own ensemble
     (``piece_preset``)."""
@@ -455,8 +456,8 @@ def evaluate_arranger(dataset: str, condition: str, arranger: str, split: str = 
 
 
 def _evaluate_ensembles(dataset: str, condition: str, arranger: str, split: str,
-                        limit: int | None, options: dict | None,
-                        horizon: float | None, hints: str | None = None) -> dict:
+                        limit: int | None, options: dict[str, Any] | None,
+                        horizon: float | None, hints: str | None = None) -> dict[str, Any]:
     from livearranger.arrangers import make_arranger
 
     pieces = load_pieces(dataset, split, limit)
@@ -499,7 +500,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     return p
 
 
-def format_result(r: dict) -> str:
+def format_result(r: dict[str, Any]) -> str:
     lines = [f"{r['arranger']} on {r['dataset']} ({r['split']}, {r['pieces']} pieces, "
              f"{r['notes']} notes), {r['condition']}, horizon {r['horizon_ms']:g} ms: "
              f"accuracy {r['accuracy']:.2f} % (at onset {r['accuracy_onset']:.2f} %)",
