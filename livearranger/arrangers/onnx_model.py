@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from livearranger.arrangers import ArrangerError
+from livearranger.arrangers import Arranger, ArrangerError
 from livearranger.arrangers.kv_ring import KVRing
 from livearranger.arrangers.learned import LearnedArranger
 from livearranger.chords import MAX_GROUP
@@ -93,6 +93,11 @@ def open_session(path: Path, provider: str = "cpu") -> ort.InferenceSession:
         raise ArrangerError(f"{path.name}: not a usable ONNX model ({_first_line(exc)})") from None
 
 
+def _check_temperature(temperature: float) -> None:
+    if temperature < 0 or not math.isfinite(temperature):
+        raise ArrangerError(f"temperature must be 0 or more, got {temperature}")
+
+
 class OnnxArranger(LearnedArranger):
     """Each note to the part the model ranks highest among those the preset allows.
 
@@ -110,8 +115,7 @@ class OnnxArranger(LearnedArranger):
                  provider: str = "cpu", seed: int = 0, top_k: int = 0) -> None:
         super().__init__(preset)
         name = model or preset.model or ENSEMBLE_MODEL
-        if temperature < 0 or not math.isfinite(temperature):
-            raise ArrangerError(f"temperature must be 0 or more, got {temperature}")
+        _check_temperature(temperature)
         if top_k < 0:
             raise ArrangerError(f"top-k must be 0 (all parts) or more, got {top_k}")
         self.path = resolve_model(name)
@@ -218,6 +222,13 @@ class OnnxArranger(LearnedArranger):
         caches (a cold step costs ~1 ms on a shared VM, a warm one ~0.25 ms)."""
         self._session.run_with_iobinding(self._warm_io)
 
+    def set_temperature(self, temperature: float) -> None:
+        """Sample the next decisions at ``temperature`` (0: greedy), keeping the cache and
+        everything the model has heard: a nudge mid-song, not a new performance.  Call it
+        on the thread that runs the arranger (the engine's: ``engine.call``)."""
+        _check_temperature(temperature)
+        self.temperature = float(temperature)
+
     # ------------------------------------------------------------ streaming
     def reset(self) -> None:
         """Empty the cache: the next note starts a new performance."""
@@ -320,3 +331,10 @@ class OnnxArranger(LearnedArranger):
             if self.top_k:
                 text += f" top-{self.top_k}"
         return text
+
+
+def retune(arranger: Arranger, temperature: float) -> None:
+    """Set the sampling temperature of ``arranger`` in place when it is a model (the
+    rules do not sample); on the thread that runs it."""
+    if isinstance(arranger, OnnxArranger):
+        arranger.set_temperature(temperature)

@@ -246,6 +246,14 @@ def test_temperature_samples_allowed_parts_reproducibly(exported, satb):
     assert all(s.masks[i, c] for i, c in enumerate(s.choices))
     with pytest.raises(ArrangerError):
         OnnxArranger(satb, model=path, temperature=-1)
+    retuned = OnnxArranger(satb, model=path, seed=1)     # greedy, then told to sample
+    retuned.set_temperature(5.0)
+    sampled = stream_piece(retuned, piece(5))
+    assert list(sampled.choices) != list(s.choices)
+    assert all(sampled.masks[i, c] for i, c in enumerate(sampled.choices))
+    with pytest.raises(ArrangerError):
+        retuned.set_temperature(float("nan"))
+    assert retuned.temperature == 5.0
 
 
 def test_describe_reports_the_provider(exported, satb):
