@@ -29,35 +29,45 @@ from typing import Any
 
 import torch
 
+from livearranger.graph import (
+    META_ACCURACY,
+    META_CACHE_SHAPE,
+    META_CONFIG,
+    META_DATA,
+    META_FEATURE_VERSION,
+    META_FORMAT,
+    META_N_FEATURES,
+    META_N_PARTS,
+    META_PARTS,
+    META_SPLIT,
+    META_WINDOW,
+    OPSET,
+    STEP,
+    WINDOW,
+    cache_shape,
+    meta_value,
+)
 from livearranger.lab.onnx_graph import stamp
 from models.model import PartTransformer, StepModule, load_checkpoint
-
-OPSET = 17
-GRAPH_FORMAT = "livearranger-step-1"
-INPUTS = ["features", "tokens", "past_kv", "pos", "valid"]
-OUTPUTS = ["logits", "present_kv"]
-
-
-def _meta_value(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
 
 
 def step_metadata(model: PartTransformer, meta: dict[str, Any]) -> dict[str, str]:
     """metadata_props for the step graph: checkpoint metadata plus the graph's shapes."""
-    out = {k: _meta_value(v) for k, v in meta.items()}
+    out = {k: meta_value(v) for k, v in meta.items()}
     out.update({
-        "format": GRAPH_FORMAT,
-        "window": str(model.window),
-        "n_parts": str(model.n_parts),
-        "n_features": str(model.n_features),
-        "cache_shape": json.dumps([model.n_layers, 2, model.n_heads, model.window,
-                                   model.d_head]),
-        "config": json.dumps(model.config),
+        META_FORMAT: STEP.name,
+        META_WINDOW: str(model.window),
+        META_N_PARTS: str(model.n_parts),
+        META_N_FEATURES: str(model.n_features),
+        META_CACHE_SHAPE: meta_value(cache_shape(model.n_layers, model.n_heads,
+                                                 model.window, model.d_head)),
+        META_CONFIG: meta_value(model.config),
     })
-    if "parts" not in meta:
-        raise ValueError("metadata needs 'parts' (the preset's part names, top to bottom)")
-    if "feature_version" not in meta:
-        raise ValueError("metadata needs 'feature_version'")
+    if META_PARTS not in meta:
+        raise ValueError(f"metadata needs {META_PARTS!r} (the preset's part names, "
+                         "top to bottom)")
+    if META_FEATURE_VERSION not in meta:
+        raise ValueError(f"metadata needs {META_FEATURE_VERSION!r}")
     return out
 
 
@@ -79,7 +89,8 @@ def export_step(model: PartTransformer, path: str | Path, meta: dict[str, Any]) 
         warnings.simplefilter("ignore", DeprecationWarning)   # the TorchScript exporter
         # the exporter restores the wrapper's mode on every submodule: keep it in eval
         torch.onnx.export(StepModule(model).eval(), example_inputs(model), str(path),
-                          input_names=INPUTS, output_names=OUTPUTS, opset_version=OPSET,
+                          input_names=list(STEP.inputs), output_names=list(STEP.outputs),
+                          opset_version=OPSET,
                           do_constant_folding=True, dynamo=False)
     stamp(path, props, "LiveArranger part model: one note per step, bounded KV cache")
     return path
@@ -100,9 +111,9 @@ def export_full(model: PartTransformer, path: str | Path, meta: dict[str, Any],
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", torch.jit.TracerWarning)   # shapes are fixed here
         torch.onnx.export(model, (features, tokens), str(path),
-                          input_names=["features", "tokens"], output_names=["logits"],
+                          input_names=list(WINDOW.inputs), output_names=list(WINDOW.outputs),
                           opset_version=OPSET, do_constant_folding=True, dynamo=False)
-    stamp(path, {**step_metadata(model, meta), "format": "livearranger-window-1"})
+    stamp(path, {**step_metadata(model, meta), META_FORMAT: WINDOW.name})
     return path
 
 
@@ -110,13 +121,13 @@ def describe_training(meta: dict[str, Any]) -> dict[str, Any]:
     """Fill ``data``, ``split`` and ``accuracy`` from a training checkpoint's metadata."""
     out = dict(meta)
     dataset = meta.get("dataset")
-    if dataset and "data" not in out:
-        out["data"] = f"music21 corpus: {dataset} (livearranger.lab.datasets)"
-    if dataset and "split" not in out:
-        out["split"] = (f"livearranger/data/splits/{dataset}.json (8:1:1 by file, fixed seed): "
+    if dataset and META_DATA not in out:
+        out[META_DATA] = f"music21 corpus: {dataset} (livearranger.lab.datasets)"
+    if dataset and META_SPLIT not in out:
+        out[META_SPLIT] = (f"livearranger/data/splits/{dataset}.json (8:1:1 by file, fixed seed): "
                         "trained on train, early-stopped on valid")
-    if "accuracy" not in out and "valid_accuracy" in meta:
-        out["accuracy"] = {"valid": meta["valid_accuracy"]}
+    if META_ACCURACY not in out and "valid_accuracy" in meta:
+        out[META_ACCURACY] = {"valid": meta["valid_accuracy"]}
     return out
 
 
@@ -148,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     meta = {**describe_training(meta), **_parse_meta(args.meta)}
     out = export_step(model, args.output, meta)
     size = out.stat().st_size / 1e6
-    print(f"{out}: step graph, {size:.2f} MB, parts {meta.get('parts')}, window {model.window}")
+    print(f"{out}: step graph, {size:.2f} MB, parts {meta.get(META_PARTS)}, "
+          f"window {model.window}")
     if args.full:
         print(f"{export_full(model, args.full, meta)}: full-window graph")
     return 0

@@ -18,7 +18,7 @@ Per note:
   per-ensemble model);
 - part i's logit is ``v . GELU(A h + B e_i)``: a pointer over the parts present.
 
-With ``hints`` (format ``livearranger-ensemble-2``) each part's row also has a flag: the
+With ``hints`` (format ``graph.HINTED``) each part's row also has a flag: the
 player's hint forced this note to that part (``livearranger.hints``; training simulates
 them).  The hinted note's own part is forced anyway; the flag tells the notes after it,
 through the cache, which parts the player fixed.
@@ -42,12 +42,20 @@ from torch import Tensor, nn
 
 from livearranger.ensemble import MAX_ENSEMBLE, N_BEAT, N_DESC
 from livearranger.features import FEATURE_VERSION, N_GLOBAL, N_PER_PART
+from livearranger.graph import (
+    META_CACHE_SHAPE,
+    META_CONFIG,
+    META_FEATURE_VERSION,
+    META_FORMAT,
+    META_MAX_PARTS,
+    META_WINDOW,
+    OPSET,
+    cache_shape,
+    ensemble_format,
+)
 from livearranger.lab.attention import Block, alibi_slopes
 from livearranger.lab.onnx_graph import stamp
 
-GRAPH_FORMAT = "livearranger-ensemble-1"
-HINT_FORMAT = "livearranger-ensemble-2"      # the same with the hint flags as an input
-OPSET = 17
 N_REL = 3                     # where the note lies in a part's range
 NEG = -1e4                    # logit of a padded part
 
@@ -204,10 +212,6 @@ class _StepGraph(nn.Module):
         return logits, present.squeeze(2)
 
 
-INPUTS = ["features", "tokens", "beat", "parts", "past_kv", "pos", "valid"]   # + "hint"
-OUTPUTS = ["logits", "present_kv"]
-
-
 def export_step(model: EnsembleTransformer, path: str | Path, meta: dict[str, Any]) -> Path:
     """Write the one-note step graph (opset 17; the parts axis dynamic, 1..16):
 
@@ -224,25 +228,25 @@ def export_step(model: EnsembleTransformer, path: str | Path, meta: dict[str, An
     model = model.eval()
     n = 4
     past, pos, valid = model.empty_cache()
+    fmt = ensemble_format(model.hints)
     example: tuple[Tensor, ...] = (
         torch.zeros(1, N_GLOBAL + n * N_PER_PART), torch.tensor([[60, n]]),
         torch.zeros(1, N_BEAT), torch.zeros(n, N_DESC), past.squeeze(2), pos, valid)
-    names, axes = list(INPUTS), {"features": {1: "features"}, "parts": {0: "parts"},
-                                 "logits": {1: "parts"}}
-    if model.hints:
+    if fmt.hints:
         example += (torch.zeros(1, n),)
-        names.append("hint")
-        axes["hint"] = {1: "parts"}
+    axes = {name: dict(a) for name, a in fmt.dynamic_axes.items()}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(_StepGraph(model).eval(), example, str(tmp),
-                          input_names=names, output_names=OUTPUTS, opset_version=OPSET,
-                          do_constant_folding=True, dynamo=False, dynamic_axes=axes)
-    props = {**meta, "format": HINT_FORMAT if model.hints else GRAPH_FORMAT,
-             "feature_version": str(FEATURE_VERSION),
-             "window": str(model.window), "max_parts": str(MAX_ENSEMBLE),
-             "cache_shape": [model.n_layers, 2, model.n_heads, model.window, model.d_head],
-             "config": model.config}
+                          input_names=list(fmt.inputs), output_names=list(fmt.outputs),
+                          opset_version=OPSET, do_constant_folding=True, dynamo=False,
+                          dynamic_axes=axes)
+    props = {**meta, META_FORMAT: fmt.name,
+             META_FEATURE_VERSION: str(FEATURE_VERSION),
+             META_WINDOW: str(model.window), META_MAX_PARTS: str(MAX_ENSEMBLE),
+             META_CACHE_SHAPE: cache_shape(model.n_layers, model.n_heads, model.window,
+                                           model.d_head),
+             META_CONFIG: model.config}
     stamp(tmp, props, "LiveArranger ensemble model: any parts, one note per step")
     tmp.replace(path)
     return path

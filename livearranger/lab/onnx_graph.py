@@ -7,11 +7,12 @@ metadata are written one way: sorted keys, strings as they are, anything else as
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from pathlib import Path
 from typing import Any
+
+from livearranger.graph import INT8, META_WEIGHTS, meta_value
 
 
 def stamp(path: str | Path, props: dict[str, Any], doc: str = "") -> None:
@@ -23,7 +24,7 @@ def stamp(path: str | Path, props: dict[str, Any], doc: str = "") -> None:
     del graph.metadata_props[:]
     for key, value in sorted(props.items()):
         entry = graph.metadata_props.add()
-        entry.key, entry.value = key, value if isinstance(value, str) else json.dumps(value)
+        entry.key, entry.value = key, meta_value(value)
     if doc:
         graph.doc_string = doc
     onnx.checker.check_model(graph)
@@ -43,7 +44,7 @@ def quantize(src: str | Path, dst: str | Path) -> Path:
     src, dst = Path(src), Path(dst)
     graph = onnx.load(str(src))
     props = {p.key: p.value for p in graph.metadata_props}
-    if props.get("weights") == "int8":
+    if props.get(META_WEIGHTS) == INT8:
         if src.resolve() != dst.resolve():
             shutil.copyfile(src, dst)
         return dst
@@ -58,6 +59,6 @@ def quantize(src: str | Path, dst: str | Path) -> Path:
                          op_types_to_quantize=["MatMul", "Gemm"])
     finally:
         root.setLevel(level)
-    stamp(tmp, {**props, "weights": "int8"}, doc)
+    stamp(tmp, {**props, META_WEIGHTS: INT8}, doc)
     tmp.replace(dst)
     return dst
