@@ -45,12 +45,12 @@ from livearranger.features import FEATURE_VERSION, N_GLOBAL, N_PER_PART
 from livearranger.lab.datasets import Piece
 from livearranger.lab.ensemble_model import (
     EnsembleTransformer,
-    export_step,
     load_weights,
     save_weights,
     with_hint_input,
 )
 from livearranger.lab.evaluate import performance
+from livearranger.lab.export import export_step
 from livearranger.lab.training import (
     CHORD_GROUP,
     Replayer,

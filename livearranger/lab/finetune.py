@@ -61,7 +61,7 @@ from livearranger.lab.datasets import (
     midi_files,
     read_midi_tracks,
 )
-from livearranger.lab.onnx_graph import quantize
+from livearranger.lab.export import quantize
 from livearranger.presets import MAX_TEXT, Preset, PresetError, save_user_preset, user_preset_dir
 from livearranger.progress import Bar, clock_text
 
@@ -688,7 +688,7 @@ def _report(held: Sequence[Usable], preset: Preset, graph: Path, start_model: An
         (f"{name} (trained)", lambda p: OnnxArranger(p, model=str(graph)))]
     with tempfile.TemporaryDirectory() as tmp:
         if start_model is not None:
-            from livearranger.lab.ensemble_model import export_step
+            from livearranger.lab.export import export_step
 
             first = quantize(export_step(start_model, Path(tmp) / "start.onnx",
                                          {"data": "the starting model, before training"}),

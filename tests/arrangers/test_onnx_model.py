@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 
-from export.export_onnx import export_step
 from export.parity import (
     TOLERANCE,
     check_performances,
@@ -26,6 +25,7 @@ from livearranger.arrangers.onnx_model import OnnxArranger
 from livearranger.engine import Engine
 from livearranger.events import Kind, NoteEvent
 from livearranger.features import FEATURE_VERSION, feature_dim
+from livearranger.lab.export import export_step
 from livearranger.presets import load_preset
 from livearranger.router import MemoryOutput, Router
 from livearranger.state import PerformanceState
