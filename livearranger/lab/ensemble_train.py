@@ -42,6 +42,7 @@ from torch import nn
 from livearranger.constraints import Constraints
 from livearranger.ensemble import MAX_ENSEMBLE, part_descriptors
 from livearranger.features import FEATURE_VERSION, N_GLOBAL, N_PER_PART
+from livearranger.graph import META_FEATURE_VERSION
 from livearranger.lab.datasets import Piece
 from livearranger.lab.ensemble_model import (
     EnsembleTransformer,
@@ -389,7 +390,7 @@ def train(items: Sequence[Item], valid: Sequence[Item], out: Path, minutes: floa
         mark = ""
         if acc["score"] > best:
             best, best_epoch, mark = acc["score"], epoch, " *"
-            info = {**(meta or {}), "feature_version": FEATURE_VERSION, "epoch": epoch,
+            info = {**(meta or {}), META_FEATURE_VERSION: FEATURE_VERSION, "epoch": epoch,
                     "seed": seed, "processes": size, "valid_accuracy": acc}
             if rank == 0:
                 save_weights(weights, model, info)
