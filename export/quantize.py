@@ -1,4 +1,4 @@
-"""Give an exported step graph int8 weights (``livearranger.lab.onnx_graph.quantize``):
+"""Give an exported step graph int8 weights (``livearranger.lab.export.quantize``):
 the last step before a graph ships.
 
     python -m export.quantize models/shipped/satb.onnx [OUT.onnx]   (default: in place)
@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from livearranger.lab.onnx_graph import quantize
+from livearranger.lab.export import quantize
 
 
 def main(argv: list[str] | None = None) -> int:

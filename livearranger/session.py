@@ -522,10 +522,11 @@ class Session:
         if not 0.0 <= value <= MAX_TEMPERATURE:
             raise ValueError(f"temperature must be 0-{MAX_TEMPERATURE:g}, got {value:g}")
         with self._control_lock:
-            if self.arranger_name == "model":
-                self.set_arranger("model", value)
-            else:
-                self.config = replace(self.config, temperature=value)
+            self.config = replace(self.config, temperature=value)
+            if self.arranger_name == "model":     # in place: the model keeps its history
+                from livearranger.arrangers.onnx_model import retune
+                engine = self.engine
+                engine.call(lambda: retune(engine.arranger, value))
         return f"temperature {value:g}"
 
     def control_horizon(self, ms: float) -> str:

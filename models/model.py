@@ -27,6 +27,14 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from livearranger.graph import (
+    META_FEATURE_VERSION,
+    META_N_FEATURES,
+    META_N_PARTS,
+    META_PARTS,
+    STEP,
+    GraphFormat,
+)
 from livearranger.lab.attention import Block, alibi_slopes, sequence_bias
 
 CHECKPOINT_FORMAT = 1
@@ -34,6 +42,8 @@ CHECKPOINT_FORMAT = 1
 
 class PartTransformer(nn.Module):
     """Causal sliding-window transformer over notes; logits over the preset's parts."""
+
+    graph_doc = "LiveArranger part model: one note per step, bounded KV cache"
 
     def __init__(self, n_features: int, n_parts: int, d_model: int = 128, n_layers: int = 3,
                  n_heads: int = 4, window: int = 64, d_ff: int = 256,
@@ -126,6 +136,36 @@ class PartTransformer(nn.Module):
             present += [k, v]
         return self.head(self.ln_out(x)), torch.cat(present).view(
             n_layers, 2, self.n_heads, self.d_head)
+
+    # ------------------------------------------------------------- export
+    @property
+    def graph_format(self) -> GraphFormat:
+        return STEP
+
+    def step_module(self) -> nn.Module:
+        return StepModule(self)
+
+    def step_example(self) -> tuple[Tensor, ...]:
+        past, pos, valid = self.empty_cache()
+        tokens = torch.tensor([[60, self.n_parts]], dtype=torch.long)
+        return torch.zeros(1, self.n_features), tokens, past, pos, valid
+
+    def graph_metadata(self, meta: dict[str, Any]) -> dict[str, Any]:
+        """The parts and feature version it was trained for (``meta`` must name them) and
+        its sizes."""
+        if META_PARTS not in meta:
+            raise ValueError(f"metadata needs {META_PARTS!r} (the preset's part names, "
+                             "top to bottom)")
+        if META_FEATURE_VERSION not in meta:
+            raise ValueError(f"metadata needs {META_FEATURE_VERSION!r}")
+        return {META_N_PARTS: str(self.n_parts), META_N_FEATURES: str(self.n_features)}
+
+    def window_module(self) -> nn.Module:
+        return self
+
+    def window_example(self, length: int) -> tuple[Tensor, ...]:
+        return (torch.zeros(1, length, self.n_features),
+                torch.zeros(1, length, 2, dtype=torch.long))
 
 
 class StepModule(nn.Module):

@@ -34,6 +34,7 @@ import torch
 
 from livearranger.constraints import Constraints
 from livearranger.features import FEATURE_VERSION, feature_dim
+from livearranger.graph import META_FEATURE_VERSION, META_PARTS
 from livearranger.lab.datasets import PRESET_OF, Piece, load_pieces
 from livearranger.lab.evaluate import performance
 from livearranger.lab.training import (
@@ -330,8 +331,8 @@ def train(dataset: str, kind: str = "model", minutes: float = 25.0, seed: int = 
         if score > best:
             best, best_epoch, mark = score, epoch, " *"
             save_checkpoint_any(path, model, kind, {
-                "dataset": dataset, "preset": preset.name, "parts": preset.part_names,
-                "feature_version": FEATURE_VERSION, "epoch": epoch, "seed": seed,
+                "dataset": dataset, "preset": preset.name, META_PARTS: preset.part_names,
+                META_FEATURE_VERSION: FEATURE_VERSION, "epoch": epoch, "seed": seed,
                 "valid_accuracy": acc, "kind": kind})
         log(f"epoch {epoch:3d}  loss {loss_sum / max(nb, 1):.4f}  valid "
             + "  ".join(f"{k} {v:.2f}" for k, v in acc.items())

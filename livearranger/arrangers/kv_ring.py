@@ -1,8 +1,9 @@
 """The model's key/value cache as a fixed ring of W notes, undoable for a few steps.
 
-One stacked array ``[layers, 2, heads, W, d_head]`` with a validity flag per slot and a
-write position: each step writes its note's keys/values into slot ``pos`` and moves on,
-so cost and memory stay flat over an hours-long performance.  Between ``mark`` and
+One stacked array in ``livearranger.graph``'s cache layout, ``[layers, 2, heads, W,
+d_head]``, with a validity flag per slot and a write position: each step writes its
+note's keys/values into slot ``pos`` and moves on, so cost and memory stay flat over an
+hours-long performance.  Between ``mark`` and
 ``rewind`` every overwritten slot is kept first, so that the steps since the mark can be
 taken back exactly (a chord decided again, ``livearranger.chords``).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from livearranger.chords import MAX_GROUP
+from livearranger.graph import CACHE_WINDOW_AXIS, present_shape
 
 
 class KVRing:
@@ -21,12 +23,11 @@ class KVRing:
                  "_mark_pos", "_marked")
 
     def __init__(self, shape: tuple[int, ...], undo: int = MAX_GROUP) -> None:
-        layers, two, heads, window, d_head = shape
-        self.window = int(window)
+        self.window = int(shape[CACHE_WINDOW_AXIS])
         self.cache = np.zeros(shape, dtype=np.float32)
         self.pos = np.zeros(1, dtype=np.int64)
         self.valid = np.zeros(self.window, dtype=np.bool_)
-        self._undo = np.zeros((undo, layers, two, heads, d_head), dtype=np.float32)
+        self._undo = np.zeros((undo, *present_shape(shape)), dtype=np.float32)
         self._undo_valid = np.zeros(undo, dtype=np.bool_)
         self._undo_n = 0
         self._mark_pos = 0

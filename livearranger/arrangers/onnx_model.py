@@ -14,7 +14,6 @@ the logits before argmax, or sampling with a temperature (optionally among the
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from importlib import resources
@@ -23,19 +22,37 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from livearranger.arrangers import ArrangerError
+from livearranger.arrangers import Arranger, ArrangerError
 from livearranger.arrangers.kv_ring import KVRing
 from livearranger.arrangers.learned import LearnedArranger
 from livearranger.chords import MAX_GROUP
 from livearranger.ensemble import part_descriptors
 from livearranger.events import Kind, NoteEvent
 from livearranger.features import FEATURE_VERSION, feature_dim
+from livearranger.graph import (
+    BEAT,
+    CACHE_RANK,
+    CACHE_WINDOW_AXIS,
+    FEATURES,
+    HINT,
+    LOGITS,
+    META_FEATURE_VERSION,
+    META_FORMAT,
+    META_MAX_PARTS,
+    META_PARTS,
+    PARTS,
+    PAST_KV,
+    PLAYABLE,
+    POS,
+    PRESENT_KV,
+    TOKENS,
+    VALID,
+    present_shape,
+    read_meta_value,
+)
 from livearranger.presets import Preset
 from livearranger.state import PerformanceState
 
-GRAPH_FORMAT = "livearranger-step-1"          # one preset's parts, fixed
-ENSEMBLE_FORMAT = "livearranger-ensemble-1"   # any parts, given as an input
-HINT_FORMAT = "livearranger-ensemble-2"       # the same, reading the player's hints too
 ENSEMBLE_MODEL = "ensemble.onnx"              # what a preset naming no model plays
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
@@ -93,6 +110,11 @@ def open_session(path: Path, provider: str = "cpu") -> ort.InferenceSession:
         raise ArrangerError(f"{path.name}: not a usable ONNX model ({_first_line(exc)})") from None
 
 
+def _check_temperature(temperature: float) -> None:
+    if temperature < 0 or not math.isfinite(temperature):
+        raise ArrangerError(f"temperature must be 0 or more, got {temperature}")
+
+
 class OnnxArranger(LearnedArranger):
     """Each note to the part the model ranks highest among those the preset allows.
 
@@ -110,8 +132,7 @@ class OnnxArranger(LearnedArranger):
                  provider: str = "cpu", seed: int = 0, top_k: int = 0) -> None:
         super().__init__(preset)
         name = model or preset.model or ENSEMBLE_MODEL
-        if temperature < 0 or not math.isfinite(temperature):
-            raise ArrangerError(f"temperature must be 0 or more, got {temperature}")
+        _check_temperature(temperature)
         if top_k < 0:
             raise ArrangerError(f"top-k must be 0 (all parts) or more, got {top_k}")
         self.path = resolve_model(name)
@@ -135,51 +156,50 @@ class OnnxArranger(LearnedArranger):
     def _meta_json(self, key: str) -> object:
         if key not in self.meta:
             raise self._fail(f"metadata has no {key!r} (not a LiveArranger step model?)")
-        try:
-            return json.loads(self.meta[key])
-        except ValueError:
-            return self.meta[key]
+        return read_meta_value(self.meta[key])
 
     def _check_meta(self, preset: Preset) -> None:
-        fmt = self.meta.get("format")
-        if fmt not in (GRAPH_FORMAT, ENSEMBLE_FORMAT, HINT_FORMAT):
-            raise self._fail(f"graph format {fmt!r} is not {GRAPH_FORMAT!r}, "
-                             f"{ENSEMBLE_FORMAT!r} or {HINT_FORMAT!r}")
-        self.ensemble = fmt in (ENSEMBLE_FORMAT, HINT_FORMAT)
-        self.reads_hints = fmt == HINT_FORMAT
+        name = self.meta.get(META_FORMAT)
+        fmt = PLAYABLE.get(name or "")
+        if fmt is None:
+            known = ", ".join(repr(f) for f in PLAYABLE)
+            raise self._fail(f"graph format {name!r} is not one of {known}")
+        self.format = fmt
+        self.ensemble = fmt.ensemble
+        self.reads_hints = fmt.hints
         n = len(preset.parts)
         if self.ensemble:
-            most = self._meta_json("max_parts")
+            most = self._meta_json(META_MAX_PARTS)
             if not isinstance(most, int) or n > most:
                 raise self._fail(f"plays at most {most} parts; preset {preset.name!r} has {n}")
         else:
-            parts = self._meta_json("parts")
+            parts = self._meta_json(META_PARTS)
             if parts != preset.part_names:
                 raise self._fail(f"model parts {parts} do not match preset parts "
                                  f"{preset.part_names}")
-        version = self._meta_json("feature_version")
+        version = self._meta_json(META_FEATURE_VERSION)
         if version != FEATURE_VERSION:
             raise self._fail(f"model feature version {version} does not match this "
                              f"program's feature version {FEATURE_VERSION}")
         shapes = {i.name: i.shape for i in self._session.get_inputs()}
         n_feat = feature_dim(n)
-        expected = [[1, "features"], [1, n_feat]] if self.ensemble else [[1, n_feat]]
-        if shapes.get("features") not in expected:
-            raise self._fail(f"model takes features {shapes.get('features')}, "
+        expected = [[1, FEATURES], [1, n_feat]] if self.ensemble else [[1, n_feat]]
+        if shapes.get(FEATURES) not in expected:
+            raise self._fail(f"model takes features {shapes.get(FEATURES)}, "
                              f"expected [1, {n_feat}]")
-        cache = shapes.get("past_kv")
-        if not cache or any(not isinstance(d, int) for d in cache) or len(cache) != 5:
+        cache = shapes.get(PAST_KV)
+        if not cache or any(not isinstance(d, int) for d in cache) or len(cache) != CACHE_RANK:
             raise self._fail(f"cache input has no fixed shape ({cache})")
         self.cache_shape: tuple[int, ...] = tuple(cache)
-        self.window = int(cache[3])
+        self.window = int(cache[CACHE_WINDOW_AXIS])
 
     def _allocate(self) -> None:
         n = len(self.preset.parts)
-        layers, two, heads, _, d_head = self.cache_shape
         self.ring = KVRing(self.cache_shape)
         self._parts = part_descriptors(self.preset.parts)
         self._logits = np.zeros((1, n), dtype=np.float32)
-        self._present = np.zeros((layers, two, heads, d_head), dtype=np.float32)
+        self._row: np.ndarray = self._logits[0]     # a view, made once
+        self._present = np.zeros(present_shape(self.cache_shape), dtype=np.float32)
         self._scores = np.zeros(n, dtype=np.float64)
         # each key's part probabilities while a chord is decided (for ``doublings``)
         self._chord_probs = np.zeros((MAX_GROUP, n), dtype=np.float64)
@@ -193,16 +213,14 @@ class OnnxArranger(LearnedArranger):
     def _binding(self, logits: np.ndarray, present: np.ndarray) -> ort.IOBinding:
         """An IOBinding of this arranger's input arrays and the given output arrays."""
         io = self._session.io_binding()
-        inputs: list[tuple[str, np.ndarray]] = [
-            ("features", self.inputs.features), ("tokens", self.inputs.tokens),
-            ("past_kv", self.ring.cache), ("pos", self.ring.pos), ("valid", self.ring.valid)]
-        if self.ensemble:
-            inputs += [("beat", self.inputs.beat), ("parts", self._parts)]
-        if self.reads_hints:
-            inputs.append(("hint", self.inputs.hint))
-        for name, arr in inputs:
+        arrays: dict[str, np.ndarray] = {
+            FEATURES: self.inputs.features, TOKENS: self.inputs.tokens, BEAT: self.inputs.beat,
+            PARTS: self._parts, PAST_KV: self.ring.cache, POS: self.ring.pos,
+            VALID: self.ring.valid, HINT: self.inputs.hint}
+        for name in self.format.inputs:
+            arr = arrays[name]
             io.bind_input(name, "cpu", 0, arr.dtype, list(arr.shape), arr.ctypes.data)
-        for name, arr in (("logits", logits), ("present_kv", present)):
+        for name, arr in ((LOGITS, logits), (PRESENT_KV, present)):
             io.bind_output(name, "cpu", 0, arr.dtype, list(arr.shape), arr.ctypes.data)
         return io
 
@@ -217,6 +235,13 @@ class OnnxArranger(LearnedArranger):
         engine calls it while idle so that the next note finds the weights in the CPU
         caches (a cold step costs ~1 ms on a shared VM, a warm one ~0.25 ms)."""
         self._session.run_with_iobinding(self._warm_io)
+
+    def set_temperature(self, temperature: float) -> None:
+        """Sample the next decisions at ``temperature`` (0: greedy), keeping the cache and
+        everything the model has heard: a nudge mid-song, not a new performance.  Call it
+        on the thread that runs the arranger (the engine's: ``engine.call``)."""
+        _check_temperature(temperature)
+        self.temperature = float(temperature)
 
     # ------------------------------------------------------------ streaming
     def reset(self) -> None:
@@ -269,12 +294,12 @@ class OnnxArranger(LearnedArranger):
         returned logits array is reused."""
         self._session.run_with_iobinding(self._io)
         self.ring.write(self._present)
-        return self._logits[0]
+        return self._row
 
     @property
     def last_logits(self) -> np.ndarray:
         """The logits of the latest step (a reused array)."""
-        return self._logits[0]
+        return self._row
 
     def choose(self, note: NoteEvent, state: PerformanceState) -> int:
         logits = self.step()
@@ -320,3 +345,10 @@ class OnnxArranger(LearnedArranger):
             if self.top_k:
                 text += f" top-{self.top_k}"
         return text
+
+
+def retune(arranger: Arranger, temperature: float) -> None:
+    """Set the sampling temperature of ``arranger`` in place when it is a model (the
+    rules do not sample); on the thread that runs it."""
+    if isinstance(arranger, OnnxArranger):
+        arranger.set_temperature(temperature)

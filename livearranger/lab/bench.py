@@ -35,6 +35,7 @@ import numpy as np
 from livearranger.arrangers import Arranger, ArrangerError, make_arranger
 from livearranger.engine import Engine
 from livearranger.events import KIND_MASK, NOTE_OFF, NOTE_ON, Kind, NoteEvent, parse
+from livearranger.graph import FEATURES, LOGITS, TOKENS
 
 # (midi_io loads the system JACK library before the rtmidi imports below: jacklib)
 from livearranger.io.midi_io import (
@@ -137,17 +138,17 @@ def _nocache(arr: Any, args: argparse.Namespace, n: int) -> dict[str, Any]:
     if full.is_file():
         sess = open_session(full)
         shapes = {i.name: i.shape for i in sess.get_inputs()}
-        feats = np.zeros(shapes["features"], dtype=np.float32)
-        toks = np.zeros(shapes["tokens"], dtype=np.int64)
+        feats = np.zeros(shapes[FEATURES], dtype=np.float32)
+        toks = np.zeros(shapes[TOKENS], dtype=np.int64)
         toks[..., 0] = 60
         logits = np.zeros([1, feats.shape[1], len(arr.preset.parts)], dtype=np.float32)
         io = sess.io_binding()
-        io.bind_input("features", "cpu", 0, np.float32, list(feats.shape), feats.ctypes.data)
-        io.bind_input("tokens", "cpu", 0, np.int64, list(toks.shape), toks.ctypes.data)
-        io.bind_output("logits", "cpu", 0, np.float32, list(logits.shape), logits.ctypes.data)
+        io.bind_input(FEATURES, "cpu", 0, np.float32, list(feats.shape), feats.ctypes.data)
+        io.bind_input(TOKENS, "cpu", 0, np.int64, list(toks.shape), toks.ctypes.data)
+        io.bind_output(LOGITS, "cpu", 0, np.float32, list(logits.shape), logits.ctypes.data)
         times = _time_calls(lambda: sess.run_with_iobinding(io), n)
         del ort
-        return {"nocache_method": f"full-window graph over the last {shapes['features'][1]} "
+        return {"nocache_method": f"full-window graph over the last {shapes[FEATURES][1]} "
                                   f"notes ({full.name})", **_prefix("nocache", _stats(times))}
     # no full graph: recompute the window through the step graph from an empty cache
     def recompute() -> None:

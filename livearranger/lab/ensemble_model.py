@@ -18,21 +18,21 @@ Per note:
   per-ensemble model);
 - part i's logit is ``v . GELU(A h + B e_i)``: a pointer over the parts present.
 
-With ``hints`` (format ``livearranger-ensemble-2``) each part's row also has a flag: the
+With ``hints`` (format ``graph.HINTED``) each part's row also has a flag: the
 player's hint forced this note to that part (``livearranger.hints``; training simulates
 them).  The hinted note's own part is forced anyway; the flag tells the notes after it,
 through the cache, which parts the player fixed.
 
 ``forward`` runs padded batches of sequences (``part_mask`` marks real parts); ``step``
 runs one note of B streams in lockstep against a ring cache and gives the same logits.
-The exported step graph (``export_step``) takes the parts as an input of dynamic length.
+The exported step graph (``livearranger.lab.export``) takes the parts as an input of
+dynamic length.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +42,14 @@ from torch import Tensor, nn
 
 from livearranger.ensemble import MAX_ENSEMBLE, N_BEAT, N_DESC
 from livearranger.features import FEATURE_VERSION, N_GLOBAL, N_PER_PART
+from livearranger.graph import (
+    META_FEATURE_VERSION,
+    META_MAX_PARTS,
+    GraphFormat,
+    ensemble_format,
+)
 from livearranger.lab.attention import Block, alibi_slopes
-from livearranger.lab.onnx_graph import stamp
 
-GRAPH_FORMAT = "livearranger-ensemble-1"
-HINT_FORMAT = "livearranger-ensemble-2"      # the same with the hint flags as an input
-OPSET = 17
 N_REL = 3                     # where the note lies in a part's range
 NEG = -1e4                    # logit of a padded part
 
@@ -56,6 +58,7 @@ class EnsembleTransformer(nn.Module):
     """Causal sliding-window transformer over notes; a pointer over described parts."""
 
     slopes: Tensor
+    graph_doc = "LiveArranger ensemble model: any parts, one note per step"
 
     def __init__(self, d_model: int = 128, n_layers: int = 3, n_heads: int = 4,
                  window: int = 32, d_ff: int = 256, d_part: int = 64,
@@ -187,6 +190,29 @@ class EnsembleTransformer(nn.Module):
         return self.head(x, e, part_mask), torch.stack(present).view(
             self.n_layers, 2, b, h, dh)
 
+    # ------------------------------------------------------------- export
+    @property
+    def graph_format(self) -> GraphFormat:
+        """``graph.ENSEMBLE``, or ``graph.HINTED`` for a model with ``hints``: the parts
+        axis dynamic (1..``MAX_ENSEMBLE``)."""
+        return ensemble_format(self.hints)
+
+    def step_module(self) -> nn.Module:
+        return _StepGraph(self)
+
+    def step_example(self) -> tuple[Tensor, ...]:
+        n = 4
+        past, pos, valid = self.empty_cache()
+        example: tuple[Tensor, ...] = (
+            torch.zeros(1, N_GLOBAL + n * N_PER_PART), torch.tensor([[60, n]]),
+            torch.zeros(1, N_BEAT), torch.zeros(n, N_DESC), past.squeeze(2), pos, valid)
+        return example + (torch.zeros(1, n),) if self.hints else example
+
+    def graph_metadata(self, meta: dict[str, Any]) -> dict[str, Any]:
+        """The feature version it reads (this program's) and the most parts it plays."""
+        return {META_FEATURE_VERSION: str(FEATURE_VERSION),
+                META_MAX_PARTS: str(MAX_ENSEMBLE)}
+
 
 class _StepGraph(nn.Module):
     """``step`` for one stream, all parts real: the exported graph's signature."""
@@ -202,50 +228,6 @@ class _StepGraph(nn.Module):
         logits, present = self.model.step(features, tokens, beat, parts.unsqueeze(0), mask,
                                           past_kv.unsqueeze(2), pos, valid, hint)
         return logits, present.squeeze(2)
-
-
-INPUTS = ["features", "tokens", "beat", "parts", "past_kv", "pos", "valid"]   # + "hint"
-OUTPUTS = ["logits", "present_kv"]
-
-
-def export_step(model: EnsembleTransformer, path: str | Path, meta: dict[str, Any]) -> Path:
-    """Write the one-note step graph (opset 17; the parts axis dynamic, 1..16):
-
-        features float32[1, 14 + 12n]  tokens int64[1, 2]  beat float32[1, 5]
-        parts float32[n, 5]  past_kv float32[L, 2, H, W, Dh]  pos int64[1]  valid bool[W]
-        [hint float32[1, n], a model with ``hints``]
-        -> logits float32[1, n], present_kv float32[L, 2, H, Dh]
-
-    with ``meta`` (training data, split, accuracy) and the graph's shapes as metadata."""
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")     # replaced whole: never half a graph
-    model = model.eval()
-    n = 4
-    past, pos, valid = model.empty_cache()
-    example: tuple[Tensor, ...] = (
-        torch.zeros(1, N_GLOBAL + n * N_PER_PART), torch.tensor([[60, n]]),
-        torch.zeros(1, N_BEAT), torch.zeros(n, N_DESC), past.squeeze(2), pos, valid)
-    names, axes = list(INPUTS), {"features": {1: "features"}, "parts": {0: "parts"},
-                                 "logits": {1: "parts"}}
-    if model.hints:
-        example += (torch.zeros(1, n),)
-        names.append("hint")
-        axes["hint"] = {1: "parts"}
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(_StepGraph(model).eval(), example, str(tmp),
-                          input_names=names, output_names=OUTPUTS, opset_version=OPSET,
-                          do_constant_folding=True, dynamo=False, dynamic_axes=axes)
-    props = {**meta, "format": HINT_FORMAT if model.hints else GRAPH_FORMAT,
-             "feature_version": str(FEATURE_VERSION),
-             "window": str(model.window), "max_parts": str(MAX_ENSEMBLE),
-             "cache_shape": [model.n_layers, 2, model.n_heads, model.window, model.d_head],
-             "config": model.config}
-    stamp(tmp, props, "LiveArranger ensemble model: any parts, one note per step")
-    tmp.replace(path)
-    return path
 
 
 # ------------------------------------------------------------------ weights

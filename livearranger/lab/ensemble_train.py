@@ -42,15 +42,16 @@ from torch import nn
 from livearranger.constraints import Constraints
 from livearranger.ensemble import MAX_ENSEMBLE, part_descriptors
 from livearranger.features import FEATURE_VERSION, N_GLOBAL, N_PER_PART
+from livearranger.graph import META_FEATURE_VERSION
 from livearranger.lab.datasets import Piece
 from livearranger.lab.ensemble_model import (
     EnsembleTransformer,
-    export_step,
     load_weights,
     save_weights,
     with_hint_input,
 )
 from livearranger.lab.evaluate import performance
+from livearranger.lab.export import export_step
 from livearranger.lab.training import (
     CHORD_GROUP,
     Record,
@@ -390,7 +391,7 @@ def train(items: Sequence[Item], valid: Sequence[Item], out: Path, minutes: floa
         mark = ""
         if acc["score"] > best:
             best, best_epoch, mark = acc["score"], epoch, " *"
-            info = {**(meta or {}), "feature_version": FEATURE_VERSION, "epoch": epoch,
+            info = {**(meta or {}), META_FEATURE_VERSION: FEATURE_VERSION, "epoch": epoch,
                     "seed": seed, "processes": size, "valid_accuracy": acc}
             if rank == 0:
                 save_weights(weights, model, info)

@@ -62,7 +62,7 @@ from livearranger.lab.datasets import (
     midi_files,
     read_midi_tracks,
 )
-from livearranger.lab.onnx_graph import quantize
+from livearranger.lab.export import quantize
 from livearranger.presets import MAX_TEXT, Preset, PresetError, save_user_preset, user_preset_dir
 from livearranger.progress import Bar, clock_text
 
@@ -341,6 +341,7 @@ def load_start(path: Path) -> Any:
     """The model in a weights file; TrainError (one line) when it is not one, or was
     made for other features."""
     from livearranger.features import FEATURE_VERSION
+    from livearranger.graph import META_FEATURE_VERSION
     from livearranger.lab.ensemble_model import load_weights
 
     try:
@@ -348,7 +349,7 @@ def load_start(path: Path) -> Any:
     except Exception as exc:  # noqa: BLE001 - numpy, json and torch raise assorted errors
         text = " ".join(str(exc).split())[:120] or type(exc).__name__
         raise TrainError(f"{path}: not an ensemble model's weights ({text})") from None
-    version = meta.get("feature_version", FEATURE_VERSION)
+    version = meta.get(META_FEATURE_VERSION, FEATURE_VERSION)
     if version != FEATURE_VERSION:
         raise TrainError(f"{path}: made for feature version {version}; this program's is "
                          f"{FEATURE_VERSION}")
@@ -688,7 +689,7 @@ def _report(held: Sequence[Usable], preset: Preset, graph: Path, start_model: An
         (f"{name} (trained)", lambda p: OnnxArranger(p, model=str(graph)))]
     with tempfile.TemporaryDirectory() as tmp:
         if start_model is not None:
-            from livearranger.lab.ensemble_model import export_step
+            from livearranger.lab.export import export_step
 
             first = quantize(export_step(start_model, Path(tmp) / "start.onnx",
                                          {"data": "the starting model, before training"}),

@@ -331,7 +331,7 @@ class Controller:
         t = round(min(TEMPERATURE_MAX, max(0.0, self.config.temperature + delta)), 2)
         self.config = replace(self.config, temperature=t)
         if session.arranger_name == "model":
-            session.set_arranger("model", t)
+            session.control_temperature(t)
             return f"temperature {t:.1f}"
         return f"temperature {t:.1f} (used by the model arranger)"
 

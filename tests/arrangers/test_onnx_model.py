@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 
-from export.export_onnx import export_step
 from export.parity import (
     TOLERANCE,
     check_performances,
@@ -26,6 +25,7 @@ from livearranger.arrangers.onnx_model import OnnxArranger
 from livearranger.engine import Engine
 from livearranger.events import Kind, NoteEvent
 from livearranger.features import FEATURE_VERSION, feature_dim
+from livearranger.lab.export import export_step
 from livearranger.presets import load_preset
 from livearranger.router import MemoryOutput, Router
 from livearranger.state import PerformanceState
@@ -246,6 +246,14 @@ def test_temperature_samples_allowed_parts_reproducibly(exported, satb):
     assert all(s.masks[i, c] for i, c in enumerate(s.choices))
     with pytest.raises(ArrangerError):
         OnnxArranger(satb, model=path, temperature=-1)
+    retuned = OnnxArranger(satb, model=path, seed=1)     # greedy, then told to sample
+    retuned.set_temperature(5.0)
+    sampled = stream_piece(retuned, piece(5))
+    assert list(sampled.choices) != list(s.choices)
+    assert all(sampled.masks[i, c] for i, c in enumerate(sampled.choices))
+    with pytest.raises(ArrangerError):
+        retuned.set_temperature(float("nan"))
+    assert retuned.temperature == 5.0
 
 
 def test_describe_reports_the_provider(exported, satb):

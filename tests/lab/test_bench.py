@@ -7,10 +7,10 @@ import json
 import pytest
 import torch
 
-from export.export_onnx import export_full, export_step
 from livearranger.events import Kind
 from livearranger.features import FEATURE_VERSION, feature_dim
 from livearranger.lab import bench
+from livearranger.lab.export import export_step, export_window
 from livearranger.presets import load_preset
 from models.model import PartTransformer
 
@@ -70,7 +70,7 @@ def test_bench_model_times_a_full_window_graph_when_given(tmp_path, capsys, smal
     model = PartTransformer(feature_dim(4), 4, d_model=32, n_layers=2, n_heads=2, window=8,
                             d_ff=64).eval()
     meta = {"parts": load_preset("satb").part_names, "feature_version": FEATURE_VERSION}
-    full = export_full(model, tmp_path / "tiny.full.onnx", meta)
+    full = export_window(model, tmp_path / "tiny.full.onnx", meta)
     r = _run(capsys, "model", "--json", "--notes", "300", "--model", str(small_onnx),
              "--nocache-model", str(full), "--out", str(tmp_path / "m.json"))
     assert r["nocache_method"].startswith("full-window graph over the last 8 notes")

@@ -18,13 +18,13 @@ from livearranger.features import N_GLOBAL, N_PER_PART
 from livearranger.lab.datasets import load_pieces
 from livearranger.lab.ensemble_model import (
     EnsembleTransformer,
-    export_step,
     load_weights,
     save_weights,
     with_hint_input,
 )
 from livearranger.lab.ensemble_train import Item, rollout, train, widen
 from livearranger.lab.evaluate import first_of_each_part, performance, replay
+from livearranger.lab.export import export_step
 from livearranger.lab.training import simulate_hints
 from livearranger.presets import Part, Preset, load_preset
 from livearranger.state import PerformanceState

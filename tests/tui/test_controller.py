@@ -95,6 +95,40 @@ def test_temperature_is_bounded(controller: Controller) -> None:
     assert controller.temperature == 0.0
 
 
+def _play(engine, *pitches: int) -> None:
+    for pitch in pitches:
+        engine.feed([0x90, pitch, 80])
+        engine.feed([0x80, pitch, 0])
+    assert engine.wait_idle()
+
+
+def test_a_temperature_nudge_keeps_the_models_history(controller: Controller) -> None:
+    """Temperature from the keys or over OSC: the model playing samples at the new one
+    from its next note on, with the notes it has heard still in its cache."""
+    from livearranger.arrangers.onnx_model import OnnxArranger
+
+    session = controller.session
+    assert session is not None and session.arranger_name == "model"
+    session.set_horizon(0)             # every note decided by the model as it arrives
+    engine = session.engine
+    _play(engine, 60, 64, 67, 72)
+    model = engine.arranger
+    assert isinstance(model, OnnxArranger)
+    heard, pos = int(model.ring.valid.sum()), int(model.ring.pos[0])
+    assert heard == 4
+    for nudge in (lambda: controller.change_temperature(0.5),
+                  lambda: session.control_temperature(1.5)):
+        nudge()
+        assert engine.wait_idle()
+        assert engine.arranger is model
+        assert (int(model.ring.valid.sum()), int(model.ring.pos[0])) == (heard, pos)
+    assert model.temperature == 1.5 and "T=1.5" in session.snapshot().arranger
+    drawn = model._rng.bit_generator.state
+    _play(engine, 65)                  # decided by a draw at the new temperature
+    assert model._rng.bit_generator.state != drawn
+    assert int(model.ring.valid.sum()) == heard + 1
+
+
 def test_a_take_that_cannot_be_saved_at_close_is_reported_not_claimed(
         user_presets: str, tmp_path: Path) -> None:
     import shutil
