@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from livearranger.arrangers import ArrangerError
-from livearranger.io.files import check_writable
+from livearranger.files import check_writable
 from livearranger.offline import ArrangeResult, arrange_file, arrange_performance
 from livearranger.presets import Preset
 from livearranger.recorder import Recorder

@@ -15,8 +15,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from livearranger.files import FileProblem, read_limited
 from livearranger.gm import PROGRAMS, program_number
-from livearranger.io.files import FileProblem, read_limited
 
 
 class PresetError(ValueError):

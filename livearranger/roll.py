@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from livearranger.io.files import check_writable
+from livearranger.files import check_writable
 from livearranger.recorder import Recorder
 
 FORMATS = (".png", ".svg")
