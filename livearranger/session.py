@@ -261,11 +261,15 @@ class Session:
     def start_recording(self, path: str | Path) -> Path:
         """Record from now into ``path`` (.mid), saved on stop or any exit, journalled
         as it plays (``recorder``).  Raises FileProblem (one line) when ``path`` cannot
-        be written or an unsaved take's journal is there."""
+        be written or an unsaved take's journal is there.  A take already running is
+        stopped and saved first (raising as ``stop_recording`` does when it cannot be):
+        its recorder's journal thread and file would otherwise be left open, unsaved."""
         check_writable(path, "recording")
+        self.stop_recording()
         rec = Recorder(self.preset, path, journal=True)
         rec.start_journal()
         self.engine.call(lambda: setattr(self._tap, "inner", rec))
+        self.engine.wait_idle()          # ``recording`` names the new take from now
         return Path(path)
 
     def stop_recording(self) -> Path | None:
