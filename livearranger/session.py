@@ -11,55 +11,26 @@ from __future__ import annotations
 
 import gc
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from livearranger.arrangers import Arranger, ArrangerError, make_arranger
 from livearranger.chords import check_horizon
-from livearranger.control import DEFAULT_OSC_HOST
 from livearranger.engine import Engine
 from livearranger.files import check_writable
-from livearranger.io.midi_io import MidiInput, default_api
+from livearranger.io.midi_io import MidiInput
 from livearranger.io.synth import Synth
-from livearranger.output_set import OUTPUT_KINDS, OutputPlan, OutputSet
+from livearranger.output_set import OUTPUT_KINDS, OutputSet
 from livearranger.port_watch import PortWatch
 from livearranger.presets import Preset, load_preset
 from livearranger.recorder import Recorder
 from livearranger.router import Router
+from livearranger.session_config import SessionConfig
 from livearranger.session_control import SessionControl
 from livearranger.stats import Snapshot
 
 __all__ = ["OUTPUT_KINDS", "Session", "SessionConfig"]
-
-
-@dataclass
-class SessionConfig:
-    """What to play with: preset, arranger, MIDI API, input and outputs."""
-
-    preset: str = "satb"
-    arranger: str | None = None           # None: the preset's own choice
-    api: str = field(default_factory=default_api)
-    input: str | None = "virtual"         # port name/prefix, "virtual", or None
-    outputs: list[str] = field(default_factory=lambda: ["synth"])  # OUTPUT_KINDS or a port
-    record: str | None = None             # .mid path to record to from the start
-    soundfont: str | None = None
-    audio_driver: str | None = None
-    period_size: int = 128
-    temperature: float = 0.0
-    provider: str = "cpu"
-    client: str = "livearranger"
-    horizon_ms: float | None = None       # None: the preset's own correction horizon
-    daw_mode: str = "live"                # MIDI port outputs: "live" moves, or "print"
-    synth_mode: str = "live"              # the built-in synth: the same two modes
-    osc_port: int = 0                     # OSC control on this UDP port (0: none)
-    osc_host: str = DEFAULT_OSC_HOST      # where it listens (loopback: this machine only)
-
-    def output_plan(self) -> OutputPlan:
-        return OutputPlan(api=self.api, client=self.client, kinds=tuple(self.outputs),
-                          daw_mode=self.daw_mode, synth_mode=self.synth_mode,
-                          soundfont=self.soundfont, audio_driver=self.audio_driver,
-                          period_size=self.period_size)
 
 
 class Session:

@@ -9,27 +9,62 @@ the session's control lock, as the TUI may act at the same moment.
 from __future__ import annotations
 
 import time
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from livearranger.arrangers import arranger_names
 from livearranger.control import ControlServer, SessionStatus
-from livearranger.presets import list_presets
+from livearranger.engine import Engine
+from livearranger.io.midi_io import MidiInput
+from livearranger.presets import Preset, list_presets
 from livearranger.recorder import fresh_take_path
+from livearranger.session_config import SessionConfig
 from livearranger.stats import Snapshot
-
-if TYPE_CHECKING:
-    from livearranger.session import Session
 
 MAX_TEMPERATURE = 2.0
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-class SessionControl:
-    """``Controlled`` for a ``Session``, and the OSC server that drives it."""
+class Playing(Protocol):
+    """What of a ``Session`` the commands use."""
 
-    def __init__(self, session: Session) -> None:
+    config: SessionConfig
+
+    @property
+    def preset(self) -> Preset: ...
+    @property
+    def arranger_name(self) -> str: ...
+    @property
+    def control_lock(self) -> AbstractContextManager[Any]: ...
+    @property
+    def engine(self) -> Engine: ...
+    @property
+    def input(self) -> MidiInput | None: ...
+    @property
+    def input_lost(self) -> bool: ...
+    @property
+    def output_names(self) -> list[str]: ...
+    @property
+    def recording(self) -> Path | None: ...
+    def set_preset(self, name_or_preset: str | Preset,
+                   arranger: str | None = None) -> None: ...
+    def set_arranger(self, name: str, temperature: float | None = None) -> None: ...
+    def set_horizon(self, ms: float | None) -> None: ...
+    def horizon_ms(self, preset: Preset | None = None) -> float: ...
+    def start_recording(self, path: str | Path) -> Path: ...
+    def stop_recording(self) -> Path | None: ...
+    def notice(self, message: str) -> str: ...
+    def panic(self) -> None: ...
+    def snapshot(self) -> Snapshot: ...
+    def audio_line(self) -> str: ...
+
+
+class SessionControl:
+    """``Controlled`` for a session, and the OSC server that drives it."""
+
+    def __init__(self, session: Playing) -> None:
         self.session = session
         self.server: ControlServer | None = None
         self._refusals_seen = 0
