@@ -103,6 +103,7 @@ class OutputSet:
         self._shared_names: list[str] = []
         self._own_names: list[str] = []
         self._retiring: list[Output] = []
+        self._errors: list[str] = []             # from ``flush``, for ``retire``
         self._kept: set[int] = set()             # ids of ports the new preset keeps
         try:
             self._open_shared(preset)
@@ -176,25 +177,30 @@ class OutputSet:
 
     def switch(self, preset: Preset) -> list[Output]:
         """Open ``preset``'s own outputs (MidiIOError, nothing changed, when one cannot
-        be opened) and make them current; returns the old ones, for ``retire`` once the
-        engine has stopped sending to them."""
+        be opened) and make them current; returns the old ones, for ``flush`` and
+        ``retire``."""
         self._kept.clear()
         own, names = self._open_own(preset, self.own)
         old, self.own, self._own_names = self.own, own, names
         self._retiring = old
         return old
 
-    def retire(self) -> list[str]:
+    def flush(self) -> None:
         """Deliver what the outputs replaced by ``switch`` still hold (``print`` mode's
-        queue) and close them, except the ports the new preset kept; what failed."""
-        old, self._retiring = self._retiring, []
-        kept, self._kept = self._kept, set()
-        errors: list[str] = []
-        for out in old:
+        queue).  On the engine thread, right after the switch: a kept port is the new
+        preset's too, and two threads on one rtmidi client crash it."""
+        for out in self._retiring:
             try:
                 out.tick(math.inf)
             except Exception as exc:
-                errors.append(f"{type(out).__name__}: {exc}")
+                self._errors.append(f"{type(out).__name__}: {exc}")
+
+    def retire(self) -> list[str]:
+        """Close the outputs replaced by ``switch`` (once the engine sends to them no
+        more, after ``flush``), except the ports the new preset kept; what failed."""
+        old, self._retiring = self._retiring, []
+        kept, self._kept = self._kept, set()
+        errors, self._errors = self._errors, []
         errors += close_outputs([o for o in old if id(innermost(o)) not in kept])
         return errors
 

@@ -21,7 +21,7 @@ from livearranger.engine import Engine
 from livearranger.files import check_writable
 from livearranger.io.midi_io import MidiInput
 from livearranger.io.synth import Synth
-from livearranger.output_set import OUTPUT_KINDS, OutputSet
+from livearranger.output_set import OutputSet
 from livearranger.port_watch import PortWatch
 from livearranger.presets import Preset, load_preset
 from livearranger.recorder import Recorder
@@ -30,7 +30,7 @@ from livearranger.session_config import SessionConfig
 from livearranger.session_control import SessionControl
 from livearranger.stats import Snapshot
 
-__all__ = ["OUTPUT_KINDS", "Session", "SessionConfig"]
+__all__ = ["Session", "SessionConfig"]
 
 
 class Session:
@@ -190,6 +190,7 @@ class Session:
             synth = self.synth
             engine.call(lambda: synth.set_preset(preset))
         engine.set_preset(preset, new_arranger, Router(preset, outputs))
+        engine.call(self.outputs.flush)
         engine.set_horizon(self.horizon_ms(preset) / 1000.0)
         engine.wait_idle()              # the engine sends to the old outputs no more
         errors = self.outputs.retire()

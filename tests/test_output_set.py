@@ -9,7 +9,7 @@ from livearranger.io.midi_io import MidiIOError, PerPartOutput, PortOutput
 from livearranger.io.output import DelayedOutput, PartFilter, innermost
 from livearranger.output_set import OutputPlan, OutputSet
 from livearranger.presets import Part, Preset
-from tests.midi_probe import jack_ports
+from tests.midi_probe import Listener, jack_ports
 
 pytestmark = pytest.mark.jack
 
@@ -57,6 +57,7 @@ def test_a_parts_own_port_is_kept_across_a_switch_and_the_rest_closed(jack_serve
         assert lo.inner.inner is lo_port                  # "lo" keeps its port
         assert isinstance(innermost(new), PortOutput) and innermost(new) not in old
         assert outputs.names == ["lo -> hw-sink:in", "new -> hw-sink:in"]
+        outputs.flush()
         assert outputs.retire() == []
         assert hi_port.closed and not lo_port.closed
         assert "la-keep-to-hi:to-hi" not in jack_ports()
@@ -64,3 +65,24 @@ def test_a_parts_own_port_is_kept_across_a_switch_and_the_rest_closed(jack_serve
     finally:
         outputs.close()
         sink.delete()
+
+
+def test_print_mode_delivers_the_last_presets_queue_through_kept_ports(jack_server) -> None:
+    plan = OutputPlan(api="jack", client="la-print", kinds=("virtual-per-part",),
+                      daw_mode="print")
+    outputs = OutputSet(plan, _preset("duo", ("hi", ""), ("lo", "")), 10.0)
+    track = Listener("la-print-lo:lo", name="track-lo")
+    try:
+        delayed = outputs.own[0]
+        delayed.send(1, [0x81, 40, 0], 0.0)           # still queued at the switch
+        outputs.switch(_preset("trio", ("hi", ""), ("mid", ""), ("lo", "")))
+        outputs.flush()
+        assert track.wait_count(lambda ms: [0x81, 40, 0] in ms)
+        assert outputs.retire() == []
+        assert "la-print-mid:mid" in jack_ports() and "la-print-lo:lo" in jack_ports()
+        outputs.own[0].send(2, [0x82, 41, 0], 0.0)    # "lo" is part 3 now, same port
+        outputs.own[0].tick(20.0)
+        assert track.wait_count(lambda ms: [0x82, 41, 0] in ms)
+    finally:
+        track.close()
+        outputs.close()
