@@ -27,10 +27,10 @@ from livearranger.presets import Preset, load_preset
 from livearranger.recorder import Recorder
 from livearranger.router import Router
 from livearranger.session_config import SessionConfig
-from livearranger.session_control import SessionControl
+from livearranger.session_control import MAX_TEMPERATURE, SessionControl
 from livearranger.stats import Snapshot
 
-__all__ = ["Session", "SessionConfig"]
+__all__ = ["MAX_TEMPERATURE", "Session", "SessionConfig"]
 
 
 class Session:

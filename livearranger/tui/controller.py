@@ -32,8 +32,7 @@ from livearranger.presets import (
     shipped_preset_dir,
 )
 from livearranger.recorder import Recorder, fresh_take_path
-from livearranger.session import Session, SessionConfig
-from livearranger.session_control import MAX_TEMPERATURE
+from livearranger.session import MAX_TEMPERATURE, Session, SessionConfig
 from livearranger.stats import Snapshot
 
 PortLister = Callable[[str], tuple[list[str], list[str]]]
