@@ -14,6 +14,7 @@ from livearranger.io.midi_io import MidiIOError
 from livearranger.io.output import DelayedOutput, PartFilter
 from livearranger.io.synth import SynthOutput
 from livearranger.session import Session, SessionConfig
+from livearranger.session_control import SessionControl
 from tests.midi_probe import Listener, jack_ports, write_split_preset
 
 pytestmark = pytest.mark.jack
@@ -293,7 +294,8 @@ def test_per_part_ports_follow_a_preset_switch_to_more_parts(jack_server, user_p
     try:
         # a DAW track connected before the switch, to a part both presets have
         listeners["lo"] = Listener("la-grow-lo:lo", name="track-lo")
-        session.set_preset("trio")
+        said = SessionControl(session).control_preset("trio")   # as OSC asks for it
+        assert said == "preset trio: hi, mid, lo"
         names = ["la-grow-hi:hi", "la-grow-mid:mid", "la-grow-lo:lo"]
         assert session.output_names == names
         assert set(names) <= set(jack_ports())
