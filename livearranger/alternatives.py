@@ -28,7 +28,7 @@ import numpy as np
 
 from livearranger.arrangers import ArrangerError
 from livearranger.events import CHANNEL_MASK, KIND_MASK, NOTE_OFF, NOTE_ON
-from livearranger.io.files import check_writable
+from livearranger.files import check_writable
 from livearranger.offline import ArrangeResult, arrange_file, arrange_performance
 from livearranger.presets import Preset
 from livearranger.recorder import Recorder

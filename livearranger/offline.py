@@ -17,7 +17,7 @@ from pathlib import Path
 from livearranger.arrangers import Arranger, make_arranger
 from livearranger.engine import Engine
 from livearranger.events import CHANNEL_MASK, DRUM_CHANNEL, KIND_MASK, NOTE_ON, PROGRAM, parse
-from livearranger.io.files import FileProblem, check_writable, read_limited
+from livearranger.files import FileProblem, check_writable, read_limited
 from livearranger.io.midifile import MAX_FILE_BYTES, MidiFileError, read_smf
 from livearranger.io.synth import check_render_length, render_wav
 from livearranger.presets import Preset

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from livearranger.events import DRUM_CHANNEL
+from livearranger.files import FileProblem, read_limited
 from livearranger.gm import PROGRAMS, program_number
-from livearranger.io.files import FileProblem, read_limited
 
 
 class PresetError(ValueError):

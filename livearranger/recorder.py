@@ -35,10 +35,10 @@ from livearranger.events import (
     PROGRAM,
     SYSTEM,
 )
-from livearranger.io.files import FileProblem, discard, replace_atomically
+from livearranger.files import FileProblem, discard, replace_atomically
 from livearranger.io.midifile import DEFAULT_TEMPO, write_smf
+from livearranger.io.output import Output, retag_note_on
 from livearranger.presets import Part, Preset
-from livearranger.router import Output, retag_note_on
 
 TICKS_PER_BEAT = 480
 TICKS_PER_SECOND = TICKS_PER_BEAT * 1_000_000 / DEFAULT_TEMPO   # 960 at 120 bpm
@@ -113,7 +113,7 @@ class Recorder(Output):
                 raise ValueError("a journal needs the take's path")
             self._journal = _Journal(self, journal_path(self.path))
 
-    def send(self, part: int, message: list[int], time: float) -> None:
+    def _send(self, part: int, message: list[int], time: float) -> None:
         self.events.append((time, self._base + part, message))
 
     def move(self, old_part: int, off: list[int], new_part: int, on: list[int],
@@ -211,7 +211,7 @@ class Recorder(Output):
         if self._journal is not None:
             self._journal.write()
 
-    def close(self) -> None:
+    def _close(self) -> None:
         """Save to the path given at creation, if any (the journal's last records are
         written first, so a failed save leaves the whole take in the journal)."""
         if self._journal is not None:
@@ -349,7 +349,7 @@ def read_journal(target: str | Path) -> Recorder:
     src = journal_path(target)
     if not src.exists():
         raise RecoverError(f"{target}: nothing to recover (no {src.name})")
-    from livearranger.io.files import read_limited
+    from livearranger.files import read_limited
 
     try:
         text = read_limited(src, MAX_JOURNAL_BYTES, "journal").decode("utf-8", "replace")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from livearranger.events import KIND_MASK, NOTE_OFF, NOTE_ON, note_name
-from livearranger.io.files import check_writable
+from livearranger.files import check_writable
 from livearranger.recorder import Recorder
 
 FORMATS = (".png", ".svg")

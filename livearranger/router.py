@@ -1,150 +1,39 @@
 """From parts to outputs: channels, programs, and every note we sent still sounding.
 
-An ``Output`` receives raw channel-voice messages already addressed to a part's
-channel.  The router remembers each note it started and not yet stopped, so that a
-panic can stop exactly those (then CC64 0 and CC123 on every part channel).  A key
-whose part was corrected *moves* (``Router.move``): a live output hears a note-off on
-the old part and a note-on on the new one; a record (``Recorder``) or a ``print``
-output (``DelayedOutput``) keeps only the final part, at the key's original time.
-A part muted (or not soloed while another is) is silent: its sounding notes stop at
-once, its new notes are not sent, and the note-offs of what it never sent are dropped.
+The outputs (``livearranger.io.output``) receive raw channel-voice messages already
+addressed to a part's channel.  The router remembers each note it started and not yet
+stopped, so that a panic can stop exactly those (then CC64 0 and CC123 on every part
+channel).  A key whose part was corrected *moves* (``Router.move``): a live output hears
+a note-off on the old part and a note-on on the new one; a record (``Recorder``) or a
+``print`` output (``DelayedOutput``) keeps only the final part, at the key's original
+time.  A part muted (or not soloed while another is) is silent: its sounding notes stop
+at once, its new notes are not sent, and the note-offs of what it never sent are dropped.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import MutableSequence
-
 from livearranger.events import (
     ALL_NOTES_OFF,
     BEND_CENTRE,
-    CHANNEL_MASK,
     NOTE_OFF,
     NOTE_ON,
     SUSTAIN,
     Kind,
     encode,
 )
+from livearranger.io.output import (
+    DAW_MODES,
+    DelayedOutput,
+    MemoryOutput,
+    Output,
+    close_outputs,
+    retag_note_on,
+)
 from livearranger.presets import Preset
 
-DAW_MODES = ("live", "print")   # moves heard as they happen / final parts, delayed
-
-
-class Output:
-    """A destination for the arranged performance; subclasses implement ``send`` and
-    ``close`` and may override the hooks, which do the plain thing by default."""
-
-    def send(self, part: int, message: list[int], time: float) -> None:
-        """Deliver one message for ``part`` (``time``: performance clock, seconds)."""
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Release the destination; no more sends follow."""
-
-    def move(self, old_part: int, off: list[int], new_part: int, on: list[int],
-             onset: float, time: float) -> None:
-        """A sounding key changed part at ``time`` (it went down at ``onset``): ``off``
-        stops it on ``old_part``, ``on`` starts it on ``new_part``.  Live: both now."""
-        self.send(old_part, off, time)
-        self.send(new_part, on, time)
-
-    def late_note_on(self, part: int, message: list[int], onset: float,
-                     time: float) -> None:
-        """A note-on decided at ``time`` for a key that went down at ``onset`` (a unison:
-        the key doubled on a second part).  Live: now; a record puts it at ``onset``."""
-        self.send(part, message, time)
-
-    def tick(self, now: float) -> float | None:
-        """Deliver what is due by ``now``; the time of the next due message, or None.
-        Called often by the engine thread only for outputs with ``delayed`` set."""
-        return None
-
-    def preset_changed(self, preset: Preset) -> None:
-        """A live preset switch: called after the old parts' panic, before the new
-        parts' set-up."""
-
-    delayed = False   # True: wants ``tick``
-
-
-def close_outputs(outputs: list[Output]) -> list[str]:
-    """Close each output, the rest even when one fails; what failed, as messages."""
-    errors = []
-    for out in outputs:
-        try:
-            out.close()
-        except Exception as exc:
-            errors.append(f"{type(out).__name__}: {exc}")
-    return errors
-
-
-class MemoryOutput(Output):
-    """Keeps every message in a list: for tests and offline use."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[float, int, list[int]]] = []
-
-    def send(self, part: int, message: list[int], time: float) -> None:
-        self.messages.append((time, part, message))
-
-    def close(self) -> None:
-        pass
-
-
-def retag_note_on(queue: MutableSequence[tuple[float, int, list[int]]], old_part: int,
-                  off: list[int], new_part: int, on: list[int], onset: float) -> int:
-    """Find the latest note-on of ``off``'s key on ``old_part`` in ``queue`` and make it
-    ``on`` on ``new_part`` at ``onset``; its index, or -1 when it is not there."""
-    status, key = NOTE_ON | (off[0] & CHANNEL_MASK), off[1]
-    for i in range(len(queue) - 1, -1, -1):
-        t, part, msg = queue[i]
-        if part == old_part and msg[0] == status and msg[1] == key and msg[2] > 0:
-            queue[i] = (onset, new_part, on)
-            return i
-    return -1
-
-
-class DelayedOutput(Output):
-    """``print`` mode for a DAW: every message reaches ``output`` exactly ``delay``
-    seconds after it was played, and a key corrected within that delay arrives on its
-    final part only (a constant offset the DAW compensates, no move to hear)."""
-
-    delayed = True
-
-    def __init__(self, output: Output, delay: float) -> None:
-        self.output = output
-        self.delay = float(delay)
-        self._queue: deque[tuple[float, int, list[int]]] = deque()
-
-    def send(self, part: int, message: list[int], time: float) -> None:
-        self._queue.append((time, part, message))
-
-    def move(self, old_part: int, off: list[int], new_part: int, on: list[int],
-             onset: float, time: float) -> None:
-        if retag_note_on(self._queue, old_part, off, new_part, on, onset) < 0:
-            super().move(old_part, off, new_part, on, onset, time)   # already out
-
-    def late_note_on(self, part: int, message: list[int], onset: float,
-                     time: float) -> None:
-        queue = self._queue
-        i = len(queue)
-        while i > 0 and queue[i - 1][0] > onset:      # in time order, at its onset
-            i -= 1
-        queue.insert(i, (onset, part, message))
-
-    def tick(self, now: float) -> float | None:
-        queue, delay = self._queue, self.delay
-        while queue and queue[0][0] + delay <= now:
-            t, part, msg = queue.popleft()
-            self.output.send(part, msg, t + delay)
-        return queue[0][0] + delay if queue else None
-
-    def close(self) -> None:
-        queue, self._queue = self._queue, deque()
-        try:
-            for t, part, msg in queue:     # what is still due, note-offs included
-                self.output.send(part, msg, t + self.delay)
-        finally:
-            self.output.close()
+# the outputs' names as they were when they lived here
+__all__ = ["DAW_MODES", "DelayedOutput", "MemoryOutput", "Output", "Router",
+           "close_outputs", "retag_note_on"]
 
 
 class Router:

@@ -113,7 +113,7 @@ def test_journal_holds_the_take_until_saved_and_recover_rebuilds_it(tmp_path):
 
 
 def test_a_second_take_refuses_to_overwrite_a_journal(tmp_path):
-    from livearranger.io.files import FileProblem
+    from livearranger.files import FileProblem
     from livearranger.recorder import journal_path
 
     take = tmp_path / "take.mid"

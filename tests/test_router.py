@@ -25,11 +25,11 @@ class Broken(Output):
     def __init__(self) -> None:
         self.calls = 0
 
-    def send(self, part: int, message: list[int], time: float) -> None:
+    def _send(self, part: int, message: list[int], time: float) -> None:
         self.calls += 1
         raise OSError("device unplugged")
 
-    def close(self) -> None:
+    def _close(self) -> None:
         raise OSError("cannot close")
 
 
@@ -115,7 +115,7 @@ def test_close_outputs_closes_the_rest_when_one_fails() -> None:
     closed: list[str] = []
 
     class Tidy(MemoryOutput):
-        def close(self) -> None:
+        def _close(self) -> None:
             closed.append("tidy")
     assert close_outputs([Broken(), Tidy()]) == ["Broken: cannot close"]
     assert closed == ["tidy"]
@@ -164,7 +164,7 @@ def test_closing_a_delayed_output_flushes_what_is_due_then_closes() -> None:
     closed: list[bool] = []
 
     class Daw(MemoryOutput):
-        def close(self) -> None:
+        def _close(self) -> None:
             closed.append(True)
     daw = Daw()
     delayed = DelayedOutput(daw, 10.0)

@@ -11,9 +11,10 @@ import rtmidi
 
 from livearranger.arrangers import ArrangerError
 from livearranger.io.midi_io import MidiIOError
+from livearranger.io.output import DelayedOutput, PartFilter
 from livearranger.io.synth import SynthOutput
-from livearranger.router import DelayedOutput
 from livearranger.session import Session, SessionConfig
+from livearranger.session_control import SessionControl
 from tests.midi_probe import Listener, jack_ports, write_split_preset
 
 pytestmark = pytest.mark.jack
@@ -167,7 +168,7 @@ def test_the_synth_in_print_mode_sounds_final_parts_a_constant_horizon_late(jack
     try:
         assert gc.get_freeze_count() > 0      # the set-up is out of the collector's way
         synth = [o for o in session.engine.router.outputs if isinstance(o, DelayedOutput)]
-        assert len(synth) == 1 and isinstance(synth[0].output, SynthOutput)
+        assert len(synth) == 1 and isinstance(synth[0].inner, SynthOutput)
         assert synth[0].delay == pytest.approx(0.010)
         assert not any(isinstance(o, SynthOutput) for o in session.engine.router.outputs)
     finally:
@@ -193,7 +194,7 @@ def test_output_client_that_stops_delivering_is_reopened(jack_server):
             # guards against); the session reopens it, so within a few looks it is heard
             for _ in range(5):
                 play_and_check()
-                if session._watches[0].silent_checks == 0:
+                if session.ports.watches[0].silent_checks == 0:
                     return True
             return False
 
@@ -209,8 +210,6 @@ def test_output_client_that_stops_delivering_is_reopened(jack_server):
 
 
 def test_a_parts_own_port_that_stops_delivering_is_reopened(jack_server, user_presets):
-    from livearranger.session import _PartFilter
-
     sink = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="hw-synth")
     sink.open_virtual_port("in")
     write_split_preset(user_presets, "duo", "hw-synth:in", parts=("hi", "lo"))
@@ -218,8 +217,8 @@ def test_a_parts_own_port_that_stops_delivering_is_reopened(jack_server, user_pr
                                     client="la-duo"))
     session.start()
     try:
-        part_out = next(o for o in session.engine.router.outputs if isinstance(o, _PartFilter))
-        assert [w.output for w in session._watches] == [part_out.output]
+        part_out = next(o for o in session.engine.router.outputs if isinstance(o, PartFilter))
+        assert [w.output for w in session.ports.watches] == [part_out.inner]
 
         def play_and_check() -> str | None:
             session.engine.feed([0x90, 40, 80])
@@ -230,13 +229,13 @@ def test_a_parts_own_port_that_stops_delivering_is_reopened(jack_server, user_pr
 
         for _ in range(5):                         # healthy (or healed) first
             play_and_check()
-            if session._watches[0].silent_checks == 0:
+            if session.ports.watches[0].silent_checks == 0:
                 break
-        dead = part_out.output
+        dead = part_out.inner
         dead._out.close_port()                     # the part's client stops delivering
         assert play_and_check() is None
         assert "stopped delivering: reopened" in (play_and_check() or "")
-        assert part_out.output is not dead and part_out.output.spec == "hw-synth:in"
+        assert part_out.inner is not dead and part_out.inner.spec == "hw-synth:in"
         heard: list[list[int]] = []
         for _ in range(5):                         # the new client reaches the synth
             play_and_check()
@@ -270,4 +269,55 @@ def test_model_that_will_not_load_falls_back_to_closest_pitch(tmp_path, user_pre
         session.engine.wait_idle()
         assert session.snapshot().counts == [1, 0]       # it plays on
     finally:
+        session.stop()
+
+
+def _zone_preset(folder: str, name: str, parts: list[tuple[str, int, int]]) -> None:
+    """A user preset ``name`` in ``folder`` whose parts are zones: (name, low, high)."""
+    from pathlib import Path
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    text = f'name = "{name}"\narranger = "zone"\n'
+    for channel, (part, low, high) in enumerate(parts):
+        text += (f'[[parts]]\nname = "{part}"\nprogram = 0\nchannel = {channel + 1}\n'
+                 f'range = [{low}, {high}]\n')
+    (Path(folder) / f"{name}.toml").write_text(text)
+
+
+def test_per_part_ports_follow_a_preset_switch_to_more_parts(jack_server, user_presets):
+    _zone_preset(user_presets, "duo", [("hi", 60, 127), ("lo", 0, 59)])
+    _zone_preset(user_presets, "trio", [("hi", 72, 127), ("mid", 60, 71), ("lo", 0, 59)])
+    session = Session(SessionConfig(preset="duo", api="jack", input=None,
+                                    outputs=["virtual-per-part"], client="la-grow"))
+    session.start()
+    listeners: dict[str, Listener] = {}
+    try:
+        # a DAW track connected before the switch, to a part both presets have
+        listeners["lo"] = Listener("la-grow-lo:lo", name="track-lo")
+        said = SessionControl(session).control_preset("trio")   # as OSC asks for it
+        assert said == "preset trio: hi, mid, lo"
+        names = ["la-grow-hi:hi", "la-grow-mid:mid", "la-grow-lo:lo"]
+        assert session.output_names == names
+        assert set(names) <= set(jack_ports())
+        listeners["hi"] = Listener("la-grow-hi:hi", name="track-hi")
+        listeners["mid"] = Listener("la-grow-mid:mid", name="track-mid")
+        time.sleep(0.3)
+        listeners["lo"].take()                       # the old preset's panic
+        for key in (76, 64, 40):                      # one key in each zone
+            session.engine.feed([0x90, key, 90])
+            session.engine.feed([0x80, key, 0])
+        for (part, key), channel in zip((("hi", 76), ("mid", 64), ("lo", 40)), range(3),
+                                        strict=True):
+            assert listeners[part].wait_count(
+                lambda ms: any(m[0] & 0xF0 == 0x80 for m in ms), 5.0), part
+            ons = [m for m in listeners[part].take() if m[0] & 0xF0 == 0x90]
+            assert ons == [[0x90 | channel, key, 90]], part
+        assert not session.engine.router.errors and not session.snapshot().errors
+        listeners.pop("mid").close()
+        session.set_preset("duo")                     # and back: the extra part's port goes
+        assert session.output_names == ["la-grow-hi:hi", "la-grow-lo:lo"]
+        assert "la-grow-mid:mid" not in jack_ports()
+    finally:
+        for listener in listeners.values():
+            listener.close()
         session.stop()

@@ -7,21 +7,18 @@ opened by index after matching their names, never by passing a client name.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import gc
 import os
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from livearranger.events import LONE_EOX
-from livearranger.io.jacklib import use_system_jack
+from livearranger.io.jacklib import JackGraph, use_system_jack
+from livearranger.io.output import Output
 from livearranger.io.quiet import quiet_stderr
-from livearranger.router import Output
 
 use_system_jack()             # before rtmidi: PipeWire's JACK works too (see jacklib)
 
@@ -34,7 +31,7 @@ class MidiIOError(RuntimeError):
     """A port or MIDI API that cannot be used; the message says what to do."""
 
 
-_APIS = {
+_APIS: dict[str, int] = {
     "jack": rtmidi.API_UNIX_JACK,
     "alsa": rtmidi.API_LINUX_ALSA,
     "coremidi": rtmidi.API_MACOSX_CORE,
@@ -181,79 +178,6 @@ def match_port(ports: list[str], wanted: str) -> int:
     raise MidiIOError(f"no MIDI port named {wanted!r} (available: {known})")
 
 
-CLOSE_WAIT = 2.0          # s: the longest a stop waits for JACK to close the watch client
-
-
-class JackGraph:
-    """Who is connected to a JACK port, through JACK's own C API (``libjack``, loaded
-    with ctypes; python-rtmidi has no such call).  The client it opens is never
-    activated: it has no process callback and runs nothing on JACK's thread.
-    ``connections`` returns None where libjack or the server cannot be reached."""
-
-    def __init__(self, name: str) -> None:
-        self._lib: Any = None
-        self._client: int | None = None
-        path = ctypes.util.find_library("jack")
-        if path is None:
-            return
-        try:
-            lib = ctypes.CDLL(path)
-            lib.jack_client_open.restype = ctypes.c_void_p
-            lib.jack_client_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_void_p]
-            lib.jack_client_close.argtypes = [ctypes.c_void_p]
-            lib.jack_port_by_name.restype = ctypes.c_void_p
-            lib.jack_port_by_name.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
-            lib.jack_port_get_all_connections.restype = ctypes.POINTER(ctypes.c_char_p)
-            lib.jack_port_get_all_connections.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-            lib.jack_free.argtypes = [ctypes.c_void_p]
-        except (OSError, AttributeError):
-            return
-        with quiet_stderr():
-            client = lib.jack_client_open(name.encode(), _JACK_NO_START_SERVER, None)
-        if client:
-            self._lib, self._client = lib, client
-
-    def connections(self, port: str) -> list[str] | None:
-        """The ports connected to ``port`` (None: unknown)."""
-        lib, client = self._lib, self._client
-        if client is None:
-            return None
-        handle = lib.jack_port_by_name(client, port.encode())
-        if not handle:
-            return None
-        names = lib.jack_port_get_all_connections(client, handle)
-        if not names:
-            return []
-        try:
-            out = []
-            i = 0
-            while names[i]:
-                out.append(names[i].decode(errors="replace"))
-                i += 1
-            return out
-        finally:
-            lib.jack_free(ctypes.cast(names, ctypes.c_void_p))
-
-    def close(self, wait: float = CLOSE_WAIT) -> bool:
-        """Close the client; False when JACK had not answered within ``wait`` seconds.
-
-        ``jack_client_close`` waits for the server, and a server busy with late clients
-        has kept it waiting past a 10 s stop (seen under load in CI).  It runs in a
-        daemon thread, so a stop never waits longer than ``wait`` for it; a client left
-        behind goes when the process ends."""
-        client, self._client = self._client, None
-        if client is None:
-            return True
-        closer = threading.Thread(target=self._lib.jack_client_close, args=(client,),
-                                  name="jack-graph-close", daemon=True)
-        closer.start()
-        closer.join(wait)
-        return not closer.is_alive()
-
-
-_JACK_NO_START_SERVER = 0x01       # jack_options_t JackNoStartServer
-
-
 class MidiInput:
     """An input port (hardware by name, or virtual), read by polling: what arrives waits
     in rtmidi's own queue (in C++, ``INPUT_QUEUE_SIZE`` messages) until ``poll`` takes
@@ -370,7 +294,7 @@ class PortOutput(Output):
                 self.name = self._out.get_ports()[index]
                 self._out.open_port(index, virtual_name)
 
-    def send(self, part: int, message: list[int], time: float) -> None:
+    def _send(self, part: int, message: list[int], time: float) -> None:
         self.sent += 1
         self._out.send_message(message)
 
@@ -384,7 +308,7 @@ class PortOutput(Output):
         except Exception:
             return False
 
-    def close(self) -> None:
+    def _close(self) -> None:
         close_client(self._out, self.api)
 
 
@@ -416,26 +340,48 @@ class Loopback:
 
 class PerPartOutput(Output):
     """One virtual output port per part (one DAW track per part), named after the part:
-    ``<client>-<part>:<part>``."""
+    ``<client>-<part>:<part>``.  ``for_parts`` makes the one for another preset."""
 
-    def __init__(self, api: str, part_names: list[str], client: str = CLIENT) -> None:
+    def __init__(self, api: str, part_names: list[str], client: str = CLIENT,
+                 keep: dict[str, rtmidi.MidiOut] | None = None) -> None:
+        """``keep``: ports already open, by part name, to use instead of opening them
+        again (never closed here when opening another fails)."""
         self.api = api
-        self._outs: list[rtmidi.MidiOut] = []
-        self.names = []
+        self.client = client
+        self._outs: list[rtmidi.MidiOut] = []         # by part index
+        self._ports: dict[str, rtmidi.MidiOut] = {}   # by part name: what close closes
+        self.names: list[str] = []
+        kept = keep or {}
+        opened: list[rtmidi.MidiOut] = []
         try:
             for name in part_names:
-                out = _make(rtmidi.MidiOut, api, f"{client}-{name}")
+                out = kept.get(name)
+                if out is None:
+                    out = _make(rtmidi.MidiOut, api, f"{client}-{name}")
+                    opened.append(out)
+                    out.open_virtual_port(name)
                 self._outs.append(out)
-                out.open_virtual_port(name)
+                self._ports[name] = out
                 self.names.append(f"{client}-{name}:{name}")
         except BaseException:
-            self.close()
+            for out in opened:
+                close_client(out, api)
             raise
 
-    def send(self, part: int, message: list[int], time: float) -> None:
+    def for_parts(self, part_names: list[str]) -> PerPartOutput:
+        """The per-part output for another preset's parts.  A part both presets have
+        keeps its port, and with it what a DAW connected there; this output then owns,
+        and closes, only the ports of its parts the new one has not kept."""
+        new = PerPartOutput(self.api, part_names, self.client, keep=self._ports)
+        for name in new._ports:
+            self._ports.pop(name, None)
+        return new
+
+    def _send(self, part: int, message: list[int], time: float) -> None:
         self._outs[part].send_message(message)
 
-    def close(self) -> None:
-        outs, self._outs = self._outs, []
-        for out in outs:
+    def _close(self) -> None:
+        ports, self._ports = self._ports, {}
+        self._outs = []
+        for out in ports.values():
             close_client(out, self.api)

@@ -12,6 +12,7 @@ import os
 import wave
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,10 +28,10 @@ from livearranger.events import (
     POLY_AFTERTOUCH,
     PROGRAM,
 )
-from livearranger.io.files import discard
+from livearranger.files import discard
+from livearranger.io.output import Output
 from livearranger.io.quiet import quiet_stderr
 from livearranger.presets import Preset
-from livearranger.router import Output
 
 
 class SynthError(RuntimeError):
@@ -67,7 +68,7 @@ def find_soundfont(explicit: str | None = None) -> Path:
                      "fluid-soundfont-gm) or pass --soundfont FILE.sf2")
 
 
-def _fluidsynth():
+def _fluidsynth() -> Any:
     try:
         import fluidsynth
     except (ImportError, OSError) as exc:
@@ -167,10 +168,10 @@ class SynthOutput(Output):
     def __init__(self, synth: Synth) -> None:
         self.synth = synth
 
-    def send(self, part: int, message: list[int], time: float) -> None:
+    def _send(self, part: int, message: list[int], time: float) -> None:
         self.synth.apply(message)
 
-    def close(self) -> None:
+    def _close(self) -> None:
         self.synth.close()
 
 

@@ -45,8 +45,9 @@ from livearranger.io.midi_io import (
     close_client,
     match_port,
 )
+from livearranger.io.output import Output
 from livearranger.presets import Preset, PresetError, load_preset
-from livearranger.router import Output, Router
+from livearranger.router import Router
 from livearranger.state import PerformanceState
 
 RESULTS_DIR = Path("bench-results")
@@ -240,11 +241,8 @@ class NullOutput(Output):
     def __init__(self) -> None:
         self.count = 0
 
-    def send(self, part: int, message: list[int], time: float) -> None:
+    def _send(self, part: int, message: list[int], time: float) -> None:
         self.count += 1
-
-    def close(self) -> None:
-        pass
 
 
 def rss_mb() -> float:

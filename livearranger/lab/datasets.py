@@ -496,7 +496,7 @@ def read_midi_tracks(path: str | Path) -> list[MidiTrack]:
 
     import mido
 
-    from livearranger.io.files import FileProblem, read_limited
+    from livearranger.files import FileProblem, read_limited
 
     try:
         data = read_limited(path, MAX_FILE_BYTES, "MIDI file")

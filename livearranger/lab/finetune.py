@@ -560,7 +560,7 @@ def _count(n: int, what: str) -> str:
 
 
 def _check_folder(folder: Path, name: str) -> None:
-    from livearranger.io.files import FileProblem, check_writable
+    from livearranger.files import FileProblem, check_writable
 
     try:
         check_writable(folder / f"{name}.toml", "preset")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from livearranger.io.midi_io import JackGraph
+from livearranger.io.jacklib import JackGraph
 
 pytestmark = pytest.mark.jack
 
