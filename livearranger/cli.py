@@ -21,6 +21,7 @@ from livearranger import __version__
 from livearranger.arrangers import ArrangerError, arranger_names
 from livearranger.chords import MAX_HORIZON_MS, check_horizon
 from livearranger.control import DEFAULT_OSC_HOST, DEFAULT_OSC_PORT
+from livearranger.errors import LiveArrangerError
 from livearranger.io.midi_io import API_NAMES, MidiIOError, default_api
 from livearranger.io.synth import SynthError
 from livearranger.presets import PresetError, list_presets, load_preset, user_preset_dir
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 EXIT_ERROR = 2
 
 
-class CliError(RuntimeError):
+class CliError(LiveArrangerError, RuntimeError):
     """A usage problem found after parsing (one line)."""
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from pythonosc.osc_packet import OscPacket
 
 from livearranger.control import DEFAULT_OSC_HOST, PREFIX, SessionStatus, message
+from livearranger.errors import LiveArrangerError
 from livearranger.stats import Snapshot
 
 ASK_TIMEOUT_S = 5.0       # a preset switch loading a model can take a few seconds
@@ -24,7 +25,7 @@ PING_TIMEOUT_S = 0.5
 RENEW_S = 3.0             # how often a subscription is renewed (the server keeps one 10 s)
 
 
-class ControlError(RuntimeError):
+class ControlError(LiveArrangerError, RuntimeError):
     """The instrument refused, or did not answer; the message says which and why."""
 
 

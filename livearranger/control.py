@@ -29,6 +29,7 @@ import pythonosc
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket, ParseError
 
+from livearranger.errors import LiveArrangerError
 from livearranger.stats import Snapshot
 
 DEFAULT_OSC_PORT = 9131
@@ -75,7 +76,7 @@ class SessionStatus:
     temperature: float = 0.0
 
 
-class Refused(ValueError):
+class Refused(LiveArrangerError, ValueError):
     """A message the server will not carry out; ``kind`` says which sort of refusal."""
 
     def __init__(self, kind: str, reason: str) -> None:

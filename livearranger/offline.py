@@ -16,6 +16,7 @@ from pathlib import Path
 
 from livearranger.arrangers import Arranger, make_arranger
 from livearranger.engine import Engine
+from livearranger.errors import LiveArrangerError
 from livearranger.events import parse
 from livearranger.io.files import FileProblem, check_writable, read_limited
 from livearranger.io.midifile import MidiFileError, read_smf
@@ -26,7 +27,7 @@ from livearranger.router import Router
 from livearranger.stats import Snapshot
 
 
-class OfflineError(RuntimeError):
+class OfflineError(LiveArrangerError, RuntimeError):
     """An input file that cannot be read; the message names it."""
 
 

@@ -15,11 +15,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from livearranger.errors import LiveArrangerError
 from livearranger.gm import PROGRAMS, program_number
 from livearranger.io.files import FileProblem, read_limited
 
 
-class PresetError(ValueError):
+class PresetError(LiveArrangerError, ValueError):
     """A preset that cannot be used; the message names the file, the key and the problem."""
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import mido
 
+from livearranger.errors import LiveArrangerError
 from livearranger.io.files import FileProblem, discard, replace_atomically
 from livearranger.presets import Part, Preset
 from livearranger.router import Output, retag_note_on
@@ -41,7 +42,7 @@ MAX_JOURNAL_BYTES = 1 << 30
 _PART_FIELDS = {f.name for f in fields(Part)}
 
 
-class RecoverError(RuntimeError):
+class RecoverError(LiveArrangerError, RuntimeError):
     """Nothing to recover, or a journal that cannot be read (one line)."""
 
 

@@ -6,6 +6,7 @@ from importlib import import_module
 from typing import Any
 
 from livearranger.arrangers.base import Arranger
+from livearranger.errors import LiveArrangerError
 from livearranger.presets import Preset
 
 # name -> "module:Class"; imported on first use so that an unused arranger costs nothing.
@@ -19,7 +20,7 @@ REGISTRY: dict[str, str] = {
 }
 
 
-class ArrangerError(RuntimeError):
+class ArrangerError(LiveArrangerError, RuntimeError):
     """An arranger that cannot be made (unknown name, model that will not load)."""
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from livearranger.errors import LiveArrangerError
 from livearranger.io.jacklib import use_system_jack
 from livearranger.io.quiet import quiet_stderr
 from livearranger.router import Output
@@ -29,7 +30,7 @@ import rtmidi  # noqa: E402
 CLIENT = "livearranger"
 
 
-class MidiIOError(RuntimeError):
+class MidiIOError(LiveArrangerError, RuntimeError):
     """A port or MIDI API that cannot be used; the message says what to do."""
 
 

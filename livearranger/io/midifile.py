@@ -9,6 +9,8 @@ text event cannot stop a file; anything that breaks the file's structure raises
 
 from __future__ import annotations
 
+from livearranger.errors import LiveArrangerError
+
 MAX_EVENTS = 2_500_000          # channel messages in one file (~150 bytes each in memory)
 MAX_SECONDS = 24 * 3600.0       # a performance longer than a day is not one
 DEFAULT_TEMPO = 500_000         # µs per beat
@@ -17,7 +19,7 @@ _DATA_LEN = {0x80: 2, 0x90: 2, 0xA0: 2, 0xB0: 2, 0xC0: 1, 0xD0: 1, 0xE0: 2}
 _TEMPO = -1                     # pseudo-status of a tempo change in the merged list
 
 
-class MidiFileError(ValueError):
+class MidiFileError(LiveArrangerError, ValueError):
     """Not a readable Standard MIDI File (or over a limit); one line, no file name."""
 
 

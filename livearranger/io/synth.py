@@ -15,13 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
+from livearranger.errors import LiveArrangerError
 from livearranger.io.files import discard
 from livearranger.io.quiet import quiet_stderr
 from livearranger.presets import Preset
 from livearranger.router import Output
 
 
-class SynthError(RuntimeError):
+class SynthError(LiveArrangerError, RuntimeError):
     """The synth cannot run (no soundfont, no FluidSynth library, no audio driver)."""
 
 

@@ -34,6 +34,7 @@ import numpy as np
 
 from livearranger.arrangers import Arranger, ArrangerError, make_arranger
 from livearranger.engine import Engine
+from livearranger.errors import LiveArrangerError
 from livearranger.events import Kind, NoteEvent
 
 # (midi_io loads the system JACK library before the rtmidi imports below: jacklib)
@@ -52,7 +53,7 @@ RESULTS_DIR = Path("bench-results")
 Event = tuple[float, int, int, int]    # (time s, status high nibble, pitch, velocity)
 
 
-class BenchError(RuntimeError):
+class BenchError(LiveArrangerError, RuntimeError):
     """A benchmark that could not run; the message says why."""
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from livearranger.errors import LiveArrangerError
 from livearranger.presets import MAX_PARTS, Part, Preset, load_preset
 
 CACHE_VERSION = 1
@@ -48,7 +49,7 @@ SPLIT_SEED = 0
 DEFAULT_BPM = 120.0
 
 
-class DatasetError(RuntimeError):
+class DatasetError(LiveArrangerError, RuntimeError):
     """A dataset that cannot be loaded (music21 missing, unknown name, empty folder)."""
 
 

@@ -52,6 +52,7 @@ from functools import cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from livearranger.errors import LiveArrangerError
 from livearranger.gm import family, program_number
 from livearranger.lab.datasets import (
     DatasetError,
@@ -83,7 +84,7 @@ INTERRUPTED = "interrupted; run the same command again to resume"
 _NAME = re.compile(r"^[^./\\\x00-\x1f][^/\\\x00-\x1f]*$")
 
 
-class TrainError(RuntimeError):
+class TrainError(LiveArrangerError, RuntimeError):
     """Input that cannot be trained on (one line naming the file or folder)."""
 
 

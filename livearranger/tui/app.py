@@ -24,6 +24,7 @@ from textual.widgets import Footer, Header
 
 from livearranger.arrangers import arranger_names
 from livearranger.client import ping
+from livearranger.errors import LiveArrangerError
 from livearranger.session import SessionConfig
 from livearranger.stats import Snapshot
 from livearranger.tui.arranger_panel import ArrangerPanel, ArrangerScreen
@@ -49,7 +50,7 @@ SWITCH_INTERVAL_S = 0.0005
 StatsSource = Callable[[], Snapshot | None]
 
 
-class UnexpectedError(RuntimeError):
+class UnexpectedError(LiveArrangerError, RuntimeError):
     """An error nobody planned for, shown as one line on exit (traceback in a file)."""
 
     def __rich__(self) -> Text:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from livearranger.alternatives import SAMPLING_ARRANGER, reroll_path, reroll_take
 from livearranger.arrangers import arranger_names
+from livearranger.errors import LiveArrangerError
 from livearranger.gm import PROGRAMS, program_number
 from livearranger.io.midi_io import MidiIOError, available_apis, list_ports
 from livearranger.presets import (
@@ -48,7 +49,7 @@ TEMPERATURE_MAX = MAX_TEMPERATURE      # what the instrument accepts
 REROLL_TEMPERATURE = 1.0               # a re-roll samples at this while the session's is 0
 
 
-class ActionError(RuntimeError):
+class ActionError(LiveArrangerError, RuntimeError):
     """A player's request that cannot be done; the message says why."""
 
 
