@@ -98,7 +98,7 @@ class Engine:
         self.realtime: bool | None = None
         self._overloaded = False
         self.last_input: tuple[int, int] | None = None
-        self.errors: list[str] = []
+        self.errors = router.errors    # one log, the engine's and the router's, in order
         self.clock = MidiClock()
         self._horizon = check_horizon(horizon)
         self._group: HorizonGroup | None = None
@@ -324,8 +324,7 @@ class Engine:
             self._error(f"note dropped: {type(exc).__name__}: {exc}")
 
     def _error(self, text: str) -> None:
-        if len(self.errors) < 100:
-            self.errors.append(text)
+        self.errors.add(text)
 
     # ------------------------------------------------------------ the logic
     def process(self, ev: NoteEvent) -> None:
@@ -688,7 +687,6 @@ class Engine:
         """Figures for a UI or a report (any thread)."""
         act = self.activity
         recent = self.latency.values()[-64:]
-        errors = self.errors + self.router.errors
         return Snapshot(
             part_names=list(act.names),
             counts=list(act.counts),
@@ -704,7 +702,7 @@ class Engine:
             last_input=self.last_input,
             arranger=self.arranger.describe(),
             preset=self.preset.name,
-            errors=errors[-10:],
+            errors=self.errors.latest(10), errors_total=self.errors.total,
             horizon_ms=0.0 if self._horizon is None else self._horizon * 1000.0,
             moves=self.moves,
             doubles=self.doubles,

@@ -241,13 +241,20 @@ class LiveArrangerApp(App[int]):
         for w in warnings[self._seen_warnings:]:
             log.warning(w)
         self._seen_warnings = len(warnings)
-        errors = snap.errors if snap is not None else []
-        # the engine keeps its last ten errors; show the ones not shown yet
-        if len(errors) < self._seen_errors or snap is None:
-            self._seen_errors = 0 if snap is None else self._seen_errors
-        for e in errors[self._seen_errors:]:
+        if snap is None:                  # no instrument: the next one counts from 0
+            self._seen_errors = 0
+            return
+        # a snapshot carries the latest few errors and how many there were in all: show
+        # those not shown yet (a new instrument counts from 0 again)
+        total = snap.errors_total
+        if total < self._seen_errors:
+            self._seen_errors = 0
+        new = total - self._seen_errors
+        if new > len(snap.errors):
+            log.error(f"{new - len(snap.errors)} earlier errors not shown")
+        for e in snap.errors[len(snap.errors) - min(new, len(snap.errors)):]:
             log.error(e)
-        self._seen_errors = max(self._seen_errors, len(errors))
+        self._seen_errors = total
 
     def poll_input(self) -> None:
         try:

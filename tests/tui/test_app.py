@@ -322,6 +322,28 @@ async def test_engine_errors_and_warnings_are_shown(rig: Rig) -> None:
         assert rig.out.messages                      # the other output still plays
 
 
+async def test_every_new_engine_error_is_shown_past_the_tenth(rig: Rig) -> None:
+    """The snapshot carries the latest ten errors: the eleventh and twelfth are new
+    although the list is as long as before."""
+    class Unplugged:
+        def send(self, part: int, message: list[int], time: float) -> None:
+            if message[0] & 0xF0 == 0x90:
+                raise OSError(f"unplugged at key {message[1]}")
+
+        def close(self) -> None:
+            pass
+
+    rig.session.engine.router.add_output(Unplugged())
+    async with rig.app.run_test(size=SIZE) as pilot:
+        rig.play(*[[0x90, key, 100] for key in range(60, 70)])
+        await until(pilot, lambda: any("unplugged at key 69" in ln for ln in log_lines(rig.app)),
+                    what="the tenth error")
+        rig.play([0x90, 70, 100], [0x90, 71, 100])
+        await until(pilot, lambda: any("unplugged at key 71" in ln for ln in log_lines(rig.app)),
+                    what="the twelfth error")
+        assert any("unplugged at key 70" in ln for ln in log_lines(rig.app))
+
+
 async def test_start_failure_shown_then_fixed_on_ports_screen(user_presets: str,
                                                               tmp_path: Path) -> None:
     calls = []
