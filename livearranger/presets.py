@@ -80,8 +80,10 @@ class Preset:
         return [p.name for p in self.parts]
 
 
+# the arrangers a preset may name: those ``livearranger.arrangers`` can make (a test
+# checks), so that a preset naming another is refused as it loads, with its file
 ARRANGER_NAMES = ("model", "closest-pitch", "zone", "top-bottom", "voice-leading",
-                  "most-common", "lstm")
+                  "most-common")
 
 MAX_PRESET_BYTES = 64 * 1024   # a preset file (the shipped ones are under 2 KB)
 MAX_TEXT = 100                 # characters in a name, model or port

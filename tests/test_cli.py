@@ -124,6 +124,19 @@ def test_errors_are_one_line_and_exit_2(args, text, tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+def test_a_preset_naming_an_arranger_there_is_not_is_refused_naming_its_file(tmp_path):
+    """It loaded, and ``arrange`` then said "unknown arranger" without the file."""
+    preset = tmp_path / "old.toml"
+    preset.write_text('name = "old"\narranger = "lstm"\n[[parts]]\nname = "a"\n'
+                      'program = 1\nchannel = 1\n')
+    proc = subprocess.run([sys.executable, "-m", "livearranger", "arrange", "x.mid", "-o",
+                           "y.mid", "--preset", str(preset)],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1
+    assert f"{preset}: arranger: unknown arranger 'lstm'" in proc.stderr
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_a_signal_while_play_starts_ends_it_in_one_line(sig, monkeypatch, capsys):
     import livearranger.session as session_module
