@@ -2,8 +2,9 @@
 bench.
 
 Every failure a player can cause (bad port, preset, model, file, no JACK server, no
-soundfont) ends in one readable line on stderr and a non-zero exit, never a traceback
-(set ``LIVEARRANGER_DEBUG=1`` to see one).
+soundfont) is a ``LiveArrangerError`` and ends in one readable line on stderr and exit
+status 2, never a traceback (set ``LIVEARRANGER_DEBUG=1`` to see one).  Anything else is
+a bug: its traceback is shown, with a line asking to report it, and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -13,17 +14,17 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from livearranger import __version__
-from livearranger.arrangers import ArrangerError, arranger_names
+from livearranger.arrangers import arranger_names
 from livearranger.chords import MAX_HORIZON_MS, check_horizon
 from livearranger.control import DEFAULT_OSC_HOST, DEFAULT_OSC_PORT
-from livearranger.errors import LiveArrangerError
-from livearranger.io.midi_io import API_NAMES, MidiIOError, default_api
-from livearranger.io.synth import SynthError
+from livearranger.errors import LiveArrangerError, one_line
+from livearranger.io.midi_io import API_NAMES, default_api
 from livearranger.presets import PresetError, list_presets, load_preset, user_preset_dir
 from livearranger.router import DAW_MODES
 from livearranger.stats import Snapshot
@@ -33,10 +34,11 @@ if TYPE_CHECKING:
     from livearranger.offline import ArrangeResult
     from livearranger.presets import Preset
 
-EXIT_ERROR = 2
+EXIT_ERROR = 2      # an error of ours: one line
+EXIT_BUG = 1        # anything else: a traceback and a bug-report hint
 
 
-class CliError(LiveArrangerError, RuntimeError):
+class CliError(LiveArrangerError):
     """A usage problem found after parsing (one line)."""
 
 
@@ -529,13 +531,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except KeyboardInterrupt:
         return 130
-    except (PresetError, MidiIOError, SynthError, ArrangerError, CliError, ValueError,
-            OSError, RuntimeError, ImportError, MemoryError, RecursionError) as exc:
+    except LiveArrangerError as exc:            # the player's to fix: one line
         if os.environ.get("LIVEARRANGER_DEBUG"):
             raise
-        print(f"livearranger: error: {exc}", file=sys.stderr)
+        print(f"livearranger: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_ERROR
-
+    except MemoryError:                          # the machine's limit, not a bug
+        print("livearranger: error: out of memory", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception:                            # a bug: show it whole, ask for a report
+        traceback.print_exc()
+        print(f"livearranger {__version__}: this is a bug in livearranger, not something "
+              "you did; please report it with the lines above", file=sys.stderr)
+        return EXIT_BUG
 
 if __name__ == "__main__":
     sys.exit(main())

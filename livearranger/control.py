@@ -29,7 +29,7 @@ import pythonosc
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket, ParseError
 
-from livearranger.errors import LiveArrangerError
+from livearranger.errors import LiveArrangerError, one_line
 from livearranger.stats import Snapshot
 
 DEFAULT_OSC_PORT = 9131
@@ -82,6 +82,10 @@ class Refused(LiveArrangerError, ValueError):
     def __init__(self, kind: str, reason: str) -> None:
         super().__init__(reason)
         self.kind = kind
+
+
+class OscUnavailable(LiveArrangerError, OSError):
+    """OSC control that cannot listen where asked (the port taken, an unknown host)."""
 
 
 class Bucket:
@@ -264,8 +268,12 @@ class ControlServer:
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        """Bind and start serving (OSError, the port named, when it cannot bind)."""
-        infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_DGRAM)
+        """Bind and start serving (OscUnavailable, the address named, when it cannot)."""
+        try:
+            infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_DGRAM)
+        except OSError as exc:
+            raise OscUnavailable(f"OSC control cannot listen on udp {self.host}:{self.port}: "
+                                 f"{exc.strerror or exc}") from None
         family, _type, _proto, _name, addr = infos[0]
         sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
@@ -273,8 +281,8 @@ class ControlServer:
             sock.bind(addr)
         except OSError as exc:
             sock.close()
-            raise OSError(f"OSC control cannot listen on udp {self.host}:{self.port}: "
-                          f"{exc.strerror or exc}") from None
+            raise OscUnavailable(f"OSC control cannot listen on udp {self.host}:{self.port}: "
+                                 f"{exc.strerror or exc}") from None
         self._sock = sock
         self.port = sock.getsockname()[1]
         logging.getLogger().addFilter(self._quiet)
@@ -383,8 +391,7 @@ class ControlServer:
         except Refused as exc:
             return self._refuse(exc.kind, str(exc), sender)
         except Exception as exc:         # the target said no: report, serve on
-            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            return self._refuse("failed", f"{address}: {text or type(exc).__name__}", sender)
+            return self._refuse("failed", f"{address}: {one_line(exc)}", sender)
         with self._lock:
             self.done += 1
         if address.endswith("/ping"):

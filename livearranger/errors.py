@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 
-MAX_LINE = 300          # characters of one error line (a line, not a page)
+MAX_LINE = 500          # characters of one error line (a line, not a page)
 
 
 class LiveArrangerError(Exception):
@@ -26,14 +26,17 @@ class BadValue(LiveArrangerError, ValueError):
 
 
 def one_line(exc: BaseException, limit: int = MAX_LINE) -> str:
-    """``exc`` as one readable line, no traceback, at most ``limit`` characters.
+    """``exc`` as one readable line, no traceback: the first line of its message, at
+    most ``limit`` characters.
 
-    Our own errors name their file in their message, and the OS's add theirs to it
-    (``[Errno 2] No such file or directory: 'x.mid'``): both read as their message
-    alone.  Anything else is prefixed with its type, since its message alone may not say
-    what went wrong (``KeyError: 'x'``)."""
-    text = " ".join(str(exc).split())
-    if not isinstance(exc, LiveArrangerError | OSError):
+    Our own errors name their file in their message, the OS's add theirs to it
+    (``[Errno 2] No such file or directory: 'x.mid'``), and a ValueError's message says
+    what was wrong with which value: these read as their message alone.  Anything else
+    is prefixed with its type, since its message alone may not say what went wrong
+    (``KeyError: 'x'``)."""
+    lines = str(exc).strip().splitlines()
+    text = " ".join(lines[0].split()) if lines else ""
+    if not isinstance(exc, LiveArrangerError | OSError | ValueError):
         text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     text = text or type(exc).__name__
     return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from livearranger.arrangers import Arranger, make_arranger
 from livearranger.engine import Engine
-from livearranger.errors import LiveArrangerError
+from livearranger.errors import BadValue, LiveArrangerError
 from livearranger.events import parse
 from livearranger.io.files import FileProblem, check_writable, read_limited
 from livearranger.io.midifile import MidiFileError, read_smf
@@ -147,7 +147,7 @@ def run_demo(out_dir: str | Path, preset: Preset, arranger: Arranger | str | Non
     real time; write ``out_dir``/demo.mid and demo.wav (at the written tempo, final
     parts).  ``horizon_ms`` overrides the preset's correction horizon."""
     if speed <= 0:
-        raise ValueError("speed must be positive")
+        raise BadValue("speed must be positive")
     out = Path(out_dir)
     check_writable(out / "demo.mid", "demo")
     events = read_performance(performance or demo_performance())

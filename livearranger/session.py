@@ -20,6 +20,7 @@ from livearranger.arrangers import Arranger, ArrangerError, arranger_names, make
 from livearranger.chords import check_horizon
 from livearranger.control import DEFAULT_OSC_HOST, ControlServer, SessionStatus
 from livearranger.engine import Engine
+from livearranger.errors import BadValue
 from livearranger.io.files import check_writable
 from livearranger.io.midi_io import (
     Loopback,
@@ -504,13 +505,13 @@ class Session:
         no files), keeping the arranger asked for at start."""
         known = dict(list_presets())
         if name not in known:
-            raise ValueError(f"unknown preset {name!r} (known: {', '.join(sorted(known))})")
+            raise BadValue(f"unknown preset {name!r} (known: {', '.join(sorted(known))})")
         self.set_preset(name, self.config.arranger)
         return f"preset {self.preset.name}: {', '.join(self.preset.part_names)}"
 
     def control_arranger(self, name: str) -> str:
         if name not in arranger_names():
-            raise ValueError(f"unknown arranger {name!r} "
+            raise BadValue(f"unknown arranger {name!r} "
                              f"(known: {', '.join(arranger_names())})")
         with self._control_lock:
             self.set_arranger(name)
@@ -520,7 +521,7 @@ class Session:
     def control_temperature(self, value: float) -> str:
         """The learned model's sampling temperature (0: always its best part)."""
         if not 0.0 <= value <= MAX_TEMPERATURE:
-            raise ValueError(f"temperature must be 0-{MAX_TEMPERATURE:g}, got {value:g}")
+            raise BadValue(f"temperature must be 0-{MAX_TEMPERATURE:g}, got {value:g}")
         with self._control_lock:
             if self.arranger_name == "model":
                 self.set_arranger("model", value)
@@ -553,10 +554,10 @@ class Session:
         names = self.preset.part_names
         if isinstance(part, str):
             if part not in names:
-                raise ValueError(f"no part {part!r} (parts: {', '.join(names)})")
+                raise BadValue(f"no part {part!r} (parts: {', '.join(names)})")
             return names.index(part)
         if not 1 <= part <= len(names):
-            raise ValueError(f"no part {part} (parts 1-{len(names)})")
+            raise BadValue(f"no part {part} (parts 1-{len(names)})")
         return part - 1
 
     def control_mute(self, part: int | str, on: bool) -> str:

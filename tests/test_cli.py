@@ -186,3 +186,28 @@ def test_the_report_says_when_the_engine_was_not_realtime():
     assert "ordinary priority" in report(False)
     assert "ordinary priority" not in report(True)
     assert "ordinary priority" not in report(None)
+
+
+def test_our_error_is_one_line_on_stderr_and_exit_2(capsys):
+    assert main(["play", "--headless", "--osc-port", "70000"]) == 2
+    err = capsys.readouterr().err
+    assert err == "livearranger: error: --osc-port must be 1-65535, or 0 for no OSC " \
+                  "control; got 70000\n"
+
+
+@pytest.mark.parametrize("bug", [ZeroDivisionError("division by zero"),
+                                 ValueError("a builtin from deep inside"),
+                                 OSError("an OS error nobody turned into ours")])
+def test_a_real_bug_shows_its_traceback_and_asks_for_a_report(bug, monkeypatch, capsys):
+    """Only our errors are one line: a builtin that escapes is a bug, shown as one."""
+    import livearranger.cli as cli
+
+    def broken():
+        raise bug
+
+    monkeypatch.setattr(cli, "list_presets", broken)
+    assert main(["presets"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err
+    assert f"{type(bug).__name__}: {bug}" in err and "in broken" in err
+    assert err.rstrip().splitlines()[-1].endswith("please report it with the lines above")

@@ -10,8 +10,9 @@ from livearranger.errors import BadValue, ErrorLog, LiveArrangerError, one_line
 
 
 def test_our_errors_read_as_their_message_on_one_line() -> None:
-    assert one_line(LiveArrangerError("x.toml: name:\n  must not be empty")) == \
-        "x.toml: name: must not be empty"
+    assert one_line(LiveArrangerError("x.toml:  name  must not be empty\nmore")) == \
+        "x.toml: name must not be empty"
+    assert one_line(ValueError("pitch 200 is outside 0..127")) == "pitch 200 is outside 0..127"
     assert one_line(BadValue("pitch 200 is outside 0..127")) == "pitch 200 is outside 0..127"
 
 

@@ -24,7 +24,7 @@ from textual.widgets import Footer, Header
 
 from livearranger.arrangers import arranger_names
 from livearranger.client import ping
-from livearranger.errors import LiveArrangerError
+from livearranger.errors import BadValue, LiveArrangerError, one_line
 from livearranger.session import SessionConfig
 from livearranger.stats import Snapshot
 from livearranger.tui.arranger_panel import ArrangerPanel, ArrangerScreen
@@ -33,7 +33,6 @@ from livearranger.tui.controller import (
     Controller,
     Controls,
     crash_report,
-    describe_error,
 )
 from livearranger.tui.edit_part import EditPartScreen, SavePresetScreen
 from livearranger.tui.help import HelpScreen
@@ -159,7 +158,7 @@ class LiveArrangerApp(App[int]):
         try:
             message = fn()
         except Exception as exc:
-            log.error(describe_error(exc))
+            log.error(one_line(exc))
             self.bell()
             return False
         if message:
@@ -171,7 +170,7 @@ class LiveArrangerApp(App[int]):
         """Anything unplanned: stop the instrument safely, leave one line, not a traceback."""
         self._close_session()
         path = crash_report(error)
-        wrapped = UnexpectedError(f"livearranger: unexpected error: {describe_error(error)} "
+        wrapped = UnexpectedError(f"livearranger: unexpected error: {one_line(error)} "
                                   f"(details in {path})")
         wrapped.__cause__ = error
         super()._handle_exception(wrapped)
@@ -199,7 +198,7 @@ class LiveArrangerApp(App[int]):
         try:
             message = self.controller.close()
         except Exception as exc:  # still exiting: say what went wrong, once
-            message = f"stopping the instrument failed: {describe_error(exc)}"
+            message = f"stopping the instrument failed: {one_line(exc)}"
         if message:
             try:
                 self.log_panel.info(message)
@@ -213,7 +212,7 @@ class LiveArrangerApp(App[int]):
         try:
             snap = self.stats_source()
         except Exception as exc:
-            self.log_panel.error(f"reading the engine's figures: {describe_error(exc)}")
+            self.log_panel.error(f"reading the engine's figures: {one_line(exc)}")
             snap = None
         self.last_snapshot = snap
         preset = ctrl.preset
@@ -260,7 +259,7 @@ class LiveArrangerApp(App[int]):
         try:
             message = self.controller.poll_input()
         except Exception as exc:
-            message = f"checking the MIDI input: {describe_error(exc)}"
+            message = f"checking the MIDI input: {one_line(exc)}"
         if message:
             self.log_panel.warning(message)
             self.poll_stats()
@@ -273,7 +272,7 @@ class LiveArrangerApp(App[int]):
         try:
             entries = self.controller.presets()
         except Exception as exc:
-            self.log_panel.error(f"listing presets: {describe_error(exc)}")
+            self.log_panel.error(f"listing presets: {one_line(exc)}")
             entries = []
         preset = self.controller.preset
         self.presets_panel.show_presets(entries, preset.name if preset else None)
@@ -300,7 +299,7 @@ class LiveArrangerApp(App[int]):
         try:
             work = self.controller.reroll()
         except Exception as exc:
-            log.warning(describe_error(exc))
+            log.warning(one_line(exc))
             return
         log.info("re-rolling the take ...")
         self.run_worker(lambda: self._reroll(work), name="reroll", group="reroll",
@@ -311,7 +310,7 @@ class LiveArrangerApp(App[int]):
         try:
             line, failed = work(), False
         except Exception as exc:
-            line, failed = f"re-roll failed: {describe_error(exc)}", True
+            line, failed = f"re-roll failed: {one_line(exc)}", True
         log = self.log_panel
         try:
             self.call_from_thread(log.error if failed else log.info, line)
@@ -413,7 +412,7 @@ def make_controller(config: SessionConfig, record_dir: str | Path | None = None,
         return RemoteController(port, host)
     if spawn_args is not None:
         if not port:
-            raise RuntimeError("--spawn needs an OSC port (--osc-port N, not 0)")
+            raise BadValue("--spawn needs an OSC port (--osc-port N, not 0)")
         spawn(spawn_args, port, host)
         return RemoteController(port, host)
     return Controller(config, record_dir=record_dir)

@@ -11,9 +11,10 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from livearranger.errors import one_line
 from livearranger.gm import PROGRAMS
 from livearranger.presets import Part
-from livearranger.tui.controller import describe_error, note_name, parse_program
+from livearranger.tui.controller import note_name, parse_program
 
 Apply = Callable[[dict[str, str]], str]
 FIELDS = ("program", "channel", "low", "high", "transpose")
@@ -64,7 +65,7 @@ class EditPartScreen(ModalScreen[str | None]):
         try:
             message = self.apply(values)
         except Exception as exc:
-            self.query_one("#edit-error", Static).update(f"[b red]{describe_error(exc)}[/]")
+            self.query_one("#edit-error", Static).update(f"[b red]{one_line(exc)}[/]")
             return
         self.dismiss(message)
 
@@ -94,7 +95,7 @@ class SavePresetScreen(ModalScreen[str | None]):
         try:
             message = self.apply(self.query_one("#save-name", Input).value)
         except Exception as exc:
-            self.query_one("#save-error", Static).update(f"[b red]{describe_error(exc)}[/]")
+            self.query_one("#save-error", Static).update(f"[b red]{one_line(exc)}[/]")
             return
         self.dismiss(message)
 
