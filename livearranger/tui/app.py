@@ -50,7 +50,8 @@ StatsSource = Callable[[], Snapshot | None]
 
 
 class UnexpectedError(LiveArrangerError, RuntimeError):
-    """An error nobody planned for, shown as one line on exit (traceback in a file)."""
+    """A bug met in the TUI: one line on exit, asking for a report with the file that
+    holds its traceback (the terminal was the TUI's)."""
 
     def __rich__(self) -> Text:
         return Text(str(self), style="bold red")
@@ -171,7 +172,8 @@ class LiveArrangerApp(App[int]):
         self._close_session()
         path = crash_report(error)
         wrapped = UnexpectedError(f"livearranger: unexpected error: {one_line(error)} "
-                                  f"(details in {path})")
+                                  f"(details in {path}); this is a bug in livearranger, "
+                                  "not something you did: please report it with that file")
         wrapped.__cause__ = error
         super()._handle_exception(wrapped)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import mido
+import pytest
 
 from livearranger.gm import PROGRAMS
 from livearranger.io.midi_io import MidiIOError
@@ -382,3 +383,24 @@ async def test_quit_stops_the_engine_and_saves_the_recording(rig: Rig) -> None:
     assert rig.controller.session is None
     assert [0x80 | rig.session.preset.parts[0].channel, 62, 0] in rig.sent(0x80) or any(
         m[1] == 62 for m in rig.sent(0x80))
+
+
+async def test_a_bug_leaves_one_line_asking_for_a_report_with_its_traceback(
+        rig: Rig, tmp_path: Path, monkeypatch) -> None:
+    from livearranger.tui.app import UnexpectedError
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+    def broken() -> None:
+        raise ZeroDivisionError("division by zero")
+
+    with pytest.raises(UnexpectedError) as caught:
+        async with rig.app.run_test(size=SIZE) as pilot:
+            rig.app.call_later(broken)
+            await pilot.pause(0.2)
+    text = str(caught.value)
+    assert "ZeroDivisionError: division by zero" in text and "please report it" in text
+    report = tmp_path / ".cache" / "livearranger" / "tui-error.log"
+    assert str(report) in text
+    assert "Traceback" in report.read_text() and "in broken" in report.read_text()
+    assert not rig.session.engine.running           # the instrument was stopped first
