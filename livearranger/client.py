@@ -25,7 +25,7 @@ PING_TIMEOUT_S = 0.5
 RENEW_S = 3.0             # how often a subscription is renewed (the server keeps one 10 s)
 
 
-class ControlError(LiveArrangerError, RuntimeError):
+class ControlError(LiveArrangerError):
     """The instrument refused, or did not answer; the message says which and why."""
 
 

@@ -27,7 +27,7 @@ from livearranger.router import Router
 from livearranger.stats import Snapshot
 
 
-class OfflineError(LiveArrangerError, RuntimeError):
+class OfflineError(LiveArrangerError):
     """An input file that cannot be read; the message names it."""
 
 

@@ -42,7 +42,7 @@ MAX_JOURNAL_BYTES = 1 << 30
 _PART_FIELDS = {f.name for f in fields(Part)}
 
 
-class RecoverError(LiveArrangerError, RuntimeError):
+class RecoverError(LiveArrangerError):
     """Nothing to recover, or a journal that cannot be read (one line)."""
 
 

@@ -26,7 +26,7 @@ INSTALL_HINT = f"pip install 'livearranger[{EXTRA}]'"
 WRONG_EDGE = "#d62728"        # outline of a note on another part than the written one
 
 
-class RollError(LiveArrangerError, RuntimeError):
+class RollError(LiveArrangerError):
     """A picture that cannot be drawn as asked (one line)."""
 
 

@@ -20,7 +20,7 @@ REGISTRY: dict[str, str] = {
 }
 
 
-class ArrangerError(LiveArrangerError, RuntimeError):
+class ArrangerError(LiveArrangerError):
     """An arranger that cannot be made (unknown name, model that will not load)."""
 
 

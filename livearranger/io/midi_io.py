@@ -30,7 +30,7 @@ import rtmidi  # noqa: E402
 CLIENT = "livearranger"
 
 
-class MidiIOError(LiveArrangerError, RuntimeError):
+class MidiIOError(LiveArrangerError):
     """A port or MIDI API that cannot be used; the message says what to do."""
 
 

@@ -22,7 +22,7 @@ from livearranger.presets import Preset
 from livearranger.router import Output
 
 
-class SynthError(LiveArrangerError, RuntimeError):
+class SynthError(LiveArrangerError):
     """The synth cannot run (no soundfont, no FluidSynth library, no audio driver)."""
 
 

@@ -53,7 +53,7 @@ RESULTS_DIR = Path("bench-results")
 Event = tuple[float, int, int, int]    # (time s, status high nibble, pitch, velocity)
 
 
-class BenchError(LiveArrangerError, RuntimeError):
+class BenchError(LiveArrangerError):
     """A benchmark that could not run; the message says why."""
 
 

@@ -49,7 +49,7 @@ SPLIT_SEED = 0
 DEFAULT_BPM = 120.0
 
 
-class DatasetError(LiveArrangerError, RuntimeError):
+class DatasetError(LiveArrangerError):
     """A dataset that cannot be loaded (music21 missing, unknown name, empty folder)."""
 
 

@@ -52,7 +52,7 @@ from functools import cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from livearranger.errors import LiveArrangerError
+from livearranger.errors import LiveArrangerError, one_line
 from livearranger.gm import family, program_number
 from livearranger.lab.datasets import (
     DatasetError,
@@ -671,8 +671,7 @@ def draw_pictures(seen: Seen, base: Path, name: str, say: Callable[[str], None])
         try:
             draw(target)
         except (RollError, OSError, ValueError, RuntimeError, MemoryError) as exc:
-            text = " ".join(str(exc).split()) or type(exc).__name__
-            say(f"could not draw the {what} {target.name} ({text}); the model and preset "
+            say(f"could not draw the {what} {target.name} ({one_line(exc)}); the model and preset "
                 "are written")
             continue
         drawn.append(target)

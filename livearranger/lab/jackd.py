@@ -20,7 +20,7 @@ from pathlib import Path
 from livearranger.errors import LiveArrangerError
 
 
-class JackError(LiveArrangerError, RuntimeError):
+class JackError(LiveArrangerError):
     """The JACK server could not be started."""
 
 

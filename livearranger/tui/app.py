@@ -49,7 +49,7 @@ SWITCH_INTERVAL_S = 0.0005
 StatsSource = Callable[[], Snapshot | None]
 
 
-class UnexpectedError(LiveArrangerError, RuntimeError):
+class UnexpectedError(LiveArrangerError):
     """A bug met in the TUI: one line on exit, asking for a report with the file that
     holds its traceback (the terminal was the TUI's)."""
 

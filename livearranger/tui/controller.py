@@ -48,7 +48,7 @@ TEMPERATURE_MAX = MAX_TEMPERATURE      # what the instrument accepts
 REROLL_TEMPERATURE = 1.0               # a re-roll samples at this while the session's is 0
 
 
-class ActionError(LiveArrangerError, RuntimeError):
+class ActionError(LiveArrangerError):
     """A player's request that cannot be done; the message says why."""
 
 
