@@ -80,6 +80,9 @@ def print_report(snap: Snapshot, file=sys.stdout) -> None:
         print(f"note: {notice}", file=file)
     if snap.tempo_bpm is not None:
         print(f"MIDI clock in: {snap.tempo_bpm:.1f} bpm", file=file)
+    hidden = snap.errors_total - len(snap.errors)
+    if hidden > 0:                     # the snapshot carries the latest errors only
+        print(f"warning: {hidden} earlier errors not shown", file=file)
     for err in snap.errors:
         print(f"warning: {err}", file=file)
 
