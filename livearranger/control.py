@@ -19,7 +19,7 @@ import math
 import socket
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +29,7 @@ import pythonosc
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket, ParseError
 
-from livearranger.errors import LiveArrangerError, one_line
+from livearranger.errors import ErrorLog, LiveArrangerError, one_line
 from livearranger.stats import Snapshot
 
 DEFAULT_OSC_PORT = 9131
@@ -117,7 +117,7 @@ class RefusalLog:
     def __init__(self, keep: int = LOG_KEEP, per_s: float = LOG_PER_S,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.kinds: Counter[str] = Counter()
-        self.reasons: deque[str] = deque(maxlen=keep)
+        self.reasons = ErrorLog(keep)
         self.unlogged = 0
         self._bucket = Bucket(per_s, clock=clock)
 
@@ -128,7 +128,7 @@ class RefusalLog:
     def add(self, kind: str, reason: str) -> None:
         self.kinds[kind] += 1
         if self._bucket.take():
-            self.reasons.append(reason)
+            self.reasons.add(reason)
         else:
             self.unlogged += 1
 
@@ -317,7 +317,7 @@ class ControlServer:
                     f"done, {log.count} refused" + (f" ({kinds})" if kinds else ""))
             if log.unlogged:
                 line += f"; {log.unlogged} refusals not logged (rate limit)"
-            return [line] + [f"OSC refused: {r}" for r in list(log.reasons)[-3:]]
+            return [line] + [f"OSC refused: {r}" for r in log.reasons.latest(3)]
 
     def refusals(self) -> int:
         with self._lock:
@@ -325,7 +325,7 @@ class ControlServer:
 
     def last_reasons(self, n: int = LOG_KEEP) -> list[str]:
         with self._lock:
-            return list(self.log.reasons)[-n:]
+            return self.log.reasons.latest(n)
 
     # ------------------------------------------------------------ the thread
     def _run(self) -> None:
