@@ -17,15 +17,21 @@ import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from livearranger import __version__
 from livearranger.arrangers import arranger_names
-from livearranger.chords import MAX_HORIZON_MS, check_horizon
+from livearranger.chords import check_horizon
 from livearranger.control import DEFAULT_OSC_HOST, DEFAULT_OSC_PORT
 from livearranger.errors import LiveArrangerError, one_line
 from livearranger.io.midi_io import API_NAMES, default_api
-from livearranger.presets import PresetError, list_presets, load_preset, user_preset_dir
+from livearranger.presets import (
+    MAX_HORIZON_MS,
+    PresetError,
+    list_presets,
+    load_preset,
+    user_preset_dir,
+)
 from livearranger.router import DAW_MODES
 from livearranger.stats import Snapshot
 from livearranger.watchdog import StopWatchdog
@@ -33,6 +39,7 @@ from livearranger.watchdog import StopWatchdog
 if TYPE_CHECKING:
     from livearranger.offline import ArrangeResult
     from livearranger.presets import Preset
+    from livearranger.session import SessionConfig
 
 EXIT_ERROR = 2      # an error of ours: one line
 EXIT_BUG = 1        # anything else: a traceback and a bug-report hint
@@ -46,7 +53,7 @@ def _fmt_ms(d: dict[str, float]) -> str:
     return f"p50 {d['p50_ms']:.3f} ms  p99 {d['p99_ms']:.3f} ms  max {d['max_ms']:.3f} ms"
 
 
-def print_report(snap: Snapshot, file=sys.stdout) -> None:
+def print_report(snap: Snapshot, file: TextIO = sys.stdout) -> None:
     """Per-part note counts and the engine's latency figures."""
     width = max(len(n) for n in snap.part_names)
     print(f"preset {snap.preset}, arranger {snap.arranger}: {snap.notes_in} notes in",
@@ -191,7 +198,7 @@ def _arrange_alternatives(args: argparse.Namespace, preset: Preset, rolls: list[
     return 0
 
 
-def _config(args: argparse.Namespace):
+def _config(args: argparse.Namespace) -> SessionConfig:
     from livearranger.session import SessionConfig
 
     outputs = [o.strip() for spec in args.out for o in spec.split(",") if o.strip()]
@@ -271,7 +278,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     return 0
 
 
-def _say(line: str, file) -> None:
+def _say(line: str, file: TextIO) -> None:
     """Print one line, where the terminal may already be gone (SIGHUP)."""
     try:
         print(line, file=file, flush=True)
@@ -345,7 +352,7 @@ def _play_args(args: argparse.Namespace) -> list[str]:
     return out
 
 
-def _run_tui(config, args: argparse.Namespace) -> int:
+def _run_tui(config: SessionConfig, args: argparse.Namespace) -> int:
     """The TUI: attached to the instrument answering on ``--osc-port`` if one does, else
     (``--spawn``) one started for it, else in this process."""
     try:
@@ -362,13 +369,13 @@ def cmd_tui(args: argparse.Namespace) -> int:
 # -------------------------------------------------------------------- parser
 def _horizon_ms(args: argparse.Namespace) -> float | None:
     """``--horizon-ms`` checked: None (the preset's) or 0..MAX_HORIZON_MS."""
-    ms = args.horizon_ms
-    if ms is not None:
-        try:
-            check_horizon(ms / 1000.0)
-        except ValueError:
-            raise CliError(f"--horizon-ms must be 0-{MAX_HORIZON_MS:g} ms, "
-                           f"got {ms:g}") from None
+    if args.horizon_ms is None:
+        return None
+    ms = float(args.horizon_ms)
+    try:
+        check_horizon(ms / 1000.0)
+    except ValueError:
+        raise CliError(f"--horizon-ms must be 0-{MAX_HORIZON_MS:g} ms, got {ms:g}") from None
     return ms
 
 
@@ -531,7 +538,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = parser.parse_args(["tui"])
         if getattr(args, "out", None) is None and args.command in ("play", "tui"):
             args.out = ["synth"]
-        return args.func(args)
+        return int(args.func(args))
     except KeyboardInterrupt:
         return 130
     except LiveArrangerError as exc:            # the player's to fix: one line
