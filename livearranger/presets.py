@@ -80,11 +80,6 @@ class Preset:
         return [p.name for p in self.parts]
 
 
-# the arrangers a preset may name: those ``livearranger.arrangers`` can make (a test
-# checks), so that a preset naming another is refused as it loads, with its file
-ARRANGER_NAMES = ("model", "closest-pitch", "zone", "top-bottom", "voice-leading",
-                  "most-common")
-
 MAX_PRESET_BYTES = 64 * 1024   # a preset file (the shipped ones are under 2 KB)
 MAX_TEXT = 100                 # characters in a name, model or port
 MAX_PARTS = 15                 # one per channel, channel 10 (drums) excepted
@@ -238,9 +233,11 @@ def parse_preset(data: dict[str, Any], src: str = "<preset>") -> Preset:
     if not name:
         raise PresetError(f"{src}: name: must not be empty")
     arranger = _str(f"{src}: arranger", data.get("arranger", "closest-pitch"))
-    if arranger not in ARRANGER_NAMES:
+    from livearranger.arrangers import arranger_names  # here: arrangers import presets
+
+    if arranger not in arranger_names():
         raise PresetError(f"{src}: arranger: unknown arranger {_show(arranger)} "
-                          f"(known: {', '.join(ARRANGER_NAMES)})")
+                          f"(known: {', '.join(arranger_names())})")
     horizon = data.get("horizon_ms", 0.0)
     if isinstance(horizon, bool) or not isinstance(horizon, int | float) \
             or not 0.0 <= horizon <= MAX_HORIZON_MS:

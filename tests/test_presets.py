@@ -60,6 +60,7 @@ def _hinted(hints: str, *more_parts: str) -> str:
     ('name = "x"\n[[parts]]\nname = "a"\nprogram = 1\nchannel = 10\n',
      "parts[0].channel", "drum channel"),
     ('name = "x"\narranger = "magic"\n[[parts]]\n' + GOOD_PART, "arranger", "unknown arranger"),
+    # a name only the lab knew: refused here, not later by `arrange` without the file
     ('name = "x"\narranger = "lstm"\n[[parts]]\n' + GOOD_PART, "arranger", "unknown arranger"),
     ('name = "x"\n', "parts", "at least one"),
     ('name = "x"\n[[parts]\n', "", "not valid TOML"),
@@ -189,10 +190,3 @@ def test_random_toml_gives_a_preset_or_one_line(tmp_path_factory):
             assert 1 <= len(preset.parts) <= 15
 
     check()
-
-
-def test_every_arranger_a_preset_may_name_can_be_made() -> None:
-    from livearranger.arrangers import arranger_names
-    from livearranger.presets import ARRANGER_NAMES
-
-    assert sorted(ARRANGER_NAMES) == sorted(arranger_names())
