@@ -512,7 +512,7 @@ class Session:
     def control_arranger(self, name: str) -> str:
         if name not in arranger_names():
             raise BadValue(f"unknown arranger {name!r} "
-                             f"(known: {', '.join(arranger_names())})")
+                           f"(known: {', '.join(arranger_names())})")
         with self._control_lock:
             self.set_arranger(name)
             self.config = replace(self.config, arranger=name)
