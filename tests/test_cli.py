@@ -233,3 +233,9 @@ def test_a_real_bug_shows_its_traceback_and_asks_for_a_report(bug, monkeypatch, 
     assert "Traceback (most recent call last)" in err
     assert f"{type(bug).__name__}: {bug}" in err and "in broken" in err
     assert err.rstrip().splitlines()[-1].endswith("please report it with the lines above")
+
+
+def test_spawn_without_an_osc_port_is_one_line(capsys):
+    assert main(["tui", "--spawn", "--osc-port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err == "livearranger: error: --spawn needs an OSC port (--osc-port N, not 0)\n"
