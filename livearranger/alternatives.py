@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from livearranger.arrangers import ArrangerError
+from livearranger.errors import BadValue
 from livearranger.events import CHANNEL_MASK, KIND_MASK, NOTE_OFF, NOTE_ON
 from livearranger.files import check_writable
 from livearranger.offline import ArrangeResult, arrange_file, arrange_performance
@@ -250,15 +251,15 @@ def reroll_take(take: Recorder, preset: Preset, temperature: float = 1.0,
     ``temperature`` (seed ``seed``, a fresh one when None) into ``dst`` (default:
     ``reroll_path`` of the take's file), with correction horizon ``horizon_ms`` (None:
     the preset's).  ArrangerError when the model cannot sample (temperature not above
-    0, no model), ValueError when the take has no notes."""
+    0, no model), BadValue when the take has no notes."""
     check_alternatives(SAMPLING_ARRANGER, 1, temperature, top_k)
     if dst is None:
         if take.path is None:
-            raise ValueError("the take has no file to put its re-roll beside")
+            raise BadValue("the take has no file to put its re-roll beside")
         dst = reroll_path(take.path)
     performance, take_parts = take_performance(take)
     if not take_parts:
-        raise ValueError("the take has no notes yet to re-roll")
+        raise BadValue("the take has no notes yet to re-roll")
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1, dtype=np.uint32)[0])
     sampler = sampling_arranger(preset, temperature, top_k, seed)

@@ -2,8 +2,9 @@
 bench.
 
 Every failure a player can cause (bad port, preset, model, file, no JACK server, no
-soundfont) ends in one readable line on stderr and a non-zero exit, never a traceback
-(set ``LIVEARRANGER_DEBUG=1`` to see one).
+soundfont) is a ``LiveArrangerError`` and ends in one readable line on stderr and exit
+status 2, never a traceback (set ``LIVEARRANGER_DEBUG=1`` to see one).  Anything else is
+a bug: its traceback is shown, with a line asking to report it, and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -13,18 +14,25 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from livearranger import __version__
-from livearranger.arrangers import ArrangerError, arranger_names
-from livearranger.chords import MAX_HORIZON_MS, check_horizon
+from livearranger.arrangers import arranger_names
+from livearranger.chords import check_horizon
 from livearranger.control import DEFAULT_OSC_HOST, DEFAULT_OSC_PORT
+from livearranger.errors import LiveArrangerError, one_line
 from livearranger.events import KIND_MASK, NOTE_ON
-from livearranger.io.midi_io import API_NAMES, MidiIOError, default_api
-from livearranger.io.synth import SynthError
-from livearranger.presets import PresetError, list_presets, load_preset, user_preset_dir
+from livearranger.io.midi_io import API_NAMES, default_api
+from livearranger.presets import (
+    MAX_HORIZON_MS,
+    PresetError,
+    list_presets,
+    load_preset,
+    user_preset_dir,
+)
 from livearranger.router import DAW_MODES
 from livearranger.stats import Snapshot
 from livearranger.tui.signals import STOP_SIGNALS
@@ -33,11 +41,13 @@ from livearranger.watchdog import StopWatchdog
 if TYPE_CHECKING:
     from livearranger.offline import ArrangeResult
     from livearranger.presets import Preset
+    from livearranger.session import SessionConfig
 
-EXIT_ERROR = 2
+EXIT_ERROR = 2      # an error of ours: one line
+EXIT_BUG = 1        # anything else: a traceback and a bug-report hint
 
 
-class CliError(RuntimeError):
+class CliError(LiveArrangerError):
     """A usage problem found after parsing (one line)."""
 
 
@@ -45,7 +55,7 @@ def _fmt_ms(d: dict[str, float]) -> str:
     return f"p50 {d['p50_ms']:.3f} ms  p99 {d['p99_ms']:.3f} ms  max {d['max_ms']:.3f} ms"
 
 
-def print_report(snap: Snapshot, file=sys.stdout) -> None:
+def print_report(snap: Snapshot, file: TextIO = sys.stdout) -> None:
     """Per-part note counts and the engine's latency figures."""
     width = max(len(n) for n in snap.part_names)
     print(f"preset {snap.preset}, arranger {snap.arranger}: {snap.notes_in} notes in",
@@ -79,6 +89,9 @@ def print_report(snap: Snapshot, file=sys.stdout) -> None:
         print(f"note: {notice}", file=file)
     if snap.tempo_bpm is not None:
         print(f"MIDI clock in: {snap.tempo_bpm:.1f} bpm", file=file)
+    hidden = snap.errors_total - len(snap.errors)
+    if hidden > 0:                     # the snapshot carries the latest errors only
+        print(f"warning: {hidden} earlier errors not shown", file=file)
     for err in snap.errors:
         print(f"warning: {err}", file=file)
 
@@ -187,7 +200,7 @@ def _arrange_alternatives(args: argparse.Namespace, preset: Preset, rolls: list[
     return 0
 
 
-def _config(args: argparse.Namespace):
+def _config(args: argparse.Namespace) -> SessionConfig:
     from livearranger.session import SessionConfig
 
     outputs = [o.strip() for spec in args.out for o in spec.split(",") if o.strip()]
@@ -264,7 +277,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     return 0
 
 
-def _say(line: str, file) -> None:
+def _say(line: str, file: TextIO) -> None:
     """Print one line, where the terminal may already be gone (SIGHUP)."""
     try:
         print(line, file=file, flush=True)
@@ -338,7 +351,7 @@ def _play_args(args: argparse.Namespace) -> list[str]:
     return out
 
 
-def _run_tui(config, args: argparse.Namespace) -> int:
+def _run_tui(config: SessionConfig, args: argparse.Namespace) -> int:
     """The TUI: attached to the instrument answering on ``--osc-port`` if one does, else
     (``--spawn``) one started for it, else in this process."""
     try:
@@ -355,13 +368,13 @@ def cmd_tui(args: argparse.Namespace) -> int:
 # -------------------------------------------------------------------- parser
 def _horizon_ms(args: argparse.Namespace) -> float | None:
     """``--horizon-ms`` checked: None (the preset's) or 0..MAX_HORIZON_MS."""
-    ms = args.horizon_ms
-    if ms is not None:
-        try:
-            check_horizon(ms / 1000.0)
-        except ValueError:
-            raise CliError(f"--horizon-ms must be 0-{MAX_HORIZON_MS:g} ms, "
-                           f"got {ms:g}") from None
+    if args.horizon_ms is None:
+        return None
+    ms = float(args.horizon_ms)
+    try:
+        check_horizon(ms / 1000.0)
+    except ValueError:
+        raise CliError(f"--horizon-ms must be 0-{MAX_HORIZON_MS:g} ms, got {ms:g}") from None
     return ms
 
 
@@ -524,16 +537,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = parser.parse_args(["tui"])
         if getattr(args, "out", None) is None and args.command in ("play", "tui"):
             args.out = ["synth"]
-        return args.func(args)
+        return int(args.func(args))
     except KeyboardInterrupt:
         return 130
-    except (PresetError, MidiIOError, SynthError, ArrangerError, CliError, ValueError,
-            OSError, RuntimeError, ImportError, MemoryError, RecursionError) as exc:
+    except LiveArrangerError as exc:            # the player's to fix: one line
         if os.environ.get("LIVEARRANGER_DEBUG"):
             raise
-        print(f"livearranger: error: {exc}", file=sys.stderr)
+        print(f"livearranger: error: {one_line(exc)}", file=sys.stderr)
         return EXIT_ERROR
-
+    except MemoryError:                          # the machine's limit, not a bug
+        print("livearranger: error: out of memory", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception:                            # a bug: show it whole, ask for a report
+        traceback.print_exc()
+        print(f"livearranger {__version__}: this is a bug in livearranger, not something "
+              "you did; please report it with the lines above", file=sys.stderr)
+        return EXIT_BUG
 
 if __name__ == "__main__":
     sys.exit(main())

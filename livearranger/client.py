@@ -17,6 +17,7 @@ from typing import Any
 from pythonosc.osc_packet import OscPacket
 
 from livearranger.control import DEFAULT_OSC_HOST, PREFIX, SessionStatus, message
+from livearranger.errors import LiveArrangerError
 from livearranger.stats import Snapshot
 
 ASK_TIMEOUT_S = 5.0       # a preset switch loading a model can take a few seconds
@@ -24,7 +25,7 @@ PING_TIMEOUT_S = 0.5
 RENEW_S = 3.0             # how often a subscription is renewed (the server keeps one 10 s)
 
 
-class ControlError(RuntimeError):
+class ControlError(LiveArrangerError):
     """The instrument refused, or did not answer; the message says which and why."""
 
 
@@ -80,6 +81,7 @@ def decode(period: dict[str, list[Any]],
         last_input=None if pitch < 0 else (int(pitch), int(velocity)),
         preset=str(preset[0]), arranger=str(preset[1]), horizon_ms=float(preset[2]),
         errors=[str(e) for e in period.get("errors", [])],
+        errors_total=int(notes[8]) if len(notes) > 8 else 0,
         tempo_bpm=None if tempo < 0 else float(tempo),
         beat=None if beat < 0 else float(beat),
         realtime=None if realtime < 0 else bool(realtime),

@@ -19,7 +19,7 @@ import math
 import socket
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +29,7 @@ import pythonosc
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket, ParseError
 
+from livearranger.errors import ErrorLog, LiveArrangerError, one_line
 from livearranger.stats import Snapshot
 
 DEFAULT_OSC_PORT = 9131
@@ -75,12 +76,16 @@ class SessionStatus:
     temperature: float = 0.0
 
 
-class Refused(ValueError):
+class Refused(LiveArrangerError, ValueError):
     """A message the server will not carry out; ``kind`` says which sort of refusal."""
 
     def __init__(self, kind: str, reason: str) -> None:
         super().__init__(reason)
         self.kind = kind
+
+
+class OscUnavailable(LiveArrangerError, OSError):
+    """OSC control that cannot listen where asked (the port taken, an unknown host)."""
 
 
 class Bucket:
@@ -112,7 +117,7 @@ class RefusalLog:
     def __init__(self, keep: int = LOG_KEEP, per_s: float = LOG_PER_S,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.kinds: Counter[str] = Counter()
-        self.reasons: deque[str] = deque(maxlen=keep)
+        self.reasons = ErrorLog(keep)
         self.unlogged = 0
         self._bucket = Bucket(per_s, clock=clock)
 
@@ -123,7 +128,7 @@ class RefusalLog:
     def add(self, kind: str, reason: str) -> None:
         self.kinds[kind] += 1
         if self._bucket.take():
-            self.reasons.append(reason)
+            self.reasons.add(reason)
         else:
             self.unlogged += 1
 
@@ -263,8 +268,12 @@ class ControlServer:
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        """Bind and start serving (OSError, the port named, when it cannot bind)."""
-        infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_DGRAM)
+        """Bind and start serving (OscUnavailable, the address named, when it cannot)."""
+        try:
+            infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_DGRAM)
+        except OSError as exc:
+            raise OscUnavailable(f"OSC control cannot listen on udp {self.host}:{self.port}: "
+                                 f"{exc.strerror or exc}") from None
         family, _type, _proto, _name, addr = infos[0]
         sock = socket.socket(family, socket.SOCK_DGRAM)
         try:
@@ -272,8 +281,8 @@ class ControlServer:
             sock.bind(addr)
         except OSError as exc:
             sock.close()
-            raise OSError(f"OSC control cannot listen on udp {self.host}:{self.port}: "
-                          f"{exc.strerror or exc}") from None
+            raise OscUnavailable(f"OSC control cannot listen on udp {self.host}:{self.port}: "
+                                 f"{exc.strerror or exc}") from None
         self._sock = sock
         self.port = sock.getsockname()[1]
         logging.getLogger().addFilter(self._quiet)
@@ -308,7 +317,7 @@ class ControlServer:
                     f"done, {log.count} refused" + (f" ({kinds})" if kinds else ""))
             if log.unlogged:
                 line += f"; {log.unlogged} refusals not logged (rate limit)"
-            return [line] + [f"OSC refused: {r}" for r in list(log.reasons)[-3:]]
+            return [line] + [f"OSC refused: {r}" for r in log.reasons.latest(3)]
 
     def refusals(self) -> int:
         with self._lock:
@@ -316,7 +325,7 @@ class ControlServer:
 
     def last_reasons(self, n: int = LOG_KEEP) -> list[str]:
         with self._lock:
-            return list(self.log.reasons)[-n:]
+            return self.log.reasons.latest(n)
 
     # ------------------------------------------------------------ the thread
     def _run(self) -> None:
@@ -382,8 +391,7 @@ class ControlServer:
         except Refused as exc:
             return self._refuse(exc.kind, str(exc), sender)
         except Exception as exc:         # the target said no: report, serve on
-            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            return self._refuse("failed", f"{address}: {text or type(exc).__name__}", sender)
+            return self._refuse("failed", f"{address}: {one_line(exc)}", sender)
         with self._lock:
             self.done += 1
         if address.endswith("/ping"):
@@ -482,7 +490,7 @@ def stats_messages(snap: Snapshot, refused: int,
                 float(lat["max_ms"]), int(lat["count"])),
         message(f"{PREFIX}/stats/notes", snap.notes_in, sum(sounding),
                 snap.dropped_note_ons, snap.ignored, snap.moves, refused, snap.doubles,
-                snap.caught_up),
+                snap.caught_up, snap.errors_total),
         message(f"{PREFIX}/stats/parts", *snap.counts),
         message(f"{PREFIX}/stats/sounding", *sounding),
         message(f"{PREFIX}/stats/preset", snap.preset, snap.arranger, float(snap.horizon_ms)),
@@ -495,7 +503,7 @@ def stats_messages(snap: Snapshot, refused: int,
         message(f"{PREFIX}/stats/mix", _pitches(i + 1 for i in snap.muted),
                 _pitches(i + 1 for i in snap.soloed)),
         message(f"{PREFIX}/stats/sparkline", *[float(v) for v in snap.latency_recent[-32:]]),
-        message(f"{PREFIX}/stats/errors", *[e[:2 * MAX_STRING] for e in snap.errors[-10:]]),
+        message(f"{PREFIX}/stats/errors", *[e[:2 * MAX_STRING] for e in snap.errors]),
     ]
     for i, name in enumerate(snap.part_names):
         out.append(message(f"{PREFIX}/stats/part", i + 1, name, snap.counts[i],

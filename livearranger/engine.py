@@ -23,6 +23,7 @@ from typing import Any
 
 from livearranger.arrangers.base import Arranger
 from livearranger.chords import check_horizon
+from livearranger.errors import ErrorLog
 from livearranger.events import (
     KIND_MASK,
     LONE_EOX,
@@ -82,7 +83,9 @@ class Engine(Observer):
         # the engine thread runs at realtime priority (None: no thread started yet)
         self.realtime: bool | None = None
         self._overloaded = False
-        self.errors: list[str] = []
+        # one log for the engine and each router it plays through, in order
+        self.errors = ErrorLog()
+        router.errors = self.errors
         self.performer = Performer(preset, arranger, router, horizon, self.now,
                                    self._error)
         self.performer.observers.append(self)
@@ -350,8 +353,7 @@ class Engine(Observer):
         self.performer.settle()
 
     def _error(self, text: str) -> None:
-        if len(self.errors) < 100:
-            self.errors.append(text)
+        self.errors.add(text)
 
     # ------------------------------------------------------------- controls
     def panic(self, time_s: float | None = None) -> int:
@@ -375,6 +377,7 @@ class Engine(Observer):
                 out.preset_changed(preset)
             if close_old and new_router is not old:
                 old.close()
+            new_router.errors = self.errors
             performer.install(preset, arranger, new_router)
             self._install(arranger, new_router)
         self.call(swap)
@@ -414,7 +417,6 @@ class Engine(Observer):
         clock = performer.clock
         horizon = performer.horizon
         recent = self.latency.values()[-64:]
-        errors = self.errors + router.errors
         return Snapshot(
             part_names=list(act.names),
             counts=list(act.counts),
@@ -430,7 +432,7 @@ class Engine(Observer):
             last_input=performer.last_input,
             arranger=performer.arranger.describe(),
             preset=performer.preset.name,
-            errors=errors[-10:],
+            errors=self.errors.latest(10), errors_total=self.errors.total,
             horizon_ms=0.0 if horizon is None else horizon * 1000.0,
             moves=performer.moves,
             doubles=performer.doubles,

@@ -11,8 +11,10 @@ import os
 import stat
 from pathlib import Path
 
+from livearranger.errors import LiveArrangerError
 
-class FileProblem(OSError):
+
+class FileProblem(LiveArrangerError, OSError):
     """A file that cannot be read or written as asked; the message names it (one line)."""
 
 

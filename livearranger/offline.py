@@ -16,6 +16,7 @@ from pathlib import Path
 
 from livearranger.arrangers import Arranger, make_arranger
 from livearranger.engine import Engine
+from livearranger.errors import BadValue, LiveArrangerError
 from livearranger.events import CHANNEL_MASK, DRUM_CHANNEL, KIND_MASK, NOTE_ON, PROGRAM, parse
 from livearranger.files import FileProblem, check_writable, read_limited
 from livearranger.io.midifile import MAX_FILE_BYTES, MidiFileError, read_smf
@@ -26,7 +27,7 @@ from livearranger.router import Router
 from livearranger.stats import Snapshot
 
 
-class OfflineError(RuntimeError):
+class OfflineError(LiveArrangerError):
     """An input file that cannot be read; the message names it."""
 
 
@@ -144,7 +145,7 @@ def run_demo(out_dir: str | Path, preset: Preset, arranger: Arranger | str | Non
     real time; write ``out_dir``/demo.mid and demo.wav (at the written tempo, final
     parts).  ``horizon_ms`` overrides the preset's correction horizon."""
     if speed <= 0:
-        raise ValueError("speed must be positive")
+        raise BadValue("speed must be positive")
     out = Path(out_dir)
     check_writable(out / "demo.mid", "demo")
     events = read_performance(performance or demo_performance())

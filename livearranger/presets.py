@@ -15,12 +15,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from livearranger.errors import LiveArrangerError, one_line
 from livearranger.events import DRUM_CHANNEL
 from livearranger.files import FileProblem, read_limited
 from livearranger.gm import PROGRAMS, program_number
 
 
-class PresetError(ValueError):
+class PresetError(LiveArrangerError, ValueError):
     """A preset that cannot be used; the message names the file, the key and the problem."""
 
 
@@ -169,7 +170,7 @@ def _part(src: str, index: int, raw: Any) -> Part:
     try:
         program = program_number(raw["program"])
     except ValueError as exc:
-        raise PresetError(f"{where}.program: {_one_line(str(exc))}") from None
+        raise PresetError(f"{where}.program: {one_line(exc, 200)}") from None
     channel = _int(f"{where}.channel", raw["channel"], 1, 16)
     if channel - 1 == DRUM_CHANNEL:
         raise PresetError(f"{where}.channel: 10 is the General MIDI drum channel")
@@ -292,7 +293,7 @@ def load_preset_file(path: str | Path) -> Preset:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PresetError(f"{path}: not valid TOML ({_one_line(str(exc))})") from None
+        raise PresetError(f"{path}: not valid TOML ({one_line(exc, 200)})") from None
     except RecursionError:
         raise PresetError(f"{path}: not a usable preset (nested too deeply)") from None
     try:
@@ -301,8 +302,8 @@ def load_preset_file(path: str | Path) -> Preset:
         raise PresetError(f"{path}: not a usable preset (nested too deeply)") from None
 
 
-def _one_line(text: str, limit: int = 200) -> str:
-    """``text`` on one line, cut to ``limit`` characters."""
+def _short(text: str, limit: int) -> str:
+    """``text`` (a value's repr) on one line, cut to ``limit`` characters."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
@@ -310,7 +311,7 @@ def _one_line(text: str, limit: int = 200) -> str:
 def _show(value: Any) -> str:
     """A value for an error message: its repr, on one line and short."""
     try:
-        return _one_line(repr(value), 60)
+        return _short(repr(value), 60)
     except RecursionError:
         return "(a deeply nested value)"
 

@@ -25,6 +25,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
+from livearranger.errors import LiveArrangerError
 from livearranger.events import (
     CHANNEL_MASK,
     DATA_BYTES,
@@ -49,7 +50,7 @@ MAX_JOURNAL_BYTES = 1 << 30
 _PART_FIELDS = {f.name for f in fields(Part)}
 
 
-class RecoverError(RuntimeError):
+class RecoverError(LiveArrangerError):
     """Nothing to recover, or a journal that cannot be read (one line)."""
 
 

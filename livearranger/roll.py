@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from livearranger.errors import LiveArrangerError
 from livearranger.events import KIND_MASK, NOTE_OFF, NOTE_ON, note_name
 from livearranger.files import check_writable
 from livearranger.recorder import Recorder
@@ -26,7 +27,7 @@ INSTALL_HINT = f"pip install 'livearranger[{EXTRA}]'"
 WRONG_EDGE = "#d62728"        # outline of a note on another part than the written one
 
 
-class RollError(RuntimeError):
+class RollError(LiveArrangerError):
     """A picture that cannot be drawn as asked (one line)."""
 
 

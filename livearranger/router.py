@@ -12,6 +12,7 @@ at once, its new notes are not sent, and the note-offs of what it never sent are
 
 from __future__ import annotations
 
+from livearranger.errors import ErrorLog
 from livearranger.events import (
     ALL_NOTES_OFF,
     BEND_CENTRE,
@@ -44,7 +45,7 @@ class Router:
         self.channels = [p.channel for p in preset.parts]
         self.outputs: list[Output] = list(outputs or [])
         self.sounding: set[tuple[int, int]] = set()   # (part, pitch sent)
-        self.errors: list[str] = []
+        self.errors = ErrorLog()     # outputs that failed (the engine's errors too)
         self.muted: set[int] = set()
         self.soloed: set[int] = set()
         self.silent: frozenset[int] = frozenset()      # parts not heard now
@@ -69,9 +70,8 @@ class Router:
                 self._failed(out, exc)
 
     def _failed(self, out: Output, exc: Exception) -> None:
-        """Report an output that failed (the first 100 reports are kept)."""
-        if len(self.errors) < 100:
-            self.errors.append(f"{type(out).__name__}: {exc}")
+        """Report an output that failed (the latest reports are kept)."""
+        self.errors.add(f"{type(out).__name__}: {exc}")
 
     def setup(self, time: float = 0.0) -> None:
         """Program change on each part's channel (bend and sustain: ``panic``)."""
@@ -209,5 +209,6 @@ class Router:
 
     def close(self) -> None:
         """Close every output (after a panic, which the engine does first)."""
-        self.errors.extend(close_outputs(self.outputs))
+        for error in close_outputs(self.outputs):
+            self.errors.add(error)
         self.outputs = []

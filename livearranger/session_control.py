@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from livearranger.arrangers import arranger_names
 from livearranger.control import ControlServer, SessionStatus
 from livearranger.engine import Engine
+from livearranger.errors import BadValue
 from livearranger.io.midi_io import MidiInput
 from livearranger.presets import Preset, list_presets
 from livearranger.recorder import fresh_take_path
@@ -131,15 +132,15 @@ class SessionControl:
         session = self.session
         known = dict(list_presets())
         if name not in known:
-            raise ValueError(f"unknown preset {name!r} (known: {', '.join(sorted(known))})")
+            raise BadValue(f"unknown preset {name!r} (known: {', '.join(sorted(known))})")
         session.set_preset(name, session.config.arranger)
         return f"preset {session.preset.name}: {', '.join(session.preset.part_names)}"
 
     def control_arranger(self, name: str) -> str:
         session = self.session
         if name not in arranger_names():
-            raise ValueError(f"unknown arranger {name!r} "
-                             f"(known: {', '.join(arranger_names())})")
+            raise BadValue(f"unknown arranger {name!r} "
+                           f"(known: {', '.join(arranger_names())})")
         with session.control_lock:
             session.set_arranger(name)
             session.config = replace(session.config, arranger=name)
@@ -149,7 +150,7 @@ class SessionControl:
         """The learned model's sampling temperature (0: always its best part)."""
         session = self.session
         if not 0.0 <= value <= MAX_TEMPERATURE:
-            raise ValueError(f"temperature must be 0-{MAX_TEMPERATURE:g}, got {value:g}")
+            raise BadValue(f"temperature must be 0-{MAX_TEMPERATURE:g}, got {value:g}")
         with session.control_lock:
             session.config = replace(session.config, temperature=value)
             if session.arranger_name == "model":     # in place: the model keeps its history
@@ -180,14 +181,14 @@ class SessionControl:
             return f"recording to {path}"
 
     def _part_index(self, part: int | str) -> int:
-        """0-based index of a part given by number (from 1) or name; ValueError if none."""
+        """0-based index of a part given by number (from 1) or name; BadValue if none."""
         names = self.session.preset.part_names
         if isinstance(part, str):
             if part not in names:
-                raise ValueError(f"no part {part!r} (parts: {', '.join(names)})")
+                raise BadValue(f"no part {part!r} (parts: {', '.join(names)})")
             return names.index(part)
         if not 1 <= part <= len(names):
-            raise ValueError(f"no part {part} (parts 1-{len(names)})")
+            raise BadValue(f"no part {part} (parts 1-{len(names)})")
         return part - 1
 
     def control_mute(self, part: int | str, on: bool) -> str:

@@ -106,7 +106,7 @@ class Snapshot:
     last_input: tuple[int, int] | None  # (pitch, velocity) of the latest note-on
     arranger: str
     preset: str
-    errors: list[str]
+    errors: list[str]              # the latest errors (up to 10), oldest first
     horizon_ms: float = 0.0        # how long a key's part may still be corrected (0: never)
     moves: int = 0                 # keys moved to another part by a correction
     doubles: int = 0               # keys also sounded on a free part (unisons)
@@ -118,3 +118,8 @@ class Snapshot:
     realtime: bool | None = None   # the engine thread has realtime priority (None: no thread)
     muted: list[int] = field(default_factory=list)    # parts muted (0-based)
     soloed: list[int] = field(default_factory=list)   # parts soloed (0-based)
+    errors_total: int = 0          # errors ever reported: which of ``errors`` are new
+
+    def __post_init__(self) -> None:
+        if self.errors_total < len(self.errors):      # a snapshot made without a total
+            object.__setattr__(self, "errors_total", len(self.errors))

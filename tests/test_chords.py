@@ -137,7 +137,7 @@ def test_engine_thread_decides_what_the_replay_decides(name):
                 engine.feed([0x80, p, 0], int(t * 1e9))
         assert engine.wait_idle(30.0)
         engine.stop()
-        assert not engine.router.sounding and engine.errors == []
+        assert not engine.router.sounding and list(engine.errors) == []
         got = sorted((t, m[1], part) for t, part, m in rec.events
                      if m[0] & 0xF0 == 0x90 and m[2] > 0)
         want = sorted([(float(perf.onset[j]), int(perf.pitch[j]), int(expected.final[j]))

@@ -124,6 +124,19 @@ def test_errors_are_one_line_and_exit_2(args, text, tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+def test_a_preset_naming_an_arranger_there_is_not_is_refused_naming_its_file(tmp_path):
+    """It loaded, and ``arrange`` then said "unknown arranger" without the file."""
+    preset = tmp_path / "old.toml"
+    preset.write_text('name = "old"\narranger = "lstm"\n[[parts]]\nname = "a"\n'
+                      'program = 1\nchannel = 1\n')
+    proc = subprocess.run([sys.executable, "-m", "livearranger", "arrange", "x.mid", "-o",
+                           "y.mid", "--preset", str(preset)],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1
+    assert f"{preset}: arranger: unknown arranger 'lstm'" in proc.stderr
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_a_signal_while_play_starts_ends_it_in_one_line(sig, monkeypatch, capsys):
     import livearranger.session as session_module
@@ -173,3 +186,56 @@ def test_the_report_says_when_the_engine_was_not_realtime():
     assert "ordinary priority" in report(False)
     assert "ordinary priority" not in report(True)
     assert "ordinary priority" not in report(None)
+
+
+def test_the_report_shows_the_latest_errors_and_counts_the_rest():
+    import io
+
+    from livearranger.cli import print_report
+    from livearranger.stats import Snapshot
+
+    def report(errors, total):
+        snap = Snapshot(part_names=["a"], counts=[1], sounding=[[]], recent=[[]],
+                        latency={"count": 0}, assign={"p50_ms": 0, "p99_ms": 0,
+                                                      "max_ms": 0},
+                        latency_recent=[], notes_in=1, ignored=0, last_input=None,
+                        arranger="zone", preset="p", errors=errors, errors_total=total)
+        out = io.StringIO()
+        print_report(snap, out)
+        return [ln for ln in out.getvalue().splitlines() if ln.startswith("warning:")]
+
+    assert report([], 0) == []
+    assert report(["x", "y"], 2) == ["warning: x", "warning: y"]
+    assert report(["x", "y"], 12) == ["warning: 10 earlier errors not shown",
+                                      "warning: x", "warning: y"]
+
+
+def test_our_error_is_one_line_on_stderr_and_exit_2(capsys):
+    assert main(["play", "--headless", "--osc-port", "70000"]) == 2
+    err = capsys.readouterr().err
+    assert err == "livearranger: error: --osc-port must be 1-65535, or 0 for no OSC " \
+                  "control; got 70000\n"
+
+
+@pytest.mark.parametrize("bug", [ZeroDivisionError("division by zero"),
+                                 ValueError("a builtin from deep inside"),
+                                 OSError("an OS error nobody turned into ours")])
+def test_a_real_bug_shows_its_traceback_and_asks_for_a_report(bug, monkeypatch, capsys):
+    """Only our errors are one line: a builtin that escapes is a bug, shown as one."""
+    import livearranger.cli as cli
+
+    def broken():
+        raise bug
+
+    monkeypatch.setattr(cli, "list_presets", broken)
+    assert main(["presets"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err
+    assert f"{type(bug).__name__}: {bug}" in err and "in broken" in err
+    assert err.rstrip().splitlines()[-1].endswith("please report it with the lines above")
+
+
+def test_spawn_without_an_osc_port_is_one_line(capsys):
+    assert main(["tui", "--spawn", "--osc-port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err == "livearranger: error: --spawn needs an OSC port (--osc-port N, not 0)\n"

@@ -18,6 +18,7 @@ from livearranger.control import (
     SessionStatus,
     check_args,
     message,
+    stats_messages,
 )
 from livearranger.presets import load_preset
 from livearranger.router import MemoryOutput, Router
@@ -342,3 +343,25 @@ def test_our_client_keeps_its_subscription_alive(monkeypatch):
         ours.unsubscribe()
         ours.close()
         server.stop()
+
+
+def test_stats_carry_the_latest_errors_and_their_total_to_a_remote_ui():
+    """A remote UI tells new errors by the total, as the local one does."""
+    from dataclasses import replace
+
+    from pythonosc.osc_message import OscMessage
+
+    from livearranger.client import decode
+
+    snap = replace(_snapshot(), errors=[f"error {i}" for i in range(3, 13)], errors_total=12)
+    period: dict = {}
+    parts: dict = {}
+    for datagram in stats_messages(snap, 0):
+        msg = OscMessage(datagram)
+        what = msg.address.rsplit("/", 1)[1]
+        if what == "part":
+            parts[int(msg.params[0])] = msg.params[1:]
+        else:
+            period[what] = list(msg.params)
+    got, _status = decode(period, parts)
+    assert got.errors == snap.errors and got.errors_total == 12

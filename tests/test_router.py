@@ -101,7 +101,7 @@ def test_a_failing_output_is_reported_and_the_others_still_play() -> None:
     assert len(router.errors) == 3
     assert all(e == "Broken: device unplugged" for e in router.errors)
     router.close()
-    assert router.errors[-1] == "Broken: cannot close" and router.outputs == []
+    assert router.errors.latest(1) == ["Broken: cannot close"] and router.outputs == []
 
 
 def test_failure_reports_are_bounded() -> None:
@@ -109,6 +109,19 @@ def test_failure_reports_are_bounded() -> None:
     for i in range(300):
         router.note_on(0, i % 128, 100, 0.0)
     assert len(router.errors) == 100
+
+
+def test_the_latest_failure_reports_are_kept_with_their_total() -> None:
+    class Numbered(Output):
+        def send(self, part: int, message: list[int], time: float) -> None:
+            raise OSError(f"failure on pitch {message[1]}")
+
+    router, _out = _router(Numbered())
+    for pitch in range(120):
+        router.note_on(0, pitch, 100, 0.0)
+    assert router.errors.total == 120
+    assert router.errors.latest(2) == ["Numbered: failure on pitch 118",
+                                       "Numbered: failure on pitch 119"]
 
 
 def test_close_outputs_closes_the_rest_when_one_fails() -> None:

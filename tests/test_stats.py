@@ -104,10 +104,11 @@ def test_each_part_has_its_own_collections() -> None:
     assert act.sounding[0] == set() and list(act.recent[1]) == []
 
 
-def _snapshot(**extra: object) -> Snapshot:
+def _snapshot(errors: list[str] | None = None, **extra: object) -> Snapshot:
     return Snapshot(part_names=["s"], counts=[1], sounding=[[60]], recent=[[60]],
                     latency={}, assign={}, latency_recent=[], notes_in=1, ignored=0,
-                    last_input=(60, 100), arranger="x", preset="p", errors=[], **extra)
+                    last_input=(60, 100), arranger="x", preset="p", errors=errors or [],
+                    **extra)
 
 
 def test_snapshot_is_frozen_with_quiet_defaults() -> None:
@@ -119,3 +120,40 @@ def test_snapshot_is_frozen_with_quiet_defaults() -> None:
     other = _snapshot()
     snap.notices.append("port lost")
     assert other.notices == []             # no list shared between snapshots
+
+
+
+def test_a_snapshot_made_without_a_total_counts_its_errors() -> None:
+    assert _snapshot().errors_total == 0
+    assert _snapshot(["a", "b"]).errors_total == 2
+    assert _snapshot(["a", "b"], errors_total=40).errors_total == 40
+
+
+def test_the_engine_shows_its_latest_errors_and_the_routers_in_order() -> None:
+    """Past 100 errors the snapshot still shows the latest (it showed the first 100's
+    last ten), the engine's and the router's in the order they happened."""
+    from livearranger.arrangers import make_arranger
+    from livearranger.engine import Engine
+    from livearranger.events import Kind, NoteEvent
+    from livearranger.presets import load_preset
+    from livearranger.router import Output, Router
+
+    class Unplugged(Output):
+        def send(self, part: int, message: list[int], time: float) -> None:
+            if message[0] & 0xF0 == 0x90:
+                raise OSError(f"unplugged at pitch {message[1]}")
+
+    preset = load_preset("satb")
+    engine = Engine(preset, make_arranger("closest-pitch", preset),
+                    Router(preset, [Unplugged()]))
+    for i in range(120):
+        engine.process(NoteEvent(Kind.NOTE_ON, 0.1 * i, 40 + i % 40, 90))
+        engine.process(NoteEvent(Kind.NOTE_OFF, 0.1 * i + 0.05, 40 + i % 40, 0))
+    engine.arranger.assign = lambda note, state: 1 / 0      # type: ignore[method-assign]
+    engine.process(NoteEvent(Kind.NOTE_ON, 20.0, 70, 90))
+    snap = engine.snapshot()
+    assert snap.errors_total == 122
+    assert len(snap.errors) == 10
+    assert snap.errors[-3] == "Unplugged: unplugged at pitch 79"      # the 120th note
+    assert "ZeroDivisionError" in snap.errors[-2]                     # the engine's
+    assert snap.errors[-1] == "Unplugged: unplugged at pitch 70"      # sounded all the same

@@ -6,6 +6,7 @@ from importlib import import_module
 from typing import Any
 
 from livearranger.arrangers.base import Arranger
+from livearranger.errors import LiveArrangerError
 from livearranger.presets import Preset
 
 # The one list of arranger names (presets, the CLI and the TUI offer these, in this
@@ -21,7 +22,7 @@ REGISTRY: dict[str, str] = {
 }
 
 
-class ArrangerError(RuntimeError):
+class ArrangerError(LiveArrangerError):
     """An arranger that cannot be made (unknown name, model that will not load)."""
 
 

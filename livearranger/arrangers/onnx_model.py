@@ -27,6 +27,7 @@ from livearranger.arrangers.kv_ring import KVRing
 from livearranger.arrangers.learned import LearnedArranger
 from livearranger.chords import MAX_GROUP
 from livearranger.ensemble import part_descriptors
+from livearranger.errors import one_line
 from livearranger.events import Kind, NoteEvent
 from livearranger.features import FEATURE_VERSION, feature_dim
 from livearranger.graph import (
@@ -85,11 +86,6 @@ def resolve_model(name: str) -> Path:
     return path
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
 def open_session(path: Path, provider: str = "cpu") -> ort.InferenceSession:
     """An onnxruntime session on ``provider`` (cpu | cuda, falling back to CPU when CUDA
     is not available) with one intra-op thread; ArrangerError if the file will not load."""
@@ -107,7 +103,7 @@ def open_session(path: Path, provider: str = "cpu") -> ort.InferenceSession:
     try:
         return ort.InferenceSession(str(path), sess_options=opts, providers=providers)
     except Exception as exc:
-        raise ArrangerError(f"{path.name}: not a usable ONNX model ({_first_line(exc)})") from None
+        raise ArrangerError(f"{path.name}: not a usable ONNX model ({one_line(exc)})") from None
 
 
 def _check_temperature(temperature: float) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from livearranger.errors import LiveArrangerError
 from livearranger.events import LONE_EOX
 from livearranger.io.jacklib import JackGraph, use_system_jack
 from livearranger.io.output import Output
@@ -27,7 +28,7 @@ import rtmidi  # noqa: E402
 CLIENT = "livearranger"
 
 
-class MidiIOError(RuntimeError):
+class MidiIOError(LiveArrangerError):
     """A port or MIDI API that cannot be used; the message says what to do."""
 
 

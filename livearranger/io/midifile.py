@@ -18,9 +18,11 @@ from collections.abc import Iterable, Sequence
 
 import mido
 
+from livearranger.errors import LiveArrangerError
 from livearranger.events import DATA_BYTES, DATA_MASK, EOX, KIND_MASK, META, SYSEX, SYSTEM
 
 MAX_FILE_BYTES = 64 * 1024 * 1024   # a .mid to read (4 MB holds ~500,000 notes)
+
 MAX_EVENTS = 2_500_000          # channel messages in one file (~150 bytes each in memory)
 MAX_SECONDS = 24 * 3600.0       # a performance longer than a day is not one
 DEFAULT_TEMPO = 500_000         # µs per beat (120 bpm), what a file without a tempo has
@@ -30,7 +32,7 @@ _META_END_OF_TRACK = 0x2F
 _TEMPO = -1                     # pseudo-status of a tempo change in the merged list
 
 
-class MidiFileError(ValueError):
+class MidiFileError(LiveArrangerError, ValueError):
     """Not a readable Standard MIDI File (or over a limit); one line, no file name."""
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from livearranger.errors import LiveArrangerError
 from livearranger.events import (
     AFTERTOUCH,
     BEND_CENTRE,
@@ -34,7 +35,7 @@ from livearranger.io.quiet import quiet_stderr
 from livearranger.presets import Preset
 
 
-class SynthError(RuntimeError):
+class SynthError(LiveArrangerError):
     """The synth cannot run (no soundfont, no FluidSynth library, no audio driver)."""
 
 

@@ -34,6 +34,7 @@ import numpy as np
 
 from livearranger.arrangers import Arranger, ArrangerError, make_arranger
 from livearranger.engine import Engine
+from livearranger.errors import LiveArrangerError
 from livearranger.events import KIND_MASK, NOTE_OFF, NOTE_ON, Kind, NoteEvent, parse
 from livearranger.graph import FEATURES, LOGITS, TOKENS
 
@@ -53,7 +54,7 @@ from livearranger.state import PerformanceState
 RESULTS_DIR = Path("bench-results")
 
 
-class BenchError(RuntimeError):
+class BenchError(LiveArrangerError):
     """A benchmark that could not run; the message says why."""
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from livearranger.errors import LiveArrangerError
 from livearranger.events import DRUM_CHANNEL
 from livearranger.io.midifile import MAX_FILE_BYTES
 from livearranger.presets import MAX_PARTS, Part, Preset, load_preset
@@ -49,7 +50,7 @@ SPLIT_SEED = 0
 DEFAULT_BPM = 120.0
 
 
-class DatasetError(RuntimeError):
+class DatasetError(LiveArrangerError):
     """A dataset that cannot be loaded (music21 missing, unknown name, empty folder)."""
 
 

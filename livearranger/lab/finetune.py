@@ -52,6 +52,7 @@ from functools import cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from livearranger.errors import LiveArrangerError, one_line
 from livearranger.gm import family, program_number
 from livearranger.lab.datasets import (
     SPLIT_SEED,
@@ -83,7 +84,7 @@ INTERRUPTED = "interrupted; run the same command again to resume"
 _NAME = re.compile(r"^[^./\\\x00-\x1f][^/\\\x00-\x1f]*$")
 
 
-class TrainError(RuntimeError):
+class TrainError(LiveArrangerError, RuntimeError):
     """Input that cannot be trained on (one line naming the file or folder)."""
 
 
@@ -671,8 +672,7 @@ def draw_pictures(seen: Seen, base: Path, name: str, say: Callable[[str], None])
         try:
             draw(target)
         except (RollError, OSError, ValueError, RuntimeError, MemoryError) as exc:
-            text = " ".join(str(exc).split()) or type(exc).__name__
-            say(f"could not draw the {what} {target.name} ({text}); the model and preset "
+            say(f"could not draw the {what} {target.name} ({one_line(exc)}); the model and preset "
                 "are written")
             continue
         drawn.append(target)

@@ -17,8 +17,10 @@ import time
 import uuid
 from pathlib import Path
 
+from livearranger.errors import LiveArrangerError
 
-class JackError(RuntimeError):
+
+class JackError(LiveArrangerError):
     """The JACK server could not be started."""
 
 

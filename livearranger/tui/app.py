@@ -24,6 +24,7 @@ from textual.widgets import Footer, Header
 
 from livearranger.arrangers import arranger_names
 from livearranger.client import ping
+from livearranger.errors import BadValue, LiveArrangerError, one_line
 from livearranger.session import SessionConfig
 from livearranger.stats import Snapshot
 from livearranger.tui.arranger_panel import ArrangerPanel, ArrangerScreen
@@ -31,7 +32,6 @@ from livearranger.tui.controller import (
     Controller,
     Controls,
     crash_report,
-    describe_error,
 )
 from livearranger.tui.edit_part import EditPartScreen, SavePresetScreen
 from livearranger.tui.help import HelpScreen
@@ -48,8 +48,9 @@ SWITCH_INTERVAL_S = 0.0005
 StatsSource = Callable[[], Snapshot | None]
 
 
-class UnexpectedError(RuntimeError):
-    """An error nobody planned for, shown as one line on exit (traceback in a file)."""
+class UnexpectedError(LiveArrangerError):
+    """A bug met in the TUI: one line on exit, asking for a report with the file that
+    holds its traceback (the terminal was the TUI's)."""
 
     def __rich__(self) -> Text:
         return Text(str(self), style="bold red")
@@ -157,7 +158,7 @@ class LiveArrangerApp(App[int]):
         try:
             message = fn()
         except Exception as exc:
-            log.error(describe_error(exc))
+            log.error(one_line(exc))
             self.bell()
             return False
         if message:
@@ -169,8 +170,9 @@ class LiveArrangerApp(App[int]):
         """Anything unplanned: stop the instrument safely, leave one line, not a traceback."""
         self._close_session()
         path = crash_report(error)
-        wrapped = UnexpectedError(f"livearranger: unexpected error: {describe_error(error)} "
-                                  f"(details in {path})")
+        wrapped = UnexpectedError(f"livearranger: unexpected error: {one_line(error)} "
+                                  f"(details in {path}); this is a bug in livearranger, "
+                                  "not something you did: please report it with that file")
         wrapped.__cause__ = error
         super()._handle_exception(wrapped)
 
@@ -197,7 +199,7 @@ class LiveArrangerApp(App[int]):
         try:
             message = self.controller.close()
         except Exception as exc:  # still exiting: say what went wrong, once
-            message = f"stopping the instrument failed: {describe_error(exc)}"
+            message = f"stopping the instrument failed: {one_line(exc)}"
         if message:
             try:
                 self.log_panel.info(message)
@@ -211,7 +213,7 @@ class LiveArrangerApp(App[int]):
         try:
             snap = self.stats_source()
         except Exception as exc:
-            self.log_panel.error(f"reading the engine's figures: {describe_error(exc)}")
+            self.log_panel.error(f"reading the engine's figures: {one_line(exc)}")
             snap = None
         self.last_snapshot = snap
         preset = ctrl.preset
@@ -239,19 +241,26 @@ class LiveArrangerApp(App[int]):
         for w in warnings[self._seen_warnings:]:
             log.warning(w)
         self._seen_warnings = len(warnings)
-        errors = snap.errors if snap is not None else []
-        # the engine keeps its last ten errors; show the ones not shown yet
-        if len(errors) < self._seen_errors or snap is None:
-            self._seen_errors = 0 if snap is None else self._seen_errors
-        for e in errors[self._seen_errors:]:
+        if snap is None:                  # no instrument: the next one counts from 0
+            self._seen_errors = 0
+            return
+        # a snapshot carries the latest few errors and how many there were in all: show
+        # those not shown yet (a new instrument counts from 0 again)
+        total = snap.errors_total
+        if total < self._seen_errors:
+            self._seen_errors = 0
+        new = total - self._seen_errors
+        if new > len(snap.errors):
+            log.error(f"{new - len(snap.errors)} earlier errors not shown")
+        for e in snap.errors[len(snap.errors) - min(new, len(snap.errors)):]:
             log.error(e)
-        self._seen_errors = max(self._seen_errors, len(errors))
+        self._seen_errors = total
 
     def poll_input(self) -> None:
         try:
             message = self.controller.poll_input()
         except Exception as exc:
-            message = f"checking the MIDI input: {describe_error(exc)}"
+            message = f"checking the MIDI input: {one_line(exc)}"
         if message:
             self.log_panel.warning(message)
             self.poll_stats()
@@ -264,7 +273,7 @@ class LiveArrangerApp(App[int]):
         try:
             entries = self.controller.presets()
         except Exception as exc:
-            self.log_panel.error(f"listing presets: {describe_error(exc)}")
+            self.log_panel.error(f"listing presets: {one_line(exc)}")
             entries = []
         preset = self.controller.preset
         self.presets_panel.show_presets(entries, preset.name if preset else None)
@@ -291,7 +300,7 @@ class LiveArrangerApp(App[int]):
         try:
             work = self.controller.reroll()
         except Exception as exc:
-            log.warning(describe_error(exc))
+            log.warning(one_line(exc))
             return
         log.info("re-rolling the take ...")
         self.run_worker(lambda: self._reroll(work), name="reroll", group="reroll",
@@ -302,7 +311,7 @@ class LiveArrangerApp(App[int]):
         try:
             line, failed = work(), False
         except Exception as exc:
-            line, failed = f"re-roll failed: {describe_error(exc)}", True
+            line, failed = f"re-roll failed: {one_line(exc)}", True
         log = self.log_panel
         try:
             self.call_from_thread(log.error if failed else log.info, line)
@@ -403,7 +412,7 @@ def make_controller(config: SessionConfig, record_dir: str | Path | None = None,
         return RemoteController(port, host)
     if spawn_args is not None:
         if not port:
-            raise RuntimeError("--spawn needs an OSC port (--osc-port N, not 0)")
+            raise BadValue("--spawn needs an OSC port (--osc-port N, not 0)")
         spawn(spawn_args, port, host)
         return RemoteController(port, host)
     return Controller(config, record_dir=record_dir)

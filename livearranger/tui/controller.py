@@ -19,12 +19,12 @@ from typing import Any, Protocol
 
 from livearranger.alternatives import SAMPLING_ARRANGER, reroll_path, reroll_take
 from livearranger.arrangers import arranger_names
+from livearranger.errors import BadValue, LiveArrangerError, one_line
 from livearranger.events import NOTE_NAMES, note_name
 from livearranger.gm import PROGRAMS, program_number
-from livearranger.io.midi_io import MidiIOError, available_apis, list_ports
+from livearranger.io.midi_io import available_apis, list_ports
 from livearranger.presets import (
     Preset,
-    PresetError,
     list_presets,
     load_preset,
     parse_preset,
@@ -47,31 +47,23 @@ TEMPERATURE_MAX = MAX_TEMPERATURE      # what the instrument accepts
 REROLL_TEMPERATURE = 1.0               # a re-roll samples at this while the session's is 0
 
 
-class ActionError(RuntimeError):
+class ActionError(LiveArrangerError):
     """A player's request that cannot be done; the message says why."""
 
 
-def describe_error(exc: BaseException) -> str:
-    """One readable line for any exception (no traceback)."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    if isinstance(exc, ActionError | MidiIOError | PresetError | OSError | ValueError):
-        return text or type(exc).__name__
-    if type(exc).__name__ in ("ArrangerError", "SynthError", "JackError"):
-        return text or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def parse_pitch(text: str) -> int:
     """A MIDI pitch from ``"60"`` or a name like ``"C4"``, ``"F#3"``, ``"Bb2"``."""
     s = text.strip()
     if not s:
-        raise ValueError("a pitch is needed (a number 0..127 or a name like C4)")
+        raise BadValue("a pitch is needed (a number 0..127 or a name like C4)")
     if s.lstrip("-").isdigit():
         value = int(s)
     else:
         letter = s[0].upper()
         if letter not in "CDEFGAB":
-            raise ValueError(f"{text!r} is not a pitch (use 0..127 or a name like C4)")
+            raise BadValue(f"{text!r} is not a pitch (use 0..127 or a name like C4)")
         rest = s[1:]
         shift = 0
         while rest[:1] in ("#", "b"):
@@ -80,10 +72,10 @@ def parse_pitch(text: str) -> int:
         try:
             octave = int(rest)
         except ValueError:
-            raise ValueError(f"{text!r} is not a pitch (use 0..127 or a name like C4)") from None
+            raise BadValue(f"{text!r} is not a pitch (use 0..127 or a name like C4)") from None
         value = (octave + 1) * 12 + NOTE_NAMES.index(letter) + shift
     if not 0 <= value <= 127:
-        raise ValueError(f"pitch {text!r} is outside 0..127")
+        raise BadValue(f"pitch {text!r} is outside 0..127")
     return value
 
 
@@ -93,7 +85,7 @@ def parse_program(text: str) -> int:
     try:
         return program_number(int(s) if s.isdigit() else s)
     except ValueError as exc:
-        raise ValueError(str(exc)) from None
+        raise BadValue(str(exc)) from None
 
 
 def validated(preset: Preset) -> Preset:
@@ -203,7 +195,7 @@ class Controller:
             self.session.start()
         except Exception as exc:
             self.session = None
-            return (f"cannot start the instrument: {describe_error(exc)} "
+            return (f"cannot start the instrument: {one_line(exc)} "
                     "(press p to choose ports and the MIDI API)")
         return None
 
@@ -482,7 +474,7 @@ class Controller:
             session.start()
         except Exception as exc:
             self.session = None
-            raise ActionError(f"cannot use those ports: {describe_error(exc)}") from None
+            raise ActionError(f"cannot use those ports: {one_line(exc)}") from None
         self.session = session
         self.config = config
         notes.append(f"ports: in {config.input or 'none'}, out {', '.join(session.output_names)}")

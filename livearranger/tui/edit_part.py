@@ -11,10 +11,11 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from livearranger.errors import one_line
 from livearranger.events import note_name
 from livearranger.gm import PROGRAMS
 from livearranger.presets import Part
-from livearranger.tui.controller import describe_error, parse_program
+from livearranger.tui.controller import parse_program
 
 Apply = Callable[[dict[str, str]], str]
 FIELDS = ("program", "channel", "low", "high", "transpose")
@@ -65,7 +66,7 @@ class EditPartScreen(ModalScreen[str | None]):
         try:
             message = self.apply(values)
         except Exception as exc:
-            self.query_one("#edit-error", Static).update(f"[b red]{describe_error(exc)}[/]")
+            self.query_one("#edit-error", Static).update(f"[b red]{one_line(exc)}[/]")
             return
         self.dismiss(message)
 
@@ -95,7 +96,7 @@ class SavePresetScreen(ModalScreen[str | None]):
         try:
             message = self.apply(self.query_one("#save-name", Input).value)
         except Exception as exc:
-            self.query_one("#save-error", Static).update(f"[b red]{describe_error(exc)}[/]")
+            self.query_one("#save-error", Static).update(f"[b red]{one_line(exc)}[/]")
             return
         self.dismiss(message)
 

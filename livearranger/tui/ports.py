@@ -12,7 +12,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, RadioButton, RadioSet, SelectionList, Static
 from textual.widgets.option_list import Option
 
-from livearranger.tui.controller import APIS, PortChoice, describe_error
+from livearranger.errors import one_line
+from livearranger.tui.controller import APIS, PortChoice
 
 OUTPUT_LABELS = {
     "synth": "built-in synth (FluidSynth)",
@@ -66,7 +67,7 @@ class PortsScreen(ModalScreen[PortChoice | None]):
             error.update("")
         except Exception as exc:
             inputs, outputs = [], []
-            error.update(f"[b red]{self.api.upper()}: {describe_error(exc)}[/]")
+            error.update(f"[b red]{self.api.upper()}: {one_line(exc)}[/]")
         in_list = self.query_one("#inputs", OptionList)
         in_list.clear_options()
         in_list.add_option(Option("virtual  (a port other apps play into)", id="virtual"))

@@ -60,12 +60,12 @@ def spawn(play_args: list[str], port: int, host: str = DEFAULT_OSC_HOST,
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             tail = log.read_text(errors="replace").strip().splitlines()[-3:]
-            raise RuntimeError("the instrument did not start: " + (" / ".join(tail)
+            raise ControlError("the instrument did not start: " + (" / ".join(tail)
                                or f"exit {proc.returncode}"))
         if ping(port, host, 0.2):
             return proc.pid
     proc.terminate()
-    raise RuntimeError(f"the instrument started but did not answer on OSC port {port} "
+    raise ControlError(f"the instrument started but did not answer on OSC port {port} "
                        f"in {wait_s:g} s (its output: {log})")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import mido
+import pytest
 
 from livearranger.gm import PROGRAMS
 from livearranger.io.midi_io import MidiIOError
@@ -322,6 +323,28 @@ async def test_engine_errors_and_warnings_are_shown(rig: Rig) -> None:
         assert rig.out.messages                      # the other output still plays
 
 
+async def test_every_new_engine_error_is_shown_past_the_tenth(rig: Rig) -> None:
+    """The snapshot carries the latest ten errors: the eleventh and twelfth are new
+    although the list is as long as before."""
+    class Unplugged:
+        def send(self, part: int, message: list[int], time: float) -> None:
+            if message[0] & 0xF0 == 0x90:
+                raise OSError(f"unplugged at key {message[1]}")
+
+        def close(self) -> None:
+            pass
+
+    rig.session.engine.router.add_output(Unplugged())
+    async with rig.app.run_test(size=SIZE) as pilot:
+        rig.play(*[[0x90, key, 100] for key in range(60, 70)])
+        await until(pilot, lambda: any("unplugged at key 69" in ln for ln in log_lines(rig.app)),
+                    what="the tenth error")
+        rig.play([0x90, 70, 100], [0x90, 71, 100])
+        await until(pilot, lambda: any("unplugged at key 71" in ln for ln in log_lines(rig.app)),
+                    what="the twelfth error")
+        assert any("unplugged at key 70" in ln for ln in log_lines(rig.app))
+
+
 async def test_start_failure_shown_then_fixed_on_ports_screen(user_presets: str,
                                                               tmp_path: Path) -> None:
     calls = []
@@ -360,3 +383,24 @@ async def test_quit_stops_the_engine_and_saves_the_recording(rig: Rig) -> None:
     assert rig.controller.session is None
     assert [0x80 | rig.session.preset.parts[0].channel, 62, 0] in rig.sent(0x80) or any(
         m[1] == 62 for m in rig.sent(0x80))
+
+
+async def test_a_bug_leaves_one_line_asking_for_a_report_with_its_traceback(
+        rig: Rig, tmp_path: Path, monkeypatch) -> None:
+    from livearranger.tui.app import UnexpectedError
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+    def broken() -> None:
+        raise ZeroDivisionError("division by zero")
+
+    with pytest.raises(UnexpectedError) as caught:
+        async with rig.app.run_test(size=SIZE) as pilot:
+            rig.app.call_later(broken)
+            await pilot.pause(0.2)
+    text = str(caught.value)
+    assert "ZeroDivisionError: division by zero" in text and "please report it" in text
+    report = tmp_path / ".cache" / "livearranger" / "tui-error.log"
+    assert str(report) in text
+    assert "Traceback" in report.read_text() and "in broken" in report.read_text()
+    assert not rig.session.engine.running           # the instrument was stopped first

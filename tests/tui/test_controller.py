@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from livearranger.errors import one_line
 from livearranger.events import note_name
 from livearranger.io.midi_io import MidiIOError
 from livearranger.presets import PresetError
@@ -14,7 +15,6 @@ from livearranger.tui.controller import (
     ActionError,
     Controller,
     PortChoice,
-    describe_error,
     parse_pitch,
     parse_program,
 )
@@ -41,10 +41,10 @@ def test_parse_program_by_number_or_name() -> None:
         parse_program("kazoo")
 
 
-def test_describe_error_is_one_line_without_type_for_known_errors() -> None:
-    assert describe_error(MidiIOError("no port\nmore")) == "no port"
-    assert describe_error(PresetError("x.toml: bad")) == "x.toml: bad"
-    assert describe_error(KeyError("k")) == "KeyError: 'k'"
+def test_errors_show_in_one_line_without_type_for_known_errors() -> None:
+    assert one_line(MidiIOError("no port\nmore")) == "no port"
+    assert one_line(PresetError("x.toml: bad")) == "x.toml: bad"
+    assert one_line(KeyError("k")) == "KeyError: 'k'"
 
 
 @pytest.fixture()
