@@ -38,7 +38,7 @@ def make_arranger(name: str, preset: Preset, **options: Any) -> Arranger:
         raise ArrangerError(f"unknown arranger {name!r} (known: {', '.join(REGISTRY)})")
     module_name, _, cls_name = target.partition(":")
     try:
-        cls = getattr(import_module(module_name), cls_name)
+        cls: type[Arranger] = getattr(import_module(module_name), cls_name)
     except (ImportError, AttributeError) as exc:
         raise ArrangerError(f"arranger {name!r} is not available: {exc}") from None
     return cls(preset, **options)

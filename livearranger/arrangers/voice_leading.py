@@ -65,7 +65,8 @@ class VoiceLeadingArranger(Arranger):
         self._cost = [0.0] * n
         self._gated = False         # deciding a whole chord again
         self._chord_gated = False   # this chord was decided whole (says nothing of order)
-        self._saved: tuple = ()     # what ``mark`` kept
+        # what ``mark`` kept: chord pitches, parts, start, sorted flags, parts used
+        self._saved: tuple[list[int], list[int], float, bool, bool, bool, list[int]] | None = None
 
     def reset(self) -> None:
         self._chord_pitch.clear()
@@ -81,7 +82,7 @@ class VoiceLeadingArranger(Arranger):
                        self._sorted, self._chord_sorted, self._chord_gated, list(self._used))
 
     def rewind(self) -> None:
-        if not self._saved:
+        if self._saved is None:
             return
         # how the chord taken back arrived still tells whether the input is a score
         arrived = self._chord_sorted if len(self._chord_pitch) > 1 else None

@@ -21,7 +21,7 @@ class PresetList(OptionList):
     BORDER_TITLE = "Presets"
 
 
-class PartsTable(DataTable):
+class PartsTable(DataTable[str]):
     """The current preset's parts: name, program, channel, range, mono/poly, transpose."""
 
     BORDER_TITLE = "Parts"

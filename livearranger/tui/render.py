@@ -24,9 +24,9 @@ _BLACK = {1, 3, 6, 8, 10}
 
 def plain_text(renderable: RenderableType, width: int = 120) -> str:
     """What ``renderable`` shows, as plain text (tests, logs)."""
-    console = Console(file=io.StringIO(), width=width, color_system=None, legacy_windows=False)
-    console.print(renderable)
-    return console.file.getvalue()  # type: ignore[attr-defined]
+    text = io.StringIO()
+    Console(file=text, width=width, color_system=None, legacy_windows=False).print(renderable)
+    return text.getvalue()
 
 
 def part_colour(index: int) -> str:
