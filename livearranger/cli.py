@@ -20,12 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from livearranger import __version__
-from livearranger.arrangers import arranger_names
 from livearranger.chords import check_horizon
-from livearranger.control import DEFAULT_OSC_HOST, DEFAULT_OSC_PORT
+from livearranger.cli_args import build_parser
 from livearranger.errors import LiveArrangerError, one_line
 from livearranger.events import KIND_MASK, NOTE_ON
-from livearranger.io.midi_io import API_NAMES, default_api
 from livearranger.presets import (
     MAX_HORIZON_MS,
     PresetError,
@@ -33,8 +31,7 @@ from livearranger.presets import (
     load_preset,
     user_preset_dir,
 )
-from livearranger.router import DAW_MODES
-from livearranger.stats import Snapshot
+from livearranger.report import print_report
 from livearranger.tui.signals import STOP_SIGNALS
 from livearranger.watchdog import StopWatchdog
 
@@ -51,52 +48,6 @@ class CliError(LiveArrangerError):
     """A usage problem found after parsing (one line)."""
 
 
-def _fmt_ms(d: dict[str, float]) -> str:
-    return f"p50 {d['p50_ms']:.3f} ms  p99 {d['p99_ms']:.3f} ms  max {d['max_ms']:.3f} ms"
-
-
-def print_report(snap: Snapshot, file: TextIO = sys.stdout) -> None:
-    """Per-part note counts and the engine's latency figures."""
-    width = max(len(n) for n in snap.part_names)
-    print(f"preset {snap.preset}, arranger {snap.arranger}: {snap.notes_in} notes in",
-          file=file)
-    for name, count in zip(snap.part_names, snap.counts, strict=True):
-        print(f"  {name:<{width}}  {count:5d} notes", file=file)
-    if snap.horizon_ms:
-        print(f"correction horizon {snap.horizon_ms:g} ms: every key sounds at once; "
-              f"{snap.moves} moved to a better part as their chord arrived", file=file)
-    if snap.doubles:
-        print(f"unisons: {snap.doubles} keys also sung by a voice left without one",
-              file=file)
-    if snap.latency["count"]:
-        print(f"latency callback->sent ({snap.latency['count']} notes): "
-              f"{_fmt_ms(snap.latency)}", file=file)
-    print(f"arranger step: {_fmt_ms(snap.assign)}", file=file)
-    print(f"input: {snap.ignored} messages ignored (system, program change, bank select, "
-          f"malformed); {snap.dropped_note_ons} new notes dropped under overload "
-          "(note-offs are never dropped)", file=file)
-    if snap.caught_up:
-        from livearranger.engine import CATCH_UP_LAG_NS
-
-        print(f"catching up: {snap.caught_up} notes of a burst placed by the quick rule "
-              f"(the engine was over {CATCH_UP_LAG_NS // 1_000_000} ms behind its input)",
-              file=file)
-    if snap.realtime is False:
-        print("note: the engine ran at ordinary priority (realtime was refused: see "
-              "README, 'Realtime priority'); under load, bursts may drop new notes",
-              file=file)
-    for notice in snap.notices:
-        print(f"note: {notice}", file=file)
-    if snap.tempo_bpm is not None:
-        print(f"MIDI clock in: {snap.tempo_bpm:.1f} bpm", file=file)
-    hidden = snap.errors_total - len(snap.errors)
-    if hidden > 0:                     # the snapshot carries the latest errors only
-        print(f"warning: {hidden} earlier errors not shown", file=file)
-    for err in snap.errors:
-        print(f"warning: {err}", file=file)
-
-
-# ------------------------------------------------------------------ commands
 def cmd_demo(args: argparse.Namespace) -> int:
     from livearranger.offline import run_demo
 
@@ -365,7 +316,6 @@ def cmd_tui(args: argparse.Namespace) -> int:
     return _run_tui(_config(args), args)
 
 
-# -------------------------------------------------------------------- parser
 def _horizon_ms(args: argparse.Namespace) -> float | None:
     """``--horizon-ms`` checked: None (the preset's) or 0..MAX_HORIZON_MS."""
     if args.horizon_ms is None:
@@ -378,142 +328,9 @@ def _horizon_ms(args: argparse.Namespace) -> float | None:
     return ms
 
 
-def _add_horizon(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--horizon-ms", type=float, default=None, metavar="MS",
-                   help=f"every key sounds at once; within this many ms of its chord's "
-                   f"first key its part may still be corrected, 0-{MAX_HORIZON_MS:g} "
-                   f"(0: never; default: the preset's horizon_ms)")
-
-
-def _add_live_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", default="satb", help="preset name or .toml file")
-    p.add_argument("--arranger", choices=arranger_names(), help="default: the preset's")
-    p.add_argument("--api", default=default_api(), choices=API_NAMES,
-                   help="MIDI API (default: %(default)s)")
-    p.add_argument("--in", dest="input", default="virtual",
-                   help="input port name or prefix, 'virtual' (default) or 'none'")
-    p.add_argument("--out", action="append", default=None,
-                   help="synth | virtual | virtual-per-part | PORT (repeat or comma-separate)")
-    p.add_argument("--record", metavar="FILE.mid", help="record the arranged performance")
-    p.add_argument("--soundfont", help="General MIDI .sf2 for the built-in synth")
-    p.add_argument("--audio-driver", help="FluidSynth audio driver (alsa, pulseaudio, jack, ...)")
-    p.add_argument("--temperature", type=float, default=0.0,
-                   help="sampling temperature of the learned model (0: greedy)")
-    p.add_argument("--provider", default="cpu", choices=["cpu", "cuda"],
-                   help="onnxruntime provider for the learned model")
-    p.add_argument("--daw-mode", default="live", choices=DAW_MODES,
-                   help="MIDI port outputs: 'live' (corrections heard as moves) or 'print' "
-                   "(every message delayed by exactly the horizon, final parts only)")
-    p.add_argument("--synth-mode", default="live", choices=DAW_MODES,
-                   help="the built-in synth: 'live' (default) or 'print' (every key "
-                   "sounds exactly the horizon late, on its final part: with "
-                   "--horizon-ms 10 a constant 10 ms and no move ever heard)")
-    _add_horizon(p)
-    p.add_argument("--osc-port", type=int, default=DEFAULT_OSC_PORT, metavar="N",
-                   help="OSC control on this UDP port (default: %(default)s; 0: none); "
-                   "see README, 'OSC control'")
-    p.add_argument("--osc-host", default=DEFAULT_OSC_HOST, metavar="ADDR",
-                   help="address OSC control listens on (default: %(default)s, this machine "
-                   "only; another lets anyone who reaches it control the instrument)")
-
-
-def _add_attach(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--spawn", action="store_true",
-                   help="when no instrument answers on --osc-port, start one (`play "
-                   "--headless` with these options, in the background; it plays on after "
-                   "the TUI quits) and attach to it; see README, 'The TUI as a client'")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="livearranger",
-        description="A real-time intelligent keyboard: every note you play goes to one part "
-                    "of an ensemble.  With no command, opens the terminal UI.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command")
-
-    p = sub.add_parser("demo", help="play the built-in performance: writes demo.mid and .wav")
-    p.add_argument("--out", default="livearranger-demo", help="output folder")
-    p.add_argument("--preset", default="satb")
-    p.add_argument("--arranger", choices=arranger_names())
-    p.add_argument("--speed", type=float, default=1.0, help="times real time (default 1)")
-    p.add_argument("--soundfont")
-    _add_horizon(p)
-    p.set_defaults(func=cmd_demo)
-
-    p = sub.add_parser("arrange", help="arrange a .mid file into one track per part")
-    p.add_argument("input", metavar="IN.mid")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.mid")
-    p.add_argument("--preset", default="satb")
-    p.add_argument("--arranger", choices=arranger_names())
-    p.add_argument("--wav", metavar="FILE.wav", help="also render audio")
-    p.add_argument("--soundfont")
-    _add_horizon(p)
-    p.add_argument("--roll", metavar="FILE.png|FILE.svg",
-                   help="also draw the arrangement as a piano roll coloured by part "
-                   "(needs the 'pictures' extra); with --alternatives also FILE-1.png ...")
-    p.add_argument("--alternatives", type=int, metavar="N",
-                   help="also write N alternatives sampled from the learned model under "
-                   "the preset's constraints, to OUT-1.mid ... OUT-N.mid (OUT.mid: the "
-                   "greedy arrangement), and print how much they differ")
-    p.add_argument("--temperature", type=float, metavar="T",
-                   help="sampling temperature of --alternatives, above 0 (default 1)")
-    p.add_argument("--top-k", type=int, metavar="K",
-                   help="--alternatives draw among the K best allowed parts only "
-                   "(default: all)")
-    p.add_argument("--seed", type=int, metavar="S",
-                   help="seed of --alternatives: the same seed, the same files (default 0)")
-    p.set_defaults(func=cmd_arrange)
-
-    p = sub.add_parser("play", help="the live instrument")
-    _add_live_options(p)
-    p.add_argument("--headless", action="store_true",
-                   help="no terminal UI: run until Ctrl-C/SIGTERM, then print stats")
-    _add_attach(p)
-    p.set_defaults(func=cmd_play)
-
-    p = sub.add_parser("tui", help="the terminal UI (default command)")
-    _add_live_options(p)
-    _add_attach(p)
-    p.set_defaults(func=cmd_tui)
-
-    p = sub.add_parser("recover", help="rebuild a take from its journal after a crash")
-    p.add_argument("take", metavar="TAKE.mid", help="the --record file of the lost take")
-    p.add_argument("-o", "--output", metavar="OUT.mid",
-                   help="write the take here instead (default: TAKE.mid)")
-    p.set_defaults(func=cmd_recover)
-
-    p = sub.add_parser("ports", help="list MIDI inputs and outputs")
-    p.add_argument("--api", default=default_api(), choices=API_NAMES)
-    p.set_defaults(func=cmd_ports)
-
-    p = sub.add_parser("presets", help="list presets (shipped and your own)")
-    p.set_defaults(func=cmd_presets)
-
-    p = sub.add_parser("train", help="fine-tune the model on your own multitrack .mid files "
-                       "and write a preset that plays it (needs the 'train' extra)")
-    p.add_argument("--data", required=True, metavar="FOLDER",
-                   help="folder of .mid files, one part per track (or per channel)")
-    p.add_argument("--preset", required=True, metavar="P",
-                   help="the ensemble the files are for (name or .toml)")
-    p.add_argument("--from", dest="source", metavar="MODEL.npz",
-                   help="weights to start from (default: the shipped ensemble.npz, else "
-                   "from scratch)")
-    p.add_argument("--name", metavar="NAME",
-                   help="the new preset and model (default: PRESET-FOLDER)")
-    p.add_argument("--minutes", type=float, default=10.0, metavar="M",
-                   help="time limit of the training (default: %(default)g; it may stop "
-                   "early, and resumes after Ctrl-C)")
-    p.add_argument("--map", action="append", metavar="TRACK=PART",
-                   help="give the track (name, 'track N' or 'channel N') to this part of "
-                   "the preset, or '-' to leave it out; repeat for more")
-    p.set_defaults(func=cmd_train)
-
-    # evaluate and bench parse their own arguments
-    sub.add_parser("evaluate", help="accuracy of an arranger on a dataset split",
-                   add_help=False)
-    sub.add_parser("bench", help="latency, throughput and memory benchmarks", add_help=False)
-    return parser
+COMMANDS = {"demo": cmd_demo, "arrange": cmd_arrange, "play": cmd_play, "tui": cmd_tui,
+            "recover": cmd_recover, "ports": cmd_ports, "presets": cmd_presets,
+            "train": cmd_train}
 
 
 def _delegate(command: str, argv: list[str]) -> int:
@@ -537,7 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = parser.parse_args(["tui"])
         if getattr(args, "out", None) is None and args.command in ("play", "tui"):
             args.out = ["synth"]
-        return int(args.func(args))
+        return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         return 130
     except LiveArrangerError as exc:            # the player's to fix: one line
