@@ -1,5 +1,7 @@
 """Shared fixtures: a private JACK server for the tests that need a real MIDI bus, and a
-watchdog that turns a hung test into a failed run."""
+watchdog that turns a hung test into a failed run.  Every test that uses a JACK server
+fixture, directly or through another fixture, is marked ``jack`` here, so that
+``-m "not jack"`` never starts one."""
 
 from __future__ import annotations
 
@@ -21,8 +23,25 @@ TEST_LIMIT_S = 300.0
 _stderr: dict[str, int] = {}
 
 
+# fixtures that start a JACK server (jackd, or PipeWire's JACK)
+JACK_FIXTURES = frozenset({"jack_server", "pipewire"})
+
+
 def pytest_configure(config: pytest.Config) -> None:
     _stderr["fd"] = os.dup(sys.stderr.fileno())      # what pytest's capture does not take
+
+
+@pytest.hookimpl(tryfirst=True)     # before ``-m`` deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mark_jack_users(items)
+
+
+def mark_jack_users(items: list[pytest.Item]) -> None:
+    """Mark ``jack`` every item whose fixture closure holds a JACK server fixture (a
+    marker forgotten on one test would start jackd in a ``-m "not jack"`` run)."""
+    for item in items:
+        if JACK_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.jack)
 
 
 @pytest.fixture(autouse=True)
@@ -33,6 +52,18 @@ def _hang_watchdog() -> Iterator[None]:
     faulthandler.dump_traceback_later(TEST_LIMIT_S, exit=True, file=_stderr["fd"])
     yield
     faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.fixture(autouse=True)
+def _jack_only_when_marked(request: pytest.FixtureRequest,
+                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test not marked ``jack`` that starts a JACK server anyway (its own, or through
+    code it calls, such as ``bench live``) fails, instead of slowing a quick run."""
+    if request.node.get_closest_marker("jack") is None:
+        def refuse(self: JackServer, wait: float = 10.0) -> JackServer:
+            raise RuntimeError(f"{request.node.nodeid} starts jackd: mark it "
+                               "@pytest.mark.jack")
+        monkeypatch.setattr(JackServer, "start", refuse)
 
 
 @pytest.fixture(scope="session")
