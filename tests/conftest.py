@@ -8,7 +8,8 @@ from __future__ import annotations
 import faulthandler
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import pytest
 
@@ -16,6 +17,12 @@ from livearranger.io.jacklib import use_system_jack
 from livearranger.lab.jackd import JackServer
 
 use_system_jack()   # before any test module imports rtmidi, as livearranger.io.midi_io does
+
+# imported only after that (they may import rtmidi)
+from livearranger.arrangers import make_arranger  # noqa: E402
+from livearranger.engine import Engine  # noqa: E402
+from livearranger.presets import Preset, load_preset  # noqa: E402
+from livearranger.router import MemoryOutput, Router  # noqa: E402
 
 # No test takes a minute; one stuck this long is hung (e.g. inside a MIDI library call
 # that holds the interpreter lock, which no Python-level timeout can interrupt).
@@ -135,3 +142,71 @@ def pipewire(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
             os.kill(bus_pid, 15)
         except OSError:
             pass
+
+
+# ------------------------------------------------------------ presets, clocks, engines
+class DrivenClock:
+    """A clock that moves only when the test moves it: called, nanoseconds (an engine's
+    ``clock_ns``); ``seconds()`` for code that counts seconds.  It starts far from zero,
+    as a monotonic clock does, so that nothing can rely on a zero start."""
+
+    def __init__(self, start_s: float = 1000.0) -> None:
+        self.ns = round(start_s * 1e9)
+
+    def __call__(self) -> int:
+        return self.ns
+
+    def seconds(self) -> float:
+        return self.ns / 1e9
+
+    def advance(self, seconds: float) -> None:
+        self.ns += round(seconds * 1e9)
+
+
+@pytest.fixture()
+def driven_clock() -> DrivenClock:
+    return DrivenClock()
+
+
+@pytest.fixture()
+def preset() -> Callable[[str], Preset]:
+    """``preset(name)``: a fresh copy of a shipped preset (a test may change it)."""
+    return load_preset
+
+
+@pytest.fixture()
+def satb() -> Preset:
+    return load_preset("satb")
+
+
+@pytest.fixture()
+def quartet() -> Preset:
+    return load_preset("string-quartet")
+
+
+@dataclass
+class EngineRig:
+    """An engine on no MIDI ports: notes go in through ``feed`` (or ``process``), come
+    out into ``out``, and time moves only with ``clock``."""
+
+    engine: Engine
+    out: MemoryOutput
+    clock: DrivenClock
+
+    def sent(self, status: int) -> list[list[int]]:
+        """Messages with status nibble ``status`` (e.g. 0x90) that reached the output."""
+        return [m for _t, _p, m in self.out.messages if m[0] & 0xF0 == status]
+
+
+@pytest.fixture()
+def engine_rig(driven_clock: DrivenClock) -> Callable[..., EngineRig]:
+    """``engine_rig(preset="satb", arranger="closest-pitch", horizon=None)``: an engine
+    with a driven clock whose only output is in memory (its thread not started)."""
+    def build(preset: str | Preset = "satb", arranger: str = "closest-pitch",
+              horizon: float | None = None) -> EngineRig:
+        chosen = load_preset(preset) if isinstance(preset, str) else preset
+        out = MemoryOutput()
+        engine = Engine(chosen, make_arranger(arranger, chosen), Router(chosen, [out]),
+                        clock_ns=driven_clock, horizon=horizon)
+        return EngineRig(engine, out, driven_clock)
+    return build
