@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from textual.app import App, ComposeResult
+from textual.widget import Widget
 
 from livearranger.router import MemoryOutput
 from livearranger.session import Session, SessionConfig
@@ -110,3 +112,18 @@ async def until(pilot, condition: Callable[[], bool], timeout: float = 5.0,
             return
         await pilot.pause(0.05)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class Host(App[None]):
+    """An app holding only ``widgets``: one panel or screen tested on its own."""
+
+    def __init__(self, *widgets: Widget) -> None:
+        super().__init__()
+        self.widgets = widgets
+        self.results: list[object] = []       # what screens pushed with ``show`` returned
+
+    def compose(self) -> ComposeResult:
+        yield from self.widgets
+
+    def show(self, screen) -> None:
+        self.push_screen(screen, self.results.append)
