@@ -19,7 +19,7 @@ from livearranger.lab.jackd import JackServer
 use_system_jack()   # before any test module imports rtmidi, as livearranger.io.midi_io does
 
 # imported only after that (they may import rtmidi)
-from livearranger.arrangers import make_arranger  # noqa: E402
+from livearranger.arrangers import Arranger, make_arranger  # noqa: E402
 from livearranger.engine import Engine  # noqa: E402
 from livearranger.presets import Preset, load_preset  # noqa: E402
 from livearranger.router import MemoryOutput, Router  # noqa: E402
@@ -168,18 +168,19 @@ def driven_clock() -> DrivenClock:
     return DrivenClock()
 
 
-@pytest.fixture()
+@pytest.fixture(scope="session")
 def preset() -> Callable[[str], Preset]:
-    """``preset(name)``: a fresh copy of a shipped preset (a test may change it)."""
+    """``preset(name)``: a preset by name, as ``--preset`` finds it."""
     return load_preset
 
 
-@pytest.fixture()
+# a Preset is immutable (frozen, parts a tuple of frozen Parts): one for the session
+@pytest.fixture(scope="session")
 def satb() -> Preset:
     return load_preset("satb")
 
 
-@pytest.fixture()
+@pytest.fixture(scope="session")
 def quartet() -> Preset:
     return load_preset("string-quartet")
 
@@ -201,12 +202,14 @@ class EngineRig:
 @pytest.fixture()
 def engine_rig(driven_clock: DrivenClock) -> Callable[..., EngineRig]:
     """``engine_rig(preset="satb", arranger="closest-pitch", horizon=None)``: an engine
-    with a driven clock whose only output is in memory (its thread not started)."""
-    def build(preset: str | Preset = "satb", arranger: str = "closest-pitch",
+    with a driven clock whose only output is in memory (its thread not started);
+    ``preset`` a name or a Preset, ``arranger`` a name or an Arranger."""
+    def build(preset: str | Preset = "satb", arranger: str | Arranger = "closest-pitch",
               horizon: float | None = None) -> EngineRig:
         chosen = load_preset(preset) if isinstance(preset, str) else preset
+        arr = make_arranger(arranger, chosen) if isinstance(arranger, str) else arranger
         out = MemoryOutput()
-        engine = Engine(chosen, make_arranger(arranger, chosen), Router(chosen, [out]),
-                        clock_ns=driven_clock, horizon=horizon)
+        engine = Engine(chosen, arr, Router(chosen, [out]), clock_ns=driven_clock,
+                        horizon=horizon)
         return EngineRig(engine, out, driven_clock)
     return build

@@ -19,7 +19,6 @@ from livearranger.control import (
     check_args,
     message,
 )
-from livearranger.presets import load_preset
 from livearranger.router import MemoryOutput, Router
 from livearranger.session import Session, SessionConfig
 from livearranger.stats import Snapshot
@@ -287,9 +286,9 @@ def _balanced(messages: list[list[int]]) -> bool:
     return not sounding
 
 
-def test_mute_stops_what_a_part_sounds_and_keeps_it_silent():
+def test_mute_stops_what_a_part_sounds_and_keeps_it_silent(satb):
     out = MemoryOutput()
-    router = Router(load_preset("satb"), [out])
+    router = Router(satb, [out])
     ch = router.channels
     router.note_on(0, 72, 90, 0.0)
     router.note_on(1, 64, 90, 0.0)
@@ -309,9 +308,9 @@ def test_mute_stops_what_a_part_sounds_and_keeps_it_silent():
     assert _balanced([m for _t, _p, m in out.messages])
 
 
-def test_a_key_held_through_mute_and_unmute_gets_one_note_off():
+def test_a_key_held_through_mute_and_unmute_gets_one_note_off(satb):
     out = MemoryOutput()
-    router = Router(load_preset("satb"), [out])
+    router = Router(satb, [out])
     router.note_on(0, 72, 90, 0.0)
     router.note_on(0, 76, 90, 0.0)
     router.set_mute(0, True, 1.0)               # both stop here
@@ -325,9 +324,9 @@ def test_a_key_held_through_mute_and_unmute_gets_one_note_off():
     assert _balanced([m for _t, _p, m in out.messages])
 
 
-def test_solo_silences_the_other_parts_and_mute_beats_solo():
+def test_solo_silences_the_other_parts_and_mute_beats_solo(satb):
     out = MemoryOutput()
-    router = Router(load_preset("satb"), [out])
+    router = Router(satb, [out])
     for part in range(4):
         router.note_on(part, 60 + part, 90, 0.0)
     router.set_solo(3, True, 1.0)
