@@ -246,20 +246,23 @@ class _Subscriber:
 
 class ControlServer:
     """OSC over UDP on ``host``:``port`` (0: any free port; ``port`` says which after
-    ``start``) driving ``target``.  ``start`` raises OSError when it cannot bind."""
+    ``start``) driving ``target``.  ``start`` raises OSError when it cannot bind.
+    ``clock`` (seconds) paces stats, leases and rate limits (tests drive it)."""
 
     def __init__(self, target: Controlled, host: str = DEFAULT_OSC_HOST,
                  port: int = DEFAULT_OSC_PORT,
-                 subscription_s: float = SUBSCRIPTION_S) -> None:
+                 subscription_s: float = SUBSCRIPTION_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.target = target
+        self._clock = clock
         self.subscription_s = subscription_s
         self.host = host
         self.port = port
         self.done = 0                       # commands carried out
-        self.log = RefusalLog()
+        self.log = RefusalLog(clock=clock)
         self._lock = threading.Lock()       # the log and counts, read by ``summary``
-        self._commands = Bucket(COMMANDS_PER_S)
-        self._errors = Bucket(ERRORS_PER_S)
+        self._commands = Bucket(COMMANDS_PER_S, clock=clock)
+        self._errors = Bucket(ERRORS_PER_S, clock=clock)
         self._subscribers: dict[tuple[str, int], _Subscriber] = {}
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
@@ -332,7 +335,7 @@ class ControlServer:
         sock = self._sock
         assert sock is not None
         while not self._stop.is_set():
-            now = time.monotonic()
+            now = self._clock()
             wait = _POLL_S
             for sub in self._subscribers.values():
                 wait = min(wait, max(sub.due - now, 0.0))
@@ -346,7 +349,7 @@ class ControlServer:
             else:
                 self._datagram(data, sender[:2])
             if self._subscribers:
-                self._publish(time.monotonic())
+                self._publish(self._clock())
 
     def _refuse(self, kind: str, reason: str, sender: tuple[str, int]) -> None:
         with self._lock:
@@ -438,7 +441,7 @@ class ControlServer:
         if to not in self._subscribers and len(self._subscribers) >= MAX_SUBSCRIBERS:
             raise Refused("too many subscribers", f"{PREFIX}/stats/subscribe: already "
                           f"{MAX_SUBSCRIBERS} subscribers")
-        now = time.monotonic()
+        now = self._clock()
         old = self._subscribers.get(to)
         due = now if old is None else min(old.due, now + 1.0 / hz)    # a renewal: on time
         self._subscribers[to] = _Subscriber(to, 1.0 / hz, due, now + self.subscription_s)

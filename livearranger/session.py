@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -35,9 +37,11 @@ __all__ = ["MAX_TEMPERATURE", "Session", "SessionConfig"]
 
 class Session:
     """Engine + ports + synth + recorder for one player.  Raises MidiIOError,
-    PresetError, ArrangerError or SynthError with one readable line on bad set-up."""
+    PresetError, ArrangerError or SynthError with one readable line on bad set-up.
+    ``clock_ns``: the engine's clock (tests drive it)."""
 
-    def __init__(self, config: SessionConfig) -> None:
+    def __init__(self, config: SessionConfig,
+                 clock_ns: Callable[[], int] = time.perf_counter_ns) -> None:
         self.config = config
         self.warnings: list[str] = []
         self.preset = load_preset(config.preset)
@@ -57,6 +61,7 @@ class Session:
         try:
             self.engine = Engine(self.preset, arranger,
                                  Router(self.preset, self.outputs.outputs),
+                                 clock_ns=clock_ns,
                                  horizon=self.horizon_ms(self.preset) / 1000.0)
         except BaseException:
             self.outputs.close()   # the set-up's own error is the one raised

@@ -20,10 +20,10 @@ from livearranger.control import (
     message,
     stats_messages,
 )
-from livearranger.presets import load_preset
 from livearranger.router import MemoryOutput, Router
 from livearranger.session import Session, SessionConfig
 from livearranger.stats import Snapshot
+from tests.conftest import DrivenClock
 from tests.osc_probe import OscClient, free_udp_port
 
 
@@ -92,6 +92,35 @@ def served():
     server.stop()
 
 
+@pytest.fixture()
+def driven(driven_clock: DrivenClock):
+    """A server whose stats, leases and rate limits run on a clock the test moves."""
+    fake = FakeInstrument()
+    server = ControlServer(fake, port=0, clock=driven_clock.seconds)
+    server.start()
+    client = OscClient(server.port)
+    yield fake, server, client, driven_clock
+    client.close()
+    server.stop()
+
+
+def _flush(client: OscClient) -> None:
+    """Collect every stats datagram due by now: the server publishes at most once a turn
+    (after a stall, the next is due at once: two turns), each turn after a datagram, and
+    each ping's pong comes after what it published on earlier turns (one socket, in
+    order)."""
+    for _ in range(3):
+        assert client.ask("/livearranger/ping")[0] == "/livearranger/pong"
+
+
+def _handled(server: ControlServer, n: int) -> None:
+    """Wait until the server has carried out or refused ``n`` commands in all."""
+    deadline = time.monotonic() + 10.0
+    while server.done + server.refusals() < n:
+        assert time.monotonic() < deadline, f"{server.done + server.refusals()} of {n} handled"
+        time.sleep(0.001)
+
+
 def test_arguments_are_checked_by_count_and_type():
     assert check_args("/livearranger/part/mute", [2, 1]) == [2, True]
     assert check_args("/livearranger/part/solo", ["alto", False]) == ["alto", False]
@@ -149,34 +178,44 @@ def test_junk_is_refused_one_reason_each_and_the_log_stays_bounded(served):
     assert fake.calls == []                     # nothing of it reached the instrument
 
 
-def test_a_command_flood_is_rate_limited(served):
-    fake, server, client = served
-    for _ in range(int(COMMANDS_PER_S) * 3):
-        client.send("/livearranger/panic")
-    time.sleep(1.1)                             # the bucket refills
+def test_a_command_flood_is_rate_limited(driven):
+    fake, server, client, clock = driven
+    flood = int(COMMANDS_PER_S) * 3             # at one instant: one burst's worth is done
+    for batch in range(0, flood, 50):           # paced: the kernel drops none of it
+        for _ in range(50):
+            client.send("/livearranger/panic")
+        _handled(server, batch + 50)
+    assert len(fake.calls) == server.done == COMMANDS_PER_S
+    assert server.log.kinds["rate limit"] == flood - COMMANDS_PER_S
+    clock.advance(1.0)                          # the bucket refills
     assert client.ask("/livearranger/ping")[0] == "/livearranger/pong"
-    assert server.log.kinds["rate limit"] > 0
-    assert 0 < len(fake.calls) < COMMANDS_PER_S * 3
 
 
-def test_stats_arrive_at_about_the_asked_rate_until_unsubscribed(served):
-    _fake, server, client = served
-    client.ok("/livearranger/stats/subscribe", 20)
-    start = time.monotonic()
-    while time.monotonic() - start < 1.5:
-        client.receive(0.05)
-    elapsed = time.monotonic() - start
-    notes = [p for _t, a, p in client.stats if a == "/livearranger/stats/notes"]
-    assert 0.5 * 20 * elapsed <= len(notes) <= 20 * elapsed + 2, len(notes)
+def _notes(client: OscClient) -> list[list]:
+    return [p for _t, a, p in client.stats if a == "/livearranger/stats/notes"]
+
+
+def test_stats_arrive_at_the_asked_rate_until_unsubscribed(driven):
+    _fake, server, client, clock = driven
+    client.ok("/livearranger/stats/subscribe", 16)      # 1/16 s and 1/64 s: exact floats
+    _flush(client)                              # the first, at once
+    for _ in range(64):                         # one second, in steps shorter than a period
+        clock.advance(1 / 64)
+        _flush(client)
+    assert len(_notes(client)) == 1 + 16        # at once, then one each period
+    notes = _notes(client)
     assert notes[-1][:5] == [7, 1, 0, 1, 0]     # notes in, sounding, dropped, ignored, moves
     parts = [p for _t, a, p in client.stats if a == "/livearranger/stats/parts"]
     assert parts[-1] == [3, 4]
     latency = [p for _t, a, p in client.stats if a == "/livearranger/stats/latency"]
     assert latency[-1] == [0.5, 1.5, 2.0, 7]
+    clock.advance(1.0)                          # a stall: no backlog of 16 caught up,
+    _flush(client)                              # the one due and, the schedule restarting
+    assert len(_notes(client)) == 1 + 16 + 2    # from now, the next at once
     client.ok("/livearranger/stats/unsubscribe")
-    client.receive(0.2)
     seen = len(client.stats)
-    client.receive(0.5)
+    clock.advance(1.0)
+    _flush(client)
     assert len(client.stats) == seen
 
 
@@ -248,9 +287,9 @@ def _balanced(messages: list[list[int]]) -> bool:
     return not sounding
 
 
-def test_mute_stops_what_a_part_sounds_and_keeps_it_silent():
+def test_mute_stops_what_a_part_sounds_and_keeps_it_silent(satb):
     out = MemoryOutput()
-    router = Router(load_preset("satb"), [out])
+    router = Router(satb, [out])
     ch = router.channels
     router.note_on(0, 72, 90, 0.0)
     router.note_on(1, 64, 90, 0.0)
@@ -270,9 +309,9 @@ def test_mute_stops_what_a_part_sounds_and_keeps_it_silent():
     assert _balanced([m for _t, _p, m in out.messages])
 
 
-def test_a_key_held_through_mute_and_unmute_gets_one_note_off():
+def test_a_key_held_through_mute_and_unmute_gets_one_note_off(satb):
     out = MemoryOutput()
-    router = Router(load_preset("satb"), [out])
+    router = Router(satb, [out])
     router.note_on(0, 72, 90, 0.0)
     router.note_on(0, 76, 90, 0.0)
     router.set_mute(0, True, 1.0)               # both stop here
@@ -286,9 +325,9 @@ def test_a_key_held_through_mute_and_unmute_gets_one_note_off():
     assert _balanced([m for _t, _p, m in out.messages])
 
 
-def test_solo_silences_the_other_parts_and_mute_beats_solo():
+def test_solo_silences_the_other_parts_and_mute_beats_solo(satb):
     out = MemoryOutput()
-    router = Router(load_preset("satb"), [out])
+    router = Router(satb, [out])
     for part in range(4):
         router.note_on(part, 60 + part, 90, 0.0)
     router.set_solo(3, True, 1.0)
@@ -303,23 +342,28 @@ def test_solo_silences_the_other_parts_and_mute_beats_solo():
     assert _balanced([m for _t, _p, m in out.messages])
 
 
-def test_a_subscription_lapses_unless_renewed():
-    fake = FakeInstrument()
-    server = ControlServer(fake, port=0, subscription_s=0.5)
+def test_a_subscription_lapses_unless_renewed(driven_clock: DrivenClock):
+    clock = driven_clock
+    server = ControlServer(FakeInstrument(), port=0, subscription_s=0.5, clock=clock.seconds)
     server.start()
     client = OscClient(server.port)
     try:
-        client.ok("/livearranger/stats/subscribe", 20)
-        client.receive(1.2)                          # past the lease: it lapsed
-        seen = len(client.stats)
-        assert seen > 0
-        client.receive(0.5)
-        assert len(client.stats) == seen             # a crashed client costs nothing
+        client.ok("/livearranger/stats/subscribe", 16)
+        _flush(client)                               # the first, at once
+        for _ in range(8):                           # 0.5 s: up to the lease's end
+            clock.advance(1 / 16)
+            _flush(client)
+        seen = len(_notes(client))
+        assert seen == 8                             # at 0, 1/16, ... 7/16 s; lapsed at 0.5
+        clock.advance(1.0)
+        _flush(client)
+        assert len(_notes(client)) == seen           # a crashed client costs nothing
         for _ in range(4):                           # renewed in time: stats go on
-            client.ok("/livearranger/stats/subscribe", 20)
-            before = len(client.stats)
-            client.receive(0.3)
-            assert len(client.stats) > before
+            client.ok("/livearranger/stats/subscribe", 16)
+            before = len(_notes(client))
+            clock.advance(0.4)                       # within the lease
+            _flush(client)
+            assert len(_notes(client)) > before
     finally:
         client.close()
         server.stop()
@@ -337,8 +381,10 @@ def test_our_client_keeps_its_subscription_alive(monkeypatch):
         ours.subscribe(20)
         time.sleep(2.0)                              # three leases' worth
         periods = ours.periods
-        time.sleep(0.5)
-        assert ours.periods > periods                # still coming
+        deadline = time.monotonic() + 10.0           # still coming: a new period
+        while ours.periods == periods:
+            assert time.monotonic() < deadline, "stats stopped: the subscription lapsed"
+            time.sleep(0.01)
     finally:
         ours.unsubscribe()
         ours.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
 
 import numpy as np
@@ -22,12 +23,10 @@ from export.parity import (
 )
 from livearranger.arrangers import ArrangerError, make_arranger
 from livearranger.arrangers.onnx_model import OnnxArranger
-from livearranger.engine import Engine
+from livearranger.engine import WARM_INTERVAL_S
 from livearranger.events import Kind, NoteEvent
 from livearranger.features import FEATURE_VERSION, feature_dim
 from livearranger.lab.export import export_step
-from livearranger.presets import load_preset
-from livearranger.router import MemoryOutput, Router
 from livearranger.state import PerformanceState
 from models.model import PartTransformer
 
@@ -61,11 +60,6 @@ def piece(seed: int, n_onsets: int = 20) -> list[tuple[float, int, int, float]]:
                           rng.uniform(0.1, 1.2)))
         t += rng.uniform(0.1, 0.6)
     return notes
-
-
-@pytest.fixture(scope="module")
-def satb():
-    return load_preset("satb")
 
 
 @pytest.fixture(scope="module")
@@ -123,18 +117,27 @@ def test_keep_warm_changes_nothing(exported, satb):
     assert np.array_equal(plain.choices, got.choices)
 
 
-def test_engine_keeps_an_idle_model_warm(exported, satb):
+def test_engine_keeps_an_idle_model_warm_without_spinning(exported, satb, engine_rig):
+    """An idle engine runs keep-warm again and again, each run at least WARM_INTERVAL_S
+    after the previous one ended, on the clock the engine paces it by (a sure bound
+    whatever the machine's load, unlike a count in a time)."""
     _model, path = exported
     arr = OnnxArranger(satb, model=str(path))
-    calls = []
-    arr.keep_warm = lambda: calls.append(1)
-    engine = Engine(satb, arr, Router(satb, [MemoryOutput()]))
+    runs: list[float] = []
+    warmed = threading.Event()
+
+    def keep_warm() -> None:
+        runs.append(time.perf_counter())
+        if len(runs) == 20:
+            warmed.set()
+    arr.keep_warm = keep_warm
+    engine = engine_rig(satb, arr).engine
     engine.start()
     try:
-        time.sleep(0.1)
+        assert warmed.wait(60.0), f"only {len(runs)} keep-warm runs while idle"
     finally:
         engine.stop()
-    assert 5 <= len(calls) <= 60           # about every 2 ms while nothing happens
+    assert min(np.diff(runs)) >= WARM_INTERVAL_S
 
 
 def test_parity_check_detects_a_different_model(exported, arranger):
@@ -267,14 +270,15 @@ def test_describe_reports_the_provider(exported, satb):
         OnnxArranger(satb, model=str(exported[1]), provider="tpu")
 
 
-def test_engine_plays_with_the_model_and_leaves_nothing_sounding(exported, satb):
-    out = MemoryOutput()
-    engine = Engine(satb, OnnxArranger(satb, model=str(exported[1])), Router(satb, [out]))
+def test_engine_plays_with_the_model_and_leaves_nothing_sounding(exported, satb,
+                                                                 engine_rig):
+    rig = engine_rig(satb, OnnxArranger(satb, model=str(exported[1])))
+    engine = rig.engine
     for t, on, pitch, vel in note_events(piece(9)):
         engine.process(NoteEvent(Kind.NOTE_ON if on else Kind.NOTE_OFF, t, pitch, vel))
     channels = {p.channel for p in satb.parts}
-    ons = [m for _t, _p, m in out.messages if m[0] & 0xF0 == 0x90 and m[2] > 0]
-    offs = [m for _t, _p, m in out.messages if m[0] & 0xF0 == 0x80]
+    ons = [m for m in rig.sent(0x90) if m[2] > 0]
+    offs = rig.sent(0x80)
     assert len(ons) == len(piece(9)) and len(offs) == len(ons)
     assert {m[0] & 0x0F for m in ons} <= channels
     assert sorted((m[0], m[1]) for m in ons) == sorted((m[0] + 0x10, m[1]) for m in offs)

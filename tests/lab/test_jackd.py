@@ -6,6 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
 import rtmidi
 
 from livearranger.lab.jackd import (
@@ -41,6 +42,7 @@ def test_reclaims_only_dead_servers_slots(tmp_path):
     assert reclaim_stale_servers(tmp_path / "missing") == 0
 
 
+@pytest.mark.jack
 def test_two_private_servers_side_by_side():
     with JackServer() as a:
         with JackServer() as b:

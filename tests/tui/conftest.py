@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from textual.app import App, ComposeResult
+from textual.widget import Widget
 
 from livearranger.router import MemoryOutput
 from livearranger.session import Session, SessionConfig
 from livearranger.tui.app import LiveArrangerApp
 from livearranger.tui.controller import Controller
+from tests.conftest import DrivenClock
 
 TEST_TIMEOUT_S = 90.0
 
@@ -39,16 +43,28 @@ def fake_ports(api: str) -> tuple[list[str], list[str]]:
     return list(FAKE_INPUTS), list(FAKE_OUTPUTS)
 
 
+# the driven clock of each session memory_session made
+_clocks: weakref.WeakKeyDictionary[Session, DrivenClock] = weakref.WeakKeyDictionary()
+
+
 def memory_session(preset: str = "satb",
                    arranger: str | None = None) -> tuple[Session, MemoryOutput]:
     """A real Session (engine, router, recorder tap) with no MIDI ports: notes go in
-    through ``engine.feed`` and come out into a MemoryOutput.  ``arranger``: None plays
-    the preset's own (the model for satb; its session takes seconds to open)."""
+    through ``engine.feed`` and come out into a MemoryOutput; its engine's clock moves
+    only when a test moves it (``clock_of``).  ``arranger``: None plays the preset's own
+    (the model for satb; its session takes seconds to open)."""
+    clock = DrivenClock()
     session = Session(SessionConfig(preset=preset, arranger=arranger, input=None,
-                                    outputs=[]))
+                                    outputs=[]), clock_ns=clock)
+    _clocks[session] = clock
     out = MemoryOutput()
     session.engine.router.add_output(out)
     return session, out
+
+
+def clock_of(session: Session) -> DrivenClock:
+    """The engine clock of a session made by ``memory_session``."""
+    return _clocks[session]
 
 
 @dataclass
@@ -59,13 +75,14 @@ class Rig:
     controller: Controller
 
     def play(self, *messages: list[int]) -> None:
-        """Feed raw MIDI into the engine as a keyboard would, and wait until handled."""
+        """Feed raw MIDI into the engine as a keyboard would (all at one instant), and
+        wait until handled and the chord they formed settled."""
         engine = self.session.engine
         for m in messages:
             engine.feed(m)
         assert engine.wait_idle(), "engine thread did not handle the notes"
-        if engine.horizon:           # and the chord they formed has been settled
-            time.sleep(engine.horizon + 0.005)
+        if engine.horizon:           # past the chord's deadline: the engine settles it
+            clock_of(self.session).advance(engine.horizon + 0.001)
             assert engine.wait_idle(), "engine thread did not settle the chord"
 
     def sent(self, status: int) -> list[list[int]]:
@@ -95,3 +112,18 @@ async def until(pilot, condition: Callable[[], bool], timeout: float = 5.0,
             return
         await pilot.pause(0.05)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class Host(App[None]):
+    """An app holding only ``widgets``: one panel or screen tested on its own."""
+
+    def __init__(self, *widgets: Widget) -> None:
+        super().__init__()
+        self.widgets = widgets
+        self.results: list[object] = []       # what screens pushed with ``show`` returned
+
+    def compose(self) -> ComposeResult:
+        yield from self.widgets
+
+    def show(self, screen) -> None:
+        self.push_screen(screen, self.results.append)
