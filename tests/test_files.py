@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from livearranger.io.files import FileProblem, check_writable, read_limited, replace_atomically
+
+from livearranger.files import FileProblem, check_writable, read_limited, replace_atomically
 
 
 def test_read_limited_reads_a_regular_file_within_the_limit(tmp_path):
