@@ -7,9 +7,9 @@ import argparse
 
 from livearranger import __version__
 from livearranger.arrangers import arranger_names
-from livearranger.control import DEFAULT_OSC_HOST, DEFAULT_OSC_PORT
 from livearranger.io.midi_io import API_NAMES, default_api
 from livearranger.io.output import DAW_MODES
+from livearranger.osc import DEFAULT_OSC_HOST, DEFAULT_OSC_PORT
 from livearranger.presets import MAX_HORIZON_MS
 
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from pythonosc.osc_packet import OscPacket
 
-from livearranger.control import DEFAULT_OSC_HOST, PREFIX, SessionStatus, message
 from livearranger.errors import LiveArrangerError
+from livearranger.osc import DEFAULT_OSC_HOST, PREFIX, SessionStatus, message
 from livearranger.stats import Snapshot
 
 ASK_TIMEOUT_S = 5.0       # a preset switch loading a model can take a few seconds

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from livearranger.control import DEFAULT_OSC_HOST
 from livearranger.io.midi_io import default_api
+from livearranger.osc import DEFAULT_OSC_HOST
 from livearranger.output_set import OutputPlan
 
 

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from livearranger.arrangers import arranger_names
-from livearranger.control import ControlServer, SessionStatus
+from livearranger.control import ControlServer
 from livearranger.engine import Engine
 from livearranger.errors import BadValue
 from livearranger.io.midi_io import MidiInput
+from livearranger.osc import SessionStatus
 from livearranger.presets import Preset, list_presets
 from livearranger.recorder import fresh_take_path
 from livearranger.session_config import SessionConfig

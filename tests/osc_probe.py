@@ -8,7 +8,7 @@ from typing import Any
 
 from pythonosc.osc_packet import OscPacket
 
-from livearranger.control import message
+from livearranger.osc import message
 
 REPLIES = ("/livearranger/ok", "/livearranger/error", "/livearranger/pong")
 

@@ -8,7 +8,8 @@ import time
 import pytest
 
 from livearranger.client import ControlClient, ControlError, ping
-from livearranger.control import ControlServer, SessionStatus
+from livearranger.control import ControlServer
+from livearranger.osc import SessionStatus
 from livearranger.stats import Snapshot
 from tests.conftest import DrivenClock
 from tests.osc_probe import free_udp_port

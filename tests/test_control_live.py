@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from livearranger.control import message
+from livearranger.osc import message
 from livearranger.presets import load_preset
 from tests.midi_probe import connect_live, wait_for_port
 from tests.osc_probe import OscClient, free_udp_port

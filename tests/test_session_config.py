@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from livearranger.control import DEFAULT_OSC_HOST
+from livearranger.osc import DEFAULT_OSC_HOST
 from livearranger.session_config import SessionConfig
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from livearranger.client import ControlClient, ControlError, ping
-from livearranger.control import DEFAULT_OSC_HOST, PREFIX, SessionStatus
+from livearranger.osc import DEFAULT_OSC_HOST, PREFIX, SessionStatus
 from livearranger.presets import (
     Preset,
     PresetError,
