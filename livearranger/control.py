@@ -1,7 +1,7 @@
 """The instrument as an OSC server: presets, arranger, panic, mute and stats over UDP.
 
 One thread of its own receives datagrams (python-osc parses them), checks each
-message's address and arguments against ``COMMANDS`` and calls the ``Controlled``
+message's address and arguments (``livearranger.osc``) and calls the ``Controlled``
 target (a ``Session``), whose changes reach the engine through the engine's own queue:
 nothing here runs on the engine's or a MIDI API's thread.  The same thread publishes
 stats to subscribers at the rate each asked for.  Anything it cannot use (a malformed

@@ -230,6 +230,16 @@ class Session:
             arranger, self.arranger_name = self._make_arranger(self.preset, name)
             self.engine.set_arranger(arranger)
 
+    def set_temperature(self, value: float) -> None:
+        """The learned model's sampling temperature, changed in place: the playing model
+        keeps its history (with another arranger the value waits for the model)."""
+        with self.control_lock:
+            self.config = replace(self.config, temperature=value)
+            if self.arranger_name == "model":
+                from livearranger.arrangers.onnx_model import retune
+                engine = self.engine
+                engine.call(lambda: retune(engine.arranger, value))
+
     def panic(self) -> None:
         """All notes off now."""
         self.engine.request_panic()

@@ -53,6 +53,7 @@ class Playing(Protocol):
     def set_preset(self, name_or_preset: str | Preset,
                    arranger: str | None = None) -> None: ...
     def set_arranger(self, name: str, temperature: float | None = None) -> None: ...
+    def set_temperature(self, value: float) -> None: ...
     def set_horizon(self, ms: float | None) -> None: ...
     def horizon_ms(self, preset: Preset | None = None) -> float: ...
     def start_recording(self, path: str | Path) -> Path: ...
@@ -152,12 +153,7 @@ class SessionControl:
         session = self.session
         if not 0.0 <= value <= MAX_TEMPERATURE:
             raise BadValue(f"temperature must be 0-{MAX_TEMPERATURE:g}, got {value:g}")
-        with session.control_lock:
-            session.config = replace(session.config, temperature=value)
-            if session.arranger_name == "model":     # in place: the model keeps its history
-                from livearranger.arrangers.onnx_model import retune
-                engine = session.engine
-                engine.call(lambda: retune(engine.arranger, value))
+        session.set_temperature(value)
         return f"temperature {value:g}"
 
     def control_horizon(self, ms: float) -> str:

@@ -28,11 +28,8 @@ from livearranger.errors import BadValue, LiveArrangerError, one_line
 from livearranger.session import SessionConfig
 from livearranger.stats import Snapshot
 from livearranger.tui.arranger_panel import ArrangerPanel, ArrangerScreen
-from livearranger.tui.controller import (
-    Controller,
-    Controls,
-    crash_report,
-)
+from livearranger.tui.controller import Controller, crash_report
+from livearranger.tui.controls import Controls
 from livearranger.tui.edit_part import EditPartScreen, SavePresetScreen
 from livearranger.tui.help import HelpScreen
 from livearranger.tui.latency import LatencyPanel
@@ -283,7 +280,7 @@ class LiveArrangerApp(App[int]):
         self.run_action_safely(self.controller.panic)
 
     def action_temperature(self, direction: int) -> None:
-        from livearranger.tui.controller import TEMPERATURE_STEP
+        from livearranger.tui.controls import TEMPERATURE_STEP
         self.run_action_safely(
             lambda: self.controller.change_temperature(direction * TEMPERATURE_STEP))
 

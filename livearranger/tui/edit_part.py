@@ -15,7 +15,7 @@ from livearranger.errors import one_line
 from livearranger.events import note_name
 from livearranger.gm import PROGRAMS
 from livearranger.presets import Part
-from livearranger.tui.controller import parse_program
+from livearranger.tui.controls import parse_program
 
 Apply = Callable[[dict[str, str]], str]
 FIELDS = ("program", "channel", "low", "high", "transpose")

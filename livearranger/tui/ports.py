@@ -13,7 +13,7 @@ from textual.widgets import Button, Label, OptionList, RadioButton, RadioSet, Se
 from textual.widgets.option_list import Option
 
 from livearranger.errors import one_line
-from livearranger.tui.controller import APIS, PortChoice
+from livearranger.tui.controls import APIS, PortChoice
 
 OUTPUT_LABELS = {
     "synth": "built-in synth (FluidSynth)",

@@ -10,7 +10,7 @@ from textual.widgets.option_list import Option
 from livearranger.events import note_name
 from livearranger.gm import PROGRAMS
 from livearranger.presets import Preset
-from livearranger.tui.controller import PresetEntry
+from livearranger.tui.controls import PresetEntry
 from livearranger.tui.messages import PartEditRequested, PresetChosen
 from livearranger.tui.render import part_colour
 

@@ -29,7 +29,7 @@ from livearranger.presets import (
     shipped_preset_dir,
 )
 from livearranger.stats import Snapshot
-from livearranger.tui.controller import (
+from livearranger.tui.controls import (
     HORIZON_STEPS_MS,
     TEMPERATURE_MAX,
     ActionError,

@@ -1,4 +1,4 @@
-"""The TUI's controller without any widget: parsing, edits, ports, errors."""
+"""The TUI's controller without any widget: edits, ports, temperature, errors."""
 
 from __future__ import annotations
 
@@ -7,38 +7,12 @@ from pathlib import Path
 import pytest
 
 from livearranger.errors import one_line
-from livearranger.events import note_name
 from livearranger.io.midi_io import MidiIOError
 from livearranger.presets import PresetError
 from livearranger.session import SessionConfig
-from livearranger.tui.controller import (
-    ActionError,
-    Controller,
-    PortChoice,
-    parse_pitch,
-    parse_program,
-)
+from livearranger.tui.controller import Controller
+from livearranger.tui.controls import ActionError, PortChoice
 from tests.tui.conftest import memory_session
-
-
-@pytest.mark.parametrize("text,pitch", [("60", 60), ("C4", 60), ("c4", 60), ("F#3", 54),
-                                        ("Bb2", 46), ("C-1", 0), ("G9", 127)])
-def test_parse_pitch(text: str, pitch: int) -> None:
-    assert parse_pitch(text) == pitch
-    assert parse_pitch(note_name(pitch)) == pitch
-
-
-@pytest.mark.parametrize("text", ["", "H3", "C", "128", "G#9", "-1"])
-def test_parse_pitch_refuses(text: str) -> None:
-    with pytest.raises(ValueError):
-        parse_pitch(text)
-
-
-def test_parse_program_by_number_or_name() -> None:
-    assert parse_program("40") == 40
-    assert parse_program("violin") == 40
-    with pytest.raises(ValueError, match="unknown GM program"):
-        parse_program("kazoo")
 
 
 def test_errors_show_in_one_line_without_type_for_known_errors() -> None:
@@ -106,6 +80,7 @@ def test_a_temperature_nudge_keeps_the_models_history(controller: Controller) ->
     """Temperature from the keys or over OSC: the model playing samples at the new one
     from its next note on, with the notes it has heard still in its cache."""
     from livearranger.arrangers.onnx_model import OnnxArranger
+    from livearranger.session_control import SessionControl
 
     session = controller.session
     assert session is not None and session.arranger_name == "model"
@@ -117,7 +92,7 @@ def test_a_temperature_nudge_keeps_the_models_history(controller: Controller) ->
     heard, pos = int(model.ring.valid.sum()), int(model.ring.pos[0])
     assert heard == 4
     for nudge in (lambda: controller.change_temperature(0.5),
-                  lambda: session.control_temperature(1.5)):
+                  lambda: SessionControl(session).control_temperature(1.5)):
         nudge()
         assert engine.wait_idle()
         assert engine.arranger is model

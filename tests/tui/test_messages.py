@@ -3,7 +3,7 @@ app needs to act on it."""
 
 from __future__ import annotations
 
-from livearranger.tui.controller import PresetEntry
+from livearranger.tui.controls import PresetEntry
 from livearranger.tui.messages import PartEditRequested, PresetChosen
 from livearranger.tui.presets_panel import PartsTable, PresetList, PresetsPanel
 from tests.tui.conftest import Host

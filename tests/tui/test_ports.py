@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from textual.widgets import OptionList, SelectionList, Static
 
-from livearranger.tui.controller import APIS, PortChoice
+from livearranger.tui.controls import APIS, PortChoice
 from livearranger.tui.ports import OUTPUT_LABELS, PortsScreen
 from tests.tui.conftest import Host
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from livearranger.gm import PROGRAMS
-from livearranger.tui.controller import PresetEntry
+from livearranger.tui.controls import PresetEntry
 from livearranger.tui.presets_panel import PartsTable, PresetList, PresetsPanel
 from tests.tui.conftest import Host
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from livearranger.control import ControlServer
-from livearranger.tui.controller import ActionError, PortChoice
+from livearranger.tui.controls import ActionError, PortChoice
 from livearranger.tui.remote import RemoteController
 from tests.conftest import DrivenClock
 from tests.osc_probe import free_udp_port

@@ -11,7 +11,8 @@ import pytest
 from livearranger.presets import load_preset
 from livearranger.session import SessionConfig
 from livearranger.tui.app import LiveArrangerApp
-from livearranger.tui.controller import ActionError, Controller
+from livearranger.tui.controller import Controller
+from livearranger.tui.controls import ActionError
 from livearranger.tui.remote import RemoteController
 from livearranger.tui.status import MessageLog
 from tests.test_reroll import keys_of

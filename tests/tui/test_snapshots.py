@@ -12,7 +12,8 @@ from textual.widgets import Input
 from livearranger.session import SessionConfig
 from livearranger.stats import Snapshot
 from livearranger.tui.app import LiveArrangerApp
-from livearranger.tui.controller import Controller, PresetEntry
+from livearranger.tui.controller import Controller
+from livearranger.tui.controls import PresetEntry
 from tests.tui.conftest import fake_ports, memory_session
 
 SIZE = (120, 40)
