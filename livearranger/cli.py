@@ -306,7 +306,7 @@ def _run_tui(config: SessionConfig, args: argparse.Namespace) -> int:
     """The TUI: attached to the instrument answering on ``--osc-port`` if one does, else
     (``--spawn``) one started for it, else in this process."""
     try:
-        from livearranger.tui.app import run_tui
+        from livearranger.tui.run import run_tui
     except ImportError as exc:
         raise CliError(f"the terminal UI is not available ({exc}); use --headless") from None
     return run_tui(config, spawn_args=_play_args(args) if args.spawn else None)
