@@ -1,4 +1,4 @@
-"""Issue 11's check of ``livearranger train``: 20 string-quartet files (the quartet train
+"""A check of ``livearranger train``: 20 string-quartet files (the quartet train
 split, which the ensemble model never saw) fine-tune the shipped ensemble model.
 
     .venv/bin/python scripts/finetune_quartets.py [--files 20] [--minutes 10]

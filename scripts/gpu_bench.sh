@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measure the onnxruntime-gpu option on a lent GPU machine (no registry there): the
-# onnxruntime-gpu wheel travels split in .whl/p*/chunk* (see the closing note of issue 4),
+# onnxruntime-gpu wheel travels split in .whl/p*/chunk* (a lent machine reaches no registry),
 # mido as a wheel. Prints the model step figures on the CPU and CUDA providers.
 set -euo pipefail
 OUT=${OUT:-/tmp/gpu-bench}

@@ -229,7 +229,7 @@ class OnnxArranger(LearnedArranger):
     def keep_warm(self) -> None:
         """Run the graph once without changing anything (cache, outputs, choices): the
         engine calls it while idle so that the next note finds the weights in the CPU
-        caches (a cold step costs ~1 ms on a shared VM, a warm one ~0.25 ms)."""
+        caches (a cold step costs several times a warm one: ``bench model`` measures both)."""
         self._session.run_with_iobinding(self._warm_io)
 
     def set_temperature(self, temperature: float) -> None:

@@ -110,7 +110,7 @@ class JackGraph:
         """Close the client; False when JACK had not answered within ``wait`` seconds.
 
         ``jack_client_close`` waits for the server, and a server busy with late clients
-        has kept it waiting past a 10 s stop (seen under load in CI).  It runs in a
+        can keep it waiting longer than any stop should.  It runs in a
         daemon thread, so a stop never waits longer than ``wait`` for it; a client left
         behind goes when the process ends."""
         client, self._client = self._client, None

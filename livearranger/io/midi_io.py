@@ -91,7 +91,7 @@ def _make(cls: type, api: str, name: str, **options: Any) -> rtmidi.MidiIn | rtm
 
 
 # Long enough for a callback already on its way on the MIDI thread to get the interpreter
-# lock and finish (JACK delivers once per period, 5.3 ms here; callbacks are tiny).
+# lock and finish (JACK delivers once per period, a few ms; callbacks are tiny).
 CALLBACK_DRAIN_S = 0.05
 
 
@@ -121,10 +121,10 @@ def close_callback_input(midi_in: rtmidi.MidiIn) -> None:
 # latency callback every client gets after any change of the graph) with no lock against
 # that client's own port unregister (jack2 JackClient::HandleLatencyCallback against
 # PortUnRegister): closing a port while such a notification was handled crashed the
-# process (SIGSEGV on that thread; core dumps here, 2 in 1,200 closes just after a peer
-# left, on a loaded 2-core VM).  The notifications follow a change within a few ms, so
-# a JACK port closes only after the graph has had this long to settle (then 0 in 1,200,
-# whichever side left first).  A peer leaving during the wait is not covered.
+# process (SIGSEGV on that thread, rare, most often just after a peer left; jack2 issue
+# 216).  The notifications follow a change within a few ms, so a JACK port closes only
+# after the graph has had this long to settle, whichever side left first.  A peer
+# leaving during the wait is not covered.
 GRAPH_SETTLE_S = 0.02
 
 

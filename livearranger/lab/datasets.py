@@ -349,9 +349,8 @@ def overlapping_notes(piece: Piece) -> np.ndarray:
     """Boolean per note: it starts while an earlier note (or one of the same onset) of one
     of its parts is still held, so it breaks that part's ``mono``; a chord of n notes in one
     part counts n - 1.  A unison's release is the later of its parts' and the Piece does
-    not keep whose, so a unison holds no part here: a lower bound (on the madrigal and
-    trecento corpora it finds 6 of the scores' 7 overlaps; counting unisons as held
-    would find over 1300, nearly all of them only a shorter unison part moving on)."""
+    not keep whose, so a unison holds no part here: a lower bound (counting unisons as
+    held would flag, nearly always, only a shorter unison part moving on)."""
     out = np.zeros(len(piece), dtype=bool)
     alone = (piece.mask & (piece.mask - 1)) == 0
     until = np.where(alone, piece.offset, piece.onset)

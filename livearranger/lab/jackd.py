@@ -2,8 +2,9 @@
 
 Used by the integration tests and the benchmarks.  Each server gets its own name
 (``jackd -n``) and ``JACK_DEFAULT_SERVER`` points this process and its children at it,
-so that concurrent runs never share or kill each other's server.  Settings follow what
-held up on 2-core VMs: ``-t 2000 -d dummy -r 48000 -p 256``.
+so that concurrent runs never share or kill each other's server.  The settings
+(``-t 2000 -d dummy -r 48000 -p 256``) give a slow, loaded machine a generous client
+timeout and a period short enough for the latency tests.
 """
 
 from __future__ import annotations
