@@ -37,6 +37,8 @@ from livearranger.features import FEATURE_VERSION, feature_dim
 from livearranger.graph import META_FEATURE_VERSION, META_PARTS
 from livearranger.lab.datasets import PRESET_OF, Piece, load_pieces
 from livearranger.lab.evaluate import performance
+from livearranger.lab.lstm import OnlineLSTM, lstm_tokens
+from livearranger.lab.model import CHECKPOINTS, PartTransformer, save_checkpoint
 from livearranger.lab.training import (
     CHORD_GROUP,
     Replayer,
@@ -48,10 +50,6 @@ from livearranger.lab.training import (
     teacher,
 )
 from livearranger.presets import Preset, load_preset
-from models.lstm import OnlineLSTM, beat_tokens
-from models.model import PartTransformer, save_checkpoint
-
-CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
 
 
 def decode(logits: torch.Tensor, reps: list[Replayer], cons: Constraints) -> list[int]:
@@ -137,7 +135,7 @@ def rollout_lstm(model: OnlineLSTM, perfs: list[Piece], preset: Preset,
     model.eval()
     reps = []
     for perf in perfs:
-        logits = model(torch.from_numpy(lstm_tokens(perf))[None])[0][0]
+        logits = model(torch.from_numpy(lstm_tokens(perf.pitch, perf.onset))[None])[0][0]
         r = Replayer(perf, preset)
         while r.next_note():
             allowed = cons.mask(int(perf.pitch[r.j]), r.state, r.time)
@@ -145,11 +143,6 @@ def rollout_lstm(model: OnlineLSTM, perfs: list[Piece], preset: Preset,
             r.commit(int(row.argmax()))
         reps.append(r)
     return reps
-
-
-def lstm_tokens(perf: Piece) -> np.ndarray:
-    beat, pos = beat_tokens(perf.onset)
-    return np.stack([perf.pitch.astype(np.int64), beat, pos], axis=1)
 
 
 # ------------------------------------------------------------------ batches
@@ -164,7 +157,7 @@ def make_examples(reps: list[Replayer], length: int, stride: int, kind: str) -> 
         perf = r.perf
         if kind == "lstm":
             mask = perf.mask.astype(np.int64)
-            lt = lstm_tokens(perf)
+            lt = lstm_tokens(perf.pitch, perf.onset)
             for s, e, first in chunks(r.n, length, stride):
                 ex.append((lt[s:e], None, mask[s:e], first - s, None))
             continue
@@ -330,7 +323,7 @@ def train(dataset: str, kind: str = "model", minutes: float = 25.0, seed: int = 
         mark = ""
         if score > best:
             best, best_epoch, mark = score, epoch, " *"
-            save_checkpoint_any(path, model, kind, {
+            save_checkpoint(path, model, {
                 "dataset": dataset, "preset": preset.name, META_PARTS: preset.part_names,
                 META_FEATURE_VERSION: FEATURE_VERSION, "epoch": epoch, "seed": seed,
                 "valid_accuracy": acc, "kind": kind})
@@ -345,23 +338,6 @@ def train(dataset: str, kind: str = "model", minutes: float = 25.0, seed: int = 
             break
     return {"path": str(path), "best_epoch": best_epoch, "best_valid": best,
             "history": history}
-
-
-def save_checkpoint_any(path: Path, model, kind: str, meta: dict) -> None:
-    if kind == "lstm":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"format": 1, "kind": "lstm", "config": dict(model.config),
-                    "state_dict": model.state_dict(), "meta": meta}, path)
-    else:
-        save_checkpoint(path, model, meta)
-
-
-def load_lstm(path: str | Path) -> tuple[OnlineLSTM, dict]:
-    blob = torch.load(Path(path), map_location="cpu", weights_only=False)
-    model = OnlineLSTM(**blob["config"])
-    model.load_state_dict(blob["state_dict"])
-    model.eval()
-    return model, dict(blob.get("meta", {}))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,14 +10,13 @@ from livearranger.constraints import Constraints
 from livearranger.features import feature_dim
 from livearranger.lab.datasets import load_pieces
 from livearranger.lab.evaluate import performance, replay
+from livearranger.lab.model import PartTransformer, load_checkpoint, load_lstm
+from livearranger.lab.torch_arrangers import TorchLSTMArranger, TorchModelArranger
 from livearranger.lab.training import CHORD_GROUP, teacher
 from livearranger.presets import load_preset
-from models.evaluate import TorchLSTMArranger, TorchModelArranger
-from models.model import PartTransformer, load_checkpoint
 from models.train import (
     chunks,
     collate,
-    load_lstm,
     make_examples,
     masked_nll,
     rollout,

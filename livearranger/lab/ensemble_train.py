@@ -44,14 +44,14 @@ from livearranger.ensemble import MAX_ENSEMBLE, part_descriptors
 from livearranger.features import FEATURE_VERSION, N_GLOBAL, N_PER_PART
 from livearranger.graph import META_FEATURE_VERSION
 from livearranger.lab.datasets import Piece
-from livearranger.lab.ensemble_model import (
+from livearranger.lab.evaluate import performance
+from livearranger.lab.export import export_step
+from livearranger.lab.model import (
     EnsembleTransformer,
     load_weights,
     save_weights,
     with_hint_input,
 )
-from livearranger.lab.evaluate import performance
-from livearranger.lab.export import export_step
 from livearranger.lab.training import (
     CHORD_GROUP,
     Record,

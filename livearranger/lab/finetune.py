@@ -342,7 +342,7 @@ def load_start(path: Path) -> Any:
     made for other features."""
     from livearranger.features import FEATURE_VERSION
     from livearranger.graph import META_FEATURE_VERSION
-    from livearranger.lab.ensemble_model import load_weights
+    from livearranger.lab.model import load_weights
 
     try:
         model, meta = load_weights(path)

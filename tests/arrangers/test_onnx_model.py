@@ -26,10 +26,10 @@ from livearranger.engine import Engine
 from livearranger.events import Kind, NoteEvent
 from livearranger.features import FEATURE_VERSION, feature_dim
 from livearranger.lab.export import export_step
+from livearranger.lab.model import PartTransformer
 from livearranger.presets import load_preset
 from livearranger.router import MemoryOutput, Router
 from livearranger.state import PerformanceState
-from models.model import PartTransformer
 
 WINDOW = 8
 torch.set_num_threads(1)

@@ -68,7 +68,7 @@ def tiny(tmp_path_factory) -> Path:
     import torch
 
     from livearranger.features import FEATURE_VERSION
-    from livearranger.lab.ensemble_model import EnsembleTransformer, save_weights
+    from livearranger.lab.model import EnsembleTransformer, save_weights
 
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("start") / "tiny.npz"

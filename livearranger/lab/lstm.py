@@ -28,6 +28,12 @@ def beat_tokens(onset_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(whole, 0, MAX_BEAT - 1).astype(np.int64), pos
 
 
+def lstm_tokens(pitch: np.ndarray, onset_s: np.ndarray) -> np.ndarray:
+    """[T,3] (pitch, beat, position) per note: the LSTM's whole input."""
+    beat, pos = beat_tokens(onset_s)
+    return np.stack([np.asarray(pitch).astype(np.int64), beat, pos], axis=1)
+
+
 class OnlineLSTM(nn.Module):
     """3 x 128 LSTM over (pitch, beat, position) embeddings -> logits over parts."""
 
