@@ -39,6 +39,7 @@ from livearranger.lab.datasets import PRESET_OF, Piece, load_pieces
 from livearranger.lab.evaluate import performance
 from livearranger.lab.lstm import OnlineLSTM, lstm_tokens
 from livearranger.lab.model import CHECKPOINTS, PartTransformer, save_checkpoint
+from livearranger.lab.rollout import rollout
 from livearranger.lab.training import (
     CHORD_GROUP,
     Replayer,
@@ -50,82 +51,6 @@ from livearranger.lab.training import (
     teacher,
 )
 from livearranger.presets import Preset, load_preset
-
-
-def decode(logits: torch.Tensor, reps: list[Replayer], cons: Constraints) -> list[int]:
-    """The runtime's choice for each replayer's current note: argmax over allowed parts."""
-    out = []
-    lg = logits.numpy()
-    for b, r in enumerate(reps):
-        allowed = cons.mask(int(r.perf.pitch[r.j]), r.state, r.time)
-        row = np.where(allowed, lg[b], -np.inf)
-        out.append(int(row.argmax()))
-    return out
-
-
-class BatchedStepper:
-    """``PartTransformer.step`` for a batch of streams advancing in lockstep (the same
-    note index in every stream, so one ring slot and one validity mask serve them all).
-    Same arithmetic as the model's step: sliding window of W notes, ALiBi, ring cache."""
-
-    def __init__(self, model: PartTransformer, batch: int) -> None:
-        self.m = model
-        m = model
-        self.cache = torch.zeros(m.n_layers, 2, batch, m.n_heads, m.window, m.d_head)
-        self.t = 0
-
-    def keep(self, rows: list[int]) -> None:
-        """Drop the streams not listed in ``rows`` (finished pieces)."""
-        self.cache = self.cache[:, :, rows]
-
-    @torch.no_grad()
-    def step(self, feats: torch.Tensor, toks: torch.Tensor) -> torch.Tensor:
-        m, w = self.m, self.m.window
-        pos = self.t % w
-        slots = torch.arange(w)
-        dist = (pos - slots) % w
-        bias = -m.slopes.view(-1, 1) * dist.view(1, -1).float()          # [H,W]
-        if self.t + 1 < w:
-            bias = bias.masked_fill((slots > self.t).view(1, -1), float("-inf"))
-        x = m.embed(feats, toks)                                          # [B,D]
-        b = x.shape[0]
-        h, dh = m.n_heads, m.d_head
-        for i, blk in enumerate(m.blocks):
-            q, k, v = blk.qkv(blk.ln1(x)).view(b, 3, h, dh).unbind(1)   # [B,H,Dh]
-            self.cache[i, 0, :, :, pos] = k
-            self.cache[i, 1, :, :, pos] = v
-            scores = torch.einsum("bhd,bhwd->bhw", q, self.cache[i, 0]) / math.sqrt(dh)
-            att = torch.einsum("bhw,bhwd->bhd", torch.softmax(scores + bias, -1),
-                               self.cache[i, 1])
-            x = x + blk.proj(att.reshape(b, h * dh))
-            x = x + blk.ff(blk.ln2(x))
-        self.t += 1
-        return m.head(m.ln_out(x))
-
-
-@torch.no_grad()
-def rollout(model: PartTransformer, perfs: list[Piece], preset: Preset,
-            cons: Constraints, groups: list[float | None] | float | None = None
-            ) -> list[Replayer]:
-    """Let the model play every performance itself, each note decoded as the runtime
-    does (constraints, argmax), all pieces stepped together with a KV cache."""
-    model.eval()
-    if not isinstance(groups, list):
-        groups = [groups] * len(perfs)
-    reps = [Replayer(p, preset, g) for p, g in zip(perfs, groups, strict=True)]
-    active = [r for r in reps if r.next_note()]
-    stepper = BatchedStepper(model, len(active))
-    while active:
-        feats = torch.from_numpy(np.stack([r.features[r.j] for r in active]))
-        toks = torch.from_numpy(np.stack([r.tokens[r.j] for r in active]))
-        logits = stepper.step(feats, toks)
-        for r, part in zip(active, decode(logits, active, cons), strict=True):
-            r.commit(part)
-        rows = [i for i, r in enumerate(active) if r.next_note()]
-        if len(rows) < len(active):
-            stepper.keep(rows)
-            active = [active[i] for i in rows]
-    return reps
 
 
 @torch.no_grad()
@@ -287,8 +212,8 @@ def train(dataset: str, kind: str = "model", minutes: float = 25.0, seed: int = 
             if epoch >= dagger_from and (epoch - dagger_from) % dagger_every == 0:
                 pick = rng.permutation(len(train_p))[:dagger_pieces]
                 fresh = [augment(train_p[i], preset, rng) for i in pick]
-                dagger = make_examples(rollout(model, fresh, preset, cons, groups(len(fresh))),
-                                       length, stride, kind)
+                dagger = make_examples(rollout(model, fresh, [preset] * len(fresh),
+                                               groups(len(fresh))), length, stride, kind)
                 log(f"  dagger: {len(fresh)} rollouts, {len(dagger)} chunks")
             ex = ex + dagger
         prep = time.monotonic() - t0
@@ -316,7 +241,8 @@ def train(dataset: str, kind: str = "model", minutes: float = 25.0, seed: int = 
         acc = {}
         for c, g in modes:
             reps = (rollout_lstm(model, valid_perf[c], preset, cons) if kind == "lstm"
-                    else rollout(model, valid_perf[c], preset, cons, g))
+                    else rollout(model, valid_perf[c], [preset] * len(valid_perf[c]),
+                                 [g] * len(valid_perf[c])))
             acc[c if g is None else f"{c}+chords"] = accuracy(reps)
         score = sum(acc.values()) / len(acc)
         history.append({"epoch": epoch, "loss": loss_sum / max(nb, 1), **acc})

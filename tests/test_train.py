@@ -11,6 +11,7 @@ from livearranger.features import feature_dim
 from livearranger.lab.datasets import load_pieces
 from livearranger.lab.evaluate import performance, replay
 from livearranger.lab.model import PartTransformer, load_checkpoint, load_lstm
+from livearranger.lab.rollout import rollout
 from livearranger.lab.torch_arrangers import TorchLSTMArranger, TorchModelArranger
 from livearranger.lab.training import CHORD_GROUP, teacher
 from livearranger.presets import load_preset
@@ -19,7 +20,6 @@ from models.train import (
     collate,
     make_examples,
     masked_nll,
-    rollout,
     rollout_lstm,
     train,
 )
@@ -52,7 +52,7 @@ def test_model_smoke_and_rollout_matches_engine_replay(tmp_path):
     assert meta["parts"] == ["soprano", "alto", "tenor", "bass"] and model.window == 8
     preset = load_preset("satb")
     piece = performance(load_pieces("bach", "valid", 1)[0], "as-played")
-    (rep,) = rollout(model, [piece], preset, Constraints(preset))
+    (rep,) = rollout(model, [piece], [preset])
     arr = TorchModelArranger(preset, model)
     pred = replay(piece, arr).final
     assert np.array_equal(rep.chosen, pred)

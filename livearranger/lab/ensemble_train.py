@@ -52,10 +52,10 @@ from livearranger.lab.model import (
     save_weights,
     with_hint_input,
 )
+from livearranger.lab.rollout import rollout
 from livearranger.lab.training import (
     CHORD_GROUP,
     Record,
-    Replayer,
     accuracy,
     augment,
     chunks,
@@ -141,67 +141,7 @@ def collate(batch: Sequence[Example]) -> tuple[torch.Tensor, ...]:
     return tuple(torch.from_numpy(a) for a in (f, tok, beat, parts, pmask, target, hint))
 
 
-# ------------------------------------------------------------------ roll-outs
-@torch.no_grad()
-def rollout(model: EnsembleTransformer, perfs: Sequence[Piece], presets: Sequence[Preset],
-            groups: Sequence[float | None], beats: Sequence[bool] | None = None,
-            hints: Sequence[np.ndarray | None] | None = None) -> list[Replayer]:
-    """Let the model play every performance itself (constraints, argmax, as the runtime
-    decides; a hinted note its hint), all streams stepped together with one ring cache."""
-    model.eval()
-    beats = beats or [False] * len(perfs)
-    hints = hints or [None] * len(perfs)
-    reps = [Replayer(p, s, g, b, h) for p, s, g, b, h in zip(perfs, presets, groups, beats,
-                                                             hints, strict=True)]
-    cons = [Constraints(s) for s in presets]
-    active = [i for i, r in enumerate(reps) if r.next_note()]
-    if not active:
-        return reps
-    p_max = max(len(s.parts) for s in presets)
-    descs = np.zeros((len(reps), p_max, 5), dtype=np.float32)
-    pmask = np.zeros((len(reps), p_max), dtype=bool)
-    for i, s in enumerate(presets):
-        descs[i, :len(s.parts)] = part_descriptors(s.parts)
-        pmask[i, :len(s.parts)] = True
-    past, pos, valid = model.empty_cache(len(active))
-    width = N_GLOBAL + p_max * N_PER_PART
-    while active:
-        f = np.zeros((len(active), width), dtype=np.float32)
-        for row, i in enumerate(active):
-            r = reps[i]
-            f[row, :r.features.shape[1]] = r.features[r.j]
-        tok = torch.from_numpy(np.stack([reps[i].tokens[reps[i].j] for i in active]))
-        bt = torch.from_numpy(np.stack([reps[i].beats[reps[i].j] for i in active]))
-        hint = np.zeros((len(active), p_max), dtype=np.float32)
-        for row, i in enumerate(active):
-            if (h := int(reps[i].hints[reps[i].j])) >= 0:
-                hint[row, h] = 1.0
-        logits, kv = model.step(torch.from_numpy(f), tok, bt, torch.from_numpy(descs[active]),
-                                torch.from_numpy(pmask[active]), past, pos, valid,
-                                torch.from_numpy(hint))
-        slot = int(pos)
-        past[:, :, :, :, slot] = kv
-        valid[slot] = True
-        pos = (pos + 1) % model.window
-        lg = logits.numpy()
-        keep = []
-        for row, i in enumerate(active):
-            r = reps[i]
-            hinted = int(r.hints[r.j])
-            if hinted >= 0:
-                r.commit(hinted)
-            else:
-                allowed = cons[i].mask(int(r.perf.pitch[r.j]), r.state, r.time)
-                n = len(allowed)
-                r.commit(int(np.where(allowed, lg[row, :n], -np.inf).argmax()))
-            if r.next_note():
-                keep.append(row)
-        if len(keep) < len(active):
-            past = past[:, :, keep]
-            active = [active[row] for row in keep]
-    return reps
-
-
+# ------------------------------------------------------------------ validation
 def accuracy_by_source(reps: Sequence[Record], items: Sequence[Item]) -> dict[str, float]:
     """Percent of notes given one of their true parts, per source."""
     by: dict[str, list[Record]] = {}

@@ -45,8 +45,9 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -72,6 +73,35 @@ CHECKPOINT_FORMAT = 1
 CHECKPOINTS = Path(__file__).resolve().parents[2] / "models" / "checkpoints"
 N_REL = 3                     # where the note lies in a part's range
 NEG = -1e4                    # logit of a padded part
+
+
+@dataclass
+class StepInputs:
+    """One note of B streams, as a batched stepper reads it: features [B,F] (padded to
+    the widest ensemble), tokens [B,2], beats [B,N_BEAT], parts [B,P,N_DESC],
+    part_mask bool [B,P] and hints [B,P] (1 where a hint forced the note).  A model
+    reads what it has inputs for."""
+
+    features: Tensor
+    tokens: Tensor
+    beats: Tensor
+    parts: Tensor
+    part_mask: Tensor
+    hints: Tensor
+
+
+class BatchedStepper(Protocol):
+    """A model's ``step`` over B streams advancing in lockstep (the same note index in
+    every stream, so one ring slot and one validity mask serve them all), its cache
+    kept between steps: what the training roll-outs drive."""
+
+    def step(self, inputs: StepInputs) -> Tensor:
+        """Logits [B,P] for the next note of every stream still kept."""
+        ...
+
+    def keep(self, rows: list[int]) -> None:
+        """Drop the streams not listed in ``rows`` (finished pieces)."""
+        ...
 
 
 class PartModel(nn.Module):
@@ -189,6 +219,10 @@ class PartTransformer(PartModel):
         return self.head(self.ln_out(x)), torch.cat(present).view(
             n_layers, 2, self.n_heads, self.d_head)
 
+    def stepper(self, batch: int) -> BatchedStepper:
+        """``step`` for ``batch`` streams in lockstep (``PartStepper``)."""
+        return PartStepper(self, batch)
+
     # ------------------------------------------------------------- export
     @property
     def graph_format(self) -> GraphFormat:
@@ -230,6 +264,47 @@ class StepModule(nn.Module):
     def forward(self, features: Tensor, tokens: Tensor, past_kv: Tensor, pos: Tensor,
                 valid: Tensor) -> tuple[Tensor, Tensor]:
         return self.model.step(features, tokens, past_kv, pos, valid)
+
+
+class PartStepper:
+    """``PartTransformer.step`` for a batch of streams advancing in lockstep.  Same
+    arithmetic as the model's step: sliding window of W notes, ALiBi, ring cache."""
+
+    def __init__(self, model: PartTransformer, batch: int) -> None:
+        self.m = model
+        m = model
+        self.cache = torch.zeros(m.n_layers, 2, batch, m.n_heads, m.window, m.d_head)
+        self.t = 0
+
+    def keep(self, rows: list[int]) -> None:
+        """Drop the streams not listed in ``rows`` (finished pieces)."""
+        self.cache = self.cache[:, :, rows]
+
+    @torch.no_grad()
+    def step(self, inputs: StepInputs) -> Tensor:
+        m, w = self.m, self.m.window
+        pos = self.t % w
+        slots = torch.arange(w)
+        dist = (pos - slots) % w
+        bias = -m.slopes.view(-1, 1) * dist.view(1, -1).float()          # [H,W]
+        if self.t + 1 < w:
+            bias = bias.masked_fill((slots > self.t).view(1, -1), float("-inf"))
+        x = m.embed(inputs.features, inputs.tokens)                       # [B,D]
+        b = x.shape[0]
+        h, dh = m.n_heads, m.d_head
+        for i, blk in enumerate(m.blocks):
+            assert isinstance(blk, Block)
+            q, k, v = blk.qkv(blk.ln1(x)).view(b, 3, h, dh).unbind(1)   # [B,H,Dh]
+            self.cache[i, 0, :, :, pos] = k
+            self.cache[i, 1, :, :, pos] = v
+            scores = torch.einsum("bhd,bhwd->bhw", q, self.cache[i, 0]) / math.sqrt(dh)
+            att = torch.einsum("bhw,bhwd->bhd", torch.softmax(scores + bias, -1),
+                               self.cache[i, 1])
+            x = x + blk.proj(att.reshape(b, h * dh))
+            x = x + blk.ff(blk.ln2(x))
+        self.t += 1
+        out: Tensor = m.head(m.ln_out(x))
+        return out
 
 
 @torch.no_grad()
@@ -367,6 +442,10 @@ class EnsembleTransformer(PartModel):
         return self.head(x, e, part_mask), torch.stack(present).view(
             self.n_layers, 2, b, h, dh)
 
+    def stepper(self, batch: int) -> BatchedStepper:
+        """``step`` for ``batch`` streams in lockstep against one ring cache."""
+        return EnsembleStepper(self, batch)
+
     # ------------------------------------------------------------- export
     @property
     def graph_format(self) -> GraphFormat:
@@ -405,6 +484,30 @@ class _StepGraph(nn.Module):
         logits, present = self.model.step(features, tokens, beat, parts.unsqueeze(0), mask,
                                           past_kv.unsqueeze(2), pos, valid, hint)
         return logits, present.squeeze(2)
+
+
+class EnsembleStepper:
+    """``EnsembleTransformer.step`` for a batch of streams in lockstep: the ring cache
+    (one slot and validity mask for all) kept between steps."""
+
+    def __init__(self, model: EnsembleTransformer, batch: int) -> None:
+        self.m = model
+        self.past, self.pos, self.valid = model.empty_cache(batch)
+
+    def keep(self, rows: list[int]) -> None:
+        """Drop the streams not listed in ``rows`` (finished pieces)."""
+        self.past = self.past[:, :, rows]
+
+    @torch.no_grad()
+    def step(self, inputs: StepInputs) -> Tensor:
+        logits, kv = self.m.step(inputs.features, inputs.tokens, inputs.beats, inputs.parts,
+                                 inputs.part_mask, self.past, self.pos, self.valid,
+                                 inputs.hints)
+        slot = int(self.pos)
+        self.past[:, :, :, :, slot] = kv
+        self.valid[slot] = True
+        self.pos = (self.pos + 1) % self.m.window
+        return logits
 
 
 # ------------------------------------------------------------------ files
