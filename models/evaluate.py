@@ -3,8 +3,9 @@
     python -m models.evaluate [--dataset bach string-quartet] [--limit N]
 
 Rules come from the registry, the shipped ONNX model plays as it does on stage, the
-trained checkpoints (``models/checkpoints``) are wrapped as arrangers here (PyTorch,
-stepped note by note with the KV cache / LSTM state), and all are replayed through the
+trained checkpoints (``models/checkpoints``) are wrapped as arrangers
+(``livearranger.lab.torch_arrangers``: PyTorch, stepped note by note with the KV cache /
+LSTM state), and all are replayed through the
 engine by ``livearranger.lab.evaluate``, with every correction horizon of ``HORIZONS_MS``.
 Writes ``docs/results.md`` and ``docs/results.json`` with the paper's numbers beside ours.
 """

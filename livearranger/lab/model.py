@@ -76,10 +76,13 @@ NEG = -1e4                    # logit of a padded part
 
 
 @dataclass
-class StepInputs:
-    """One note of B streams, as a batched stepper reads it: features [B,F] (padded to
-    the widest ensemble), tokens [B,2], beats [B,N_BEAT], parts [B,P,N_DESC],
-    part_mask bool [B,P] and hints [B,P] (1 where a hint forced the note).  A model
+class Inputs:
+    """What a part model may read, for one note of B streams (a batched stepper:
+    features [B,F], padded to the widest ensemble) or for B padded sequences of T notes
+    (training: [B,T,F]): tokens [..,2], beats [..,N_BEAT], parts [B,P,N_DESC], part_mask
+    bool [B,P], hints [..,P] (1 where a hint forced the note); for sequences whose notes
+    are not one line of history (``PartModel.branches``), each note's position ``pos``
+    [B,T] and what it sees, ``visible`` [B,T,T] (``attention.sequence_bias``).  A model
     reads what it has inputs for."""
 
     features: Tensor
@@ -88,6 +91,8 @@ class StepInputs:
     parts: Tensor
     part_mask: Tensor
     hints: Tensor
+    pos: Tensor | None = None
+    visible: Tensor | None = None
 
 
 class BatchedStepper(Protocol):
@@ -95,7 +100,7 @@ class BatchedStepper(Protocol):
     every stream, so one ring slot and one validity mask serve them all), its cache
     kept between steps: what the training roll-outs drive."""
 
-    def step(self, inputs: StepInputs) -> Tensor:
+    def step(self, inputs: Inputs) -> Tensor:
         """Logits [B,P] for the next note of every stream still kept."""
         ...
 
@@ -114,6 +119,8 @@ class PartModel(nn.Module):
     slopes: Tensor
     graph_doc: str
     config: dict[str, Any]
+    branches = False          # trains on sequences that branch (Inputs.pos, visible)
+    hints = False             # reads a player's hints
 
     def __init__(self, d_model: int, n_layers: int, n_heads: int, window: int) -> None:
         super().__init__()
@@ -145,11 +152,20 @@ class PartModel(nn.Module):
         past = torch.zeros(*lead, self.n_heads, self.window, self.d_head)
         return past, torch.zeros(1, dtype=torch.long), torch.zeros(self.window, dtype=torch.bool)
 
+    def forward_args(self, x: Inputs) -> tuple[Tensor | None, ...]:
+        """The arguments of ``forward`` for a padded batch of sequences."""
+        raise NotImplementedError
+
+    def stepper(self, batch: int) -> BatchedStepper:
+        """``step`` for ``batch`` streams in lockstep, its cache kept between steps."""
+        raise NotImplementedError
+
 
 class PartTransformer(PartModel):
     """Causal sliding-window transformer over notes; logits over the preset's parts."""
 
     graph_doc = "LiveArranger part model: one note per step, bounded KV cache"
+    branches = True
 
     def __init__(self, n_features: int, n_parts: int, d_model: int = 128, n_layers: int = 3,
                  n_heads: int = 4, window: int = 64, d_ff: int = 256,
@@ -219,8 +235,10 @@ class PartTransformer(PartModel):
         return self.head(self.ln_out(x)), torch.cat(present).view(
             n_layers, 2, self.n_heads, self.d_head)
 
+    def forward_args(self, x: Inputs) -> tuple[Tensor | None, ...]:
+        return x.features, x.tokens, x.pos, x.visible
+
     def stepper(self, batch: int) -> BatchedStepper:
-        """``step`` for ``batch`` streams in lockstep (``PartStepper``)."""
         return PartStepper(self, batch)
 
     # ------------------------------------------------------------- export
@@ -281,7 +299,7 @@ class PartStepper:
         self.cache = self.cache[:, :, rows]
 
     @torch.no_grad()
-    def step(self, inputs: StepInputs) -> Tensor:
+    def step(self, inputs: Inputs) -> Tensor:
         m, w = self.m, self.m.window
         pos = self.t % w
         slots = torch.arange(w)
@@ -442,8 +460,10 @@ class EnsembleTransformer(PartModel):
         return self.head(x, e, part_mask), torch.stack(present).view(
             self.n_layers, 2, b, h, dh)
 
+    def forward_args(self, x: Inputs) -> tuple[Tensor | None, ...]:
+        return x.features, x.tokens, x.beats, x.parts, x.part_mask, x.hints
+
     def stepper(self, batch: int) -> BatchedStepper:
-        """``step`` for ``batch`` streams in lockstep against one ring cache."""
         return EnsembleStepper(self, batch)
 
     # ------------------------------------------------------------- export
@@ -499,7 +519,7 @@ class EnsembleStepper:
         self.past = self.past[:, :, rows]
 
     @torch.no_grad()
-    def step(self, inputs: StepInputs) -> Tensor:
+    def step(self, inputs: Inputs) -> Tensor:
         logits, kv = self.m.step(inputs.features, inputs.tokens, inputs.beats, inputs.parts,
                                  inputs.part_mask, self.past, self.pos, self.valid,
                                  inputs.hints)

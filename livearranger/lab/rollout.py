@@ -20,7 +20,7 @@ from livearranger.constraints import Constraints
 from livearranger.ensemble import N_DESC, part_descriptors
 from livearranger.features import N_GLOBAL, N_PER_PART
 from livearranger.lab.datasets import Piece
-from livearranger.lab.model import EnsembleTransformer, PartTransformer, StepInputs
+from livearranger.lab.model import EnsembleTransformer, Inputs, PartTransformer
 from livearranger.lab.training import Replayer
 from livearranger.presets import Preset
 
@@ -63,7 +63,7 @@ def rollout(model: PartTransformer | EnsembleTransformer, perfs: Sequence[Piece]
                 hint[row, h] = 1.0
         tok = torch.from_numpy(np.stack([reps[i].tokens[reps[i].j] for i in active]))
         bt = torch.from_numpy(np.stack([reps[i].beats[reps[i].j] for i in active]))
-        lg = stepper.step(StepInputs(torch.from_numpy(f), tok, bt,
+        lg = stepper.step(Inputs(torch.from_numpy(f), tok, bt,
                                      torch.from_numpy(descs[active]),
                                      torch.from_numpy(pmask[active]),
                                      torch.from_numpy(hint))).numpy()

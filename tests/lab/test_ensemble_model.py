@@ -16,7 +16,6 @@ from livearranger.ensemble import N_BEAT, N_DESC
 from livearranger.events import Kind, NoteEvent
 from livearranger.features import N_GLOBAL, N_PER_PART
 from livearranger.lab.datasets import load_pieces
-from livearranger.lab.ensemble_train import Item, train, widen
 from livearranger.lab.evaluate import first_of_each_part, performance, replay
 from livearranger.lab.export import export_step
 from livearranger.lab.model import (
@@ -26,6 +25,7 @@ from livearranger.lab.model import (
     with_hint_input,
 )
 from livearranger.lab.rollout import rollout
+from livearranger.lab.trainer import Item, train, widen
 from livearranger.lab.training import simulate_hints
 from livearranger.presets import Part, Preset, load_preset
 from livearranger.state import PerformanceState

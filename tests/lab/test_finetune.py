@@ -246,7 +246,7 @@ def test_hold_out_is_a_fifth_at_least_one_and_by_name():
 
 
 def test_progress_is_a_bar_on_a_terminal_and_tenths_otherwise():
-    from livearranger.lab.ensemble_train import Progress
+    from livearranger.lab.trainer import Progress
 
     plain = io.StringIO()
     bar = ProgressBar(2.0, stream=plain, out=io.StringIO(), tty=False)
