@@ -20,7 +20,7 @@ import torch
 
 from livearranger.graph import META_ACCURACY, META_DATA, META_PARTS, META_SPLIT
 from livearranger.lab.export import export_step, export_window
-from models.model import load_checkpoint
+from livearranger.lab.model import load_checkpoint
 
 
 def describe_training(meta: dict[str, Any]) -> dict[str, Any]:
@@ -53,7 +53,8 @@ def _parse_meta(items: list[str]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m export.export_onnx", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("checkpoint", help="a checkpoint written by models.model.save_checkpoint")
+    ap.add_argument("checkpoint",
+                    help="a checkpoint written by livearranger.lab.model.save_checkpoint")
     ap.add_argument("output", help="the .onnx file to write")
     ap.add_argument("--full", metavar="PATH",
                     help="also write the cache-free full-window graph (for bench --nocache)")

@@ -37,10 +37,10 @@ from livearranger.lab.evaluate import (
     performance,
     replay,
 )
+from livearranger.lab.model import PartTransformer, load_checkpoint
+from livearranger.lab.torch_arrangers import TorchModelArranger as TorchArranger
 from livearranger.presets import load_preset
 from livearranger.state import PerformanceState
-from models.evaluate import TorchModelArranger as TorchArranger
-from models.model import PartTransformer, load_checkpoint
 
 TOLERANCE = 1e-4
 

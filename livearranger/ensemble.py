@@ -1,6 +1,6 @@
 """What the one part-conditioned model is told about an ensemble and about the beat.
 
-The ensemble model (``livearranger/lab/ensemble_model.py``) has no fixed list of parts:
+The ensemble model (``livearranger/lab/model.py``) has no fixed list of parts:
 each part of the preset is given to it as a row of numbers, so one graph plays any
 ensemble of up to ``MAX_ENSEMBLE`` parts, including ones it never saw.  A part's row
 holds its range, whether it is monophonic, its place from top to bottom and the size of

@@ -3,8 +3,9 @@
     python -m models.evaluate [--dataset bach string-quartet] [--limit N]
 
 Rules come from the registry, the shipped ONNX model plays as it does on stage, the
-trained checkpoints (``models/checkpoints``) are wrapped as arrangers here (PyTorch,
-stepped note by note with the KV cache / LSTM state), and all are replayed through the
+trained checkpoints (``models/checkpoints``) are wrapped as arrangers
+(``livearranger.lab.torch_arrangers``: PyTorch, stepped note by note with the KV cache /
+LSTM state), and all are replayed through the
 engine by ``livearranger.lab.evaluate``, with every correction horizon of ``HORIZONS_MS``.
 Writes ``docs/results.md`` and ``docs/results.json`` with the paper's numbers beside ours.
 """
@@ -17,14 +18,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from livearranger.arrangers import make_arranger
 from livearranger.arrangers.base import Arranger
-from livearranger.arrangers.kv_ring import KVRing
-from livearranger.arrangers.learned import LearnedArranger
-from livearranger.events import NoteEvent
 from livearranger.lab.datasets import PRESET_OF, load_pieces, load_split
 from livearranger.lab.evaluate import (
     CONDITIONS,
@@ -34,101 +31,12 @@ from livearranger.lab.evaluate import (
     arranger_options,
     evaluate_assign,
 )
-from livearranger.presets import Preset, load_preset
-from livearranger.state import PerformanceState
-from models.lstm import OnlineLSTM, beat_tokens
-from models.model import PartTransformer, load_checkpoint
-from models.train import CHECKPOINTS, load_lstm
+from livearranger.lab.torch_arrangers import checkpoint_arranger
+from livearranger.presets import load_preset
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ("most-common:free", "zone:free", "most-common", "zone", "closest-pitch",
          "top-bottom", "voice-leading")
-
-
-class TorchModelArranger(LearnedArranger):
-    """A PartTransformer checkpoint stepped one note at a time (ring-buffer KV cache),
-    preset constraints applied to the logits, greedy."""
-
-    name = "model"
-
-    def __init__(self, preset: Preset, model: PartTransformer) -> None:
-        super().__init__(preset)
-        self.model = model.eval()
-        past, _, _ = model.empty_cache()
-        # the engine's own ring (KVRing), seen by torch through shared memory
-        self.ring = KVRing(tuple(past.shape))
-        self._past = torch.from_numpy(self.ring.cache)
-        self._pos = torch.from_numpy(self.ring.pos)
-        self._valid = torch.from_numpy(self.ring.valid)
-        self.reset()
-
-    def reset(self) -> None:
-        super().reset()
-        self.ring.reset()
-
-    def mark(self) -> None:
-        super().mark()
-        self.ring.mark()
-
-    def rewind(self) -> None:
-        super().rewind()
-        self.ring.rewind()
-
-    @torch.no_grad()
-    def choose(self, note: NoteEvent, state: PerformanceState) -> int:
-        logits, kv = self.model.step(torch.from_numpy(self.inputs.features),
-                                     torch.from_numpy(self.inputs.tokens), self._past,
-                                     self._pos, self._valid)
-        self.ring.write(kv.numpy())
-        allowed = self.constraints.mask(note.pitch, state, note.time)
-        row = np.where(allowed, logits[0].numpy(), -np.inf)
-        return int(row.argmax())
-
-
-class TorchLSTMArranger(Arranger):
-    """The online LSTM baseline stepped note by note; preset constraints at decoding."""
-
-    name = "lstm"
-
-    def __init__(self, preset: Preset, model: OnlineLSTM, free: bool = False) -> None:
-        super().__init__(preset)
-        self.model = model.eval()
-        self.free = free      # the paper's model: plain argmax, no preset constraints
-        self.reset()
-
-    def reset(self) -> None:
-        self._hidden = None
-        self._saved: tuple | None = None
-
-    def mark(self) -> None:
-        self._saved = (self._hidden,)   # the LSTM returns new state tensors each step
-
-    def rewind(self) -> None:
-        if self._saved is not None:
-            self._hidden = self._saved[0]
-            self._saved = None
-
-    @torch.no_grad()
-    def assign(self, note: NoteEvent, state: PerformanceState) -> int:
-        beat, pos = beat_tokens(np.array([note.time]))
-        tok = torch.tensor([[[note.pitch, int(beat[0]), int(pos[0])]]], dtype=torch.long)
-        logits, self._hidden = self.model(tok, self._hidden)
-        if self.free:
-            return int(logits[0, 0].argmax())
-        allowed = self.constraints.mask(note.pitch, state, note.time)
-        row = np.where(allowed, logits[0, 0].numpy(), -np.inf)
-        return int(row.argmax())
-
-
-def checkpoint_arranger(preset: Preset, name: str, path: Path | None = None) -> Arranger | None:
-    """The trained arranger ``model`` or ``lstm`` for ``preset``, or None if not trained."""
-    suffix = "-lstm" if name.startswith("lstm") else ""
-    path = path or CHECKPOINTS / f"{preset.name}{suffix}.pt"
-    if not path.exists():
-        return None
-    if name.startswith("lstm"):
-        return TorchLSTMArranger(preset, load_lstm(path)[0], free=name == "lstm:free")
-    return TorchModelArranger(preset, load_checkpoint(path)[0])
 
 
 HORIZONS_MS = (0.0, 10.0, 20.0, 30.0)

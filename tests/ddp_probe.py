@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import torch
 
-from livearranger.lab.ensemble_train import leave_torchrun, shard_step, world
+from livearranger.lab.trainer import leave_torchrun, shard_step, world
 from tests.lab.ddp_batch import fixed_batch, small_model
 
 

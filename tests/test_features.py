@@ -11,10 +11,10 @@ import torch
 from livearranger.chords import chord_size, schedule
 from livearranger.features import FEATURE_VERSION, feature_dim, model_tokens, note_features
 from livearranger.lab.datasets import Piece
+from livearranger.lab.model import PartTransformer
+from livearranger.lab.training import Replayer
 from livearranger.presets import load_preset
 from livearranger.state import PerformanceState
-from models.model import PartTransformer
-from models.train import Replayer
 
 SATB = load_preset("satb")
 

@@ -10,20 +10,14 @@ from livearranger.constraints import Constraints
 from livearranger.features import feature_dim
 from livearranger.lab.datasets import load_pieces
 from livearranger.lab.evaluate import performance, replay
-from livearranger.lab.training import CHORD_GROUP, teacher
+from livearranger.lab.lstm import rollout_lstm
+from livearranger.lab.model import PartTransformer, load_checkpoint, load_lstm
+from livearranger.lab.rollout import rollout
+from livearranger.lab.torch_arrangers import TorchLSTMArranger, TorchModelArranger
+from livearranger.lab.trainer import collate, examples
+from livearranger.lab.training import CHORD_GROUP, chunks, masked_nll, teacher
 from livearranger.presets import load_preset
-from models.evaluate import TorchLSTMArranger, TorchModelArranger
-from models.model import PartTransformer, load_checkpoint
-from models.train import (
-    chunks,
-    collate,
-    load_lstm,
-    make_examples,
-    masked_nll,
-    rollout,
-    rollout_lstm,
-    train,
-)
+from models.train import train
 
 
 def test_chunks_cover_every_note_once():
@@ -53,7 +47,7 @@ def test_model_smoke_and_rollout_matches_engine_replay(tmp_path):
     assert meta["parts"] == ["soprano", "alto", "tenor", "bass"] and model.window == 8
     preset = load_preset("satb")
     piece = performance(load_pieces("bach", "valid", 1)[0], "as-played")
-    (rep,) = rollout(model, [piece], preset, Constraints(preset))
+    (rep,) = rollout(model, [piece], [preset])
     arr = TorchModelArranger(preset, model)
     pred = replay(piece, arr).final
     assert np.array_equal(rep.chosen, pred)
@@ -82,10 +76,10 @@ def test_first_decisions_are_taught_on_the_history_they_had():
     r = teacher(piece, preset, Constraints(preset), np.random.default_rng(0),
                 group=CHORD_GROUP, sound=True)
     model = PartTransformer(feature_dim(4), 4, window=8).eval()
-    ((feats, toks, mask, first, where),) = make_examples([r], 10**6, 10**6, "model")
-    x, tok, _target, pos, seen = collate([(feats, toks, mask, first, where)], 4, 8)
+    (ex,) = examples([r], [preset], 10**6, onsets=True)       # one chunk: the whole piece
+    x, _target = collate([ex], model.window)
     with torch.no_grad():
-        got = model(x, tok, pos, seen)[0]
+        got = model(*model.forward_args(x))[0]
         order = r.history()
         line = model(torch.from_numpy(r.features[order])[None],
                      torch.from_numpy(r.tokens[order])[None])[0]

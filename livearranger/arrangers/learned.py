@@ -4,7 +4,7 @@ voice-leading rule it consults.
 The part model sees, besides the state features, the part the voice-leading rule would
 choose (``VoiceLeadingArranger.propose``); the rule then hears which part was really
 chosen (``observe``), so its bookkeeping follows the model, not itself.  Training
-(``models.train.Replayer``) runs the same rule the same way.
+(``livearranger.lab.training.Replayer``) runs the same rule the same way.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@
 2. A fifth of the files (at least one; those of the lowest hash of their name, so the
    same ones every run) is held out for validation: early stopping, the best epoch,
    and the report.  With one usable file it trains and validates on it.
-3. Training (``ensemble_train.train``) starts from ``--from`` (a weights .npz), else the
+3. Training (``trainer.train``) starts from ``--from`` (a weights .npz), else the
    shipped ``ensemble.npz``, else from scratch; on the CPU, one thread, with a progress
    bar and the time left (at most: it may stop early).  Ctrl-C leaves ``NAME.state.pt``
    and the same command resumes from the last finished epoch.
@@ -69,8 +69,8 @@ from livearranger.progress import Bar, clock_text
 
 if TYPE_CHECKING:
     from livearranger.arrangers.base import Arranger
-    from livearranger.lab.ensemble_train import Progress
     from livearranger.lab.evaluate import Replayed
+    from livearranger.lab.trainer import Progress
     from livearranger.roll import RollNote
 
 HOLD_OUT = 0.2            # share of the files held out for validation
@@ -343,7 +343,7 @@ def load_start(path: Path) -> Any:
     made for other features."""
     from livearranger.features import FEATURE_VERSION
     from livearranger.graph import META_FEATURE_VERSION
-    from livearranger.lab.ensemble_model import load_weights
+    from livearranger.lab.model import load_weights
 
     try:
         model, meta = load_weights(path)
@@ -487,7 +487,7 @@ def run(opt: Options, out: IO[str] | None = None, err: IO[str] | None = None) ->
     need_torch()
     import torch
 
-    from livearranger.lab.ensemble_train import Item, train
+    from livearranger.lab.trainer import Item, train
 
     torch.set_num_threads(1)
     start = starting_weights(opt.source)

@@ -27,8 +27,8 @@ from livearranger.engine import WARM_INTERVAL_S
 from livearranger.events import Kind, NoteEvent
 from livearranger.features import FEATURE_VERSION, feature_dim
 from livearranger.lab.export import export_step
+from livearranger.lab.model import PartTransformer
 from livearranger.state import PerformanceState
-from models.model import PartTransformer
 
 WINDOW = 8
 torch.set_num_threads(1)

@@ -8,8 +8,8 @@ import torch
 
 from livearranger.constraints import Constraints
 from livearranger.lab.datasets import load_pieces
-from livearranger.lab.ensemble_model import EnsembleTransformer
-from livearranger.lab.ensemble_train import Example, examples
+from livearranger.lab.model import EnsembleTransformer
+from livearranger.lab.trainer import Example, examples
 from livearranger.lab.training import teacher
 from livearranger.presets import load_preset
 

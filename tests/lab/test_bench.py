@@ -11,8 +11,8 @@ from livearranger.events import Kind
 from livearranger.features import FEATURE_VERSION, feature_dim
 from livearranger.lab import bench
 from livearranger.lab.export import export_step, export_window
+from livearranger.lab.model import PartTransformer
 from livearranger.presets import load_preset
-from models.model import PartTransformer
 
 torch.set_num_threads(1)
 

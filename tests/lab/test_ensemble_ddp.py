@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from livearranger.lab.ensemble_train import shard_step
+from livearranger.lab.trainer import shard_step
 from tests.lab.ddp_batch import fixed_batch, small_model
 
 ROOT = Path(__file__).resolve().parents[2]

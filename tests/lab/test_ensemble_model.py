@@ -16,15 +16,16 @@ from livearranger.ensemble import N_BEAT, N_DESC
 from livearranger.events import Kind, NoteEvent
 from livearranger.features import N_GLOBAL, N_PER_PART
 from livearranger.lab.datasets import load_pieces
-from livearranger.lab.ensemble_model import (
+from livearranger.lab.evaluate import first_of_each_part, performance, replay
+from livearranger.lab.export import export_step
+from livearranger.lab.model import (
     EnsembleTransformer,
     load_weights,
     save_weights,
     with_hint_input,
 )
-from livearranger.lab.ensemble_train import Item, rollout, train, widen
-from livearranger.lab.evaluate import first_of_each_part, performance, replay
-from livearranger.lab.export import export_step
+from livearranger.lab.rollout import rollout
+from livearranger.lab.trainer import Item, train, widen
 from livearranger.lab.training import simulate_hints
 from livearranger.presets import Part, Preset, load_preset
 from livearranger.state import PerformanceState
@@ -176,7 +177,7 @@ def test_the_hint_graph_equals_torch_and_the_engine_decides_as_the_rollout(tmp_p
     assert sess.get_modelmeta().custom_metadata_map["format"] == "livearranger-ensemble-2"
     f, tok, beat, parts = inputs(1, 1, 3, seed=5)
     hint = torch.tensor([[0.0, 1.0, 0.0]])
-    past, pos, valid = m.empty_cache()
+    past, pos, valid = m.empty_cache(1)
     want, _ = m.step(f[:, 0], tok[:, 0], beat[:, 0], parts, torch.ones(1, 3, dtype=bool),
                      past, pos, valid, hint)
     got, _ = sess.run(None, {

@@ -10,9 +10,8 @@ from export import export_onnx
 from export import quantize as quantize_cli
 from livearranger import graph
 from livearranger.features import FEATURE_VERSION, feature_dim
-from livearranger.lab.ensemble_model import EnsembleTransformer
 from livearranger.lab.export import export_step
-from models.model import PartTransformer, save_checkpoint
+from livearranger.lab.model import EnsembleTransformer, PartTransformer, save_checkpoint
 
 torch.set_num_threads(1)
 PARTS = ["soprano", "alto", "tenor", "bass"]

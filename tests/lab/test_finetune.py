@@ -68,7 +68,7 @@ def tiny(tmp_path_factory) -> Path:
     import torch
 
     from livearranger.features import FEATURE_VERSION
-    from livearranger.lab.ensemble_model import EnsembleTransformer, save_weights
+    from livearranger.lab.model import EnsembleTransformer, save_weights
 
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("start") / "tiny.npz"
@@ -246,7 +246,7 @@ def test_hold_out_is_a_fifth_at_least_one_and_by_name():
 
 
 def test_progress_is_a_bar_on_a_terminal_and_tenths_otherwise():
-    from livearranger.lab.ensemble_train import Progress
+    from livearranger.lab.trainer import Progress
 
     plain = io.StringIO()
     bar = ProgressBar(2.0, stream=plain, out=io.StringIO(), tty=False)

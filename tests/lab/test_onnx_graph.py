@@ -8,8 +8,8 @@ import torch
 
 from livearranger.arrangers.onnx_model import OnnxArranger
 from livearranger.events import Kind, NoteEvent
-from livearranger.lab.ensemble_model import EnsembleTransformer
 from livearranger.lab.export import export_step, quantize
+from livearranger.lab.model import EnsembleTransformer
 from livearranger.presets import load_preset
 from livearranger.state import PerformanceState
 

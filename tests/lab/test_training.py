@@ -8,11 +8,10 @@ import pytest
 from livearranger.arrangers.learned import LearnedArranger
 from livearranger.constraints import Constraints
 from livearranger.lab.datasets import load_pieces
-from livearranger.lab.ensemble_train import examples
 from livearranger.lab.evaluate import performance, replay
+from livearranger.lab.trainer import examples
 from livearranger.lab.training import CHORD_GROUP, teacher
 from livearranger.presets import load_preset
-from models.train import make_examples
 
 SATB = load_preset("satb")
 
@@ -44,10 +43,10 @@ def _check_sequence(r, tokens, mask) -> None:
 
 
 def test_part_model_examples_are_in_decision_order(played):
-    ((feats, tokens, mask, first, _where),) = make_examples([played], 10**6, 10**6, "model")
-    assert first == 0 and len(mask) == played.n
-    _check_sequence(played, tokens, mask)
-    assert np.array_equal(feats, played.features[played.history()])
+    (ex,) = examples([played], [SATB], 10**6, onsets=True)
+    assert ex.first == 0 and len(ex.mask) == played.n
+    _check_sequence(played, ex.tokens, ex.mask)
+    assert np.array_equal(ex.features, played.features[played.history()])
 
 
 def test_ensemble_examples_are_in_decision_order(played):

@@ -1,0 +1,96 @@
+"""The part model family: one loader for every file a trainer writes, and each model's
+batched stepper (what the roll-outs drive) equal to its own one-stream step."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from livearranger.ensemble import N_BEAT, N_DESC
+from livearranger.features import N_GLOBAL, N_PER_PART, feature_dim
+from livearranger.lab.lstm import OnlineLSTM
+from livearranger.lab.model import (
+    EnsembleTransformer,
+    Inputs,
+    PartTransformer,
+    load_checkpoint,
+    load_model,
+    save_checkpoint,
+    save_weights,
+)
+from livearranger.lab.trainer import train
+
+torch.set_num_threads(1)
+
+
+def _part() -> PartTransformer:
+    torch.manual_seed(0)
+    return PartTransformer(feature_dim(3), 3, d_model=16, n_layers=2, n_heads=2, window=4,
+                           d_ff=32).eval()
+
+
+def _ensemble() -> EnsembleTransformer:
+    torch.manual_seed(0)
+    return EnsembleTransformer(d_model=16, n_layers=2, n_heads=2, window=4, d_ff=32,
+                               d_part=8).eval()
+
+
+def test_load_model_reads_every_kind_of_file(tmp_path):
+    part, ens, lstm = _part(), _ensemble(), OnlineLSTM(3, d_model=8, n_layers=2)
+    save_checkpoint(tmp_path / "p.pt", part, {"parts": ["a", "b", "c"]})
+    save_checkpoint(tmp_path / "l.pt", lstm, {"kind": "lstm"})
+    save_weights(tmp_path / "e.npz", ens, {"note": "x"})
+    for path, want in (("p.pt", part), ("l.pt", lstm), ("e.npz", ens)):
+        got, _meta = load_model(tmp_path / path)
+        assert type(got) is type(want) and not got.training
+        assert all(torch.equal(a, b) for a, b in zip(got.state_dict().values(),
+                                                     want.state_dict().values(), strict=True))
+    assert load_model(tmp_path / "p.pt")[1]["window"] == 4
+    with pytest.raises(ValueError, match="not a per-ensemble"):
+        load_checkpoint(tmp_path / "l.pt")
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("make", [_part, _ensemble])
+def test_the_batched_stepper_equals_each_streams_own_step(make):
+    """Three streams stepped together, one dropped on the way (a finished piece), past
+    the window so the ring wraps: each stream's logits are those of its own step."""
+    model = make()
+    p, steps = 3, 11
+    g = torch.Generator().manual_seed(1)
+    f = torch.randn(3, steps, N_GLOBAL + p * N_PER_PART, generator=g)
+    tok = torch.randint(0, p, (3, steps, 2), generator=g)
+    beat = torch.randn(3, steps, N_BEAT, generator=g)
+    parts = torch.randn(3, p, N_DESC, generator=g)
+    mask = torch.ones(3, p, dtype=torch.bool)
+    hints = torch.zeros(3, p)
+    stepper = model.stepper(3)
+    rows = [0, 1, 2]
+    got: dict[int, list[torch.Tensor]] = {0: [], 1: [], 2: []}
+    for t in range(steps):
+        if t == 6:
+            rows = [0, 2]
+            stepper.keep([0, 2])
+        out = stepper.step(Inputs(f[rows, t], tok[rows, t], beat[rows, t], parts[rows],
+                                  mask[rows], hints[rows]))
+        for k, b in enumerate(rows):
+            got[b].append(out[k])
+    for b in range(3):
+        past, pos, valid = model.empty_cache(None if isinstance(model, PartTransformer)
+                                             else 1)
+        for t in range(len(got[b])):
+            if isinstance(model, PartTransformer):
+                want, kv = model.step(f[b:b + 1, t], tok[b:b + 1, t], past, pos, valid)
+                past[:, :, :, int(pos)] = kv
+            else:
+                want, kv = model.step(f[b:b + 1, t], tok[b:b + 1, t], beat[b:b + 1, t],
+                                      parts[b:b + 1], mask[b:b + 1], past, pos, valid)
+                past[:, :, :, :, int(pos)] = kv
+            valid[int(pos)] = True
+            pos = (pos + 1) % model.window
+            assert torch.allclose(got[b][t], want[0], atol=1e-5)
+
+
+def test_only_a_model_that_branches_is_taught_first_decisions(tmp_path):
+    with pytest.raises(ValueError, match="first decisions"):
+        train([], [], tmp_path / "e", model=_ensemble(), onsets=True, log=lambda s: None)
