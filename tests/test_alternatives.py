@@ -12,10 +12,7 @@ from livearranger.alternatives import alternative_path, difference
 from livearranger.cli import main
 from livearranger.constraints import CHORD_WINDOW
 from livearranger.offline import demo_performance
-from livearranger.presets import load_preset
 from livearranger.recorder import TICKS_PER_SECOND
-
-SATB = load_preset("satb")
 
 
 def arrange(out: Path, *extra: str) -> int:
@@ -79,11 +76,11 @@ def test_the_same_seed_writes_the_same_files_and_another_seed_does_not(sampled, 
     assert (tmp_path / "out-1.mid").read_bytes() != (a / "out-1.mid").read_bytes()
 
 
-def test_alternatives_are_valid_midi_with_the_preset_tracks(sampled):
+def test_alternatives_are_valid_midi_with_the_preset_tracks(satb, sampled):
     played = len(parts_of(sampled[0] / "out.mid"))
     for i in (1, 2, 3):
         mid = mido.MidiFile(str(alternative_path(sampled[0] / "out.mid", i)))
-        assert [t.name for t in mid.tracks[1:]] == SATB.part_names
+        assert [t.name for t in mid.tracks[1:]] == satb.part_names
         path = alternative_path(sampled[0] / "out.mid", i)
         assert len(parts_of(path)) == played                  # every key, once
         ons = sum(1 for t in mid.tracks[1:] for m in t if m.type == "note_on" and m.velocity)
@@ -91,13 +88,13 @@ def test_alternatives_are_valid_midi_with_the_preset_tracks(sampled):
         assert ons == len(notes)          # every note-on closed (unisons: one more each)
 
 
-def test_alternatives_obey_the_preset_constraints(sampled):
+def test_alternatives_obey_the_preset_constraints(satb, sampled):
     """Every note lies in its part's range, and a monophonic part sounds two keys of one
     chord (struck within CHORD_WINDOW) only through the mask's fallback: when one of the
     two was decided, every part whose range holds it already sounded a key of the chord
     (a key must go somewhere; a chord is decided lowest key first, so that one need not
     be the later key).  A key held from an earlier chord may overlap (legato)."""
-    parts = SATB.parts
+    parts = satb.parts
     Note = tuple[float, float, int, int]
 
     def cornered(note: Note, notes: list[Note]) -> bool:

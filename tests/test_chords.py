@@ -23,7 +23,6 @@ from livearranger.events import Kind, NoteEvent
 from livearranger.lab.datasets import load_pieces
 from livearranger.lab.evaluate import evaluate_assign, performance, replay
 from livearranger.performer import Performer
-from livearranger.presets import load_preset
 from livearranger.recorder import Recorder
 from livearranger.router import DelayedOutput, MemoryOutput, Router
 
@@ -61,10 +60,10 @@ def test_release_or_restrike_of_a_key_in_the_group_settles_it_at_once():
     assert kinds == [(1, 0), (0, 0), (1, 1), (0, 1)]
 
 
-def test_a_complete_chord_settles_without_waiting_and_groups_are_bounded():
+def test_a_complete_chord_settles_without_waiting_and_groups_are_bounded(satb, quartet):
     """Four monophonic parts take at most four keys: the fourth completes the chord."""
-    assert chord_size(load_preset("satb")) == 4
-    assert chord_size(load_preset("string-quartet")) is None     # double stops
+    assert chord_size(satb) == 4
+    assert chord_size(quartet) is None     # double stops
     on = _arr(0.0, 0.002, 0.004, 0.006, 0.008)
     steps = [s for s in schedule(on, on + 1.0, np.array([60, 64, 67, 72, 76]), 0.015, 4)
              if s[0] == 1]
@@ -99,10 +98,6 @@ def test_group_closes_on_deadline_and_its_own_keys():
     assert [n.pitch for n in group.take()] == [60, 67] and not group
 
 
-def _frozen_clock() -> int:
-    return 0
-
-
 def _events(perf):
     """(time, 0 off | 1 on, index), releases first at equal times (as the replay plays)."""
     events = []
@@ -114,27 +109,27 @@ def _events(perf):
 
 
 @pytest.mark.parametrize("name", ["voice-leading", "closest-pitch", "model"])
-def test_engine_thread_decides_what_the_replay_decides(name):
+def test_engine_thread_decides_what_the_replay_decides(satb, engine_rig, name):
     """The same performance fed to the engine thread (stamped, on a frozen clock so that
     only the notes' own times close chords) ends on the parts the replay gives."""
-    preset = load_preset("satb")
     piece = load_pieces("bach", "test", 2)[1]
     perf = performance(piece, "as-played", 1)
     for horizon in (None, 0.030):
-        expected = replay(perf, make_arranger(name, preset), horizon)
-        rec = Recorder(preset)
-        engine = Engine(preset, make_arranger(name, preset), Router(preset, [rec]),
-                        clock_ns=_frozen_clock, horizon=horizon)
+        expected = replay(perf, make_arranger(name, satb), horizon)
+        rec = Recorder(satb)
+        rig = engine_rig(satb, name, horizon=horizon)     # its clock is never moved
+        engine, start = rig.engine, rig.clock()
+        engine.router.add_output(rec)
         owner: dict[int, int] = {}
         engine.start()
         for t, kind, j in _events(perf):
             p = int(perf.pitch[j])
             if kind:
                 owner[p] = j
-                engine.feed([0x90, p, max(1, int(perf.velocity[j]))], int(t * 1e9))
+                engine.feed([0x90, p, max(1, int(perf.velocity[j]))], start + int(t * 1e9))
             elif owner.get(p) == j:
                 del owner[p]
-                engine.feed([0x80, p, 0], int(t * 1e9))
+                engine.feed([0x80, p, 0], start + int(t * 1e9))
         assert engine.wait_idle(30.0)
         engine.stop()
         assert not engine.router.sounding and list(engine.errors) == []
@@ -154,12 +149,11 @@ def test_engine_thread_decides_what_the_replay_decides(name):
                 (expected.final != expected.onset).sum()) > 0
 
 
-def test_the_horizon_helps_voice_leading_on_spread_chords():
-    preset = load_preset("satb")
+def test_the_horizon_helps_voice_leading_on_spread_chords(satb):
     pieces = load_pieces("bach", "test", 6)
     acc = {}
     for horizon in (None, 0.030):
-        r = evaluate_assign(pieces, "as-played", make_arranger("voice-leading", preset),
+        r = evaluate_assign(pieces, "as-played", make_arranger("voice-leading", satb),
                             horizon=horizon)
         acc[horizon] = r["accuracy"]
         if horizon:
@@ -171,15 +165,23 @@ def test_the_horizon_helps_voice_leading_on_spread_chords():
     assert acc[0.030] > acc[None] + 5.0
 
 
-def _horizon_engine(arranger: str = "voice-leading", horizon: float | None = 0.030,
-                    outputs=()):
-    """An engine on satb with a correction horizon, its output emptied of the set-up."""
-    preset = load_preset("satb")
-    out = MemoryOutput()
-    engine = Engine(preset, make_arranger(arranger, preset),
-                    Router(preset, [out, *outputs]), horizon=horizon)
-    out.messages.clear()
-    return engine, out
+@pytest.fixture()
+def horizon_engine(satb, engine_rig):
+    """``horizon_engine(arranger="voice-leading", horizon=0.030)``: (engine, its output)
+    on satb with a correction horizon, the output emptied of the set-up."""
+    def build(arranger: str = "voice-leading", horizon: float | None = 0.030):
+        rig = engine_rig(satb, arranger, horizon=horizon)
+        rig.out.messages.clear()
+        return rig.engine, rig.out
+    return build
+
+
+def _engine_with(preset, clock, outputs):
+    """Voice-leading on ``preset`` with a 30 ms horizon playing into ``outputs`` as well,
+    built by hand: the outputs must be in its router when the engine is made, which is
+    when it collects the delayed ones it ticks."""
+    return Engine(preset, make_arranger("voice-leading", preset),
+                  Router(preset, [MemoryOutput(), *outputs]), clock_ns=clock, horizon=0.030)
 
 
 def _notes(out):
@@ -215,8 +217,8 @@ def _spread_chord(engine, t0=0.0):
         engine.process(NoteEvent(Kind.NOTE_ON, t0 + dt, p, 90))
 
 
-def test_every_key_sounds_at_once_and_a_corrected_key_moves_cleanly():
-    engine, out = _horizon_engine()
+def test_every_key_sounds_at_once_and_a_corrected_key_moves_cleanly(horizon_engine):
+    engine, out = horizon_engine()
     engine.process(NoteEvent(Kind.NOTE_ON, 0.0, 72, 90))
     assert _notes(out) == [(0x90, out.messages[0][2][0] & 0x0F, 72)]   # no wait
     for dt, p in ((0.004, 48), (0.008, 60)):
@@ -249,10 +251,9 @@ def test_every_key_sounds_at_once_and_a_corrected_key_moves_cleanly():
     assert sum(snap.counts) == 4                               # a move is no new note
 
 
-def test_a_record_holds_final_parts_at_original_times():
-    preset = load_preset("satb")
-    rec = Recorder(preset)
-    engine, out = _horizon_engine(outputs=[rec])
+def test_a_record_holds_final_parts_at_original_times(satb, driven_clock):
+    rec = Recorder(satb)
+    engine = _engine_with(satb, driven_clock, [rec])
     rec.events.clear()
     _spread_chord(engine, 1.0)
     engine.settle()
@@ -264,13 +265,14 @@ def test_a_record_holds_final_parts_at_original_times():
     assert sorted(ons) == [(1.0, 0, 72), (1.004, 3, 48), (1.008, 2, 60), (1.012, 1, 64)]
     assert sorted(offs) == sorted((part, key) for _t, part, key in ons)   # no trace of a move
     for _t, part, m in rec.events:
-        assert m[0] & 0x0F == preset.parts[part].channel
+        assert m[0] & 0x0F == satb.parts[part].channel
 
 
-def test_print_output_is_delayed_by_exactly_the_horizon_with_final_parts_only():
+def test_print_output_is_delayed_by_exactly_the_horizon_with_final_parts_only(satb,
+                                                                            driven_clock):
     daw = MemoryOutput()
     delayed = DelayedOutput(daw, 0.030)
-    engine, out = _horizon_engine(outputs=[delayed])
+    engine = _engine_with(satb, driven_clock, [delayed])
     delayed.tick(1e9)
     daw.messages.clear()
     _spread_chord(engine, 1.0)
@@ -292,8 +294,13 @@ def test_print_output_is_delayed_by_exactly_the_horizon_with_final_parts_only():
     assert sorted(offs) == [(0, 72), (1, 64), (2, 60), (3, 48)]
 
 
-def test_engine_thread_settles_a_chord_at_its_deadline():
-    engine, out = _horizon_engine("voice-leading", 0.010)
+def test_engine_thread_settles_a_chord_at_its_deadline(satb):
+    # on the real clock (not engine_rig's driven one): with nothing arriving, time
+    # passing is what closes the chord here
+    out = MemoryOutput()
+    engine = Engine(satb, make_arranger("voice-leading", satb), Router(satb, [out]),
+                    horizon=0.010)
+    out.messages.clear()
     engine.start()
     try:
         engine.feed([0x90, 67, 90])
@@ -315,8 +322,8 @@ def test_engine_thread_settles_a_chord_at_its_deadline():
     assert not engine.router.sounding
 
 
-def test_panic_ends_the_group_and_stops_its_keys():
-    engine, out = _horizon_engine()
+def test_panic_ends_the_group_and_stops_its_keys(horizon_engine):
+    engine, out = horizon_engine()
     engine.process(NoteEvent(Kind.NOTE_ON, 0.0, 60, 90))
     engine.panic(0.001)
     assert engine.performer.due() is None and not engine.router.sounding
@@ -327,8 +334,8 @@ def test_panic_ends_the_group_and_stops_its_keys():
     assert not engine.router.sounding
 
 
-def test_a_key_released_inside_the_horizon_settles_its_chord_first():
-    engine, out = _horizon_engine()
+def test_a_key_released_inside_the_horizon_settles_its_chord_first(horizon_engine):
+    engine, out = horizon_engine()
     engine.process(NoteEvent(Kind.NOTE_ON, 0.0, 60, 90))
     engine.process(NoteEvent(Kind.NOTE_OFF, 0.005, 60, 0))
     assert [(kind, k) for kind, _c, k in _notes(out)] == [(0x90, 60), (0x80, 60)]
@@ -341,8 +348,8 @@ def test_a_key_released_inside_the_horizon_settles_its_chord_first():
         engine.set_horizon(0.5)
 
 
-def test_a_failing_arranger_keeps_the_chord_as_it_sounds():
-    engine, out = _horizon_engine("closest-pitch")
+def test_a_failing_arranger_keeps_the_chord_as_it_sounds(horizon_engine):
+    engine, out = horizon_engine("closest-pitch")
 
     def broken(notes, state, commit):
         commit(notes[0], 3)
@@ -361,11 +368,11 @@ def test_a_failing_arranger_keeps_the_chord_as_it_sounds():
 
 
 @pytest.mark.parametrize("last", [48, 72])
-def test_a_failing_arranger_still_sounds_the_key_completing_a_chord(last):
+def test_a_failing_arranger_still_sounds_the_key_completing_a_chord(horizon_engine, last):
     """The completing key is decided with its chord before it sounds: when that fails it
     sounds all the same, once (on the part the failing decision gave it, else the first
     allowed one), the others keep their parts, and nothing is left sounding."""
-    engine, out = _horizon_engine("closest-pitch")
+    engine, out = horizon_engine("closest-pitch")
 
     def broken(notes, state, commit):
         commit(notes[0], 3)                  # the lowest key gets the bass, then a crash
@@ -386,8 +393,8 @@ def test_a_failing_arranger_still_sounds_the_key_completing_a_chord(last):
     assert not engine.router.sounding
 
 
-def test_a_failing_arranger_still_sounds_a_key():
-    engine, out = _horizon_engine("closest-pitch", horizon=None)
+def test_a_failing_arranger_still_sounds_a_key(horizon_engine):
+    engine, out = horizon_engine("closest-pitch", horizon=None)
     engine.arranger.assign = lambda note, state: 1 / 0
     engine.process(NoteEvent(Kind.NOTE_ON, 0.0, 60, 90))
     assert [k for kind, _c, k in _notes(out) if kind == 0x90] == [60]
@@ -395,12 +402,12 @@ def test_a_failing_arranger_still_sounds_a_key():
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_the_key_completing_a_chord_sounds_once_on_its_final_part(seed):
+def test_the_key_completing_a_chord_sounds_once_on_its_final_part(horizon_engine, seed):
     """Spread four-key chords in random orders: the last key of each is decided with
     the others before it sounds, so it is never moved; the keys that are moved get one
     note-off on the channel they sounded on, then their new note-on."""
     rng = np.random.default_rng(seed)
-    engine, out = _horizon_engine("model" if seed % 2 else "voice-leading")
+    engine, out = horizon_engine("model" if seed % 2 else "voice-leading")
     t = 0.0
     for chord in ((48, 60, 64, 72), (43, 59, 62, 67), (45, 57, 64, 72), (41, 57, 65, 69)):
         order = rng.permutation(chord).tolist()
@@ -457,12 +464,11 @@ def test_uncross_leaves_what_it_cannot_restore():
     assert plain.uncross(72, 1) is None
 
 
-def test_uncrossing_changes_no_final_part():
+def test_uncrossing_changes_no_final_part(satb):
     """The settle decides from the state before the chord: with keys moved as their
     chord arrives or not, each key ends on the same part (voice-leading, as played)."""
-    preset = load_preset("satb")
     perf = performance(load_pieces("bach", "test", 2)[1], "as-played", 1)
-    got = replay(perf, make_arranger("voice-leading", preset), 0.030)
+    got = replay(perf, make_arranger("voice-leading", satb), 0.030)
     assert got.moves > int((got.final != got.onset).sum())      # some keys were uncrossed
 
     class NoUncross(HorizonGroup):
@@ -472,7 +478,7 @@ def test_uncrossing_changes_no_final_part():
     engine_group = Performer._new_group
     try:
         Performer._new_group = lambda self: NoUncross(0.030, 4)
-        plain = replay(perf, make_arranger("voice-leading", preset), 0.030)
+        plain = replay(perf, make_arranger("voice-leading", satb), 0.030)
     finally:
         Performer._new_group = engine_group
     assert np.array_equal(got.final, plain.final)

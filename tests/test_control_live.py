@@ -10,7 +10,6 @@ import subprocess
 import pytest
 
 from livearranger.osc import message
-from livearranger.presets import load_preset
 from tests.midi_probe import connect_live, wait_for_port
 from tests.osc_probe import OscClient, free_udp_port
 from tests.test_live_input import _balanced, _counts, _is_on
@@ -18,7 +17,6 @@ from tests.test_live_play import _check_closed, _start_play
 
 pytestmark = pytest.mark.jack
 
-SATB = [p.channel for p in load_preset("satb").parts]
 CHORD = (41, 55, 65, 82)        # 41 only the bass can sing, 82 only the soprano
 
 
@@ -55,7 +53,8 @@ def _wait_preset(osc: OscClient, name: str) -> list:
     raise AssertionError(f"stats never named preset {name!r}")
 
 
-def test_panic_mute_solo_and_changes_over_osc(jack_server, tmp_path, monkeypatch):
+def test_panic_mute_solo_and_changes_over_osc(satb, jack_server, tmp_path, monkeypatch):
+    channels = [p.channel for p in satb.parts]
     monkeypatch.setenv("PYTHONFAULTHANDLER", "1")
     port = free_udp_port()
     proc = _play(tmp_path, port)
@@ -95,7 +94,7 @@ def test_panic_mute_solo_and_changes_over_osc(jack_server, tmp_path, monkeypatch
         osc.ok("/livearranger/part/solo", "bass", False)
         kb.send([0x90, 82, 90])                           # the soprano is heard again
         kb.send([0x80, 82, 0])
-        assert ls.wait_count(lambda ms: _on_channel(ms, SATB[0]) == [82, 82]
+        assert ls.wait_count(lambda ms: _on_channel(ms, channels[0]) == [82, 82]
                              and _balanced(ms)), ls.summary()
         got = ls.take()
 
@@ -109,18 +108,19 @@ def test_panic_mute_solo_and_changes_over_osc(jack_server, tmp_path, monkeypatch
     finally:
         osc.close()
         out, err = _stop(proc)
-    _check_closed(got, set(SATB))
-    assert _on_channel(got, SATB[0]) == [82, 82]          # muted, then soloed away
-    assert _on_channel(got, SATB[3]) == [41, 41, 41]      # heard through all of it
-    assert sorted(_on_channel(got, SATB[1]) + _on_channel(got, SATB[2])) == [55, 55, 65, 65]
+    _check_closed(got, set(channels))
+    assert _on_channel(got, channels[0]) == [82, 82]          # muted, then soloed away
+    assert _on_channel(got, channels[3]) == [41, 41, 41]      # heard through all of it
+    assert sorted(_on_channel(got, channels[1]) + _on_channel(got, channels[2])) == [55, 55, 65, 65]
     assert "preset string-quartet, arranger zone" in out, out
     assert "correction horizon 20 ms" in out, out
     assert "10 commands done, 0 refused" in out, out
     assert "Traceback" not in err, err
 
 
-def test_garbage_and_a_flood_of_junk_do_not_stop_the_music(jack_server, tmp_path,
+def test_garbage_and_a_flood_of_junk_do_not_stop_the_music(satb, jack_server, tmp_path,
                                                           monkeypatch):
+    channels = [p.channel for p in satb.parts]
     monkeypatch.setenv("PYTHONFAULTHANDLER", "1")
     port = free_udp_port()
     proc = _play(tmp_path, port)
@@ -150,7 +150,7 @@ def test_garbage_and_a_flood_of_junk_do_not_stop_the_music(jack_server, tmp_path
         osc.close()
         out, err = _stop(proc)
     assert sorted(m[1] for m in got if _is_on(m)) == [48, 60, 64, 72]
-    _check_closed(got, set(SATB))
+    _check_closed(got, set(channels))
     assert f"{junk} refused" in out, out
     assert "2500 bad arguments" in out and "2500 unknown address" in out, out
     assert "not logged (rate limit)" in out, out

@@ -11,7 +11,6 @@ from livearranger.arrangers import make_arranger
 from livearranger.arrangers.base import Arranger
 from livearranger.engine import CATCH_UP_LAG_NS, Engine
 from livearranger.events import Kind, NoteEvent
-from livearranger.presets import load_preset
 from livearranger.router import MemoryOutput, Router
 
 
@@ -31,14 +30,17 @@ class Fixed(Arranger):
         return part
 
 
-def make(preset_name="satb", arranger=None):
-    preset = load_preset(preset_name)
-    out = MemoryOutput()
-    arr = arranger(preset) if callable(arranger) else make_arranger(
-        arranger or "closest-pitch", preset)
-    engine = Engine(preset, arr, Router(preset, [out]))
-    out.messages.clear()      # drop the program changes of set-up
-    return engine, out, preset
+@pytest.fixture()
+def make(preset, engine_rig):
+    """``make(preset_name="satb", arranger=None)``: (engine, its output, its preset);
+    ``arranger`` a name, or a callable that makes one for the preset."""
+    def build(preset_name="satb", arranger=None):
+        chosen = preset(preset_name)
+        arr = arranger(chosen) if callable(arranger) else arranger or "closest-pitch"
+        rig = engine_rig(chosen, arr)
+        rig.out.messages.clear()      # drop the program changes of set-up
+        return rig.engine, rig.out, chosen
+    return build
 
 
 def on(p, v=90, t=0.0):
@@ -54,7 +56,7 @@ def notes(out):
             if m[0] & 0xF0 in (0x80, 0x90)]
 
 
-def test_note_off_follows_its_note_whatever_happens_between():
+def test_note_off_follows_its_note_whatever_happens_between(make):
     engine, out, preset = make(arranger=lambda p: Fixed(p, [2, 0, 1]))
     engine.process(on(60))
     engine.process(on(64))
@@ -69,7 +71,7 @@ def test_note_off_follows_its_note_whatever_happens_between():
     assert not engine.router.sounding
 
 
-def test_repeated_note_on_of_a_held_key_leaves_nothing_stuck():
+def test_repeated_note_on_of_a_held_key_leaves_nothing_stuck(make):
     engine, out, preset = make(arranger=lambda p: Fixed(p, [0, 3]))
     engine.process(on(60))
     engine.process(on(60))          # struck again while down: first one is closed
@@ -81,7 +83,7 @@ def test_repeated_note_on_of_a_held_key_leaves_nothing_stuck():
     assert not engine.router.sounding and not engine.state.held
 
 
-def test_sustain_pitchbend_and_aftertouch_go_to_every_part():
+def test_sustain_pitchbend_and_aftertouch_go_to_every_part(make):
     engine, out, preset = make()
     engine.process(NoteEvent(Kind.CONTROL, 0.0, 64, 127))
     engine.process(NoteEvent(Kind.PITCHBEND, 0.0, 0, 10000))
@@ -96,7 +98,7 @@ def test_sustain_pitchbend_and_aftertouch_go_to_every_part():
     assert {m[0] & 0x0F for m in msgs if m[0] & 0xF0 == 0xD0 and m[1] == 33} == channels
 
 
-def test_poly_aftertouch_follows_the_key_to_its_part():
+def test_poly_aftertouch_follows_the_key_to_its_part(make):
     engine, out, preset = make(arranger=lambda p: Fixed(p, [1]))
     engine.process(on(62))
     engine.process(NoteEvent(Kind.POLY_AFTERTOUCH, 0.0, 62, 40))
@@ -105,7 +107,7 @@ def test_poly_aftertouch_follows_the_key_to_its_part():
     assert poly == [[0xA0 | preset.parts[1].channel, 62, 40]]
 
 
-def test_program_change_and_bank_select_from_keyboard_do_not_break_preset():
+def test_program_change_and_bank_select_from_keyboard_do_not_break_preset(make):
     engine, out, _preset = make()
     engine.process(NoteEvent(Kind.PROGRAM, 0.0, 5, 0))
     engine.process(NoteEvent(Kind.CONTROL, 0.0, 0, 1))
@@ -113,7 +115,7 @@ def test_program_change_and_bank_select_from_keyboard_do_not_break_preset():
     assert engine.ignored == 2
 
 
-def test_panic_stops_exactly_what_was_sent_and_lifts_pedal():
+def test_panic_stops_exactly_what_was_sent_and_lifts_pedal(make):
     engine, out, preset = make(arranger=lambda p: Fixed(p, [0, 1, 2]))
     engine.process(NoteEvent(Kind.CONTROL, 0.0, 64, 127))
     for p in (60, 64, 67):
@@ -130,14 +132,14 @@ def test_panic_stops_exactly_what_was_sent_and_lifts_pedal():
     assert not engine.router.sounding and not engine.state.held
 
 
-def test_all_notes_off_from_keyboard_is_a_panic():
+def test_all_notes_off_from_keyboard_is_a_panic(make):
     engine, out, _ = make()
     engine.process(on(60))
     engine.process(NoteEvent(Kind.CONTROL, 0.0, 123, 0))
     assert not engine.router.sounding
 
 
-def test_transpose_and_velocity_offset_apply_on_the_way_out():
+def test_transpose_and_velocity_offset_apply_on_the_way_out(make):
     engine, out, preset = make("pop-band", arranger=lambda p: Fixed(p, [4, 0]))
     bass, brass = preset.parts[4], preset.parts[0]
     engine.process(on(40, 100))
@@ -149,7 +151,7 @@ def test_transpose_and_velocity_offset_apply_on_the_way_out():
     assert sent[2] == (0x80, bass.channel, 40 + bass.transpose, 0)
 
 
-def test_garbage_bytes_are_counted_and_ignored_by_the_thread():
+def test_garbage_bytes_are_counted_and_ignored_by_the_thread(make):
     engine, out, _ = make()
     engine.start()
     for junk in ([], [0xFF], [0x90, 200, 1], [0x90, 60], [0x12, 0x34, 0x56],
@@ -166,7 +168,7 @@ def test_garbage_bytes_are_counted_and_ignored_by_the_thread():
     assert [n[0] for n in notes(out)][:2] == [0x90, 0x80]
 
 
-def test_messages_caught_in_an_unterminated_sysex_are_played():
+def test_messages_caught_in_an_unterminated_sysex_are_played(make):
     """rtmidi hands over everything after a SysEx without its F7 as one message, when an
     F7 arrives: each status byte in it ends the SysEx, and what follows is played."""
     engine, out, preset = make(arranger=lambda p: Fixed(p, [0, 1]))
@@ -187,8 +189,9 @@ def test_messages_caught_in_an_unterminated_sysex_are_played():
     assert not engine.router.sounding
 
 
-def test_thread_records_latency_and_stop_panics():
-    engine, out, _ = make()
+def test_thread_records_latency_and_stop_panics(satb):
+    # on the real clock (not engine_rig's driven one): latency is measured on it
+    engine = Engine(satb, make_arranger("closest-pitch", satb), Router(satb, [MemoryOutput()]))
     engine.start()
     for p in (60, 64, 67):
         engine.feed([0x90, p, 80])
@@ -201,10 +204,10 @@ def test_thread_records_latency_and_stop_panics():
     assert not engine.running
 
 
-def test_preset_change_panics_old_parts_then_sets_new_programs():
+def test_preset_change_panics_old_parts_then_sets_new_programs(make, preset):
     engine, out, old = make()
     engine.process(on(60))
-    new = load_preset("chiptune")
+    new = preset("chiptune")
     engine.set_preset(new, make_arranger("top-bottom", new))
     msgs = [m for _t, _p, m in out.messages]
     first_prog = next(i for i, m in enumerate(msgs) if m[0] & 0xF0 == 0xC0)
@@ -215,14 +218,13 @@ def test_preset_change_panics_old_parts_then_sets_new_programs():
     assert engine.snapshot().preset == "chiptune"
 
 
-def test_arranger_for_another_preset_is_refused():
-    preset = load_preset("satb")
-    other = load_preset("chiptune")
+def test_arranger_for_another_preset_is_refused(satb, preset):
+    other = preset("chiptune")
     with pytest.raises(ValueError):
-        Engine(preset, make_arranger("zone", other), Router(preset, []))
+        Engine(satb, make_arranger("zone", other), Router(satb, []))
 
 
-def test_engine_thread_reports_the_priority_it_runs_at():
+def test_engine_thread_reports_the_priority_it_runs_at(make):
     engine, _, _ = make()
     assert engine.realtime is None and engine.snapshot().realtime is None
     engine.start()
@@ -248,28 +250,26 @@ class Quick(Fixed):
         return 3
 
 
-def test_a_note_the_engine_is_behind_on_is_placed_quickly_and_not_corrected():
-    now = [10_000_000_000]
-    preset = load_preset("satb")
-    out = MemoryOutput()
-    arr = Quick(preset)
-    engine = Engine(preset, arr, Router(preset, [out]), clock_ns=lambda: now[0],
-                    horizon=0.030)
-    engine.process(NoteEvent(Kind.NOTE_ON, 0.0, 48, 90, stamp=now[0]))      # in time
+def test_a_note_the_engine_is_behind_on_is_placed_quickly_and_not_corrected(satb,
+                                                                            engine_rig):
+    arr = Quick(satb)
+    rig = engine_rig(satb, arr, horizon=0.030)        # its clock never moves from now
+    engine, now = rig.engine, rig.clock()
+    engine.process(NoteEvent(Kind.NOTE_ON, 0.0, 48, 90, stamp=now))      # in time
     assert engine.performer.due() is not None and arr.quick == 0
-    late = now[0] - CATCH_UP_LAG_NS - 1_000_000
+    late = now - CATCH_UP_LAG_NS - 1_000_000
     engine.process(NoteEvent(Kind.NOTE_ON, 0.001, 72, 90, stamp=late))       # behind
     assert arr.quick == 1 and engine.caught_up == 1
     assert engine.performer.due() is None    # the chord before it was settled first
     assert engine.state.held == {48: 0, 72: 3}
     engine.settle()                           # nothing left to take back
     assert engine.state.held == {48: 0, 72: 3}
-    engine.process(NoteEvent(Kind.NOTE_ON, 0.002, 60, 90, stamp=now[0]))     # caught up
+    engine.process(NoteEvent(Kind.NOTE_ON, 0.002, 60, 90, stamp=now))     # caught up
     assert arr.quick == 1 and engine.state.held[60] == 0
     assert engine.snapshot().caught_up == 1
 
 
-def test_a_replayed_note_is_never_behind():
+def test_a_replayed_note_is_never_behind(make):
     engine, _out, _preset = make(arranger=Quick)
     engine.process(on(60))                    # stamp 0: a file, not a port
     assert engine.arranger.quick == 0 and engine.caught_up == 0

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from livearranger.ensemble import N_BEAT, N_DESC, beat_features, part_descriptors
-from livearranger.presets import load_preset
 
 
-def test_descriptors_and_beat_rows():
-    parts = load_preset("satb").parts
+def test_descriptors_and_beat_rows(satb):
+    parts = satb.parts
     d = part_descriptors(parts)
     assert d.shape == (4, N_DESC) and d[0, 3] == 0.0 and d[3, 3] == 1.0
     assert (d[:, 1] > d[:, 0]).all() and (d[:, 2] == 1.0).all()

@@ -13,10 +13,8 @@ from livearranger.features import FEATURE_VERSION, feature_dim, model_tokens, no
 from livearranger.lab.datasets import Piece
 from livearranger.lab.model import PartTransformer
 from livearranger.lab.training import Replayer
-from livearranger.presets import load_preset
+from livearranger.presets import Preset
 from livearranger.state import PerformanceState
-
-SATB = load_preset("satb")
 
 
 def _piece(rng: np.random.Generator, n: int = 40) -> Piece:
@@ -28,8 +26,8 @@ def _piece(rng: np.random.Generator, n: int = 40) -> Piece:
                  rng.integers(0, 4, n).astype(np.int8), np.zeros(n, np.uint8))
 
 
-def _replay(piece: Piece) -> Replayer:
-    r = Replayer(piece, SATB)
+def _replay(piece: Piece, preset: Preset) -> Replayer:
+    r = Replayer(piece, preset)
     while r.next_note():
         r.commit(int(piece.part[r.j]))
     return r
@@ -57,12 +55,12 @@ def test_dimension_tokens_and_in_place():
     assert fresh[6] > 0
 
 
-def test_no_leak_of_the_future():
+def test_no_leak_of_the_future(satb):
     torch.manual_seed(0)
     rng = np.random.default_rng(3)
     model = PartTransformer(feature_dim(4), 4, window=8).eval()
     piece = _piece(rng)
-    base = _replay(piece)
+    base = _replay(piece, satb)
     base_logits = _logits(base, model)
     j = 20
     # change every later note (pitch, onset spacing kept after j, velocity, part)
@@ -74,7 +72,7 @@ def test_no_leak_of_the_future():
     # and the current note's duration
     later.offset = piece.offset.copy()
     later.offset[j] = piece.onset[j] + 5.0
-    changed = _replay(later)
+    changed = _replay(later, satb)
     assert np.array_equal(base.features[: j + 1], changed.features[: j + 1])
     assert np.array_equal(base.tokens[: j + 1], changed.tokens[: j + 1])
     assert torch.allclose(base_logits[: j + 1], _logits(changed, model)[: j + 1])
@@ -92,17 +90,17 @@ def test_keys_still_to_settle_are_seen_above_and_below():
     assert not note_features(60, 80, 0.0, state)[10:14].any()
 
 
-def test_settling_chords_leaks_nothing_after_the_decision():
+def test_settling_chords_leaks_nothing_after_the_decision(satb):
     rng = np.random.default_rng(5)
     piece = _piece(rng)
     piece = replace(piece, onset=np.sort(rng.uniform(0, 2, len(piece))))
     piece = replace(piece, offset=piece.onset + 0.3)
     group = 0.015
     decided = {j: t for k, j, _p, t in schedule(piece.onset, piece.offset, piece.pitch,
-                                                 group, chord_size(SATB)) if k == 1}
+                                                 group, chord_size(satb)) if k == 1}
 
     def run(p: Piece) -> Replayer:
-        r = Replayer(p, SATB, group)
+        r = Replayer(p, satb, group)
         while r.next_note():
             r.commit(int(p.part[r.j]))
         return r

@@ -7,24 +7,24 @@ from dataclasses import replace
 
 import pytest
 
-from livearranger.arrangers import arranger_names, make_arranger
-from livearranger.engine import Engine
+from livearranger.arrangers import arranger_names
 from livearranger.events import Kind, NoteEvent
-from livearranger.presets import HintSpec, load_preset, parse_preset, preset_to_toml
-from livearranger.router import MemoryOutput, Router
+from livearranger.presets import HintSpec, parse_preset, preset_to_toml
 
 ZONE = (21, 24)   # A0..C1: soprano, alto, tenor, bass
 CC = 20
 HINTS = HintSpec(zone=ZONE, cc=CC)
 
 
-def make(arranger="voice-leading", horizon=None, hints=HINTS):
-    preset = replace(load_preset("satb"), hints=hints)
-    out = MemoryOutput()
-    arr = make_arranger(arranger, preset)
-    engine = Engine(preset, arr, Router(preset, [out]), horizon=horizon)
-    out.messages.clear()
-    return engine, out
+@pytest.fixture()
+def make(satb, engine_rig):
+    """``make(arranger="voice-leading", horizon=None, hints=HINTS)``: (engine, its
+    output) playing satb with ``hints``."""
+    def build(arranger="voice-leading", horizon=None, hints=HINTS):
+        rig = engine_rig(replace(satb, hints=hints), arranger, horizon=horizon)
+        rig.out.messages.clear()
+        return rig.engine, rig.out
+    return build
 
 
 def on(p, t=0.0, v=90):
@@ -57,7 +57,7 @@ def assert_all_closed(out):
     assert not any(open_notes.values())
 
 
-def test_a_held_hint_forces_every_key_to_its_part_and_never_sounds():
+def test_a_held_hint_forces_every_key_to_its_part_and_never_sounds(make):
     engine, out = make()
     engine.process(on(ZONE[0] + 3, 0.0))            # bass hint down
     for i, key in enumerate((60, 62, 64)):          # alto/tenor pitches, all in bass range
@@ -73,7 +73,7 @@ def test_a_held_hint_forces_every_key_to_its_part_and_never_sounds():
     assert_all_closed(out)
 
 
-def test_a_hint_out_of_the_parts_range_leaves_the_key_to_the_arranger():
+def test_a_hint_out_of_the_parts_range_leaves_the_key_to_the_arranger(make):
     engine, out = make()
     engine.process(on(ZONE[0], 0.0))                # soprano hint held
     engine.process(on(40, 0.1))                     # below the soprano's range
@@ -85,7 +85,7 @@ def test_a_hint_out_of_the_parts_range_leaves_the_key_to_the_arranger():
     assert_all_closed(out)
 
 
-def test_a_released_hint_is_a_one_shot_and_the_latest_hint_wins():
+def test_a_released_hint_is_a_one_shot_and_the_latest_hint_wins(make):
     engine, out = make()
     engine.process(on(ZONE[0] + 2))                 # tenor, tapped
     engine.process(off(ZONE[0] + 2))
@@ -106,7 +106,7 @@ def test_a_released_hint_is_a_one_shot_and_the_latest_hint_wins():
     assert not [m for m in sent(out) if ZONE[0] <= m[2] <= ZONE[1]]
 
 
-def test_the_hint_controller_holds_and_taps_a_part_and_goes_nowhere():
+def test_the_hint_controller_holds_and_taps_a_part_and_goes_nowhere(make):
     engine, out = make()
     engine.process(cc(CC, 2, 0.0))                  # alto held
     engine.process(on(55, 0.1))
@@ -123,7 +123,7 @@ def test_the_hint_controller_holds_and_taps_a_part_and_goes_nowhere():
 
 
 @pytest.mark.parametrize("name", ["voice-leading", "closest-pitch", "model"])
-def test_hinted_keys_are_never_moved_by_the_horizon(name):
+def test_hinted_keys_are_never_moved_by_the_horizon(make, name):
     engine, out = make(name, horizon=0.030)
     # the tenor hinted on the chord's top key: every arranger would give it the soprano
     engine.process(on(ZONE[0] + 2, 0.0))
@@ -140,7 +140,7 @@ def test_hinted_keys_are_never_moved_by_the_horizon(name):
     assert_all_closed(out)
 
 
-def test_the_arranger_hears_of_the_forced_part():
+def test_the_arranger_hears_of_the_forced_part(make):
     """Voice-leading's chord bookkeeping records the hinted part, so the next key of the
     chord is not put on the same mono part."""
     engine, _out = make("voice-leading")
@@ -153,7 +153,7 @@ def test_the_arranger_hears_of_the_forced_part():
 
 
 @pytest.mark.parametrize("name", arranger_names())
-def test_hint_keys_leave_nothing_sounding(name):
+def test_hint_keys_leave_nothing_sounding(make, name):
     engine, out = make(name, horizon=0.030)
     t = 0.0
     for step in range(40):
@@ -170,14 +170,14 @@ def test_hint_keys_leave_nothing_sounding(name):
     assert not engine.errors
 
 
-def test_presets_without_hints_are_unchanged():
+def test_presets_without_hints_are_unchanged(preset):
     for name in ("satb", "string-quartet", "pop-band", "chiptune"):
-        assert load_preset(name).hints is None
+        assert preset(name).hints is None
 
 
-def test_hints_round_trip_through_toml():
+def test_hints_round_trip_through_toml(satb):
     import tomllib
-    preset = replace(load_preset("satb"), hints=HintSpec(zone=(21, 26), cc=20))
+    preset = replace(satb, hints=HintSpec(zone=(21, 26), cc=20))
     back = parse_preset(tomllib.loads(preset_to_toml(preset)))
     assert back.hints == HintSpec(zone=(21, 26), cc=20)
     only_cc = replace(preset, hints=HintSpec(cc=21))
@@ -188,7 +188,7 @@ MIX = HintSpec(zone=ZONE, cc=CC, mute_zone=(26, 30), solo_zone=(31, 34), mute_cc
                solo_cc=22)
 
 
-def test_mute_and_solo_keys_switch_a_part_and_never_sound():
+def test_mute_and_solo_keys_switch_a_part_and_never_sound(make):
     engine, out = make(hints=MIX)
     engine.process(on(64, 0.0))
     part = engine.state.held[64]
@@ -211,7 +211,7 @@ def test_mute_and_solo_keys_switch_a_part_and_never_sound():
     assert not [m for m in sent(out) if 26 <= m[2] <= 34]
 
 
-def test_mute_and_solo_controllers_switch_the_part_their_value_names():
+def test_mute_and_solo_controllers_switch_the_part_their_value_names(make):
     engine, out = make(hints=MIX)
     engine.process(cc(21, 4, 0.0))                   # mute the bass
     engine.process(cc(21, 0, 0.05))                  # a pad's release: nothing
@@ -222,7 +222,7 @@ def test_mute_and_solo_controllers_switch_the_part_their_value_names():
     assert not [m for _t, _p, m in out.messages if m[0] & 0xF0 == 0xB0 and m[1] in (21, 22)]
 
 
-def test_mute_and_solo_hints_round_trip_through_toml():
-    preset = replace(load_preset("satb"), hints=MIX)
+def test_mute_and_solo_hints_round_trip_through_toml(satb):
+    preset = replace(satb, hints=MIX)
     again = parse_preset(tomllib.loads(preset_to_toml(preset)), "again")
     assert again.hints == MIX

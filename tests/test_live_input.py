@@ -13,13 +13,11 @@ from pathlib import Path
 import mido
 import pytest
 
-from livearranger.presets import load_preset
 from tests.midi_probe import Keyboard, connect_live, jack_ports, send_burst, wait_for_port
 from tests.test_live_play import _check_closed, _start_play, _stop
 
 pytestmark = pytest.mark.jack
 
-SATB = {p.channel for p in load_preset("satb").parts}
 
 
 def _is_on(m: list[int]) -> bool:
@@ -68,7 +66,7 @@ def _burst(jack_server, tmp_path: Path, pitches: list[int], arranger: str):
 
 
 @pytest.mark.parametrize("arranger", ["closest-pitch", "model"])
-def test_a_burst_of_5000_notes_all_comes_out_in_order(jack_server, tmp_path, arranger):
+def test_a_burst_of_5000_notes_all_comes_out_in_order(satb, jack_server, tmp_path, arranger):
     """A burst in which jackd found a client late (an xrun: MIDI lost inside JACK, which
     it logs) says nothing about us: it is played again, at most BURST_ATTEMPTS times.
     Every other outcome is judged.  The model (~0.3 ms a note) falls behind at once and
@@ -86,7 +84,7 @@ def test_a_burst_of_5000_notes_all_comes_out_in_order(jack_server, tmp_path, arr
                     f"clients: {late}); the last got back {summary}")
     assert ok, f"sent 5000 notes in 50 ms, got back {summary} (earlier xruns: {late})"
     assert [m[1] for m in got if _is_on(m)] == pitches          # every one, in order
-    _check_closed(got, SATB)
+    _check_closed(got, {p.channel for p in satb.parts})
     assert "0 new notes dropped" in out, out
     assert "queue limit" not in err, err
     if arranger == "model":
@@ -106,7 +104,7 @@ def _balanced(messages: list[list[int]]) -> bool:
     return not any(open_notes.values())
 
 
-def test_sysex_without_its_end_does_not_swallow_note_offs(jack_server, tmp_path):
+def test_sysex_without_its_end_does_not_swallow_note_offs(satb, jack_server, tmp_path):
     proc = _satb(tmp_path)
     try:
         wait_for_port("livearranger-out:out")
@@ -130,10 +128,11 @@ def test_sysex_without_its_end_does_not_swallow_note_offs(jack_server, tmp_path)
         ls.close()
     finally:
         _stop(proc)
-    _check_closed(got, SATB)
+    _check_closed(got, {p.channel for p in satb.parts})
 
 
-def test_glissando_with_the_sustain_pedal_down_leaves_nothing_sounding(jack_server, tmp_path):
+def test_glissando_with_the_sustain_pedal_down_leaves_nothing_sounding(satb, jack_server,
+                                                                       tmp_path):
     proc = _satb(tmp_path)
     try:
         wait_for_port("livearranger-out:out")
@@ -154,15 +153,15 @@ def test_glissando_with_the_sustain_pedal_down_leaves_nothing_sounding(jack_serv
     finally:
         _stop(proc)
     assert [m[1] for m in got if _is_on(m)] == keys
-    _check_closed(got, SATB)
+    _check_closed(got, {p.channel for p in satb.parts})
     downs = [i for i, m in enumerate(got) if m[0] & 0xF0 == 0xB0 and m[1] == 64 and m[2]]
     ups = [i for i, m in enumerate(got) if m[0] & 0xF0 == 0xB0 and m[1] == 64 and not m[2]]
     assert len(downs) == len(ups) == 4 and max(downs) < min(ups)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGTERM, signal.SIGINT])
-def test_a_signal_with_a_chord_held_releases_it_and_saves_the_take(jack_server, tmp_path,
-                                                                   sig):
+def test_a_signal_with_a_chord_held_releases_it_and_saves_the_take(satb, jack_server,
+                                                                   tmp_path, sig):
     take = tmp_path / "take.mid"
     proc = _satb(tmp_path, "--record", str(take))
     try:
@@ -182,7 +181,7 @@ def test_a_signal_with_a_chord_held_releases_it_and_saves_the_take(jack_server, 
             proc.kill()
     assert proc.returncode == 0, err
     assert "Traceback" not in err, err
-    _check_closed(got, SATB)
+    _check_closed(got, {p.channel for p in satb.parts})
     assert f"wrote {take}" in out
     mid = mido.MidiFile(str(take))
     ons = sum(1 for t in mid.tracks for m in t if m.type == "note_on" and m.velocity)
@@ -231,7 +230,8 @@ def _fake_synth() -> subprocess.Popen[str]:
     return synth
 
 
-def test_an_output_port_killed_and_back_is_reported_and_reconnected(jack_server, tmp_path):
+def test_an_output_port_killed_and_back_is_reported_and_reconnected(satb, jack_server,
+                                                                    tmp_path):
     synth = _fake_synth()
     proc = _start_play(tmp_path, "--out", "fakesynth:in", "--preset", "satb",
                        "--arranger", "closest-pitch", "--horizon-ms", "0")
@@ -246,7 +246,7 @@ def test_an_output_port_killed_and_back_is_reported_and_reconnected(jack_server,
         heard = _Lines(synth.stdout)
         time.sleep(0.2)
         kb.send([0x90, 72, 90])
-        soprano = 0x90 | load_preset("satb").parts[0].channel
+        soprano = 0x90 | satb.parts[0].channel
         assert heard.wait(f"{soprano} 72 90"), f"the reconnected output is silent: {heard.lines}"
         kb.close()
     finally:
@@ -271,7 +271,8 @@ time.sleep(60)
 """
 
 
-def test_a_killed_program_feeding_the_virtual_input_stops_its_notes(jack_server, tmp_path):
+def test_a_killed_program_feeding_the_virtual_input_stops_its_notes(satb, jack_server,
+                                                                    tmp_path):
     proc = _satb(tmp_path)
     messages = _Lines(proc.stderr)
     try:
@@ -295,4 +296,4 @@ def test_a_killed_program_feeding_the_virtual_input_stops_its_notes(jack_server,
         proc.send_signal(signal.SIGTERM)
         proc.stdout.read()
         proc.wait(15)
-    _check_closed(got, SATB)
+    _check_closed(got, {p.channel for p in satb.parts})

@@ -12,7 +12,6 @@ import mido
 import pytest
 
 from livearranger.offline import demo_performance, read_performance
-from livearranger.presets import load_preset
 from tests.midi_probe import connect_live, jack_ports, wait_for_port
 
 pytestmark = pytest.mark.jack
@@ -80,9 +79,8 @@ def _check_closed(messages: list[list[int]], channels: set[int]) -> dict[int, in
     return per_channel
 
 
-def test_play_routes_every_note_once_and_closes_it(jack_server, tmp_path):
-    preset = load_preset("satb")
-    channels = {p.channel for p in preset.parts}
+def test_play_routes_every_note_once_and_closes_it(satb, jack_server, tmp_path):
+    channels = {p.channel for p in satb.parts}
     record = tmp_path / "take.mid"
     proc = _start_play(tmp_path, "--out", "virtual", "--preset", "satb", "--horizon-ms", "0",
                        "--arranger", "closest-pitch", "--record", str(record))
@@ -113,12 +111,12 @@ def test_play_routes_every_note_once_and_closes_it(jack_server, tmp_path):
     assert "notes in" in out and "p99" in out
     mid = mido.MidiFile(str(record))
     names = [t.name for t in mid.tracks[1:]]
-    assert names == preset.part_names
+    assert names == satb.part_names
     recorded_ons = sum(1 for t in mid.tracks for m in t if m.type == "note_on" and m.velocity)
     assert recorded_ons == sent_ons + 1                   # + the connection probe note
 
 
-def test_stop_mid_note_releases_everything(jack_server, tmp_path):
+def test_stop_mid_note_releases_everything(quartet, jack_server, tmp_path):
     """SIGTERM while keys are down and the pedal is held: nothing is left sounding."""
     proc = _start_play(tmp_path, "--out", "virtual", "--preset", "string-quartet",
                        "--arranger", "top-bottom")
@@ -135,7 +133,7 @@ def test_stop_mid_note_releases_everything(jack_server, tmp_path):
         assert ls.wait_count(lambda ms: any(m[0] & 0xF0 == 0xB0 and m[1] == 123
                                             for m in ms), 3.0), "no CC123 on exit"
         got = ls.take()
-        channels = {p.channel for p in load_preset("string-quartet").parts}
+        channels = {p.channel for p in quartet.parts}
         _check_closed(got, channels)
         pedal_ups = {m[0] & 0x0F for m in got if m[0] & 0xF0 == 0xB0 and m[1] == 64
                      and m[2] == 0}
@@ -222,13 +220,13 @@ def test_live_moves_close_the_old_part_first_and_the_record_keeps_final_parts(
                                     ("bass", 48)])          # final parts, no trace of moves
 
 
-def test_print_mode_delays_by_the_horizon_and_sends_final_parts_only(jack_server,
+def test_print_mode_delays_by_the_horizon_and_sends_final_parts_only(satb, jack_server,
                                                                      tmp_path):
     got, sent, _record = _moves_take(tmp_path, "print")
     ons = [(t, m) for t, m in got if m[0] & 0xF0 == 0x90 and m[2] > 0]
     assert [(m[1], m[0] & 0x0F) for _t, m in ons] == [(72, 0), (48, 3), (60, 2), (64, 1)]
     assert ons[0][0] - sent >= 0.030                       # held back by the horizon
-    _check_closed([m for _t, m in got], {p.channel for p in load_preset("satb").parts})
+    _check_closed([m for _t, m in got], {p.channel for p in satb.parts})
 
 
 def _play_notes(kb, ls, pitches: list[int]) -> None:
@@ -241,7 +239,8 @@ def _play_notes(kb, ls, pitches: list[int]) -> None:
                          >= len(pitches), 10.0), ls.summary()
 
 
-def test_sigkill_loses_at_most_the_last_second_and_recover_rebuilds(jack_server, tmp_path):
+def test_sigkill_loses_at_most_the_last_second_and_recover_rebuilds(satb, jack_server,
+                                                                     tmp_path):
     from livearranger.recorder import journal_path
 
     take = tmp_path / "take.mid"
@@ -273,7 +272,7 @@ def test_sigkill_loses_at_most_the_last_second_and_recover_rebuilds(jack_server,
                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert rec.returncode == 0, rec.stderr
     mid = mido.MidiFile(str(take))
-    assert [t.name for t in mid.tracks[1:]] == load_preset("satb").part_names
+    assert [t.name for t in mid.tracks[1:]] == satb.part_names
     timed = []                                  # (tick, key) of every note-on, all tracks
     for track in mid.tracks:
         tick = 0

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from livearranger.offline import OfflineError, demo_performance, read_performance
-from livearranger.presets import load_preset
 
 
 def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
@@ -28,13 +27,13 @@ def _note_ons(path) -> dict[str, int]:
             mid.tracks[1:]}
 
 
-def test_demo_writes_midi_and_audible_wav(tmp_path):
+def test_demo_writes_midi_and_audible_wav(satb, tmp_path):
     proc = run_cli("demo", "--out", str(tmp_path), "--speed", "8")
     assert proc.returncode == 0, proc.stderr
     counts = _note_ons(tmp_path / "demo.mid")
     played = sum(1 for _t, m in read_performance(demo_performance())
                  if m[0] & 0xF0 == 0x90 and m[2])
-    assert list(counts) == load_preset("satb").part_names
+    assert list(counts) == satb.part_names
     unisons = re.search(r"unisons: (\d+) keys also sung", proc.stdout)
     doubled = int(unisons.group(1)) if unisons else 0
     assert sum(counts.values()) == played + doubled and all(counts.values())
@@ -50,15 +49,15 @@ def test_demo_writes_midi_and_audible_wav(tmp_path):
     assert np.sqrt(np.mean((audio / 32768.0) ** 2)) > 0.01
 
 
-@pytest.mark.parametrize("preset, horizon", [("string-quartet", "30"), ("chiptune", "0"),
-                                             ("satb", "10")])
-def test_arrange_file_one_track_per_part(tmp_path, preset, horizon):
+@pytest.mark.parametrize("name, horizon", [("string-quartet", "30"), ("chiptune", "0"),
+                                           ("satb", "10")])
+def test_arrange_file_one_track_per_part(preset, tmp_path, name, horizon):
     out = tmp_path / "out.mid"
-    proc = run_cli("arrange", str(demo_performance()), "-o", str(out), "--preset", preset,
+    proc = run_cli("arrange", str(demo_performance()), "-o", str(out), "--preset", name,
                    "--arranger", "closest-pitch", "--wav", str(tmp_path / "out.wav"),
                    "--horizon-ms", horizon)
     assert proc.returncode == 0, proc.stderr
-    parts = load_preset(preset).parts
+    parts = preset(name).parts
     mid = mido.MidiFile(str(out))
     assert [t.name for t in mid.tracks[1:]] == [p.name for p in parts]
     for track, part in zip(mid.tracks[1:], parts, strict=True):
@@ -218,7 +217,7 @@ def test_unwritable_output_is_refused_at_start(tmp_path, target):
     _one_line_error(proc, "/proc/y.wav", "cannot write")
 
 
-def test_a_failed_save_at_the_end_is_an_error(tmp_path, monkeypatch):
+def test_a_failed_save_at_the_end_is_an_error(satb, tmp_path, monkeypatch):
     import livearranger.offline as offline
 
     real = offline.Recorder
@@ -231,7 +230,7 @@ def test_a_failed_save_at_the_end_is_an_error(tmp_path, monkeypatch):
     monkeypatch.setattr(offline, "Recorder", recorder_whose_folder_goes)
     with pytest.raises(OfflineError, match="o.mid: cannot write"):
         offline.arrange_file(demo_performance(), tmp_path / "gone" / "o.mid",
-                             load_preset("satb"), "closest-pitch")
+                             satb, "closest-pitch")
 
 
 def test_names_outside_latin1_are_written(tmp_path):
@@ -248,14 +247,13 @@ def test_names_outside_latin1_are_written(tmp_path):
     assert sum(_note_ons(out).values()) > 100
 
 
-def test_random_corrupt_midi_gives_output_or_one_line(tmp_path_factory):
+def test_random_corrupt_midi_gives_output_or_one_line(satb, tmp_path_factory):
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
     from livearranger.offline import arrange_file
 
     good = demo_performance().read_bytes()
-    preset = load_preset("satb")
 
     @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
     @given(st.lists(st.tuples(st.integers(0, len(good) - 1), st.integers(0, 255)),
@@ -269,7 +267,7 @@ def test_random_corrupt_midi_gives_output_or_one_line(tmp_path_factory):
         src = folder / "in.mid"
         src.write_bytes(bytes(data))
         try:
-            arrange_file(src, folder / "o.mid", preset, "closest-pitch")
+            arrange_file(src, folder / "o.mid", satb, "closest-pitch")
         except OfflineError as exc:
             assert "\n" not in str(exc) and str(src) in str(exc)
         else:

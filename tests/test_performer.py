@@ -8,15 +8,12 @@ import pytest
 
 from livearranger.arrangers import make_arranger
 from livearranger.arrangers.base import Arranger
-from livearranger.engine import Engine
 from livearranger.events import Kind, NoteEvent
 from livearranger.lab.datasets import load_pieces
 from livearranger.lab.evaluate import performance, replay
 from livearranger.performer import Observer, Performer
-from livearranger.presets import load_preset
 from livearranger.router import MemoryOutput, Router
 
-SATB = load_preset("satb")
 H = 0.03
 
 
@@ -70,10 +67,10 @@ def _off(t, key):
     return NoteEvent(Kind.NOTE_OFF, t, key, 0)
 
 
-def test_observers_hear_each_sound_move_and_settle_with_its_time():
-    arr = Fixed(SATB, {72: 1, 67: 0, 55: 2, 60: 2}, settle_parts={72: 0, 67: 1})
+def test_observers_hear_each_sound_move_and_settle_with_its_time(satb):
+    arr = Fixed(satb, {72: 1, 67: 0, 55: 2, 60: 2}, settle_parts={72: 0, 67: 1})
     out = MemoryOutput()
-    performer = Performer(SATB, arr, Router(SATB, [out]), horizon=H)
+    performer = Performer(satb, arr, Router(satb, [out]), horizon=H)
     log = Log()
     performer.observers.append(log)
     performer.process(_on(0.000, 72))
@@ -88,10 +85,10 @@ def test_observers_hear_each_sound_move_and_settle_with_its_time():
     assert performer.moves == 1
 
 
-def test_a_crossed_key_moves_its_chord_at_its_own_arrival():
+def test_a_crossed_key_moves_its_chord_at_its_own_arrival(satb):
     # 67 arrives first on the top part, 72 then arrives on a lower part: crossed
-    arr = Fixed(SATB, {67: 0, 72: 1})
-    performer = Performer(SATB, arr, Router(SATB, []), horizon=H)
+    arr = Fixed(satb, {67: 0, 72: 1})
+    performer = Performer(satb, arr, Router(satb, []), horizon=H)
     log = Log()
     performer.observers.append(log)
     performer.process(_on(0.000, 67))
@@ -100,9 +97,9 @@ def test_a_crossed_key_moves_its_chord_at_its_own_arrival():
     assert ("sounded", 72, 0) in log.events
 
 
-def test_without_a_horizon_nothing_is_settled_or_moved():
-    arr = Fixed(SATB, {72: 1, 67: 0})
-    performer = Performer(SATB, arr, Router(SATB, []))
+def test_without_a_horizon_nothing_is_settled_or_moved(satb):
+    arr = Fixed(satb, {72: 1, 67: 0})
+    performer = Performer(satb, arr, Router(satb, []))
     log = Log()
     performer.observers.append(log)
     for ev in (_on(0.0, 72), _on(0.001, 67), _off(0.5, 72), _off(0.5, 67)):
@@ -111,9 +108,9 @@ def test_without_a_horizon_nothing_is_settled_or_moved():
     assert [e[0] for e in log.events] == ["sounded", "sounded"]
 
 
-def test_due_says_when_the_open_chord_must_settle():
-    performer = Performer(SATB, Fixed(SATB, {72: 0, 67: 1, 60: 2, 48: 3}),
-                          Router(SATB, []), horizon=H)
+def test_due_says_when_the_open_chord_must_settle(satb):
+    performer = Performer(satb, Fixed(satb, {72: 0, 67: 1, 60: 2, 48: 3}),
+                          Router(satb, []), horizon=H)
     assert performer.due() is None
     performer.process(_on(1.0, 72))
     assert performer.due() == pytest.approx(1.0 + H)
@@ -129,7 +126,7 @@ def _messages(drive):
     return out.messages
 
 
-def test_the_engine_plays_exactly_what_the_performer_plays():
+def test_the_engine_plays_exactly_what_the_performer_plays(satb, engine_rig):
     """The engine adds time and threads, never a decision: the same events through
     ``Engine.process`` and ``Performer.process`` send the same messages."""
     piece = load_pieces("bach", "valid", limit=2)[1]
@@ -145,30 +142,28 @@ def test_the_engine_plays_exactly_what_the_performer_plays():
         for t, on, key, vel in events:
             yield NoteEvent(Kind.NOTE_ON if on else Kind.NOTE_OFF, t, key, max(vel, 1))
 
-    def with_engine(out):
-        arr = make_arranger("model", SATB)
-        engine = Engine(SATB, arr, Router(SATB, [out]), clock_ns=lambda: 0, horizon=H)
-        for ev in stream():
-            engine.process(ev)
-        engine.settle()
+    rig = engine_rig(satb, "model", horizon=H)      # its clock is never moved
+    for ev in stream():
+        rig.engine.process(ev)
+    rig.engine.settle()
 
     def with_performer(out):
-        arr = make_arranger("model", SATB)
-        performer = Performer(SATB, arr, Router(SATB, [out]), horizon=H)
+        arr = make_arranger("model", satb)
+        performer = Performer(satb, arr, Router(satb, [out]), horizon=H)
         for ev in stream():
             performer.process(ev)
         performer.settle()
 
-    a, b = _messages(with_engine), _messages(with_performer)
+    a, b = rig.out.messages, _messages(with_performer)
     assert len(a) > 100 and a == b
 
 
-def test_evaluation_counts_what_the_performer_did():
+def test_evaluation_counts_what_the_performer_did(satb):
     """Evaluation's replay learns onsets, moves and finals only from the observers: its
     counts agree with the messages a performer sent for the same piece."""
     piece = load_pieces("bach", "valid", limit=1)[0]
     perf = performance(piece, "as-played", 0)
-    got = replay(perf, make_arranger("voice-leading", SATB), H)
+    got = replay(perf, make_arranger("voice-leading", satb), H)
     moved = ~np.isnan(got.moved_after)
     assert got.moves >= int(moved.sum()) > 0
     assert (got.moved_after[moved] >= 0).all() and (got.moved_after[moved] <= H + 1e-9).all()

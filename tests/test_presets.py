@@ -27,10 +27,10 @@ def test_shipped_presets_load(name, user_presets):
     assert all(p.low <= p.high for p in preset.parts)
 
 
-def test_satb_parts_are_a_choir(user_presets):
-    preset = load_preset("satb")
-    assert preset.part_names == ["soprano", "alto", "tenor", "bass"]
-    assert all(p.program in (52, 53) and p.mono for p in preset.parts)
+def test_satb_parts_are_a_choir(user_presets, preset):
+    satb = preset("satb")          # found with the user folder empty, as shipped
+    assert satb.part_names == ["soprano", "alto", "tenor", "bass"]
+    assert all(p.program in (52, 53) and p.mono for p in satb.parts)
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -100,8 +100,8 @@ def test_unknown_preset_lists_the_known_ones(user_presets):
         load_preset("no-such-ensemble")
 
 
-def test_user_preset_saved_is_listed_and_reloads_equal(user_presets):
-    satb = load_preset("satb")
+def test_user_preset_saved_is_listed_and_reloads_equal(user_presets, preset):
+    satb = preset("satb")
     parts = list(satb.parts)
     parts[0] = replace(parts[0], program=40, transpose=12, low=60, high=96)
     mine = replace(satb, parts=tuple(parts))
@@ -114,8 +114,8 @@ def test_user_preset_saved_is_listed_and_reloads_equal(user_presets):
     assert again.doubling == mine.doubling == 0.1
 
 
-def test_user_preset_overrides_shipped_one(user_presets):
-    satb = load_preset("satb")
+def test_user_preset_overrides_shipped_one(user_presets, preset):
+    satb = preset("satb")
     save_user_preset(replace(satb, description="mine"), "satb")
     assert load_preset("satb").description == "mine"
 

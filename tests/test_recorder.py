@@ -5,21 +5,19 @@ from __future__ import annotations
 import mido
 import pytest
 
-from livearranger.presets import load_preset
 from livearranger.recorder import Recorder
 
 
-def test_tracks_in_preset_order_with_programs_and_timing(tmp_path):
-    preset = load_preset("string-quartet")
-    rec = Recorder(preset, tmp_path / "take.mid")
+def test_tracks_in_preset_order_with_programs_and_timing(quartet, tmp_path):
+    rec = Recorder(quartet, tmp_path / "take.mid")
     rec.send(3, [0x93, 40, 90], 1.0)
     rec.send(0, [0x90, 76, 80], 1.5)
     rec.send(3, [0x83, 40, 0], 2.0)
     rec.send(0, [0x80, 76, 0], 2.5)
     rec.close()
     mid = mido.MidiFile(str(tmp_path / "take.mid"))
-    assert [t.name for t in mid.tracks[1:]] == preset.part_names
-    for track, part in zip(mid.tracks[1:], preset.parts, strict=True):
+    assert [t.name for t in mid.tracks[1:]] == quartet.part_names
+    for track, part in zip(mid.tracks[1:], quartet.parts, strict=True):
         progs = [m for m in track if m.type == "program_change"]
         assert progs[0].program == part.program and progs[0].channel == part.channel
     cello = [m for m in mid.tracks[4] if m.type in ("note_on", "note_off")]
@@ -37,7 +35,8 @@ def test_tracks_in_preset_order_with_programs_and_timing(tmp_path):
     assert starts[4] == 0 and abs(starts[1] - 0.5 * 960) <= 1
 
 
-def test_preset_switch_mid_recording_keeps_both_ensembles(tmp_path):
+def test_preset_switch_mid_recording_keeps_both_ensembles(satb, preset, driven_clock,
+                                                          tmp_path):
     """Satb, then chiptune (fewer parts, same channels): nothing is lost, each part has
     its own track, the new programs come at the switch."""
     from livearranger.arrangers import make_arranger
@@ -45,9 +44,11 @@ def test_preset_switch_mid_recording_keeps_both_ensembles(tmp_path):
     from livearranger.events import Kind, NoteEvent
     from livearranger.router import Router
 
-    satb, chip = load_preset("satb"), load_preset("chiptune")
+    chip = preset("chiptune")
     rec = Recorder(satb, tmp_path / "take.mid")
-    engine = Engine(satb, make_arranger("closest-pitch", satb), Router(satb, [rec]))
+    # built by hand: the recorder, the only output, hears the engine's set-up too
+    engine = Engine(satb, make_arranger("closest-pitch", satb), Router(satb, [rec]),
+                    clock_ns=driven_clock)
     engine.process(NoteEvent(Kind.NOTE_ON, 0.0, 40, 90))          # bass (part 3)
     engine.process(NoteEvent(Kind.NOTE_ON, 0.5, 72, 90))
     engine.set_preset(chip, make_arranger("top-bottom", chip))   # stopped by the panic
@@ -82,12 +83,12 @@ def _ons(mid: mido.MidiFile) -> dict[str, list[int]]:
             for t in mid.tracks[1:]}
 
 
-def test_journal_holds_the_take_until_saved_and_recover_rebuilds_it(tmp_path):
+def test_journal_holds_the_take_until_saved_and_recover_rebuilds_it(satb, preset, tmp_path):
     import json
 
     from livearranger.recorder import journal_path, read_journal
 
-    satb, chip = load_preset("satb"), load_preset("chiptune")
+    chip = preset("chiptune")
     take = tmp_path / "take.mid"
     rec = Recorder(satb, take, journal=True)
     rec.start_journal()
@@ -112,19 +113,19 @@ def test_journal_holds_the_take_until_saved_and_recover_rebuilds_it(tmp_path):
     assert take.exists() and not journal_path(take).exists()
 
 
-def test_a_second_take_refuses_to_overwrite_a_journal(tmp_path):
+def test_a_second_take_refuses_to_overwrite_a_journal(satb, tmp_path):
     from livearranger.files import FileProblem
     from livearranger.recorder import journal_path
 
     take = tmp_path / "take.mid"
     journal_path(take).write_text('["take", 1, "satb", []]\n')
-    rec = Recorder(load_preset("satb"), take, journal=True)
+    rec = Recorder(satb, take, journal=True)
     with pytest.raises(FileProblem, match="livearranger recover"):
         rec.start_journal()
     assert journal_path(take).read_text().startswith('["take"')
 
 
-def test_recover_command(tmp_path, capsys):
+def test_recover_command(quartet, tmp_path, capsys):
     from livearranger.cli import main
     from livearranger.recorder import journal_path
 
@@ -132,7 +133,7 @@ def test_recover_command(tmp_path, capsys):
     assert main(["recover", str(take)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "nothing to recover" in err and str(take) in err
-    rec = Recorder(load_preset("string-quartet"), take, journal=True)
+    rec = Recorder(quartet, take, journal=True)
     rec.start_journal()
     for i, p in enumerate((60, 64, 67)):
         rec.send(i, [0x90 | i, p, 80], 0.1 * i)
@@ -147,11 +148,11 @@ def test_recover_command(tmp_path, capsys):
     assert "not a LiveArranger journal" in capsys.readouterr().err
 
 
-def test_a_failed_save_keeps_the_journal_and_says_so(tmp_path):
+def test_a_failed_save_keeps_the_journal_and_says_so(satb, tmp_path):
     from livearranger.recorder import journal_path
 
     take = tmp_path / "sub" / "take.mid"
-    rec = Recorder(load_preset("satb"), take, journal=True)
+    rec = Recorder(satb, take, journal=True)
     rec.start_journal()
     rec.send(0, [0x90, 70, 80], 0.0)
     take.mkdir()                                         # the target became a folder
@@ -161,10 +162,9 @@ def test_a_failed_save_keeps_the_journal_and_says_so(tmp_path):
     assert journal_path(take).exists()
 
 
-def test_names_outside_latin1_are_utf8(tmp_path):
+def test_names_outside_latin1_are_utf8(satb, tmp_path):
     from dataclasses import replace
 
-    satb = load_preset("satb")
     parts = (replace(satb.parts[0], name="סופרן"), replace(satb.parts[1], name="alto 🎶"),
              *satb.parts[2:])
     rec = Recorder(replace(satb, name="chœur", parts=parts), tmp_path / "t.mid")
@@ -177,11 +177,12 @@ def test_names_outside_latin1_are_utf8(tmp_path):
     assert mido.MidiFile(str(tmp_path / "l.mid")).tracks[0].name == "à quatre"  # Latin-1
 
 
-def test_a_key_moved_after_it_was_journaled_is_recovered_on_its_final_part(tmp_path):
+def test_a_key_moved_after_it_was_journaled_is_recovered_on_its_final_part(satb,
+                                                                          tmp_path):
     from livearranger.recorder import read_journal
 
     take = tmp_path / "take.mid"
-    rec = Recorder(load_preset("satb"), take, journal=True)
+    rec = Recorder(satb, take, journal=True)
     rec.start_journal()
     rec.send(0, [0x90, 60, 90], 1.0)                     # sounded on the soprano
     rec.write_journal()                                  # journaled there

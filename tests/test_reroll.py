@@ -18,10 +18,8 @@ from livearranger.alternatives import (
 )
 from livearranger.arrangers import ArrangerError
 from livearranger.offline import arrange_performance
-from livearranger.presets import load_preset
+from livearranger.presets import Preset
 from livearranger.recorder import Recorder
-
-SATB = load_preset("satb")
 
 
 def chords() -> list[tuple[float, list[int]]]:
@@ -50,12 +48,13 @@ def keys_of(path: Path) -> list[tuple[int, int]]:
     return sorted(keys)
 
 
-def test_take_performance_undoes_parts_transpose_and_unisons(tmp_path: Path) -> None:
+def test_take_performance_undoes_parts_transpose_and_unisons(satb: Preset,
+                                                             tmp_path: Path) -> None:
     """A recorder holding a transposed part and a unison gives the keys back once each,
     as played, with their releases; a key still down is released at the last time."""
-    parts = list(SATB.parts)
+    parts = list(satb.parts)
     parts[3] = replace(parts[3], transpose=-12, velocity_offset=10)
-    preset = replace(SATB, parts=tuple(parts))
+    preset = replace(satb, parts=tuple(parts))
     rec = Recorder(preset, tmp_path / "take.mid")
     rec.send(0, [0x90, 72, 90], 1.0)
     rec.late_note_on(1, [0x91, 72, 90], 1.0, 1.01)      # the unison's second part
@@ -73,9 +72,10 @@ def test_take_performance_undoes_parts_transpose_and_unisons(tmp_path: Path) -> 
     assert names == ["soprano", "bass", "tenor"]
 
 
-def test_a_take_arranged_live_gives_back_what_was_played(tmp_path: Path) -> None:
+def test_a_take_arranged_live_gives_back_what_was_played(satb: Preset,
+                                                         tmp_path: Path) -> None:
     played = chords()
-    take = arrange_performance(played, tmp_path / "take.mid", SATB, "closest-pitch").recorder
+    take = arrange_performance(played, tmp_path / "take.mid", satb, "closest-pitch").recorder
     performance, names = take_performance(take)
     ons = [(t, m) for t, m in performance if m[0] == 0x90]
     assert ons == [(t, m) for t, m in played if m[0] == 0x90]
@@ -84,41 +84,41 @@ def test_a_take_arranged_live_gives_back_what_was_played(tmp_path: Path) -> None
 
 
 @pytest.fixture()
-def take(tmp_path: Path) -> Recorder:
+def take(satb: Preset, tmp_path: Path) -> Recorder:
     """A saved take of ``chords`` (played with a rule: quick)."""
-    result = arrange_performance(chords(), tmp_path / "take.mid", SATB, "closest-pitch")
+    result = arrange_performance(chords(), tmp_path / "take.mid", satb, "closest-pitch")
     assert (tmp_path / "take.mid").exists()
     return result.recorder
 
 
-def test_reroll_writes_numbered_files_with_the_same_keys(take: Recorder,
+def test_reroll_writes_numbered_files_with_the_same_keys(satb: Preset, take: Recorder,
                                                          tmp_path: Path) -> None:
-    first = reroll_take(take, SATB, temperature=1.5, seed=3)
+    first = reroll_take(take, satb, temperature=1.5, seed=3)
     assert first.path == tmp_path / "take-reroll-1.mid" and first.path.exists()
     assert keys_of(first.path) == keys_of(tmp_path / "take.mid")
     assert first.notes == 16 and 0 <= first.differ <= 16
     assert f"wrote {first.path}, {first.differ} of 16 notes" in first.summary()
     # every note within its part's range
     mid = mido.MidiFile(str(first.path))
-    for part, track in zip(SATB.parts, mid.tracks[1:], strict=True):
+    for part, track in zip(satb.parts, mid.tracks[1:], strict=True):
         assert all(part.in_range(m.note) for m in track if m.type == "note_on")
     # the next one goes beside it, never over it; the same seed, the same parts
-    second = reroll_take(take, SATB, temperature=1.5, seed=3)
+    second = reroll_take(take, satb, temperature=1.5, seed=3)
     assert second.path == tmp_path / "take-reroll-2.mid"
     assert final_parts(second.result.recorder) == final_parts(first.result.recorder)
     assert reroll_path(take.path) == tmp_path / "take-reroll-3.mid"
 
 
-def test_reroll_differs_from_the_take_when_sampling_hot(take: Recorder) -> None:
+def test_reroll_differs_from_the_take_when_sampling_hot(satb: Preset, take: Recorder) -> None:
     """At a high temperature some keys land on another part in some of a few tries."""
-    assert any(reroll_take(take, SATB, temperature=2.0, seed=s).differ > 0
+    assert any(reroll_take(take, satb, temperature=2.0, seed=s).differ > 0
                for s in range(4))
 
 
-def test_reroll_needs_a_sampling_temperature_and_notes(take: Recorder,
+def test_reroll_needs_a_sampling_temperature_and_notes(satb: Preset, take: Recorder,
                                                        tmp_path: Path) -> None:
     with pytest.raises(ArrangerError, match="above 0"):
-        reroll_take(take, SATB, temperature=0.0)
+        reroll_take(take, satb, temperature=0.0)
     with pytest.raises(ValueError, match="no notes"):
-        reroll_take(Recorder(SATB, tmp_path / "empty.mid"), SATB)
+        reroll_take(Recorder(satb, tmp_path / "empty.mid"), satb)
     assert not list(tmp_path.glob("*-reroll-*"))

@@ -13,10 +13,8 @@ from matplotlib.image import imread
 
 from livearranger.cli import main
 from livearranger.offline import arrange_file, demo_performance, read_performance
-from livearranger.presets import load_preset
 from livearranger.roll import RollError, RollNote, draw_confusion, draw_roll, recorded_notes
 
-SATB = load_preset("satb")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -24,7 +22,7 @@ def arrange(out: Path, *extra: str) -> int:
     return main(["arrange", str(demo_performance()), "-o", str(out), *extra])
 
 
-def test_png_roll_shows_every_part_in_its_colour(tmp_path, capsys):
+def test_png_roll_shows_every_part_in_its_colour(satb, tmp_path, capsys):
     roll = tmp_path / "roll.png"
     assert arrange(tmp_path / "out.mid", "--roll", str(roll)) == 0
     assert f"drew {roll}" in capsys.readouterr().out
@@ -32,26 +30,26 @@ def test_png_roll_shows_every_part_in_its_colour(tmp_path, capsys):
     assert data.startswith(PNG_SIGNATURE) and 5_000 < len(data) < 200_000
     image = imread(str(roll))[..., :3]
     assert image.shape[0] >= 300 and image.shape[1] >= 800
-    for part in range(len(SATB.parts)):          # each part's notes are on the picture
+    for part in range(len(satb.parts)):          # each part's notes are on the picture
         colour = np.array(colormaps["tab10"](part)[:3])
         close = np.abs(image - colour).max(axis=-1) < 0.02
-        assert close.sum() > 200, SATB.parts[part].name
+        assert close.sum() > 200, satb.parts[part].name
 
 
-def test_svg_roll_is_xml_with_the_part_names(tmp_path):
+def test_svg_roll_is_xml_with_the_part_names(satb, tmp_path):
     roll = tmp_path / "roll.svg"
     assert arrange(tmp_path / "out.mid", "--roll", str(roll), "--arranger",
                    "closest-pitch") == 0
     root = ET.parse(roll).getroot()
     assert root.tag.endswith("svg")
     text = " ".join(t for t in root.itertext())
-    for name in SATB.part_names:
+    for name in satb.part_names:
         assert name in text
     assert "closest-pitch" in text                   # the title names the arranger
 
 
-def test_recorded_notes_are_the_keys_on_their_final_parts(tmp_path):
-    result = arrange_file(demo_performance(), tmp_path / "out.mid", SATB)
+def test_recorded_notes_are_the_keys_on_their_final_parts(satb, tmp_path):
+    result = arrange_file(demo_performance(), tmp_path / "out.mid", satb)
     notes = recorded_notes(result.recorder)
     played = [m[1] for _t, m in read_performance(demo_performance())
               if m[0] & 0xF0 == 0x90 and m[2]]
@@ -61,7 +59,7 @@ def test_recorded_notes_are_the_keys_on_their_final_parts(tmp_path):
     assert len(notes) == len(played) + len(unisons)
     assert sorted(n.pitch for n in notes) == sorted(played + unisons)
     assert all(n.end >= n.start for n in notes)
-    assert all(SATB.parts[n.part].in_range(n.pitch) for n in notes)
+    assert all(satb.parts[n.part].in_range(n.pitch) for n in notes)
 
 
 def test_a_roll_of_no_notes_still_names_the_parts(tmp_path):
@@ -103,14 +101,14 @@ def test_without_matplotlib_roll_names_the_extra(tmp_path, capsys, monkeypatch):
     assert arrange(tmp_path / "out.mid") == 0               # the instrument runs without it
 
 
-def test_confusion_matrix_is_drawn_with_the_part_names(tmp_path):
+def test_confusion_matrix_is_drawn_with_the_part_names(satb, tmp_path):
     counts = np.array([[90, 10, 0, 0], [5, 80, 15, 0], [0, 0, 0, 0], [0, 1, 2, 97]])
-    png = draw_confusion(counts, SATB.part_names, tmp_path / "c.png", title="mine")
+    png = draw_confusion(counts, satb.part_names, tmp_path / "c.png", title="mine")
     data = png.read_bytes()
     assert data.startswith(PNG_SIGNATURE) and 5_000 < len(data) < 100_000
-    svg = draw_confusion(counts, SATB.part_names, tmp_path / "c.svg", title="mine")
+    svg = draw_confusion(counts, satb.part_names, tmp_path / "c.svg", title="mine")
     texts = [t.strip() for t in ET.parse(svg).getroot().itertext()]
-    assert set(SATB.part_names) <= set(texts)
+    assert set(satb.part_names) <= set(texts)
     assert {"90.0%", "15.0%", "97.0%", "80", "97"} <= set(texts)   # per row, and counts
     assert {"true part", "chosen part", "mine"} <= set(texts)
     assert texts.count("–") == 4                         # the row of a part with no notes

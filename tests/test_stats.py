@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
 from livearranger.stats import LatencyRing, PartActivity, Snapshot
+from tests.conftest import EngineRig
 
 
 def test_an_empty_ring_summarises_to_zeros() -> None:
@@ -129,23 +131,20 @@ def test_a_snapshot_made_without_a_total_counts_its_errors() -> None:
     assert _snapshot(["a", "b"], errors_total=40).errors_total == 40
 
 
-def test_the_engine_shows_its_latest_errors_and_the_routers_in_order() -> None:
+def test_the_engine_shows_its_latest_errors_and_the_routers_in_order(
+        engine_rig: Callable[..., EngineRig]) -> None:
     """Past 100 errors the snapshot still shows the latest (it showed the first 100's
     last ten), the engine's and the router's in the order they happened."""
-    from livearranger.arrangers import make_arranger
-    from livearranger.engine import Engine
     from livearranger.events import Kind, NoteEvent
-    from livearranger.presets import load_preset
-    from livearranger.router import Output, Router
+    from livearranger.router import Output
 
     class Unplugged(Output):
         def send(self, part: int, message: list[int], time: float) -> None:
             if message[0] & 0xF0 == 0x90:
                 raise OSError(f"unplugged at pitch {message[1]}")
 
-    preset = load_preset("satb")
-    engine = Engine(preset, make_arranger("closest-pitch", preset),
-                    Router(preset, [Unplugged()]))
+    engine = engine_rig("satb", "closest-pitch").engine
+    engine.router.add_output(Unplugged())
     for i in range(120):
         engine.process(NoteEvent(Kind.NOTE_ON, 0.1 * i, 40 + i % 40, 90))
         engine.process(NoteEvent(Kind.NOTE_OFF, 0.1 * i + 0.05, 40 + i % 40, 0))

@@ -5,10 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from livearranger.events import Kind, NoteEvent
-from livearranger.presets import load_preset
 from livearranger.unisons import Unisons
-
-SATB = load_preset("satb")
 
 
 def _note(key, part):
@@ -17,8 +14,8 @@ def _note(key, part):
     return ev
 
 
-def test_a_key_may_double_onto_a_free_mono_part_in_range():
-    u = Unisons(SATB)
+def test_a_key_may_double_onto_a_free_mono_part_in_range(satb):
+    u = Unisons(satb)
     alto_key = _note(62, 1)
     assert u.allowed(alto_key, 0, [alto_key], held_part=1, part_busy=False)
     assert not u.allowed(alto_key, 1, [alto_key], 1, False)          # its own part
@@ -30,8 +27,8 @@ def test_a_key_may_double_onto_a_free_mono_part_in_range():
     assert not u.allowed(alto_key, 0, [alto_key, _note(72, 0)], 1, False)  # chord has one
 
 
-def test_one_second_voice_per_key_and_per_part():
-    u = Unisons(SATB)
+def test_one_second_voice_per_key_and_per_part(satb):
+    u = Unisons(satb)
     a = _note(62, 1)
     u.add(62, 0, 62)
     assert u
@@ -40,15 +37,15 @@ def test_one_second_voice_per_key_and_per_part():
     assert not u.allowed(b, 0, [b], 2, False)                        # soprano sings one
 
 
-def test_a_poly_part_is_never_a_second_voice():
-    poly = dataclasses.replace(SATB.parts[0], mono=False)
-    preset = dataclasses.replace(SATB, parts=[poly, *SATB.parts[1:]])
+def test_a_poly_part_is_never_a_second_voice(satb):
+    poly = dataclasses.replace(satb.parts[0], mono=False)
+    preset = dataclasses.replace(satb, parts=[poly, *satb.parts[1:]])
     a = _note(62, 1)
     assert not Unisons(preset).allowed(a, 0, [a], 1, False)
 
 
-def test_a_part_given_a_key_ends_the_unison_it_sang_and_release_ends_it_too():
-    u = Unisons(SATB)
+def test_a_part_given_a_key_ends_the_unison_it_sang_and_release_ends_it_too(satb):
+    u = Unisons(satb)
     u.add(62, 0, 62)
     u.add(50, 3, 50)
     assert u.yield_part(2) is None

@@ -9,17 +9,16 @@ import numpy as np
 import pytest
 
 from livearranger.io.synth import Synth, SynthError, find_soundfont, render_wav
-from livearranger.presets import load_preset
 
 
 @pytest.mark.parametrize("name", ["satb", "string-quartet", "pop-band", "chiptune"])
-def test_each_part_sounds_on_its_own_program(name, tmp_path):
-    preset = load_preset(name)
-    synth = Synth(preset, sample_rate=22050)
+def test_each_part_sounds_on_its_own_program(preset, name, tmp_path):
+    chosen = preset(name)
+    synth = Synth(chosen, sample_rate=22050)
     try:
-        assert [prog for prog, _ in synth.programs()] == [p.program for p in preset.parts]
+        assert [prog for prog, _ in synth.programs()] == [p.program for p in chosen.parts]
         renders = []
-        for part in preset.parts:
+        for part in chosen.parts:
             pitch = (part.low + part.high) // 2
             synth.apply([0x90 | part.channel, pitch, 100])
             audio = synth.render(11025)
@@ -35,30 +34,29 @@ def test_each_part_sounds_on_its_own_program(name, tmp_path):
     assert len(distinct) == len(renders)              # no two parts sound identical
 
 
-def test_render_wav_writes_sound(tmp_path):
-    preset = load_preset("satb")
+def test_render_wav_writes_sound(satb, tmp_path):
     msgs = [(0.0, [0x90, 72, 100]), (0.5, [0x80, 72, 0]), (0.2, [0x93, 48, 90]),
             (0.8, [0x83, 48, 0])]
     path = tmp_path / "x.wav"
-    stats = render_wav(msgs, preset, path, sample_rate=22050, tail=0.5)
+    stats = render_wav(msgs, satb, path, sample_rate=22050, tail=0.5)
     with wave.open(str(path)) as w:
         assert w.getnchannels() == 2 and w.getframerate() == 22050
         assert abs(w.getnframes() / 22050 - 1.3) < 0.01
     assert stats["peak"] > 0.01
 
 
-def test_missing_soundfont_is_a_clear_error(tmp_path):
+def test_missing_soundfont_is_a_clear_error(satb, tmp_path):
     with pytest.raises(SynthError, match="does not exist"):
         find_soundfont(str(tmp_path / "none.sf2"))
     bogus = tmp_path / "bogus.sf2"
     bogus.write_bytes(b"not a soundfont")
     with pytest.raises(SynthError, match="not a usable soundfont"):
-        Synth(load_preset("satb"), bogus)
+        Synth(satb, bogus)
 
 
 @pytest.mark.skipif(Path("/dev/snd").exists(), reason="this machine has a sound card")
-def test_live_audio_without_a_sound_card_fails_cleanly():
-    synth = Synth(load_preset("satb"))
+def test_live_audio_without_a_sound_card_fails_cleanly(satb):
+    synth = Synth(satb)
     try:
         with pytest.raises(SynthError, match="no audio output"):
             synth.start_audio("alsa")

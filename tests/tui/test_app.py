@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import mido
@@ -9,7 +10,7 @@ import pytest
 
 from livearranger.gm import PROGRAMS
 from livearranger.io.midi_io import MidiIOError
-from livearranger.presets import load_preset
+from livearranger.presets import Preset
 from livearranger.session import SessionConfig
 from livearranger.tui.app import LiveArrangerApp
 from livearranger.tui.controller import Controller
@@ -80,7 +81,7 @@ async def test_panic_key_stops_every_sounding_note(rig: Rig) -> None:
         assert "panic: all notes off" in log_lines(rig.app)
 
 
-async def test_switch_preset_live_with_panic(rig: Rig) -> None:
+async def test_switch_preset_live_with_panic(rig: Rig, quartet: Preset) -> None:
     async with rig.app.run_test(size=SIZE) as pilot:
         rig.play([0x90, 64, 100])
         presets = rig.app.query_one(PresetList)
@@ -92,7 +93,6 @@ async def test_switch_preset_live_with_panic(rig: Rig) -> None:
         await until(pilot, lambda: rig.session.snapshot().preset == "string-quartet",
                     what="preset switch")
         assert 64 in {m[1] for m in rig.sent(0x80)}          # the held note was stopped
-        quartet = load_preset("string-quartet")
         programs = {(m[0] & 0x0F, m[1]) for m in rig.sent(0xC0)}
         assert {(p.channel, p.program) for p in quartet.parts} <= programs
         table = rig.app.query_one(PartsTable)
@@ -104,7 +104,8 @@ async def test_switch_preset_live_with_panic(rig: Rig) -> None:
         assert rig.sent(0x90)[-1][0] & 0x0F in {p.channel for p in quartet.parts}
 
 
-async def test_edit_part_then_save_as_user_preset(rig: Rig, user_presets: str) -> None:
+async def test_edit_part_then_save_as_user_preset(rig: Rig, user_presets: str,
+                                                  preset: Callable[[str], Preset]) -> None:
     async with rig.app.run_test(size=SIZE) as pilot:
         table = rig.app.query_one(PartsTable)
         table.focus()
@@ -131,7 +132,7 @@ async def test_edit_part_then_save_as_user_preset(rig: Rig, user_presets: str) -
         await pilot.press("enter")
         saved = Path(user_presets) / "my-choir.toml"
         await until(pilot, lambda: saved.exists(), what="the saved preset file")
-        mine = load_preset("my-choir")
+        mine = preset("my-choir")
         assert mine.parts[1].program == PROGRAMS.index("Violin")
         assert mine.parts[1].transpose == 12
         presets = rig.app.query_one(PresetList)
@@ -141,7 +142,7 @@ async def test_edit_part_then_save_as_user_preset(rig: Rig, user_presets: str) -
         assert rig.session.preset.name == "my-choir"
 
 
-async def test_bad_edit_shows_error_in_the_form(rig: Rig) -> None:
+async def test_bad_edit_shows_error_in_the_form(rig: Rig, satb: Preset) -> None:
     async with rig.app.run_test(size=SIZE) as pilot:
         rig.app.query_one(PartsTable).focus()
         await pilot.press("e")
@@ -156,7 +157,7 @@ async def test_bad_edit_shows_error_in_the_form(rig: Rig) -> None:
         await pilot.press("enter")
         assert "not a pitch" in str(screen.query_one("#edit-error").render())
         await pilot.press("escape")
-        assert rig.session.preset == load_preset("satb")
+        assert rig.session.preset == satb
 
 
 async def test_arranger_choice_and_temperature(rig: Rig) -> None:

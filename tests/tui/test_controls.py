@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from livearranger.events import note_name
-from livearranger.presets import PresetError, load_preset
+from livearranger.presets import Preset, PresetError
 from livearranger.tui.controls import parse_pitch, parse_program, validated
 
 
@@ -31,8 +31,7 @@ def test_parse_program_by_number_or_name() -> None:
         parse_program("kazoo")
 
 
-def test_a_preset_is_validated_as_its_file_would_be() -> None:
-    satb = load_preset("satb")
+def test_a_preset_is_validated_as_its_file_would_be(satb: Preset) -> None:
     assert validated(satb).parts == satb.parts
     upside_down = dataclasses.replace(satb.parts[0], low=90, high=40)
     with pytest.raises(PresetError):

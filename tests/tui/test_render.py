@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from livearranger.presets import load_preset
+from livearranger.presets import Preset
 from livearranger.stats import Snapshot
 from livearranger.tui.render import is_spike, key_range, keyboard, live_view, sparkline
 
@@ -44,20 +44,18 @@ def _snap(names: list[str]) -> Snapshot:
                     last_input=(60, 100), arranger="zone", preset="satb", errors=[])
 
 
-def test_live_view_tall_and_short() -> None:
-    preset = load_preset("satb")
-    snap = _snap(preset.part_names)
-    tall = live_view(snap, preset, 60, 40).plain.splitlines()
+def test_live_view_tall_and_short(satb: Preset) -> None:
+    snap = _snap(satb.part_names)
+    tall = live_view(snap, satb, 60, 40).plain.splitlines()
     assert sum(1 for ln in tall if ln.startswith("■ ")) == 4
     assert any("C4" in ln and "soprano" in ln for ln in tall)
-    short = live_view(snap, preset, 60, 6).plain.splitlines()
+    short = live_view(snap, satb, 60, 6).plain.splitlines()
     assert len(short) == 5                      # IN line + one line per part
     assert all("█" in ln for ln in short[1:])
     assert live_view(None, None, 60).plain == "no instrument running"
 
 
-def test_live_view_warns_only_when_realtime_was_refused() -> None:
-    preset = load_preset("satb")
+def test_live_view_warns_only_when_realtime_was_refused(satb: Preset) -> None:
     for realtime, warned in ((None, False), (True, False), (False, True)):
-        snap = dataclasses.replace(_snap(preset.part_names), realtime=realtime)
-        assert ("not realtime" in live_view(snap, preset, 90, 40).plain) == warned
+        snap = dataclasses.replace(_snap(satb.part_names), realtime=realtime)
+        assert ("not realtime" in live_view(snap, satb, 90, 40).plain) == warned
