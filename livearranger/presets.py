@@ -19,6 +19,7 @@ from livearranger.errors import LiveArrangerError, one_line
 from livearranger.events import DRUM_CHANNEL
 from livearranger.files import FileProblem, read_limited
 from livearranger.gm import PROGRAMS, program_number
+from livearranger.registry import arranger_names
 
 
 class PresetError(LiveArrangerError, ValueError):
@@ -234,7 +235,6 @@ def parse_preset(data: dict[str, Any], src: str = "<preset>") -> Preset:
     if not name:
         raise PresetError(f"{src}: name: must not be empty")
     arranger = _str(f"{src}: arranger", data.get("arranger", "closest-pitch"))
-    from livearranger.arrangers import arranger_names  # here: arrangers import presets
 
     if arranger not in arranger_names():
         raise PresetError(f"{src}: arranger: unknown arranger {_show(arranger)} "

@@ -8,27 +8,11 @@ from typing import Any
 from livearranger.arrangers.base import Arranger
 from livearranger.errors import LiveArrangerError
 from livearranger.presets import Preset
-
-# The one list of arranger names (presets, the CLI and the TUI offer these, in this
-# order): name -> "module:Class", imported on first use so that an unused arranger
-# costs nothing.
-REGISTRY: dict[str, str] = {
-    "model": "livearranger.arrangers.onnx_model:OnnxArranger",
-    "closest-pitch": "livearranger.arrangers.heuristics:ClosestPitchArranger",
-    "zone": "livearranger.arrangers.heuristics:ZoneArranger",
-    "top-bottom": "livearranger.arrangers.heuristics:TopBottomArranger",
-    "most-common": "livearranger.arrangers.heuristics:MostCommonArranger",
-    "voice-leading": "livearranger.arrangers.voice_leading:VoiceLeadingArranger",
-}
+from livearranger.registry import REGISTRY, arranger_names
 
 
 class ArrangerError(LiveArrangerError):
     """An arranger that cannot be made (unknown name, model that will not load)."""
-
-
-def arranger_names() -> list[str]:
-    """Names accepted by ``make_arranger``."""
-    return list(REGISTRY)
 
 
 def make_arranger(name: str, preset: Preset, **options: Any) -> Arranger:
