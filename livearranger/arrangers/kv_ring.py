@@ -66,7 +66,7 @@ class KVRing:
         if not self._marked:
             return False
         pos = self._mark_pos
-        for i in range(self._undo_n):
+        for i in reversed(range(self._undo_n)):   # a slot written twice: its oldest last
             slot = (pos + i) % self.window
             self.cache[:, :, :, slot, :] = self._undo[i]
             self.valid[slot] = self._undo_valid[i]

@@ -73,3 +73,20 @@ class Block(nn.Module):
         x = x + self.proj(att.reshape(1, h * dh))
         x = x + self.ff(self.ln2(x))
         return x, k, v
+
+    def step_streams(self, x: Tensor, k_past: Tensor, v_past: Tensor, bias: Tensor
+                     ) -> tuple[Tensor, Tensor, Tensor]:
+        """One note of each of B streams, each against its own ring: x [B,D]; k_past,
+        v_past [B,H,W,Dh]; bias [B,H,W+1] (as ``step``'s, a row per stream).  Returns
+        (x, k, v), k/v [B,H,Dh]."""
+        b = x.shape[0]
+        h, dh = self.n_heads, self.d_head
+        q, k, v = self.qkv(self.ln1(x)).view(b, 3, h, dh).unbind(1)       # [B,H,Dh]
+        scores = torch.cat((torch.einsum("bhd,bhwd->bhw", q, k_past),
+                            (q * k).sum(-1, keepdim=True)), dim=-1) / math.sqrt(dh)
+        p = torch.softmax(scores + bias, dim=-1)
+        w = k_past.shape[2]
+        att = torch.einsum("bhw,bhwd->bhd", p[..., :w], v_past) + p[..., w:] * v
+        x = x + self.proj(att.reshape(b, h * dh))
+        x = x + self.ff(self.ln2(x))
+        return x, k, v

@@ -47,12 +47,13 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from livearranger.chords import MAX_GROUP
 from livearranger.ensemble import MAX_ENSEMBLE, N_BEAT, N_DESC
 from livearranger.features import FEATURE_VERSION, N_GLOBAL, N_PER_PART
 from livearranger.graph import (
@@ -95,19 +96,6 @@ class Inputs:
     visible: Tensor | None = None
 
 
-class BatchedStepper(Protocol):
-    """A model's ``step`` over B streams advancing in lockstep (the same note index in
-    every stream, so one ring slot and one validity mask serve them all), its cache
-    kept between steps: what the training roll-outs drive."""
-
-    def step(self, inputs: Inputs) -> Tensor:
-        """Logits [B,P] for the next note of every stream still kept."""
-        ...
-
-    def keep(self, rows: list[int]) -> None:
-        """Drop the streams not listed in ``rows`` (finished pieces)."""
-        ...
-
 
 class PartModel(nn.Module):
     """What both part models share: a window of W notes, a ring cache of W slots, an
@@ -117,6 +105,7 @@ class PartModel(nn.Module):
     (``livearranger.lab.export.StepExportable``)."""
 
     slopes: Tensor
+    blocks: nn.ModuleList
     graph_doc: str
     config: dict[str, Any]
     branches = False          # trains on sequences that branch (Inputs.pos, visible)
@@ -156,8 +145,16 @@ class PartModel(nn.Module):
         """The arguments of ``forward`` for a padded batch of sequences."""
         raise NotImplementedError
 
-    def stepper(self, batch: int) -> BatchedStepper:
-        """``step`` for ``batch`` streams in lockstep, its cache kept between steps."""
+    def stepper(self, batch: int) -> Stepper:
+        """``step`` for ``batch`` streams, each with its own ring (``Stepper``)."""
+        return Stepper(self, batch)
+
+    def step_in(self, inputs: Inputs) -> tuple[Tensor, Any]:
+        """One note of B streams into the blocks: (x [B,D], what ``step_out`` needs)."""
+        raise NotImplementedError
+
+    def step_out(self, x: Tensor, ctx: Any) -> Tensor:
+        """The blocks' output of one note of B streams to logits [B,P]."""
         raise NotImplementedError
 
 
@@ -238,8 +235,12 @@ class PartTransformer(PartModel):
     def forward_args(self, x: Inputs) -> tuple[Tensor | None, ...]:
         return x.features, x.tokens, x.pos, x.visible
 
-    def stepper(self, batch: int) -> BatchedStepper:
-        return PartStepper(self, batch)
+    def step_in(self, inputs: Inputs) -> tuple[Tensor, Any]:
+        return self.embed(inputs.features, inputs.tokens), None
+
+    def step_out(self, x: Tensor, ctx: Any) -> Tensor:
+        out: Tensor = self.head(self.ln_out(x))
+        return out
 
     # ------------------------------------------------------------- export
     @property
@@ -282,47 +283,6 @@ class StepModule(nn.Module):
     def forward(self, features: Tensor, tokens: Tensor, past_kv: Tensor, pos: Tensor,
                 valid: Tensor) -> tuple[Tensor, Tensor]:
         return self.model.step(features, tokens, past_kv, pos, valid)
-
-
-class PartStepper:
-    """``PartTransformer.step`` for a batch of streams advancing in lockstep.  Same
-    arithmetic as the model's step: sliding window of W notes, ALiBi, ring cache."""
-
-    def __init__(self, model: PartTransformer, batch: int) -> None:
-        self.m = model
-        m = model
-        self.cache = torch.zeros(m.n_layers, 2, batch, m.n_heads, m.window, m.d_head)
-        self.t = 0
-
-    def keep(self, rows: list[int]) -> None:
-        """Drop the streams not listed in ``rows`` (finished pieces)."""
-        self.cache = self.cache[:, :, rows]
-
-    @torch.no_grad()
-    def step(self, inputs: Inputs) -> Tensor:
-        m, w = self.m, self.m.window
-        pos = self.t % w
-        slots = torch.arange(w)
-        dist = (pos - slots) % w
-        bias = -m.slopes.view(-1, 1) * dist.view(1, -1).float()          # [H,W]
-        if self.t + 1 < w:
-            bias = bias.masked_fill((slots > self.t).view(1, -1), float("-inf"))
-        x = m.embed(inputs.features, inputs.tokens)                       # [B,D]
-        b = x.shape[0]
-        h, dh = m.n_heads, m.d_head
-        for i, blk in enumerate(m.blocks):
-            assert isinstance(blk, Block)
-            q, k, v = blk.qkv(blk.ln1(x)).view(b, 3, h, dh).unbind(1)   # [B,H,Dh]
-            self.cache[i, 0, :, :, pos] = k
-            self.cache[i, 1, :, :, pos] = v
-            scores = torch.einsum("bhd,bhwd->bhw", q, self.cache[i, 0]) / math.sqrt(dh)
-            att = torch.einsum("bhw,bhwd->bhd", torch.softmax(scores + bias, -1),
-                               self.cache[i, 1])
-            x = x + blk.proj(att.reshape(b, h * dh))
-            x = x + blk.ff(blk.ln2(x))
-        self.t += 1
-        out: Tensor = m.head(m.ln_out(x))
-        return out
 
 
 @torch.no_grad()
@@ -463,8 +423,16 @@ class EnsembleTransformer(PartModel):
     def forward_args(self, x: Inputs) -> tuple[Tensor | None, ...]:
         return x.features, x.tokens, x.beats, x.parts, x.part_mask, x.hints
 
-    def stepper(self, batch: int) -> BatchedStepper:
-        return EnsembleStepper(self, batch)
+    def step_in(self, inputs: Inputs) -> tuple[Tensor, Any]:
+        assert inputs.beats is not None and inputs.parts is not None \
+            and inputs.part_mask is not None
+        e = self.parts_of(inputs.features, inputs.parts, inputs.hints)
+        x = self.embed(inputs.features, inputs.tokens, inputs.beats, e, inputs.part_mask)
+        return x, (e, inputs.part_mask)
+
+    def step_out(self, x: Tensor, ctx: Any) -> Tensor:
+        e, part_mask = ctx
+        return self.head(x, e, part_mask)
 
     # ------------------------------------------------------------- export
     @property
@@ -506,27 +474,84 @@ class _StepGraph(nn.Module):
         return logits, present.squeeze(2)
 
 
-class EnsembleStepper:
-    """``EnsembleTransformer.step`` for a batch of streams in lockstep: the ring cache
-    (one slot and validity mask for all) kept between steps."""
+class Stepper:
+    """A model's ``step`` for B streams at once, each with its own ring of W slots: its
+    write position, which slots hold notes, and an undo log, so that a stream whose
+    chord is decided again takes back its own steps (``mark``, ``rewind``) exactly as the
+    runtime's ``KVRing`` does for one.  What the roll-outs drive."""
 
-    def __init__(self, model: EnsembleTransformer, batch: int) -> None:
+    def __init__(self, model: PartModel, batch: int) -> None:
         self.m = model
-        self.past, self.pos, self.valid = model.empty_cache(batch)
+        m = model
+        lhd = (m.n_layers, 2, m.n_heads, m.d_head)
+        self.cache = torch.zeros(m.n_layers, 2, batch, m.n_heads, m.window, m.d_head)
+        self.pos = torch.zeros(batch, dtype=torch.long)
+        self.valid = torch.zeros(batch, m.window, dtype=torch.bool)
+        self.undo = torch.zeros(batch, MAX_GROUP, *lhd)
+        self.undo_valid = torch.zeros(batch, MAX_GROUP, dtype=torch.bool)
+        self.undo_n = torch.zeros(batch, dtype=torch.long)
+        self.mark_pos = torch.zeros(batch, dtype=torch.long)
+        self.marked = torch.zeros(batch, dtype=torch.bool)
 
     def keep(self, rows: list[int]) -> None:
         """Drop the streams not listed in ``rows`` (finished pieces)."""
-        self.past = self.past[:, :, rows]
+        self.cache = self.cache[:, :, rows]
+        for name in ("pos", "valid", "undo", "undo_valid", "undo_n", "mark_pos", "marked"):
+            setattr(self, name, getattr(self, name)[rows])
+
+    def mark(self, row: int) -> None:
+        """Stream ``row``'s later steps can be taken back by ``rewind``."""
+        self.marked[row] = True
+        self.undo_n[row] = 0
+        self.mark_pos[row] = self.pos[row]
+
+    def rewind(self, row: int) -> None:
+        """Take back stream ``row``'s steps since its ``mark`` (none without one)."""
+        if not self.marked[row]:
+            return
+        w = self.m.window
+        start = int(self.mark_pos[row])
+        for i in reversed(range(int(self.undo_n[row]))):   # the oldest value of a slot last
+            slot = (start + i) % w
+            self.cache[:, :, row, :, slot] = self.undo[row, i]
+            self.valid[row, slot] = self.undo_valid[row, i]
+        self.pos[row] = start
+        self.marked[row] = False
 
     @torch.no_grad()
     def step(self, inputs: Inputs) -> Tensor:
-        logits, kv = self.m.step(inputs.features, inputs.tokens, inputs.beats, inputs.parts,
-                                 inputs.part_mask, self.past, self.pos, self.valid,
-                                 inputs.hints)
-        slot = int(self.pos)
-        self.past[:, :, :, :, slot] = kv
-        self.valid[slot] = True
-        self.pos = (self.pos + 1) % self.m.window
+        """Logits [B,P] for the next note of every stream still kept."""
+        m = self.m
+        w, rows = m.window, torch.arange(self.pos.shape[0])
+        slots = torch.arange(w)
+        pos = self.pos.view(-1, 1)
+        dist = ((pos - slots) % w).float()                                # [B,W]
+        keep = self.valid & (slots != pos)
+        bias = torch.cat((-m.slopes.view(1, -1, 1) * dist.unsqueeze(1),
+                          torch.zeros(len(rows), m.n_heads, 1)), dim=-1)   # [B,H,W+1]
+        bias = bias.masked_fill(~torch.cat((keep, torch.ones(len(rows), 1, dtype=torch.bool)),
+                                           dim=-1).unsqueeze(1), float("-inf"))
+        x, ctx = m.step_in(inputs)
+        present = []
+        for i, blk in enumerate(m.blocks):
+            assert isinstance(blk, Block)
+            x, k, v = blk.step_streams(x, self.cache[i, 0], self.cache[i, 1], bias)
+            present.append((k, v))
+        logits = m.step_out(x, ctx)
+        full = self.marked & (self.undo_n >= MAX_GROUP)   # more steps than can be undone
+        self.marked &= ~full
+        saving = torch.nonzero(self.marked).flatten()
+        if len(saving):
+            at = self.pos[saving]
+            n = self.undo_n[saving]
+            self.undo[saving, n] = self.cache[:, :, saving, :, at]   # [n,L,2,H,Dh]
+            self.undo_valid[saving, n] = self.valid[saving, at]
+            self.undo_n[saving] += 1
+        for i, (k, v) in enumerate(present):
+            self.cache[i, 0, rows, :, self.pos] = k
+            self.cache[i, 1, rows, :, self.pos] = v
+        self.valid[rows, self.pos] = True
+        self.pos = (self.pos + 1) % w
         return logits
 
 

@@ -49,3 +49,15 @@ def test_more_writes_than_it_can_undo_forget_the_mark():
         ring.write(_note(v))
     assert not ring.rewind()
     assert _slots(ring) == [1.0, 2.0, 3.0, -1.0]
+
+
+def test_a_rewind_longer_than_the_ring_gives_back_what_was_there_before_the_mark():
+    ring = KVRing(SHAPE, undo=8)
+    for v in range(1, 4):
+        ring.write(_note(v))
+    cache, valid = ring.cache.copy(), ring.valid.copy()
+    ring.mark()
+    for v in range(10, 16):                  # six writes into four slots: two twice
+        ring.write(_note(v))
+    assert ring.rewind()
+    assert np.array_equal(ring.cache, cache) and np.array_equal(ring.valid, valid)

@@ -94,3 +94,53 @@ def test_the_batched_stepper_equals_each_streams_own_step(make):
 def test_only_a_model_that_branches_is_taught_first_decisions(tmp_path):
     with pytest.raises(ValueError, match="first decisions"):
         train([], [], tmp_path / "e", model=_ensemble(), onsets=True, log=lambda s: None)
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("make", [_part, _ensemble])
+def test_each_stream_takes_back_its_own_steps(make):
+    """Streams that mark and rewind at different times (a chord decided again), one by
+    more steps than the window holds: each stream's logits are those of its own step
+    over the history it kept, as the runtime's ring gives it."""
+    model = make()
+    p, steps, w = 3, 16, model.window
+    g = torch.Generator().manual_seed(2)
+    f = torch.randn(3, steps, N_GLOBAL + p * N_PER_PART, generator=g)
+    tok = torch.randint(0, p, (3, steps, 2), generator=g)
+    beat = torch.randn(3, steps, N_BEAT, generator=g)
+    parts = torch.randn(3, p, N_DESC, generator=g)
+    mask = torch.ones(3, p, dtype=torch.bool)
+    hints = torch.zeros(3, p)
+    marks = {0: {2: "mark", 5: "rewind", 9: "mark", 11: "rewind"},
+             1: {4: "mark", 10: "rewind"}, 2: {}}
+    stepper = model.stepper(3)
+    history: dict[int, list[torch.Tensor]] = {0: [], 1: [], 2: []}
+    marked: dict[int, int] = {}
+    for t in range(steps):
+        for b in range(3):
+            what = marks[b].get(t)
+            if what == "mark":
+                stepper.mark(b)
+                marked[b] = len(history[b])
+            elif what == "rewind":
+                stepper.rewind(b)
+                del history[b][marked.pop(b):]
+        out = stepper.step(Inputs(f[:, t], tok[:, t], beat[:, t], parts, mask, hints))
+        for b in range(3):
+            ens = not isinstance(model, PartTransformer)
+            past, pos, valid = model.empty_cache(1 if ens else None)
+            n = len(history[b])
+            pos[0] = n % w
+            for i in range(max(0, n - (w - 1)), n):
+                if ens:
+                    past[:, :, :, :, i % w] = history[b][i]
+                else:
+                    past[:, :, :, i % w] = history[b][i]
+                valid[i % w] = True
+            if ens:
+                want, kv = model.step(f[b:b + 1, t], tok[b:b + 1, t], beat[b:b + 1, t],
+                                      parts[b:b + 1], mask[b:b + 1], past, pos, valid)
+            else:
+                want, kv = model.step(f[b:b + 1, t], tok[b:b + 1, t], past, pos, valid)
+            history[b].append(kv)
+            assert torch.allclose(out[b], want[0], atol=1e-5), (b, t)
