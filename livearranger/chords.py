@@ -26,9 +26,8 @@ chord's first key: once when a later key of its chord shows it crossed, once whe
 chord settles.  More would be a stutter a listener hears, and after the chord is whole
 there is nothing new to decide on.
 
-``HorizonGroup`` is the streaming form the performer (``livearranger.performer``) uses;
-``schedule`` is the closing decision alone for a whole recorded performance (training),
-deciding the same groups in the same order with the same knowledge.
+``HorizonGroup`` is the form the performer (``livearranger.performer``) keeps; the
+engine, offline ``arrange``, evaluation and training all play through the performer.
 """
 
 from __future__ import annotations
@@ -74,8 +73,7 @@ def uncross(notes: Sequence[NoteEvent], pitch: int, part: int,
     them all back in pitch order: the same parts, the highest key on the top one; one
     per key of ``notes``, then the new key's.  None when nothing crosses, or when the
     order cannot be restored (a key or part twice, a hinted key, a part outside
-    ``ranges``: each part's (lowest, highest) key, top part first).  The performer and
-    training's replay (``livearranger.lab.training.Replayer``) both call it."""
+    ``ranges``: each part's (lowest, highest) key, top part first)."""
     crossed = False
     for n in notes:
         if n.hint >= 0 or n.pitch == pitch or n.part == part or n.part < 0:
@@ -195,56 +193,3 @@ def event_order(onset: np.ndarray, offset: np.ndarray
     idx = np.concatenate([np.arange(n), np.arange(n)])
     order = np.lexsort((idx, kinds, times))
     return times[order].tolist(), kinds[order].tolist(), idx[order].tolist()
-
-
-RELEASE, DECIDE, SOUND = 0, 1, 2     # kinds of ``schedule`` steps
-
-
-def schedule(onset: np.ndarray, offset: np.ndarray, pitch: np.ndarray,
-             horizon: float | None, size: int | None = None, sound: bool = False
-             ) -> list[tuple[int, int, tuple[int, ...], float]]:
-    """The order in which a recorded performance's groups are finally decided.
-
-    Returns ``(kind, note index, pending keys, time)`` steps: ``RELEASE`` a note at
-    ``time``; ``DECIDE`` one at ``time`` (when its group closed), with the keys of its
-    group still undecided after it (the last key of a group has none).  ``horizon``
-    None decides every key on arrival (the events in time order, releases first at equal
-    times); otherwise keys are grouped as ``HorizonGroup(horizon, size)`` groups them and
-    each group is decided once, when it closes (the engine's second decision).  With
-    ``sound``, a ``SOUND`` step also stands for each grouped key's first decision, on
-    arrival (every key but the one that completes its group), which the group's
-    ``DECIDE`` steps take back.
-    """
-    cap = min(size or MAX_GROUP, MAX_GROUP)
-    steps: list[tuple[int, int, tuple[int, ...], float]] = []
-    waiting: list[int] = []
-    deadline = 0.0
-    keys = pitch.tolist()
-
-    def flush(at: float) -> None:
-        waiting.sort(key=lambda j: (keys[j], j))
-        for i, j in enumerate(waiting):
-            steps.append((DECIDE, j, tuple(keys[k] for k in waiting[i + 1:]), at))
-        waiting.clear()
-
-    for t, kind, j in zip(*event_order(onset, offset), strict=True):
-        if waiting:
-            if t > deadline:
-                flush(deadline)
-            elif any(keys[k] == keys[j] for k in waiting):
-                flush(t)
-        if kind == 0:
-            steps.append((RELEASE, j, (), t))
-        elif horizon is None:
-            steps.append((DECIDE, j, (), t))
-        else:
-            if not waiting:
-                deadline = t + horizon
-            waiting.append(j)
-            if len(waiting) >= cap:
-                flush(t)
-            elif sound:
-                steps.append((SOUND, j, (), t))
-    if waiting:
-        flush(deadline)
-    return steps

@@ -10,64 +10,95 @@ import numpy as np
 import pytest
 
 from livearranger.arrangers import make_arranger
+from livearranger.arrangers.base import Arranger
 from livearranger.chords import (
     MAX_GROUP,
     MAX_HORIZON,
     HorizonGroup,
     check_horizon,
     chord_size,
-    schedule,
 )
 from livearranger.engine import Engine
 from livearranger.events import Kind, NoteEvent
 from livearranger.lab.datasets import load_pieces
 from livearranger.lab.evaluate import evaluate_assign, performance, replay
-from livearranger.performer import Performer
+from livearranger.performer import Observer, Performer
 from livearranger.recorder import Recorder
 from livearranger.router import DelayedOutput, MemoryOutput, Router
 
 
-def _arr(*xs):
-    return np.array(xs, dtype=np.float64)
+class _Log(Arranger, Observer):
+    """Lowest key on the top part, as a rule would: logs each decision (key, the keys
+    still pending, whether a chord is settling) and each settle (keys, time)."""
+
+    name = "log"
+
+    def __init__(self, preset):
+        super().__init__(preset)
+        self.decisions: list[tuple[int, tuple[int, ...], bool]] = []
+        self.settles: list[tuple[tuple[int, ...], float]] = []
+        self._settling = False
+
+    def assign(self, note, state):
+        self.decisions.append((note.pitch, tuple(state.pending), self._settling))
+        return self.constraints.candidates(note.pitch, state, note.time)[0]
+
+    def assign_chord(self, notes, state, commit):
+        self._settling = True
+        try:
+            super().assign_chord(notes, state, commit)
+        finally:
+            self._settling = False
+
+    def settled(self, notes, at):
+        self.settles.append((tuple(n.pitch for n in notes), at))
 
 
-def test_without_horizon_every_key_is_decided_on_arrival():
-    on, off, pitch = _arr(0.0, 0.01, 0.5), _arr(0.4, 0.3, 1.0), np.array([60, 64, 67])
-    steps = schedule(on, off, pitch, None)
-    assert [(k, j) for k, j, _p, _t in steps] == [(1, 0), (1, 1), (0, 1), (0, 0), (1, 2),
-                                                    (0, 2)]
-    assert all(p == () for _k, _j, p, _t in steps)
-    assert [t for k, _j, _p, t in steps if k == 1] == [0.0, 0.01, 0.5]
+def _play(preset, on, off, pitch, horizon):
+    """The notes' keys down and up through a performer (releases first at equal times)."""
+    log = _Log(preset)
+    performer = Performer(preset, log, Router(preset, []), horizon)
+    performer.observers.append(log)
+    events = sorted([(t, 1, p) for t, p in zip(on, pitch, strict=True)]
+                    + [(t, 0, p) for t, p in zip(off, pitch, strict=True)])
+    for t, down, p in events:
+        performer.process(NoteEvent(Kind.NOTE_ON if down else Kind.NOTE_OFF, t, int(p), 80))
+    performer.settle()
+    return log
 
 
-def test_a_spread_chord_is_settled_lowest_first_at_the_deadline():
+def test_without_horizon_every_key_is_decided_on_arrival(satb):
+    log = _play(satb, (0.0, 0.01, 0.5), (0.4, 0.3, 1.0), (60, 64, 67), None)
+    assert log.decisions == [(60, (), False), (64, (), False), (67, (), False)]
+    assert log.settles == []
+
+
+def test_a_spread_chord_is_settled_lowest_first_at_the_deadline(satb):
     # 67 then 60 then 64 within 12 ms; 72 arrives after the 15 ms deadline
-    on = _arr(0.000, 0.005, 0.012, 0.020)
-    off, pitch = on + 1.0, np.array([67, 60, 64, 72])
-    steps = [s for s in schedule(on, off, pitch, 0.015) if s[0] == 1]
-    assert [(j, p) for _k, j, p, _t in steps] == [(1, (64, 67)), (2, (67,)), (0, ()),
-                                                  (3, ())]
-    assert [t for *_x, t in steps] == pytest.approx([0.015, 0.015, 0.015, 0.035])
+    log = _play(satb, (0.000, 0.005, 0.012, 0.020), (1, 1, 1, 1), (67, 60, 64, 72), 0.015)
+    settled = [d for d in log.decisions if d[2]]
+    assert settled == [(60, (64, 67), True), (64, (67,), True), (67, (), True)]
+    assert log.settles == [((60, 64, 67), pytest.approx(0.015))]
+    assert log.decisions[-1] == (72, (), False)       # alone: decided once, on arrival
 
 
-def test_release_or_restrike_of_a_key_in_the_group_settles_it_at_once():
-    on, off, pitch = _arr(0.0, 0.004), _arr(0.006, 1.0), np.array([60, 64])
-    steps = schedule(on, off, pitch, 0.015)
-    assert [(k, j) for k, j, _p, _t in steps[:3]] == [(1, 0), (1, 1), (0, 0)]
-    assert steps[0][3] == pytest.approx(0.006)       # settled when 60 came up
-    on, off, pitch = _arr(0.0, 0.003), _arr(0.002, 1.0), np.array([60, 60])
-    kinds = [(k, j) for k, j, _p, _t in schedule(on, off, pitch, 0.015)]
-    assert kinds == [(1, 0), (0, 0), (1, 1), (0, 1)]
+def test_release_or_restrike_of_a_key_in_the_group_settles_it_at_once(satb):
+    log = _play(satb, (0.0, 0.004), (0.006, 1.0), (60, 64), 0.015)
+    assert log.settles == [((60, 64), pytest.approx(0.006))]     # when 60 came up
+    log = _play(satb, (0.0, 0.003), (0.002, 1.0), (60, 60), 0.015)
+    assert log.settles == []           # a lone key let go: nothing learnt, nothing decided
+    assert [d[0] for d in log.decisions] == [60, 60]
 
 
 def test_a_complete_chord_settles_without_waiting_and_groups_are_bounded(satb, quartet):
     """Four monophonic parts take at most four keys: the fourth completes the chord."""
     assert chord_size(satb) == 4
     assert chord_size(quartet) is None     # double stops
-    on = _arr(0.0, 0.002, 0.004, 0.006, 0.008)
-    steps = [s for s in schedule(on, on + 1.0, np.array([60, 64, 67, 72, 76]), 0.015, 4)
-             if s[0] == 1]
-    assert [t for *_x, t in steps] == pytest.approx([0.006] * 4 + [0.023])
+    on = (0.0, 0.002, 0.004, 0.006, 0.008)
+    log = _play(satb, on, [t + 1.0 for t in on], (60, 64, 67, 72, 76), 0.015)
+    assert log.settles == [((60, 64, 67, 72), pytest.approx(0.006))]
+    assert (72, (), False) not in log.decisions        # the completing key: decided once
+    assert log.decisions[-1] == (76, (), False)
     group = HorizonGroup(0.015, 2)
     group.add(NoteEvent(Kind.NOTE_ON, 0.0, 60, 80))
     assert not group.full and not group.closes_before(0.001)

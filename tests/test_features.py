@@ -8,12 +8,16 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from livearranger.chords import chord_size, schedule
+from livearranger.arrangers import make_arranger
+from livearranger.chords import event_order
+from livearranger.events import Kind, NoteEvent
 from livearranger.features import FEATURE_VERSION, feature_dim, model_tokens, note_features
 from livearranger.lab.datasets import Piece
 from livearranger.lab.model import PartTransformer
 from livearranger.lab.training import Replayer
+from livearranger.performer import Observer, Performer
 from livearranger.presets import Preset
+from livearranger.router import Router
 from livearranger.state import PerformanceState
 
 
@@ -24,6 +28,38 @@ def _piece(rng: np.random.Generator, n: int = 40) -> Piece:
     return Piece("t", ("a", "b", "c", "d"), onset, onset * 2, pitch,
                  rng.integers(30, 120, n).astype(np.int16), onset + dur,
                  rng.integers(0, 4, n).astype(np.int8), np.zeros(n, np.uint8))
+
+
+class _When(Observer):
+    """When each key was finally decided: on arrival, or when its chord settled."""
+
+    def __init__(self) -> None:
+        self.at: dict[int, float] = {}
+
+    def sounded(self, note, part):
+        self.at[id(note)] = note.time
+
+    def settled(self, notes, at):
+        for note in notes:
+            self.at[id(note)] = at
+
+
+def _decided(piece: Piece, preset: Preset, group: float) -> dict[int, float]:
+    """Note index -> when the performer finally decided it, with ``group`` as horizon."""
+    performer = Performer(preset, make_arranger("closest-pitch", preset),
+                          Router(preset, []), group)
+    when = _When()
+    performer.observers.append(when)
+    notes: dict[int, NoteEvent] = {}          # kept alive: ids stay theirs
+    for t, kind, j in zip(*event_order(piece.onset, piece.offset), strict=True):
+        if kind:
+            note = NoteEvent(Kind.NOTE_ON, t, int(piece.pitch[j]), 80)
+            notes[j] = note
+            performer.process(note)
+        else:
+            performer.process(NoteEvent(Kind.NOTE_OFF, t, int(piece.pitch[j]), 0))
+    performer.settle()
+    return {j: when.at[id(note)] for j, note in notes.items()}
 
 
 def _replay(piece: Piece, preset: Preset) -> Replayer:
@@ -96,9 +132,7 @@ def test_settling_chords_leaks_nothing_after_the_decision(satb):
     piece = replace(piece, onset=np.sort(rng.uniform(0, 2, len(piece))))
     piece = replace(piece, offset=piece.onset + 0.3)
     group = 0.015
-    decided = {j: t for k, j, _p, t in schedule(piece.onset, piece.offset, piece.pitch,
-                                                 group, chord_size(satb)) if k == 1}
-
+    decided = _decided(piece, satb, group)
     def run(p: Piece) -> Replayer:
         r = Replayer(p, satb, group)
         while r.next_note():

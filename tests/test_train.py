@@ -51,6 +51,17 @@ def test_model_smoke_and_rollout_matches_engine_replay(tmp_path):
     arr = TorchModelArranger(preset, model)
     pred = replay(piece, arr).final
     assert np.array_equal(rep.chosen, pred)
+    # chords decided again, streams stepped together: each stream's history follows its
+    # own chords' marks and rewinds, so every final part is the engine's
+    pieces = [performance(p, "as-played", i)
+              for i, p in enumerate(load_pieces("bach", "valid", 3))]
+    groups = [CHORD_GROUP, None, CHORD_GROUP]
+    reps = rollout(model, pieces, [preset] * 3, groups)
+    for got, one, group in zip(reps, pieces, groups, strict=True):
+        engine = replay(one, TorchModelArranger(preset, model), group)
+        assert np.array_equal(got.chosen, engine.final)
+        if group is not None:
+            assert engine.moves > 0 and len(got.history()) == len(one)
 
 
 def test_lstm_smoke(tmp_path):

@@ -3,8 +3,8 @@ voice-leading rule it consults.
 
 The part model sees, besides the state features, the part the voice-leading rule would
 choose (``VoiceLeadingArranger.propose``); the rule then hears which part was really
-chosen (``observe``), so its bookkeeping follows the model, not itself.  Training
-(``livearranger.lab.training.Replayer``) runs the same rule the same way.
+chosen (``observe``), so its bookkeeping follows the model, not itself.  Training's
+replay (``livearranger.lab.training``) fills the same inputs the same way.
 """
 
 from __future__ import annotations

@@ -1,12 +1,15 @@
 """The one roll-out: a part model plays performances itself, as the runtime decides.
 
-Training-time only.  Each performance is replayed by a ``Replayer``
-(``livearranger.lab.training``) with its own ensemble (a preset per stream), correction
-horizon, known beat and hints; every note is decided as the runtime decides it (the
-model's logits, the preset's constraints, argmax; a hinted note its hint).  All streams
-step together through the model's batched stepper (``PartModel.stepper``), one note of
-each per step, so validation and DAgger play whole sets of pieces at once.  Tests check
-that the roll-out decides exactly what the engine decides with the same model.
+Training-time only.  Each performance is played through the ``Performer`` by a
+``Replayer`` (``livearranger.lab.training``) with its own ensemble (a preset per stream),
+correction horizon, known beat and hints; every decision the performer asks for (a key
+on arrival, a chord again when it settles) is made as the runtime makes it (the model's
+logits, the preset's constraints, argmax; a hinted note its hint), and the model's
+history follows the chord's mark and rewind as the runtime's ring does.  All streams
+step together through the model's stepper (``PartModel.stepper``: a ring per stream),
+one decision of each per step, so validation and DAgger play whole sets of pieces at
+once.  Tests check that the roll-out decides exactly what the engine decides with the
+same model.
 """
 
 from __future__ import annotations
@@ -56,26 +59,28 @@ def rollout(model: PartTransformer | EnsembleTransformer, perfs: Sequence[Piece]
     while active:
         f = np.zeros((len(active), width), dtype=np.float32)
         hint = np.zeros((len(active), p_max), dtype=np.float32)
+        tokens = np.zeros((len(active), 2), dtype=np.int64)
+        bt = np.zeros((len(active), reps[active[0]].beats.shape[1]), dtype=np.float32)
         for row, i in enumerate(active):
             r = reps[i]
-            f[row, :r.features.shape[1]] = r.features[r.j]
-            if (h := int(r.hints[r.j])) >= 0:
-                hint[row, h] = 1.0
-        tok = torch.from_numpy(np.stack([reps[i].tokens[reps[i].j] for i in active]))
-        bt = torch.from_numpy(np.stack([reps[i].beats[reps[i].j] for i in active]))
-        lg = stepper.step(Inputs(torch.from_numpy(f), tok, bt,
-                                     torch.from_numpy(descs[active]),
-                                     torch.from_numpy(pmask[active]),
-                                     torch.from_numpy(hint))).numpy()
+            for change in r.changes:         # the chord's mark or rewind, for its ring
+                if change == "mark":
+                    stepper.mark(row)
+                else:
+                    stepper.rewind(row)
+            features, tokens[row], bt[row] = r.row
+            f[row, :len(features)] = features
+            if r.hinted >= 0:
+                hint[row, r.hinted] = 1.0
+        lg = stepper.step(Inputs(torch.from_numpy(f), torch.from_numpy(tokens),
+                                 torch.from_numpy(bt), torch.from_numpy(descs[active]),
+                                 torch.from_numpy(pmask[active]),
+                                 torch.from_numpy(hint))).numpy()
         keep = []
         for row, i in enumerate(active):
             r = reps[i]
-            hinted = int(r.hints[r.j])
-            if hinted >= 0:
-                r.commit(hinted)
-            else:
-                allowed = cons[i].mask(int(r.perf.pitch[r.j]), r.state, r.time)
-                r.commit(int(np.where(allowed, lg[row, :len(allowed)], -np.inf).argmax()))
+            allowed = cons[i].mask(int(r.perf.pitch[r.j]), r.state, r.time)
+            r.commit(int(np.where(allowed, lg[row, :len(allowed)], -np.inf).argmax()))
             if r.next_note():
                 keep.append(row)
         if len(keep) < len(active):

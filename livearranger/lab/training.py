@@ -1,14 +1,17 @@
-"""What both trainers share: augmentation, the training replay, chunks and the loss.
+"""What training shares: augmentation, the training replay, chunks and the loss.
 
-Training-time only.  ``Replayer`` walks a performance note-on by note-on exactly as the
-engine does (releases, chords decided again: ``livearranger.chords.schedule``) and
-computes each note's inputs with the runtime's own ``RuleFeatures``, so training,
-evaluation and the engine see the same thing; the caller chooses every part.
+Training-time only.  A performance is replayed through the instrument's own
+``Performer`` (``livearranger.performer``), the one procedure that decides keys on stage,
+with an arranger that records what the model sees for each decision, computed by the
+runtime's own ``RuleFeatures``: ``teacher`` gives every key its true part, ``Replayer``
+lets a model choose (the roll-outs).  So training, evaluation and the engine see the
+same thing, and a change to how a key is decided is made once.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -19,13 +22,8 @@ from livearranger.arrangers.learned import RuleFeatures
 from livearranger.chords import (
     DEFAULT_HORIZON,
     MAX_GROUP,
-    RELEASE,
-    SOUND,
-    chord_size,
     decide_in_order,
     event_order,
-    schedule,
-    uncross,
 )
 from livearranger.constraints import Constraints
 from livearranger.ensemble import N_BEAT
@@ -121,118 +119,6 @@ class Record:
         return np.asarray(self.order, dtype=np.int64)
 
 
-class Replayer(Record):
-    """Replays one performance decision by decision for a caller that chooses each part
-    (``next_note``, then ``commit``): a model rolling out its own choices, many pieces
-    stepped together.  Keys are decided as the performer finally decides them (with an
-    optional chord decision: ``livearranger.chords.schedule``, the decision it makes
-    when it settles a chord); ``note.hint`` carries a hint, as the performer's does.
-
-    With ``sound`` (and a ``group``), each key of a chord is also decided the moment it
-    arrives, as the engine sounds it, on the history it has then (the chords before, as
-    settled, and this chord's earlier keys); ``branch`` is True during such a step.  The
-    settle takes those decisions back (``PerformanceState.rewind``, the rule's too), so
-    they never enter ``order``; ``onsets`` keeps what the model saw for them.  A key
-    that crosses its chord's earlier keys puts them back in pitch order as the engine
-    does (``livearranger.chords.uncross``)."""
-
-    def __init__(self, perf: Piece, preset: Preset, group: float | None = None,
-                 beat_known: bool = False, hints: np.ndarray | None = None,
-                 sound: bool = False) -> None:
-        n_parts = len(preset.parts)
-        super().__init__(perf, n_parts, beat_known, hints)
-        self.state = PerformanceState(n_parts)
-        self.inputs = RuleFeatures(preset)
-        self.chord = group is not None
-        self.branch = False
-        size = chord_size(preset)
-        self._steps = schedule(perf.onset, perf.offset, perf.pitch, group, size,
-                               sound and group is not None)
-        self._ranges = None if size is None else [(q.low, q.high) for q in preset.parts]
-        self._e = 0
-        self._owner: dict[int, int] = {}
-        self._in_chord = False
-        self._sounded: list[NoteEvent] = []   # keys decided on arrival since the mark
-        self.j = -1
-        self.time = 0.0
-
-    def next_note(self) -> bool:
-        """Apply releases up to the next decision; compute its features. False at the end."""
-        steps, st, pitch = self._steps, self.state, self.perf.pitch
-        while self._e < len(steps):
-            kind, j, pending, _ = steps[self._e]
-            self._e += 1
-            p = int(pitch[j])
-            if kind == RELEASE:
-                if self._owner.get(p) == j:
-                    del self._owner[p]
-                    st.note_off(p)
-                continue
-            self.branch = kind == SOUND
-            if self.branch:
-                if not self._sounded:          # a chord begins: the engine's mark
-                    st.mark()
-                    self.inputs.mark()
-                if p in st.held:               # struck again while down
-                    self._owner.pop(p, None)
-                    st.note_off(p)
-            elif not self._in_chord:
-                if self._sounded:              # the chord settles: its first decisions go
-                    st.rewind([n.pitch for n in self._sounded])
-                    self.inputs.rewind()
-                    self.onsets.settled(len(self.order))
-                    self._sounded.clear()
-                # a chord's keys struck again while down are released before any is
-                # decided (as the engine releases them on arrival)
-                e = self._e - 1
-                while True:
-                    q = int(pitch[steps[e][1]])
-                    if q in st.held:
-                        st.note_off(q)
-                    if not steps[e][2]:
-                        break
-                    e += 1
-            if not self.branch:
-                self._in_chord = bool(pending)
-            st.pending[:] = pending
-            t = float(self.perf.onset[j])
-            self.note = NoteEvent(Kind.NOTE_ON, t, p, int(self.perf.velocity[j]),
-                                  hint=int(self.hints[j]))
-            st.beat = float(self.perf.beat[j]) if self.beat_known else None
-            if self.branch:
-                row = self.onsets.add(j, len(self._sounded))
-                self.inputs.fill(self.note, st, False, self.onsets.features[row])
-                self.onsets.tokens[row] = self.inputs.tokens[0]
-            else:
-                self.inputs.fill(self.note, st, self.chord, self.features[j])
-                self.tokens[j] = self.inputs.tokens[0]
-                self.beats[j] = self.inputs.beat[0]
-            self.j, self.time = j, t
-            return True
-        return False
-
-    def commit(self, part: int) -> None:
-        j = self.j
-        p = int(self.perf.pitch[j])
-        note = self.note
-        self.inputs.chosen(note, part)
-        if self.branch and self._sounded and self._ranges is not None and note.hint < 0:
-            parts = uncross(self._sounded, p, part, self._ranges)
-            if parts is not None:
-                for n, q in zip(self._sounded, parts, strict=False):
-                    if n.part != q:
-                        self.state.regive(n.pitch, n.time, q)
-                        n.part = q
-                part = parts[-1]
-        self.state.note_on(p, self.time, part)
-        self._owner[p] = j
-        if self.branch:
-            note.part = part
-            self._sounded.append(note)
-            return
-        self.chosen[j] = part
-        self.order.append(j)
-
 class Onsets:
     """The first decisions of a replay's chord keys, taken on arrival: per decision the
     note, its place in its chord's arrivals (``k``), the place in the decision order
@@ -286,36 +172,37 @@ def simulate_hints(perf: Piece, rng: np.random.Generator) -> np.ndarray | None:
     return out
 
 
-class _Teacher(Arranger):
-    """The arranger a training replay plays with: it knows each key's true part (a share
-    ``noise`` of them made wrong on purpose: the history is then corrupted, the targets
-    stay true) and writes into ``record`` what the model would have seen for every
-    decision the performer asks of it.
+Choose = Callable[[int, PerformanceState, float, int], int]
+
+
+class _Recorder(Arranger):
+    """The arranger a training replay plays with: ``choose(note index, state, time,
+    forced part or -1)`` gives each part (the true one, or a model's), and it writes into
+    ``record`` what the model saw for every decision the performer asks of it.
 
     A key's decision on arrival is kept when its chord is never decided again (a lone
     key: the next chord's ``mark`` says so) and taken back when the chord settles
     (``rewind``: with ``sound`` it is kept in ``record.onsets``); the settle's decisions
-    (``assign_chord``) are final."""
+    (``assign_chord``) are final.  ``on_history`` is told "mark" and "rewind" as the
+    performer asks them, for a model's own history to follow."""
 
-    name = "teacher"
+    name = "recorder"
 
-    def __init__(self, record: Record, preset: Preset, cons: Constraints,
-                 rng: np.random.Generator, noise: float, grouped: bool,
-                 sound: bool) -> None:
+    def __init__(self, record: Record, preset: Preset, choose: Choose, grouped: bool,
+                 sound: bool, on_history: Callable[[str], None] | None = None) -> None:
         super().__init__(preset)
         self.record = record
-        self.cons = cons
-        self.rng = rng
-        self.noise = noise
+        self.choose = choose
         self.grouped = grouped
         self.sound = sound
+        self.on_history = on_history
         self.inputs = RuleFeatures(preset)
         self.index: dict[int, int] = {}       # id of a key's event -> its note index
-        self._settling = False
+        self.settling = False
         n_features = record.features.shape[1]
-        self._rows = np.zeros((MAX_GROUP, n_features), dtype=np.float32)
-        self._row_tokens = np.zeros((MAX_GROUP, 2), dtype=np.int64)
-        self._row_beats = np.zeros((MAX_GROUP, N_BEAT), dtype=np.float32)
+        self.rows = np.zeros((MAX_GROUP, n_features), dtype=np.float32)
+        self.row_tokens = np.zeros((MAX_GROUP, 2), dtype=np.int64)
+        self.row_beats = np.zeros((MAX_GROUP, N_BEAT), dtype=np.float32)
         self._arrivals: list[tuple[int, int]] = []   # (note, part) decided on arrival
 
     def assign(self, note: NoteEvent, state: PerformanceState) -> int:
@@ -326,52 +213,48 @@ class _Teacher(Arranger):
 
     def assign_chord(self, notes: Sequence[NoteEvent], state: PerformanceState,
                      commit: Callable[[NoteEvent, int], None]) -> None:
-        self._settling = True
+        self.settling = True
         try:
             decide_in_order(self.decide, notes, state, commit)
         finally:
-            self._settling = False
+            self.settling = False
+
+    @property
+    def final(self) -> bool:
+        """The decision being made is final (a settle, or no chord is ever settled)."""
+        return self.settling or not self.grouped
+
+    def where(self, j: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows that hold the inputs of the decision being made on note ``j``."""
+        r = self.record
+        if self.final:
+            return r.features[j], r.tokens[j], r.beats[j]
+        k = len(self._arrivals)
+        return self.rows[k], self.row_tokens[k], self.row_beats[k]
 
     def _decide(self, note: NoteEvent, state: PerformanceState, forced: int) -> int:
         r = self.record
         j = self.index[id(note)]
         state.beat = float(r.perf.beat[j]) if r.beat_known else None
-        final = self._settling or not self.grouped
-        if final:
-            row = r.features[j]
-        else:
-            k = len(self._arrivals)
-            row = self._rows[k]
-        self.inputs.fill(note, state, self._settling, row)
-        if final:
-            r.tokens[j] = self.inputs.tokens[0]
-            r.beats[j] = self.inputs.beat[0]
-        else:
-            self._row_tokens[k] = self.inputs.tokens[0]
-            self._row_beats[k] = self.inputs.beat[0]
-        part = forced if forced >= 0 else self._truth(j, state, note.time)
+        features, tokens, beats = self.where(j)
+        self.inputs.fill(note, state, self.settling, features)
+        tokens[:] = self.inputs.tokens[0]
+        beats[:] = self.inputs.beat[0]
+        part = self.choose(j, state, note.time, forced)
         self.inputs.chosen(note, part)
-        if final:
+        if self.final:
             r.chosen[j] = part
             r.order.append(j)
         else:
             self._arrivals.append((j, part))
         return part
 
-    def _truth(self, j: int, state: PerformanceState, time: float) -> int:
-        perf = self.record.perf
-        part = int(perf.part[j])
-        if self.noise and self.rng.random() < self.noise:
-            cand = [c for c in self.cons.candidates(int(perf.pitch[j]), state, time)
-                    if not (int(perf.mask[j]) >> c) & 1]
-            if cand:
-                part = int(self.rng.choice(cand))
-        return part
-
     def mark(self) -> None:
         """A chord begins: the keys decided on arrival before it were kept."""
         self.keep()
         self.inputs.mark()
+        if self.on_history is not None:
+            self.on_history("mark")
 
     def rewind(self) -> None:
         """A chord settles: its keys' decisions on arrival are taken back."""
@@ -379,43 +262,39 @@ class _Teacher(Arranger):
         if self.sound:
             for k, (j, _part) in enumerate(self._arrivals):
                 row = r.onsets.add(j, k)
-                r.onsets.features[row] = self._rows[k]
-                r.onsets.tokens[row] = self._row_tokens[k]
+                r.onsets.features[row] = self.rows[k]
+                r.onsets.tokens[row] = self.row_tokens[k]
             r.onsets.settled(len(r.order))
         self._arrivals.clear()
         self.inputs.rewind()
+        if self.on_history is not None:
+            self.on_history("rewind")
 
     def keep(self) -> None:
         """The keys decided on arrival and never decided again: final as they are."""
         r = self.record
         for k, (j, part) in enumerate(self._arrivals):
-            r.features[j] = self._rows[k]
-            r.tokens[j] = self._row_tokens[k]
-            r.beats[j] = self._row_beats[k]
+            r.features[j] = self.rows[k]
+            r.tokens[j] = self.row_tokens[k]
+            r.beats[j] = self.row_beats[k]
             r.chosen[j] = part
             r.order.append(j)
         self._arrivals.clear()
 
 
-def teacher(perf: Piece, preset: Preset, cons: Constraints, rng: np.random.Generator,
-            noise: float = 0.0, group: float | None = None,
-            beat_known: bool = False, hints: np.ndarray | None = None,
-            sound: bool = False) -> Record:
-    """Play ``perf`` through the instrument's own ``Performer`` with its true parts, a
-    share ``noise`` of them replaced by a wrong allowed part; a hinted note keeps its
-    hint.  ``group``: the correction horizon (chords decided again, as on stage);
-    ``sound``: keep the chord keys' decisions on arrival too (``Replayer.onsets``).
-    Returns the record of what the model saw."""
-    record = Record(perf, len(preset.parts), beat_known, hints)
-    arranger = _Teacher(record, preset, cons, rng, noise, group is not None, sound)
+def _play(perf: Piece, preset: Preset, group: float | None, hints: np.ndarray,
+          arranger: _Recorder) -> None:
+    """Play ``perf`` through the instrument's own ``Performer`` as the engine hears it
+    (note-ons and note-offs in time order, releases first at equal times; a note-off
+    whose key was struck again meanwhile belongs to the older note and is not sent)."""
     performer = Performer(preset, arranger, Router(preset, []), group)
     index = arranger.index
     owner: dict[int, int] = {}
-    pitch, vel, hint = perf.pitch.tolist(), perf.velocity.tolist(), record.hints.tolist()
+    pitch, vel, hint = perf.pitch.tolist(), perf.velocity.tolist(), hints.tolist()
     for t, kind, j in zip(*event_order(perf.onset, perf.offset), strict=True):
         p = pitch[j]
         if kind == 0:
-            if owner.get(p) == j:         # else struck again since: that note sounds on
+            if owner.get(p) == j:
                 del owner[p]
                 performer.process(NoteEvent(Kind.NOTE_OFF, t, p, 0))
             continue
@@ -425,7 +304,106 @@ def teacher(perf: Piece, preset: Preset, cons: Constraints, rng: np.random.Gener
         performer.process(note)
     performer.settle()
     arranger.keep()
+
+
+def teacher(perf: Piece, preset: Preset, cons: Constraints, rng: np.random.Generator,
+            noise: float = 0.0, group: float | None = None,
+            beat_known: bool = False, hints: np.ndarray | None = None,
+            sound: bool = False) -> Record:
+    """Play ``perf`` through the ``Performer`` with its true parts, a share ``noise`` of
+    them replaced by a wrong allowed part (the history the model sees is then corrupted;
+    its targets stay true); a hinted note keeps its hint.  ``group``: the correction
+    horizon (chords decided again, as on stage); ``sound``: keep the chord keys'
+    decisions on arrival too (``Record.onsets``).  Returns what the model saw."""
+    record = Record(perf, len(preset.parts), beat_known, hints)
+
+    def truth(j: int, state: PerformanceState, time: float, forced: int) -> int:
+        if forced >= 0:
+            return forced
+        part = int(perf.part[j])
+        if noise and rng.random() < noise:
+            cand = [c for c in cons.candidates(int(perf.pitch[j]), state, time)
+                    if not (int(perf.mask[j]) >> c) & 1]
+            if cand:
+                part = int(rng.choice(cand))
+        return part
+
+    _play(perf, preset, group, record.hints,
+          _Recorder(record, preset, truth, group is not None, sound))
     return record
+
+
+class Replayer(Record):
+    """A performance played through the ``Performer`` for a caller that chooses every
+    part: a model rolling out its own choices, many pieces stepped together.
+
+    ``next_note`` plays on to the next decision the performer asks for (False at the
+    end); the caller reads the decision (``j``, ``time``, ``state``, ``branch``: a key's
+    decision on arrival that its chord's settle may take back, ``hinted``: the part a
+    hint forces, or -1) and what the model sees (``row``), then ``commit``-s a part.
+    ``changes`` lists, in order, what happened to the model's own history since the
+    previous decision: "mark" (a chord begins) and "rewind" (it settles: take back to
+    the mark), as the runtime's model ring is told.  The performer runs in a thread of
+    its own that waits while the caller decides: nothing runs in both at once."""
+
+    def __init__(self, perf: Piece, preset: Preset, group: float | None = None,
+                 beat_known: bool = False, hints: np.ndarray | None = None,
+                 sound: bool = False) -> None:
+        super().__init__(perf, len(preset.parts), beat_known, hints)
+        self.j = -1
+        self.time = 0.0
+        self.hinted = -1
+        self.branch = False
+        self.state = PerformanceState(len(preset.parts))
+        self.row: tuple[np.ndarray, np.ndarray, np.ndarray] = (
+            self.features[0], self.tokens[0], self.beats[0])
+        self.changes: list[str] = []
+        self._recorder = _Recorder(self, preset, self._ask, group is not None, sound,
+                                   self.changes.append)
+        self._args = (perf, preset, group, self.hints)
+        self._answer = -1
+        self._ready = threading.Semaphore(0)
+        self._go = threading.Semaphore(0)
+        self._thread: threading.Thread | None = None
+        self._done = False
+        self._error: BaseException | None = None
+
+    def _ask(self, j: int, state: PerformanceState, time: float, forced: int) -> int:
+        self.j, self.time, self.hinted, self.state = j, time, forced, state
+        self.branch = not self._recorder.final
+        self.row = self._recorder.where(j)
+        self._ready.release()              # the caller decides ...
+        self._go.acquire()                 # ... and commits
+        return self._answer if forced < 0 else forced
+
+    def _run(self) -> None:
+        try:
+            _play(*self._args, self._recorder)
+        except BaseException as exc:       # given to the caller at its next_note
+            self._error = exc
+        finally:
+            self._done = True
+            self._ready.release()
+
+    def next_note(self) -> bool:
+        """Play on to the next decision; False when the performance is over."""
+        if self._done:
+            return False
+        self.changes.clear()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="replayer", daemon=True)
+            self._thread.start()
+        else:
+            self._go.release()
+        self._ready.acquire()
+        if self._error is not None:
+            raise self._error
+        return not self._done
+
+    def commit(self, part: int) -> None:
+        """The part of the decision ``next_note`` stopped at (a hinted note keeps its
+        hint whatever is committed)."""
+        self._answer = part
 
 
 def correct(r: Record) -> int:
