@@ -12,17 +12,9 @@ import rtmidi
 from livearranger.io.output import PartFilter
 from livearranger.session import Session, SessionConfig
 from tests.midi_probe import Listener, write_split_preset
+from tests.test_session import _wait
 
 pytestmark = pytest.mark.jack
-
-
-def _wait(predicate, timeout=5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_unplugged_keyboard_panics_and_reconnects(jack_server, tmp_path):

@@ -35,6 +35,17 @@ def _ensemble() -> EnsembleTransformer:
                                d_part=8).eval()
 
 
+def _streams(steps: int, seed: int, p: int = 3) -> tuple[torch.Tensor, ...]:
+    """Random inputs of three streams of ``steps`` notes of a ``p``-part ensemble:
+    features, tokens, beats, parts, part mask and (no) hints."""
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(3, steps, N_GLOBAL + p * N_PER_PART, generator=g),
+            torch.randint(0, p, (3, steps, 2), generator=g),
+            torch.randn(3, steps, N_BEAT, generator=g),
+            torch.randn(3, p, N_DESC, generator=g),
+            torch.ones(3, p, dtype=torch.bool), torch.zeros(3, p))
+
+
 def test_load_model_reads_every_kind_of_file(tmp_path):
     part, ens, lstm = _part(), _ensemble(), OnlineLSTM(3, d_model=8, n_layers=2)
     save_checkpoint(tmp_path / "p.pt", part, {"parts": ["a", "b", "c"]})
@@ -56,14 +67,8 @@ def test_the_batched_stepper_equals_each_streams_own_step(make):
     """Three streams stepped together, one dropped on the way (a finished piece), past
     the window so the ring wraps: each stream's logits are those of its own step."""
     model = make()
-    p, steps = 3, 11
-    g = torch.Generator().manual_seed(1)
-    f = torch.randn(3, steps, N_GLOBAL + p * N_PER_PART, generator=g)
-    tok = torch.randint(0, p, (3, steps, 2), generator=g)
-    beat = torch.randn(3, steps, N_BEAT, generator=g)
-    parts = torch.randn(3, p, N_DESC, generator=g)
-    mask = torch.ones(3, p, dtype=torch.bool)
-    hints = torch.zeros(3, p)
+    steps = 11
+    f, tok, beat, parts, mask, hints = _streams(steps, seed=1)
     stepper = model.stepper(3)
     rows = [0, 1, 2]
     got: dict[int, list[torch.Tensor]] = {0: [], 1: [], 2: []}
@@ -103,14 +108,8 @@ def test_each_stream_takes_back_its_own_steps(make):
     more steps than the window holds: each stream's logits are those of its own step
     over the history it kept, as the runtime's ring gives it."""
     model = make()
-    p, steps, w = 3, 16, model.window
-    g = torch.Generator().manual_seed(2)
-    f = torch.randn(3, steps, N_GLOBAL + p * N_PER_PART, generator=g)
-    tok = torch.randint(0, p, (3, steps, 2), generator=g)
-    beat = torch.randn(3, steps, N_BEAT, generator=g)
-    parts = torch.randn(3, p, N_DESC, generator=g)
-    mask = torch.ones(3, p, dtype=torch.bool)
-    hints = torch.zeros(3, p)
+    steps, w = 16, model.window
+    f, tok, beat, parts, mask, hints = _streams(steps, seed=2)
     marks = {0: {2: "mark", 5: "rewind", 9: "mark", 11: "rewind"},
              1: {4: "mark", 10: "rewind"}, 2: {}}
     stepper = model.stepper(3)
