@@ -245,6 +245,25 @@ def split_messages(data: Sequence[int]) -> list[list[int]]:
     return out
 
 
+def continues(data: Sequence[int], status: int) -> bool:
+    """True when ``data`` is nothing but whole messages' data bytes for ``status``
+    (running status): anything else is not read as a continuation."""
+    need = DATA_BYTES[status & KIND_MASK]
+    return bool(data) and len(data) % need == 0 and all(
+        isinstance(b, int) and 0 <= b < NOTE_OFF for b in data)
+
+
+def running_status(data: Sequence[int], status: int) -> int:
+    """The running status after ``data`` that began with ``status`` (0: none): the last
+    channel-voice status in it, cancelled by a system message after it; real-time bytes
+    and data bytes leave it as it is."""
+    for b in data:
+        if not isinstance(b, int) or b < NOTE_OFF or b >= REALTIME:
+            continue
+        status = b if b < SYSTEM else 0
+    return status
+
+
 def encode(kind: Kind, channel: int, a: int = 0, b: int = 0) -> list[int]:
     """Raw bytes of a channel-voice message: ``a`` and ``b`` are what a NoteEvent of
     ``kind`` stores in ``pitch`` and ``velocity``."""

@@ -273,3 +273,40 @@ def test_a_replayed_note_is_never_behind(make):
     engine, _out, _preset = make(arranger=Quick)
     engine.process(on(60))                    # stamp 0: a file, not a port
     assert engine.arranger.quick == 0 and engine.caught_up == 0
+
+
+def test_running_status_carries_across_input_events(engine_rig):
+    """A note-off sent as its data bytes alone, in an event of its own after its
+    note-on (running status across JACK events, as bridges and some programs send it),
+    stops the note; a system message in between ends the running status."""
+    rig = engine_rig()
+    engine = rig.engine
+    engine.feed([0x90, 60, 100])
+    engine.feed([60, 0])                      # note-off by running status
+    engine.feed([0xF8])                       # a clock tick keeps the running status
+    engine.feed([64, 90])                     # a second note-on, running status
+    engine.feed([64, 0])
+    engine.drain()
+    assert not engine.router.sounding
+    assert [m[1:] for m in rig.sent(0x90)] == [[60, 100], [64, 90]]
+    assert len(rig.sent(0x80)) + sum(1 for m in rig.sent(0x90) if m[2] == 0) == 2
+    engine.feed([0x90, 67, 100])
+    engine.feed([0xF0, 0x7D, 0xF7])           # a SysEx: no running status after it
+    engine.feed([67, 0])
+    engine.drain()
+    assert engine.router.sounding and engine.junk == 2     # the SysEx, the bare bytes
+    engine.feed([0x80, 67, 0])
+    engine.drain()
+    assert not engine.router.sounding
+
+
+def test_the_inputs_own_lone_end_of_exclusive_keeps_the_running_status(engine_rig):
+    """The input's own F7 sender (it ends an unterminated SysEx) sends a lone F7 every
+    so often: it is no message of the player's and ends no running status."""
+    rig = engine_rig()
+    engine = rig.engine
+    engine.feed([0x90, 60, 100])
+    engine.feed([0xF7])
+    engine.feed([60, 0])
+    engine.drain()
+    assert not engine.router.sounding and engine.junk == 0

@@ -106,3 +106,23 @@ def test_kinds_are_the_status_constants():
                                       AFTERTOUCH, PITCHBEND]
     assert all(k & KIND_MASK == k and k & CHANNEL_MASK == 0 for k in Kind)
     assert set(DATA_BYTES) == set(Kind)
+
+
+def test_running_status_is_the_last_channel_status_until_a_system_message():
+    from livearranger.events import running_status
+
+    assert running_status([0x90, 60, 100], 0) == 0x90
+    assert running_status([60, 0], 0x91) == 0x91           # data bytes keep it
+    assert running_status([0xF8], 0x90) == 0x90             # so do real-time bytes
+    assert running_status([0xB0, 64, 127, 0xF0, 1, 0xF7], 0x90) == 0
+    assert running_status([0xF2, 0, 0, 0x80, 60], 0) == 0x80
+    assert running_status(["x", 0x90], 0) == 0x90           # junk is skipped
+
+
+def test_only_whole_messages_continue_a_running_status():
+    from livearranger.events import continues
+
+    assert continues([60, 0], 0x90) and continues([60, 0, 64, 0], 0x91)
+    assert continues([5], 0xC0)                              # a program change: one byte
+    assert not continues([0x12, 0x34, 0x56], 0x90)           # one and a half note-offs
+    assert not continues([60, 200], 0x90) and not continues([], 0x90)

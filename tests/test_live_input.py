@@ -131,6 +131,28 @@ def test_sysex_without_its_end_does_not_swallow_note_offs(satb, jack_server, tmp
     _check_closed(got, {p.channel for p in satb.parts})
 
 
+def test_running_status_across_jack_events_stops_its_note(satb, jack_server, tmp_path):
+    """A note-off sent as its data bytes alone, an event of its own after its note-on
+    (running status across JACK events), stops the note at once."""
+    proc = _satb(tmp_path)
+    try:
+        wait_for_port("livearranger-out:out")
+        kb, ls = connect_live("livearranger-out:out", "livearranger:in")
+        kb.send([0x90, 60, 90])
+        assert ls.wait_count(_counts(1, 0)), ls.summary()
+        kb.send([60, 0])                                          # note-off, running status
+        kb.send([64, 90])                                         # and a note-on
+        kb.send([64, 0])
+        assert ls.wait_count(lambda ms: _counts(2, 2)(ms) and _balanced(ms)), \
+            f"running status not taken: {ls.summary()}"
+        got = ls.take()
+        kb.close()
+        ls.close()
+    finally:
+        _stop(proc)
+    _check_closed(got, {p.channel for p in satb.parts})
+
+
 def test_glissando_with_the_sustain_pedal_down_leaves_nothing_sounding(satb, jack_server,
                                                                        tmp_path):
     proc = _satb(tmp_path)
