@@ -209,3 +209,36 @@ def test_per_part_ports_follow_a_preset_switch_to_more_parts(jack_server, user_p
         for listener in listeners.values():
             listener.close()
         session.stop()
+
+
+def test_parts_with_long_names_get_their_own_ports(jack_server, user_presets):
+    """Part names up to the preset's limit, longer than a MIDI client's name may be, each
+    get a per-part port named after the part, the clients told apart by a digest."""
+    from livearranger.io.midi_io import MAX_CLIENT_NAME
+
+    upper = "upper voice of the second choir, doubled by cornetts and violins " * 2
+    lower = "upper voice of the second choir, doubled by sackbuts and violas " * 2
+    upper, lower = upper[:100].strip(), lower[:100].strip()
+    _zone_preset(user_presets, "long", [(upper, 60, 127), (lower, 0, 59)])
+    session = Session(SessionConfig(preset="long", api="jack", input=None,
+                                    outputs=["virtual-per-part"], client="la-long"))
+    session.start()
+    listeners: list[Listener] = []
+    try:
+        names = session.output_names
+        assert [n.split(":", 1)[1] for n in names] == [upper, lower]
+        clients = [n.split(":", 1)[0] for n in names]
+        assert len(set(clients)) == 2 and all(len(c) <= MAX_CLIENT_NAME for c in clients)
+        assert set(names) <= set(jack_ports())
+        listeners = [Listener(n, name=f"track-{i}") for i, n in enumerate(names)]
+        time.sleep(0.3)
+        for key in (76, 40):
+            session.engine.feed([0x90, key, 90])
+            session.engine.feed([0x80, key, 0])
+        for listener, key in zip(listeners, (76, 40), strict=True):
+            assert listener.wait_count(lambda ms: any(m[0] & 0xF0 == 0x80 for m in ms), 5.0)
+            assert [m[1] for m in listener.take() if m[0] & 0xF0 == 0x90] == [key]
+    finally:
+        for listener in listeners:
+            listener.close()
+        session.stop()

@@ -8,6 +8,7 @@ opened by index after matching their names, never by passing a client name.
 from __future__ import annotations
 
 import gc
+import hashlib
 import os
 import sys
 import time
@@ -74,12 +75,26 @@ INPUT_QUEUE_SIZE = 1 << 16
 EOX_INTERVAL_NS = 20_000_000     # how often MidiInput.idle sends it into our own input
 
 
+# JACK refuses a longer client name (and ALSA keeps no more of one)
+MAX_CLIENT_NAME = 63
+
+
+def client_name(name: str) -> str:
+    """``name`` as a MIDI client may be called: a name too long (a part's name in a
+    per-part client) keeps its start and gets a short digest of the whole, so two long
+    names that start alike stay two clients."""
+    if len(name) <= MAX_CLIENT_NAME:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:6]
+    return f"{name[:MAX_CLIENT_NAME - 7]}~{digest}"
+
+
 def _make(cls: type, api: str, name: str, **options: Any) -> rtmidi.MidiIn | rtmidi.MidiOut:
     ident = _api_id(api)
     os.environ.setdefault("JACK_NO_START_SERVER", "1")   # never spawn a jackd behind a player
     try:
         with quiet_stderr():
-            return cls(ident, name=name, **options)
+            return cls(ident, name=client_name(name), **options)
     except rtmidi.SystemError as exc:
         if api == "jack":
             raise MidiIOError("cannot reach a JACK server: start one (e.g. "
@@ -363,7 +378,7 @@ class PerPartOutput(Output):
                     out.open_virtual_port(name)
                 self._outs.append(out)
                 self._ports[name] = out
-                self.names.append(f"{client}-{name}:{name}")
+                self.names.append(f"{client_name(f'{client}-{name}')}:{name}")
         except BaseException:
             for out in opened:
                 close_client(out, api)

@@ -137,3 +137,12 @@ def test_a_client_closes_after_the_jack_graph_settled_and_is_always_deleted(
     with pytest.raises(RuntimeError):
         midi_io.close_client(_Client(calls, fail=True), api)  # type: ignore[arg-type]
     assert calls[-2:] == ["close_port", "delete"]
+
+
+def test_a_client_name_too_long_keeps_its_start_and_a_digest():
+    from livearranger.io.midi_io import MAX_CLIENT_NAME, client_name
+
+    assert client_name("livearranger-alto") == "livearranger-alto"
+    a, b = client_name("la-" + "x" * 80 + "a"), client_name("la-" + "x" * 80 + "b")
+    assert len(a) == len(b) == MAX_CLIENT_NAME and a != b
+    assert a.startswith("la-xxx") and client_name(a) == a
