@@ -12,12 +12,13 @@ three for each note; its ids are those of ``xml_score.musicxml``.  A performed n
 no score note (an insertion: a slip or an ornament's extra notes) has no voice and is
 left out; a score note not played (a deletion) is simply absent.
 
-Parts: the score note's voice as notated, ``staff<s>-v<v>`` from the MusicXML's
-``<staff>`` and ``<voice>``, ordered by staff then voice (top first).  This is the
-notation's voice, not yet the musical one (a voice can change notated number mid-piece);
-a performance with more than eight such voices is left out (a Piece's mask has eight
-bits).  ``beat`` is the score note's onset in quarter notes (from the piece's time
-signature), so a performance keeps its score's metre.
+Parts: the score note's voice as notated, ``v<n>`` from the MusicXML's ``<voice>``
+(numbered across the part, so a voice that crosses to the other staff keeps its number;
+the staff is not part of it), in the order of those numbers (top first: the upper staff's
+voices come first).  This is the notation's voice, not yet the musical one (a voice can
+change notated number mid-piece); a performance with more than eight such voices is left
+out (a Piece's mask has eight bits).  ``beat`` is the score note's onset in quarter notes
+(from the piece's time signature), so a performance keeps its score's metre.
 
 Splits, by work (see ``common``): the work is the BWV number (the prelude and fugue of one
 BWV together; ``Italian_concerto`` is BWV 971).
@@ -76,13 +77,11 @@ def parse(path: Path, data: bytes) -> Piece:
             s, n = _split_args(m.group(1)), _split_args(m.group(2))
             attrs = s[-1].strip("[]").split(",")
             voice = next((a for a in attrs if re.fullmatch(r"v\d+", a)), None)
-            staff = next((a for a in attrs if re.fullmatch(r"staff\d+", a)), None)
-            if voice is None or staff is None or len(s) < 9 or len(n) < 5:
-                raise ValueError(f"line {number}: a note pair without its fields, "
-                                 "voice and staff")
+            if voice is None or len(s) < 9 or len(n) < 5:
+                raise ValueError(f"line {number}: a note pair without its fields and voice")
             try:
                 rows.append((float(n[2]), float(s[6]), int(n[1]), int(n[4]), float(n[3]),
-                             f"{staff}-{voice}"))
+                             voice))
             except ValueError:
                 raise ValueError(f"line {number}: not a note pair ({line[:60]})") from None
             continue
@@ -96,8 +95,7 @@ def parse(path: Path, data: bytes) -> Piece:
             den = int(ts.group(2))
     if not rows:
         raise Skip("no performed note is aligned to the score")
-    voices = sorted({r[5] for r in rows},
-                    key=lambda v: tuple(int(x) for x in re.findall(r"\d+", v)))
+    voices = sorted({r[5] for r in rows}, key=lambda v: int(v[1:]))
     check_parts(path, len(voices))
     index = {v: k for k, v in enumerate(voices)}
     sec = rate / units / 1e6                     # seconds per tick

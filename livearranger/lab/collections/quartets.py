@@ -18,7 +18,10 @@ from the top and violin2 for the second.
   ``Violoncello`` staves) are one part.
 - MIDI: each track with notes by its track name, else by its first program (40 violin,
   41 viola, 42 cello; violins in track order).
-A file with a part that maps to none of the four, or that lacks one of them, is left out.
+A file with a part that maps to none of the four, or that lacks one of them, is left out,
+and so is a kern file whose title (``!!!OTL``) names a wind or keyboard instrument: the
+kern collections hold Mozart's flute and oboe quartets (K. 285, 298, 370), whose top
+spine is not a violin.
 
 Splits, by work (see ``common``): the work is (composer, catalogue number) for Haydn
 (opus and number: ``op01n0``, ``Op.9_No.6``, ``op64n5``; the opus alone for ``op42``),
@@ -57,6 +60,8 @@ VERSION = 1
 PARTS = ("violin1", "violin2", "viola", "cello")
 KERN_LAYOUT = ("cello", "viola", "violin2", "violin1")    # four spines, left to right
 PROGRAMS = {40: "violin", 41: "viola", 42: "cello"}
+# a kern title naming one of these is another ensemble (Mozart's flute and oboe quartets)
+WINDS_AND_KEYS = ("flute", "oboe", "clarinet", "horn", "bassoon", "piano", "harpsichord")
 SUFFIXES = (".krn", ".mxl", ".musicxml", ".xml", ".mid", ".midi")
 _VIOLIN = re.compile(r"(violino|violine|violin|violn|vln|vn|vl)(ii|i|1|2)?")
 
@@ -101,6 +106,9 @@ def _parse_kern(path: Path, data: bytes) -> Piece:
     text = kern_text(data)
     spines, refs = kern_spines(text)
     refuse_reserved(refs.get("COM", ""))
+    title = refs.get("OTL", "").lower()
+    if any(w in title for w in WINDS_AND_KEYS):
+        raise Skip(f"not a string quartet ({refs['OTL']})")
     named = [quartet_part(s.get("I") or s.get("name")) for s in spines]
     if len(spines) == 4 and not all(n in PARTS for n in named):
         labels: list[str | None] = list(KERN_LAYOUT)

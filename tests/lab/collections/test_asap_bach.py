@@ -15,6 +15,7 @@ snote(n4-1,[C,n],3,1:1,0,1/4,0.0000,2.0000,[v5,staff2])-note(n2,48,500,1900,44,0
 insertion-note(n3,61,700,800,20,0,0).
 snote(n5-1,[D,n],4,1:2,0,1/8,1.0000,2.0000,[v2,staff1])-note(n4,62,960,1400,40,0,0).
 snote(n6-1,[B,n],3,1:2,0,1/8,1.0000,2.0000,[v5,staff2])-deletion.
+snote(n7-1,[G,n],3,1:2,0,1/8,1.0000,2.0000,[v2,staff2])-note(n5,55,970,1400,41,0,0).
 sustain(100,64).
 """
 
@@ -23,14 +24,15 @@ def test_performed_notes_labelled_with_their_score_voice(tmp_path):
     write_text(tmp_path / "Bach" / "Fugue" / "bwv_846" / "Shi05M.match", MATCH)
     [piece] = asap_bach.load(tmp_path, "all")
     assert piece.name == "Bach/Fugue/bwv_846/Shi05M.match"
-    assert piece.part_names == ("staff1-v1", "staff1-v2", "staff2-v5")
+    assert piece.part_names == ("v1", "v2", "v5")
     got = {int(p): int(k) for p, k in zip(piece.pitch, piece.part, strict=True)}
-    assert got == {76: 0, 60: 1, 62: 1, 48: 2}          # the insertion (61) is left out
+    # voice 2 crossing to the lower staff (55) is still voice 2; the insertion (61) is out
+    assert got == {76: 0, 60: 1, 62: 1, 55: 1, 48: 2}
     # 480 ticks a quarter at 500000 us a quarter: a tick is 1/960 s
-    assert np.allclose(piece.onset, [470 / 960, 480 / 960, 500 / 960, 960 / 960])
-    assert piece.velocity.tolist() == [50, 36, 44, 40]
+    assert np.allclose(piece.onset, [470 / 960, 480 / 960, 500 / 960, 960 / 960, 970 / 960])
+    assert piece.velocity.tolist() == [50, 36, 44, 40, 41]
     # beats of 6/8 are eighths: the score's onset in quarter notes
-    assert np.allclose(piece.beat, [0.0, 0.25, 0.0, 0.5])
+    assert np.allclose(piece.beat, [0.0, 0.25, 0.0, 0.5, 0.5])
     assert np.isclose(piece.offset[piece.pitch == 48][0], 1900 / 960)
 
 

@@ -40,6 +40,14 @@ def test_five_unnamed_spines_are_left_out(tmp_path):
     assert quartets.load(tmp_path, "all") == []
 
 
+def test_a_quartet_for_oboe_and_strings_is_left_out(tmp_path):
+    write_text(tmp_path / "kern-mozart" / "k370-01.krn", kern(
+        [CELLO, VIOLA, VN2, VN1],
+        refs=["!!!OTL: Quartet in F Major for oboe, violin, viola and cello"]))
+    write_text(tmp_path / "kern-mozart" / "k080-01.krn", kern([CELLO, VIOLA, VN2, VN1]))
+    assert [p.name for p in quartets.load(tmp_path, "all")] == ["kern-mozart/k080-01.krn"]
+
+
 def test_musicxml_parts_by_name_and_a_repeated_cello_is_one_part(tmp_path):
     import music21
 
