@@ -83,16 +83,14 @@ def check_split(split: str) -> None:
 
 def folder_split_files(root: Path, split: str, suffixes: Sequence[str]) -> list[Path]:
     """Files of a collection split into folders (``train/``, ``valid/``): those of
-    ``root/split`` (every split folder there is for ``all``), sorted."""
+    ``root/split``, sorted; for ``all`` every file under ``root``, in a split folder or
+    not."""
     check_split(split)
-    if not root.is_dir():
-        raise CollectionError(f"{root}: no such collection folder")
-    names = [s for s in SPLITS if (root / s).is_dir()] if split == "all" else [split]
-    for name in names:
-        if not (root / name).is_dir():
-            raise CollectionError(f"{root / name}: no {name} split in this collection")
-    return sorted(p for name in names for p in (root / name).rglob("*")
-                  if p.suffix.lower() in suffixes and p.is_file())
+    if split == "all":
+        return files_under(root, suffixes)
+    if not (root / split).is_dir():
+        raise CollectionError(f"{root / split}: no {split} split in this collection")
+    return files_under(root / split, suffixes)
 
 
 def files_under(root: Path, suffixes: Sequence[str]) -> list[Path]:

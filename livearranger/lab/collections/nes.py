@@ -11,7 +11,7 @@ as for scores: training then treats these notes as it treats a score's, and no m
 learns a part from the chip's volume.
 
 Splits: the folders, ``train/`` and ``valid/`` (NES-MDB's composer-disjoint split);
-``all`` is both.
+``all`` is every file under the folder.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ Parts, by track name: ``MELODY`` -> ``melody`` (the vocal line), ``BRIDGE`` -> `
 ``pop-trio`` preset's).  A file with notes on a track of another name is left out, since
 its notes would belong to no part.  Velocities are kept: they are the arranger's playing.
 
-Splits: the folders, ``train/`` (songs 001-700) and ``valid/`` (701-800); ``all`` is both.
+Splits: the folders, ``train/`` (songs 001-700) and ``valid/`` (701-800); ``all`` is
+every file under the folder.
 """
 
 from __future__ import annotations

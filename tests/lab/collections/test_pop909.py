@@ -5,6 +5,7 @@ import pytest
 
 from livearranger.errors import LiveArrangerError
 from livearranger.lab.collections import CollectionError, load_collection, pop909
+from livearranger.lab.collections.common import skip_reason
 from tests.lab.collections.make import write_midi
 
 SONG = [("MELODY", None, [(0, 1, 72, 100), (1, 1, 74, 101)]),
@@ -28,8 +29,9 @@ def test_splits_are_the_folders(tmp_path):
     write_midi(tmp_path / "train" / "001.mid", SONG)
     write_midi(tmp_path / "valid" / "701.mid", SONG)
     assert [p.name for p in pop909.load(tmp_path, "valid")] == ["valid/701.mid"]
+    write_midi(tmp_path / "extra" / "song.mid", SONG)      # "all" is every file
     assert [p.name for p in load_collection("pop909", tmp_path, "all")] == [
-        "train/001.mid", "valid/701.mid"]
+        "extra/song.mid", "train/001.mid", "valid/701.mid"]
     with pytest.raises(CollectionError, match="no test split"):
         pop909.load(tmp_path, "test")
 
@@ -38,6 +40,8 @@ def test_a_track_of_another_name_leaves_the_file_out(tmp_path):
     write_midi(tmp_path / "train" / "001.mid", SONG)
     write_midi(tmp_path / "train" / "002.mid", [*SONG[:2], ("STRINGS", None, [(0, 1, 50, 50)])])
     assert [p.name for p in pop909.load(tmp_path)] == ["train/001.mid"]
+    reason = skip_reason(pop909.NAME, pop909.VERSION, tmp_path / "train" / "002.mid")
+    assert reason is not None and "'STRINGS'" in reason
 
 
 def test_an_unreadable_file_is_one_line_naming_it(tmp_path):
