@@ -42,7 +42,7 @@ from livearranger.lab.collections.common import (
 from livearranger.lab.datasets import Piece, build_piece
 
 NAME = "asap-bach"
-VERSION = 1
+VERSION = 2
 _PAIR = re.compile(r"^snote\((.*?)\)-note\((.*?)\)\.?\s*$")
 _INFO = re.compile(r"^info\((\w+),(.*)\)\.?\s*$")
 _TIME_SIG = re.compile(r"^scoreprop\(timeSignature,(\d+)/(\d+),")

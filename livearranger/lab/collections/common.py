@@ -6,8 +6,9 @@ A collection is a folder laid out as in the project's shared data (``pop909/``, 
 ``livearranger.lab.datasets.Piece`` named by the file's path relative to that folder.
 
 Cache: each parsed file is kept under ``cache_dir()/collections/<collection>/`` in a file
-named by a hash of the collection, the reader's version and the file's bytes, so a changed
-file (or a changed reader) is parsed again while a renamed or copied one is not.  A file a
+named by a hash of the collection, the reader's ``VERSION`` and the file's bytes, so a
+changed file is parsed again while a renamed or copied one is not; a reader whose output
+changes raises its ``VERSION`` so that every file is parsed again.  A file a
 reader leaves out (say, a score with more parts than a note's mask holds) is cached as a
 small text file with the reason, so it is not parsed again either.
 

@@ -56,7 +56,7 @@ from livearranger.lab.collections.common import (
 from livearranger.lab.datasets import Piece, build_piece, piece_from_score, read_midi_tracks
 
 NAME = "quartets"
-VERSION = 1
+VERSION = 2
 PARTS = ("violin1", "violin2", "viola", "cello")
 KERN_LAYOUT = ("cello", "viola", "violin2", "violin1")    # four spines, left to right
 PROGRAMS = {40: "violin", 41: "viola", 42: "cello"}

@@ -51,3 +51,20 @@ def test_a_malformed_match_file_is_one_line_naming_it(tmp_path):
     with pytest.raises(CollectionError, match="line 1: not a note pair") as err:
         load_collection("asap-bach", tmp_path, "all")
     assert str(err.value).startswith(f"{bad}: cannot be read (")
+
+
+def test_a_new_reader_version_parses_every_file_again(tmp_path):
+    from livearranger.lab.collections import nes
+    from livearranger.lab.collections.common import read_cached
+    from tests.lab.collections.make import write_midi
+
+    path = write_midi(tmp_path / "a.mid", [("p1", None, [(0, 1, 70, 9)])])
+    calls = []
+
+    def parse(p, data):
+        calls.append(p)
+        return nes.parse(p, data)
+
+    for version in (1, 1, 2, 2):
+        assert read_cached("nes", version, path, "a.mid", parse) is not None
+    assert calls == [path, path]
