@@ -3,13 +3,14 @@ from __future__ import annotations
 import pytest
 
 from livearranger.errors import LiveArrangerError
-from livearranger.lab.collections import COLLECTIONS, load_collection
+from livearranger.lab.collections import COLLECTIONS, load_collection, nes
 from livearranger.lab.collections.common import (
     CollectionError,
     is_reserved_text,
+    read_cached,
     split_of_work,
 )
-from tests.lab.collections.make import write_text
+from tests.lab.collections.make import write_midi, write_text
 
 
 def test_the_split_of_a_work_is_fixed_and_roughly_eight_one_one():
@@ -54,10 +55,6 @@ def test_a_malformed_match_file_is_one_line_naming_it(tmp_path):
 
 
 def test_a_new_reader_version_parses_every_file_again(tmp_path):
-    from livearranger.lab.collections import nes
-    from livearranger.lab.collections.common import read_cached
-    from tests.lab.collections.make import write_midi
-
     path = write_midi(tmp_path / "a.mid", [("p1", None, [(0, 1, 70, 9)])])
     calls = []
 
