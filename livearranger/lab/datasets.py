@@ -163,11 +163,15 @@ def _seconds(segs: list[tuple[float, float, float]], q: float) -> float:
     return t0 + (q - start) * spq
 
 
-def piece_from_score(score, name: str, part_names: Sequence[str]) -> Piece:
-    """Notes of a music21 score, one label per part (parts in score order)."""
+def piece_from_score(score, name: str, part_names: Sequence[str],
+                     part_of: Sequence[int] | None = None) -> Piece:
+    """Notes of a music21 score, one label per part (parts in score order); with
+    ``part_of`` the score's part k is labelled ``part_of[k]`` instead (several score parts
+    may share a label)."""
     segs = _tempo_map(score)
     rows = []
-    for p_index, part in enumerate(score.parts):
+    for k, part in enumerate(score.parts):
+        p_index = part_of[k] if part_of is not None else k
         flat = part.stripTies().flatten()
         for el in flat.notes:
             ql = float(el.quarterLength)

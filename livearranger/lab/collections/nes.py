@@ -1,0 +1,63 @@
+"""NES-MDB (``nes/``): music of NES games, one .mid file per piece, as in Dong et al. 2021.
+
+Parts, by track name: ``p1`` -> ``pulse1``, ``p2`` -> ``pulse2``, ``tr`` -> ``triangle``
+(the ``chiptune`` preset's order); the noise track ``no`` is dropped, as the paper dropped
+it (it is a drum, not a pitch).  A file holds only the voices it uses; a file with notes
+on a track of another name is left out.
+
+Velocity: NES-MDB's note velocity is the chip's volume register (always 1 on the
+triangle), not a player's touch, so every velocity is set to 0, the Piece's "unknown",
+as for scores: training then treats these notes as it treats a score's, and no model
+learns a part from the chip's volume.
+
+Splits: the folders, ``train/`` and ``valid/`` (NES-MDB's composer-disjoint split);
+``all`` is every file under the folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from livearranger.lab.collections.common import (
+    Skip,
+    folder_split_files,
+    midi_piece,
+    read_all,
+    read_cached,
+    rel_name,
+)
+from livearranger.lab.datasets import Piece
+
+NAME = "nes"
+VERSION = 1
+PARTS = ("pulse1", "pulse2", "triangle")
+TRACKS = {"p1": "pulse1", "p2": "pulse2", "tr": "triangle"}
+DROPPED = ("no",)
+
+
+def part_of(track_name: str) -> str | None:
+    name = track_name.strip().lower()
+    if name in DROPPED:
+        return None
+    part = TRACKS.get(name)
+    if part is None:
+        raise Skip(f"track {track_name!r} is none of {', '.join((*TRACKS, *DROPPED))}")
+    return part
+
+
+def parse(path: Path, data: bytes) -> Piece:
+    return midi_piece(path, PARTS, part_of, keep_velocity=False)
+
+
+def files(root: Path, split: str = "train") -> list[Path]:
+    return folder_split_files(Path(root), split, (".mid", ".midi"))
+
+
+def load(root: str | Path, split: str = "train", limit: int | None = None,
+         use_cache: bool = True) -> list[Piece]:
+    """The pieces of ``split`` (``train``, ``valid`` or ``all``) under ``root``, at most
+    ``limit`` of them."""
+    root = Path(root)
+    return read_all((read_cached(NAME, VERSION, f, rel_name(root, f), parse, use_cache)
+                     for f in files(root, split)), limit)
+

@@ -1,0 +1,53 @@
+"""POP909 (``pop909/``): pop songs arranged for piano, one .mid file per song.
+
+Parts, by track name: ``MELODY`` -> ``melody`` (the vocal line), ``BRIDGE`` -> ``bridge``
+(the secondary melody), ``PIANO`` -> ``piano`` (the accompaniment), in that order (the
+``pop-trio`` preset's).  A file with notes on a track of another name is left out, since
+its notes would belong to no part.  Velocities are kept: they are the arranger's playing.
+
+Splits: the folders, ``train/`` (songs 001-700) and ``valid/`` (701-800); ``all`` is
+every file under the folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from livearranger.lab.collections.common import (
+    Skip,
+    folder_split_files,
+    midi_piece,
+    read_all,
+    read_cached,
+    rel_name,
+)
+from livearranger.lab.datasets import Piece
+
+NAME = "pop909"
+VERSION = 1
+PARTS = ("melody", "bridge", "piano")
+TRACKS = {"MELODY": "melody", "BRIDGE": "bridge", "PIANO": "piano"}
+
+
+def part_of(track_name: str) -> str | None:
+    part = TRACKS.get(track_name.strip().upper())
+    if part is None:
+        raise Skip(f"track {track_name!r} is none of {', '.join(TRACKS)}")
+    return part
+
+
+def parse(path: Path, data: bytes) -> Piece:
+    return midi_piece(path, PARTS, part_of)
+
+
+def files(root: Path, split: str = "train") -> list[Path]:
+    return folder_split_files(Path(root), split, (".mid", ".midi"))
+
+
+def load(root: str | Path, split: str = "train", limit: int | None = None,
+         use_cache: bool = True) -> list[Piece]:
+    """The songs of ``split`` (``train``, ``valid`` or ``all``) under ``root``, at most
+    ``limit`` of them."""
+    root = Path(root)
+    return read_all((read_cached(NAME, VERSION, f, rel_name(root, f), parse, use_cache)
+                     for f in files(root, split)), limit)
