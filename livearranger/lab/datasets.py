@@ -392,6 +392,11 @@ def piece_preset(dataset: str, piece: Piece) -> Preset:
         return preset
     if dataset not in PART_COUNTS:
         raise DatasetError(f"unknown dataset {dataset!r} (known: {', '.join(DATASETS)})")
+    return ensemble_of(piece, dataset)
+
+
+def ensemble_of(piece: Piece, name: str) -> Preset:
+    """A preset ``name`` with one part per part of ``piece`` (see ``piece_preset``)."""
     if piece.n_parts > MAX_PARTS:
         raise DatasetError(f"{piece.name}: {piece.n_parts} parts, more than the "
                            f"{MAX_PARTS} channels (drums excepted)")
@@ -404,7 +409,7 @@ def piece_preset(dataset: str, piece: Piece) -> Preset:
         parts.append(Part(name=name, program=VOICE_PROGRAM, channel=channels[k],
                           low=max(0, lo - RANGE_MARGIN), high=min(127, hi + RANGE_MARGIN),
                           mono=True))
-    return Preset(name=dataset, parts=tuple(parts), arranger="model",
+    return Preset(name=name, parts=tuple(parts), arranger="model",
                   description=f"{piece.name}: {', '.join(piece.part_names)}")
 
 

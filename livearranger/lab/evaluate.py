@@ -35,7 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -49,6 +49,7 @@ from livearranger.lab.datasets import (
     PRESET_OF,
     DatasetError,
     Piece,
+    ensemble_of,
     load_pieces,
     piece_preset,
 )
@@ -58,7 +59,13 @@ from livearranger.presets import HintSpec, Preset
 from livearranger.router import Router
 from livearranger.state import PerformanceState
 
-CONDITIONS = ("score", "as-played")
+CONDITIONS = ("score", "as-played", "performed")
+# the collections read from a data folder (``--data``), and the shipped preset each is
+# played with: its parts are the collection's (None: each piece its own ensemble)
+COLLECTION_PRESET: dict[str, str | None] = {
+    "nes": "chiptune", "pop909": "pop-trio", "quartets": "string-quartet",
+    "choral": "satb", "asap-bach": None}
+PERFORMED = ("asap-bach",)   # collections of real performances: ``performed`` only
 HINTS = ("none", "first")
 HUMANIZE_SEED = 1234
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
@@ -78,7 +85,9 @@ def performance(piece: Piece, condition: str, index: int = 0,
                      score_velocity(piece), piece.offset, piece.part, piece.mask)
     if condition == "as-played":
         return humanize(piece, seed + index)
-    raise ValueError(f"unknown condition {condition!r} (score, as-played)")
+    if condition == "performed":      # a real performance: as it was played
+        return piece
+    raise ValueError(f"unknown condition {condition!r} ({', '.join(CONDITIONS)})")
 
 
 def split_unisons(piece: Piece) -> Piece:
@@ -421,28 +430,25 @@ class Unconstrained(Arranger):
 def evaluate_arranger(dataset: str, condition: str, arranger: str, split: str = "test",
                       limit: int | None = None, options: dict[str, Any] | None = None,
                       train_limit: int | None = None, horizon: float | None = None,
-                      hints: str | None = None) -> dict[str, Any]:
+                      hints: str | None = None, data: str | None = None) -> dict[str, Any]:
     """Evaluate a registry arranger on a split; returns the JSON-able result.  Corpora
     without one preset (madrigal, trecento) play each piece with its own ensemble
-    (``piece_preset``)."""
-    from livearranger.arrangers import make_arranger
+    (``piece_preset``); a collection (``COLLECTION_PRESET``) is read from ``data``."""
     from livearranger.presets import load_preset
 
+    if dataset in COLLECTION_PRESET:
+        return _evaluate_collection(dataset, condition, arranger, split, limit, options,
+                                    horizon, hints, data, train_limit)
+    if condition == "performed":
+        raise DatasetError(f"{dataset}: scores, not performances: the performed condition "
+                           f"needs one of {', '.join(PERFORMED)}")
     if dataset not in PRESET_OF:
         return _evaluate_ensembles(dataset, condition, arranger, split, limit, options,
                                    horizon, hints)
     preset = load_preset(PRESET_OF[dataset])
-    n = len(preset.parts)
     pieces = load_pieces(dataset, split, limit)
-    opts = dict(options or {})
-    base, _, variant = arranger.partition(":")
-    if base in ("zone", "most-common"):
-        train = load_pieces(dataset, "train", train_limit)
-        opts = {**arranger_options(base, train, n), **opts}
-    if variant == "free" and base in ("zone", "most-common"):
-        arr: Arranger = Unconstrained(preset, opts.get("boundaries"), opts.get("part", 0))
-    else:
-        arr = make_arranger(arranger, preset, **opts)
+    arr, opts = build_arranger(arranger, preset, options,
+                               lambda: load_pieces(dataset, "train", train_limit))
     out = {"dataset": dataset, "condition": condition, "arranger": arranger, "split": split,
            "pieces": len(pieces), "preset": preset.name, "parts": preset.part_names}
     out.update(evaluate_assign(pieces, condition, arr, horizon=horizon, hints=hints))
@@ -450,6 +456,87 @@ def evaluate_arranger(dataset: str, condition: str, arranger: str, split: str = 
         out["boundaries"] = list(opts["boundaries"])
     if "part" in opts:
         out["most_common_part"] = preset.part_names[opts["part"]]
+    if condition == "as-played":
+        out["humanize_seed"] = HUMANIZE_SEED
+    return out
+
+
+def build_arranger(arranger: str, preset: Preset, options: dict[str, Any] | None,
+                   train: Callable[[], list[Piece]]) -> tuple[Arranger, dict[str, Any]]:
+    """The arranger called ``arranger`` for ``preset``, with its options; the rules
+    fitted on data (zone, most-common) are fitted on ``train()``'s pieces, and their
+    ``:free`` variants ignore the preset's constraints (the paper's)."""
+    from livearranger.arrangers import make_arranger
+
+    opts = dict(options or {})
+    base, _, variant = arranger.partition(":")
+    if base in ("zone", "most-common"):
+        opts = {**arranger_options(base, train(), len(preset.parts)), **opts}
+    if variant == "free" and base in ("zone", "most-common"):
+        return Unconstrained(preset, opts.get("boundaries"), opts.get("part", 0)), opts
+    return make_arranger(arranger, preset, **opts), opts
+
+
+def collection_pieces(dataset: str, data: str | None, split: str,
+                      limit: int | None) -> list[Piece]:
+    """The pieces of collection ``dataset`` in the folder ``data`` (the collection's own
+    folder, or one that holds it under its name, as the shared data does)."""
+    from pathlib import Path
+
+    from livearranger.lab.collections import load_collection
+
+    if data is None:
+        raise DatasetError(f"{dataset} is read from a folder: give it with --data DIR")
+    root = Path(data)
+    if (root / dataset).is_dir():
+        root = root / dataset
+    if not root.is_dir():
+        raise DatasetError(f"{data}: no such folder")
+    return load_collection(dataset, root, split, limit)
+
+
+def _evaluate_collection(dataset: str, condition: str, arranger: str, split: str,
+                         limit: int | None, options: dict[str, Any] | None,
+                         horizon: float | None, hints: str | None,
+                         data: str | None, train_limit: int | None) -> dict[str, Any]:
+    from livearranger.arrangers import make_arranger
+    from livearranger.presets import load_preset
+
+    if (condition == "performed") != (dataset in PERFORMED):
+        raise DatasetError(f"{dataset}: the {condition} condition is for "
+                           + ("real performances (" + ", ".join(PERFORMED) + ")"
+                              if condition == "performed" else "scores: use performed"))
+    pieces = collection_pieces(dataset, data, split, limit)
+    name = COLLECTION_PRESET[dataset]
+    items: list[tuple[Piece, Arranger]] = []
+    left_out = 0
+    if name is None:
+        made: dict[Preset, Arranger] = {}
+        for piece in pieces:
+            own = ensemble_of(piece, dataset)
+            if own not in made:
+                made[own] = make_arranger(arranger, own, **dict(options or {}))
+            items.append((piece, made[own]))
+    else:
+        preset = load_preset(name)
+        arr, _opts = build_arranger(
+            arranger, preset, options,
+            lambda: [p for p in collection_pieces(dataset, data, "train", train_limit)
+                     if p.n_parts == len(preset.parts)])
+        for piece in pieces:
+            if piece.n_parts != len(preset.parts):
+                left_out += 1            # e.g. a five-voice work, for a four-part choir
+                continue
+            items.append((replace(piece, part_names=tuple(preset.part_names)), arr))
+    if not items:
+        raise DatasetError(f"{dataset}: no piece of the {split} split to evaluate")
+    out: dict[str, Any] = {
+        "dataset": dataset, "condition": condition, "arranger": arranger, "split": split,
+        "pieces": len(items), "left_out": left_out,
+        "preset": name or "each piece's own parts", "data": data}
+    widest = max((a.preset for _p, a in items), key=lambda s: len(s.parts))
+    out["parts"] = list(widest.part_names)
+    out.update(evaluate_pieces(items, condition, horizon=horizon, hints=hints))
     if condition == "as-played":
         out["humanize_seed"] = HUMANIZE_SEED
     return out
@@ -480,7 +567,10 @@ def _evaluate_ensembles(dataset: str, condition: str, arranger: str, split: str,
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     p = parser or argparse.ArgumentParser(prog="livearranger evaluate",
                                           description="Accuracy of an arranger on a corpus.")
-    p.add_argument("--dataset", choices=DATASETS, required=True)
+    p.add_argument("--dataset", choices=(*DATASETS, *COLLECTION_PRESET), required=True)
+    p.add_argument("--data", metavar="DIR", default=None,
+                   help="folder of a collection (nes, pop909, quartets, choral, "
+                   "asap-bach), laid out as the shared data")
     p.add_argument("--condition", choices=CONDITIONS, default="score")
     p.add_argument("--arranger", required=True,
                    help="most-common, zone, closest-pitch, top-bottom, voice-leading, model; "
@@ -530,7 +620,8 @@ def main(argv: list[str] | None = None) -> int:
         from livearranger.arrangers import ArrangerError
         horizon = check_horizon(args.horizon_ms / 1000.0)
         r = evaluate_arranger(args.dataset, args.condition, args.arranger, args.split,
-                              args.limit, opts, args.train_limit, horizon, args.hints)
+                              args.limit, opts, args.train_limit, horizon, args.hints,
+                              args.data)
     except (DatasetError, ArrangerError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -206,3 +206,50 @@ def test_entry_hints_raise_accuracy_through_the_engine_hint_path(pieces):
             assert got.onset[j] == got.final[j] == part
     with pytest.raises(ValueError, match="unknown hints"):
         ev.evaluate_assign(three, "score", arr, hints="all")
+
+
+SONG = [("MELODY", None, [(0, 1, 72, 100), (1, 1, 74, 101), (2, 1, 76, 99)]),
+        ("BRIDGE", None, [(0, 2, 67, 60), (2, 1, 65, 60)]),
+        ("PIANO", 0, [(0, 1, 48, 40), (0, 1, 55, 41), (1, 1, 60, 42), (2, 1, 53, 40)])]
+
+
+def test_a_collection_is_evaluated_from_a_data_folder_with_its_preset(tmp_path, monkeypatch,
+                                                                      capsys):
+    """``evaluate --dataset pop909 --data DIR``: DIR holds the collection as the shared
+    data does (or is its folder); the songs play with pop-trio, zone fitted on train."""
+    import json
+
+    from livearranger.lab.evaluate import main
+    from tests.lab.collections.make import write_midi
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    for split, name in (("train", "001"), ("train", "002"), ("valid", "701")):
+        write_midi(tmp_path / "data" / "pop909" / split / f"{name}.mid", SONG)
+    for data in (tmp_path / "data", tmp_path / "data" / "pop909"):
+        assert main(["--dataset", "pop909", "--data", str(data), "--split", "valid",
+                     "--condition", "as-played", "--arranger", "zone",
+                     "--horizon-ms", "30", "--json"]) == 0
+        got = json.loads(capsys.readouterr().out)
+        assert (got["preset"], got["parts"]) == ("pop-trio", ["melody", "bridge", "piano"])
+        assert got["pieces"] == 1 and got["notes"] == 9 and got["horizon_ms"] == 30.0
+    assert main(["--dataset", "pop909", "--data", str(tmp_path / "data"), "--split", "all",
+                 "--arranger", "closest-pitch", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["pieces"] == 3
+
+
+@pytest.mark.parametrize("argv,why", [
+    (["--dataset", "pop909"], "give it with --data DIR"),
+    (["--dataset", "pop909", "--data", "{tmp}/nowhere"], "no such folder"),
+    (["--dataset", "pop909", "--data", "{tmp}/data", "--condition", "performed"],
+     "real performances"),
+    (["--dataset", "bach", "--condition", "performed"], "not performances"),
+])
+def test_a_collection_that_cannot_be_evaluated_says_why_in_one_line(argv, why, tmp_path,
+                                                                    capsys):
+    from livearranger.lab.evaluate import main
+
+    (tmp_path / "data" / "pop909" / "valid").mkdir(parents=True)
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    assert main([*argv, "--split", "valid", "--arranger", "zone"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and why in err[0]
