@@ -59,7 +59,8 @@ from livearranger.presets import HintSpec, Preset
 from livearranger.router import Router
 from livearranger.state import PerformanceState
 
-CONDITIONS = ("score", "as-played", "performed")
+CONDITIONS = ("score", "as-played")          # a score, as written or as if played
+PERFORMED_CONDITION = "performed"            # a real performance, as it was played
 # the collections read from a data folder (``--data``), and the shipped preset each is
 # played with: its parts are the collection's (None: each piece its own ensemble)
 COLLECTION_PRESET: dict[str, str | None] = {
@@ -85,9 +86,10 @@ def performance(piece: Piece, condition: str, index: int = 0,
                      score_velocity(piece), piece.offset, piece.part, piece.mask)
     if condition == "as-played":
         return humanize(piece, seed + index)
-    if condition == "performed":      # a real performance: as it was played
+    if condition == PERFORMED_CONDITION:
         return piece
-    raise ValueError(f"unknown condition {condition!r} ({', '.join(CONDITIONS)})")
+    raise ValueError(f"unknown condition {condition!r} "
+                     f"({', '.join((*CONDITIONS, PERFORMED_CONDITION))})")
 
 
 def split_unisons(piece: Piece) -> Piece:
@@ -439,7 +441,7 @@ def evaluate_arranger(dataset: str, condition: str, arranger: str, split: str = 
     if dataset in COLLECTION_PRESET:
         return _evaluate_collection(dataset, condition, arranger, split, limit, options,
                                     horizon, hints, data, train_limit)
-    if condition == "performed":
+    if condition == PERFORMED_CONDITION:
         raise DatasetError(f"{dataset}: scores, not performances: the performed condition "
                            f"needs one of {', '.join(PERFORMED)}")
     if dataset not in PRESET_OF:
@@ -502,10 +504,10 @@ def _evaluate_collection(dataset: str, condition: str, arranger: str, split: str
     from livearranger.arrangers import make_arranger
     from livearranger.presets import load_preset
 
-    if (condition == "performed") != (dataset in PERFORMED):
+    if (condition == PERFORMED_CONDITION) != (dataset in PERFORMED):
         raise DatasetError(f"{dataset}: the {condition} condition is for "
                            + ("real performances (" + ", ".join(PERFORMED) + ")"
-                              if condition == "performed" else "scores: use performed"))
+                              if condition == PERFORMED_CONDITION else "scores: use performed"))
     pieces = collection_pieces(dataset, data, split, limit)
     name = COLLECTION_PRESET[dataset]
     items: list[tuple[Piece, Arranger]] = []
@@ -571,7 +573,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--data", metavar="DIR", default=None,
                    help="folder of a collection (nes, pop909, quartets, choral, "
                    "asap-bach), laid out as the shared data")
-    p.add_argument("--condition", choices=CONDITIONS, default="score")
+    p.add_argument("--condition", choices=(*CONDITIONS, PERFORMED_CONDITION), default="score")
     p.add_argument("--arranger", required=True,
                    help="most-common, zone, closest-pitch, top-bottom, voice-leading, model; "
                    "zone:free and most-common:free ignore the constraints (the paper's)")
