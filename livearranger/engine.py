@@ -84,7 +84,7 @@ class Engine(Observer):
         self.assign_time = LatencyRing()
         self.junk = 0               # messages that were no event at all
         self.dropped_note_ons = 0   # new notes dropped because input came faster than us
-        self._running = 0           # the input's running status (0: none)
+        self._status = 0            # the input's running status (0: none)
         # the engine thread runs at realtime priority (None: no thread started yet)
         self.realtime: bool | None = None
         self._overloaded = False
@@ -326,22 +326,22 @@ class Engine(Observer):
         first = data[0] if data else -1
         if isinstance(first, int) and first >= SYSTEM:
             if first < REALTIME:           # a system message ends running status
-                self._running = 0
+                self._status = 0
             if performer.clock.handle(data, t):
                 return                     # MIDI clock: tempo and beat, nothing to play
-        if isinstance(first, int) and 0 <= first < NOTE_OFF and self._running \
-                and continues(data, self._running):
+        if isinstance(first, int) and 0 <= first < NOTE_OFF and self._status \
+                and continues(data, self._status):
             # whole messages' data bytes alone: the status of the message before them,
             # as on a cable (JACK asks for whole messages; bridges and some programs
             # send running status across events all the same)
-            data = [self._running, *data]
+            data = [self._status, *data]
         event = parse(data, t, stamp)
         if event is not None:
-            self._running = data[0]
+            self._status = data[0]
             self._play(event)
             return
         # several messages in one, a SysEx with messages caught in it, or junk
-        self._running = running_status(data, self._running)
+        self._status = running_status(data, self._status)
         events = [e for m in split_messages(data) if (e := parse(m, t, stamp))]
         if not events:
             self.junk += 1
