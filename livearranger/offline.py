@@ -75,12 +75,14 @@ class ArrangeResult:
 
 
 def _engine(preset: Preset, arranger: Arranger | str, recorder: Recorder,
-            time_scale: float = 1.0, horizon_ms: float | None = None) -> Engine:
+            time_scale: float = 1.0, horizon_ms: float | None = None,
+            replay: bool = False, clock_ns: Callable[[], int] = time.perf_counter_ns
+            ) -> Engine:
     if isinstance(arranger, str):
         arranger = make_arranger(arranger, preset)
     ms = preset.horizon_ms if horizon_ms is None else horizon_ms
-    return Engine(preset, arranger, Router(preset, [recorder]), time_scale=time_scale,
-                  horizon=ms / 1000.0)
+    return Engine(preset, arranger, Router(preset, [recorder]), clock_ns,
+                  time_scale=time_scale, horizon=ms / 1000.0, replay=replay)
 
 
 def arrange_file(src: str | Path, dst: str | Path, preset: Preset,
@@ -102,10 +104,13 @@ def arrange_performance(performance: list[tuple[float, list[int]]], dst: str | P
                         preset: Preset, arranger: Arranger | str | None = None,
                         wav: str | Path | None = None, soundfont: str | None = None,
                         horizon_ms: float | None = None,
-                        progress: Callable[[float], None] | None = None) -> ArrangeResult:
+                        progress: Callable[[float], None] | None = None,
+                        clock_ns: Callable[[], int] = time.perf_counter_ns
+                        ) -> ArrangeResult:
     """Arrange ``performance`` ((seconds, raw bytes) of one keyboard, in time order, as
     ``read_performance`` gives) into the multitrack ``dst``: what ``arrange_file`` does
-    once the file is read (a take's keys are arranged again this way)."""
+    once the file is read (a take's keys are arranged again this way).  Every time
+    written is the performance's own; ``clock_ns`` times only the arranger's steps."""
     check_writable(dst, "arrangement")
     if not performance:
         raise OfflineError(f"{dst}: no notes to arrange")
@@ -113,7 +118,8 @@ def arrange_performance(performance: list[tuple[float, list[int]]], dst: str | P
         check_writable(wav, "audio")
         check_render_length(performance[-1][0], wav)
     recorder = Recorder(preset, dst)
-    engine = _engine(preset, arranger or preset.arranger, recorder, horizon_ms=horizon_ms)
+    engine = _engine(preset, arranger or preset.arranger, recorder, horizon_ms=horizon_ms,
+                     replay=True, clock_ns=clock_ns)
     total = len(performance)
     for i, (t, data) in enumerate(performance):
         if progress is not None and not i % PROGRESS_EVERY:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 import sys
@@ -11,7 +12,13 @@ import mido
 import numpy as np
 import pytest
 
-from livearranger.offline import OfflineError, demo_performance, read_performance
+from livearranger.offline import (
+    OfflineError,
+    arrange_performance,
+    demo_performance,
+    read_performance,
+)
+from livearranger.recorder import TICKS_PER_SECOND
 
 
 def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
@@ -215,6 +222,39 @@ def test_unwritable_output_is_refused_at_start(tmp_path, target):
     proc = run_cli("arrange", str(demo_performance()), "-o", str(tmp_path / "o.mid"),
                    "--wav", "/proc/y.wav", "--arranger", "closest-pitch")
     _one_line_error(proc, "/proc/y.wav", "cannot write")
+
+
+def _key_ticks(path) -> list[tuple[int, str, int]]:
+    """(tick, on/off, key) of every note message of every track of a .mid file."""
+    out = []
+    for track in mido.MidiFile(str(path)).tracks:
+        tick = 0
+        for m in track:
+            tick += m.time
+            if m.type in ("note_on", "note_off"):
+                out.append((tick, "on" if m.type == "note_on" and m.velocity else "off",
+                            m.note))
+    return sorted(out)
+
+
+def test_an_arrangement_keeps_every_time_under_a_slow_start_up(satb, tmp_path):
+    # chords whose keys arrive a few ticks apart (moved within the horizon), the first
+    # a second in; a clock 50 ms later at every reading: start-up and every step slower
+    # than the music, which must not move a single tick
+    performance, played = [], []
+    for c, chord in enumerate([(48, 55, 64, 72), (50, 57, 65, 74), (43, 59, 62, 67)]):
+        base = int(TICKS_PER_SECOND) * (c + 1)
+        for k, key in enumerate(reversed(chord)):          # top down: keys move
+            performance.append(((base + 5 * k) / TICKS_PER_SECOND, [0x90, key, 80]))
+            played.append((base + 5 * k, "on", key))
+        for key in chord:
+            performance.append(((base + 700) / TICKS_PER_SECOND, [0x80, key, 0]))
+            played.append((base + 700, "off", key))
+    slow = itertools.count(0, 50_000_000).__next__
+    result = arrange_performance(performance, tmp_path / "o.mid", satb, "closest-pitch",
+                                 horizon_ms=30, clock_ns=slow)
+    assert result.snapshot.moves                       # moves were made, and kept time
+    assert _key_ticks(tmp_path / "o.mid") == sorted(played)
 
 
 def test_a_failed_save_at_the_end_is_an_error(satb, tmp_path, monkeypatch):
