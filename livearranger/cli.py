@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TextIO
 from livearranger import __version__
 from livearranger.chords import check_horizon
 from livearranger.cli_args import build_parser
-from livearranger.errors import LiveArrangerError, one_line
+from livearranger.errors import LiveArrangerError, one_line, printable
 from livearranger.events import KIND_MASK, NOTE_ON
 from livearranger.presets import (
     MAX_HORIZON_MS,
@@ -52,8 +52,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from livearranger.offline import run_demo
 
     preset = load_preset(args.preset)
-    print(f"demo: BWV 66.6 played on one keyboard -> {preset.name} "
-          f"({', '.join(preset.part_names)}) at {args.speed:g}x", flush=True)
+    print(f"demo: BWV 66.6 played on one keyboard -> {printable(preset.name)} "
+          f"({printable(', '.join(preset.part_names))}) at {args.speed:g}x", flush=True)
     result = run_demo(args.out, preset, args.arranger, args.speed, args.soundfont,
                       horizon_ms=_horizon_ms(args))
     print_report(result.snapshot)
@@ -204,15 +204,15 @@ def cmd_play(args: argparse.Namespace) -> int:
     try:
         session.start()
         for warning in session.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+            print(f"warning: {printable(warning)}", file=sys.stderr)
         inp = session.input.name if session.input else "no input"
-        print(f"playing {session.preset.name} with {session.engine.arranger.describe()}: "
-              f"in {inp}; out {', '.join(session.output_names) or 'none'}"
-              + (f"; recording to {session.recording}" if session.recording else ""),
-              flush=True)
+        line = (f"playing {session.preset.name} with {session.engine.arranger.describe()}: "
+                f"in {inp}; out {', '.join(session.output_names) or 'none'}"
+                + (f"; recording to {session.recording}" if session.recording else ""))
+        print(printable(line), flush=True)
         while not stop.wait(0.5):
             for message in session.check():
-                print(message, file=sys.stderr, flush=True)
+                print(printable(message), file=sys.stderr, flush=True)
     finally:
         watchdog.start()               # however the loop ended (a signal, an error)
         session.stop()                 # panic, take saved: before anything is printed
@@ -264,10 +264,11 @@ def cmd_presets(args: argparse.Namespace) -> int:
     for name, path in list_presets():
         try:
             preset = load_preset(str(path))
-            parts = ", ".join(preset.part_names)
-            print(f"{name:<16} {preset.arranger:<14} {parts}  ({path})")
+            parts = printable(", ".join(preset.part_names))
+            print(f"{printable(name):<16} {preset.arranger:<14} {parts}  "
+                  f"({printable(str(path))})")
         except PresetError as exc:
-            print(f"{name:<16} BROKEN: {exc}")
+            print(f"{printable(name):<16} BROKEN: {one_line(exc)}")
     print(f"your own presets go in {user_preset_dir()}")
     return 0
 

@@ -52,7 +52,7 @@ from functools import cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from livearranger.errors import LiveArrangerError, one_line
+from livearranger.errors import LiveArrangerError, one_line, printable
 from livearranger.gm import family, program_number
 from livearranger.lab.datasets import (
     SPLIT_SEED,
@@ -450,8 +450,8 @@ def run(opt: Options, out: IO[str] | None = None, err: IO[str] | None = None) ->
     out = out or sys.stdout
     err = err or sys.stderr
 
-    def say(text: str) -> None:
-        print(text, file=out, flush=True)
+    def say(text: str) -> None:            # names of tracks and files, from files
+        print(printable(text), file=out, flush=True)
 
     preset = opt.preset
     if not (math.isfinite(opt.minutes) and opt.minutes > 0):
