@@ -20,7 +20,7 @@ from livearranger.errors import BadValue, LiveArrangerError
 from livearranger.events import CHANNEL_MASK, DRUM_CHANNEL, KIND_MASK, NOTE_ON, PROGRAM, parse
 from livearranger.files import FileProblem, check_writable, read_limited
 from livearranger.io.midifile import MAX_FILE_BYTES, MidiFileError, read_smf
-from livearranger.io.synth import check_render_length, render_wav
+from livearranger.io.synth import check_render_length, check_wav_name, render_wav
 from livearranger.presets import Preset
 from livearranger.recorder import Recorder
 from livearranger.router import Router
@@ -94,6 +94,7 @@ def arrange_file(src: str | Path, dst: str | Path, preset: Preset,
     ``progress(done)`` hears how far it is (0..1) every few thousand messages."""
     check_writable(dst, "arrangement")          # before any work: never "wrote" nothing
     if wav:
+        check_wav_name(wav)
         check_writable(wav, "audio")
     performance = read_performance(src)
     return arrange_performance(performance, dst, preset, arranger, wav, soundfont,
@@ -115,6 +116,7 @@ def arrange_performance(performance: list[tuple[float, list[int]]], dst: str | P
     if not performance:
         raise OfflineError(f"{dst}: no notes to arrange")
     if wav:
+        check_wav_name(wav)
         check_writable(wav, "audio")
         check_render_length(performance[-1][0], wav)
     recorder = Recorder(preset, dst)

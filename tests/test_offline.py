@@ -257,6 +257,14 @@ def test_an_arrangement_keeps_every_time_under_a_slow_start_up(satb, tmp_path):
     assert _key_ticks(tmp_path / "o.mid") == sorted(played)
 
 
+@pytest.mark.parametrize("name", ["x.mp3", "x", "x.wav.flac"])
+def test_audio_under_a_name_that_is_not_wav_is_refused_before_work(tmp_path, name):
+    proc = run_cli("arrange", str(demo_performance()), "-o", str(tmp_path / "o.mid"),
+                   "--wav", str(tmp_path / name), "--arranger", "closest-pitch")
+    _one_line_error(proc, str(tmp_path / name), "WAV only")
+    assert not list(tmp_path.iterdir())                  # nothing written, no o.mid
+
+
 def test_a_failed_save_at_the_end_is_an_error(satb, tmp_path, monkeypatch):
     import livearranger.offline as offline
 

@@ -180,6 +180,17 @@ MAX_RENDER_SECONDS = 2 * 3600.0   # the longest performance rendered to audio
 _BLOCK = 1 << 16                 # frames rendered at a time: memory stays bounded
 
 
+WAV_SUFFIX = ".wav"
+
+
+def check_wav_name(path: str | Path) -> None:
+    """SynthError when ``path`` is not named .wav: what is written there is WAV data, and
+    a player asking for x.mp3 would get WAV data under a name that says otherwise."""
+    if Path(path).suffix.lower() != WAV_SUFFIX:
+        raise SynthError(f"{path}: audio is written as WAV only: name the file "
+                         f"{Path(path).stem or 'audio'}{WAV_SUFFIX}")
+
+
 def check_render_length(seconds: float, path: str | Path) -> None:
     """SynthError when a performance of ``seconds`` is too long to render to ``path``."""
     if seconds > MAX_RENDER_SECONDS:
@@ -194,6 +205,7 @@ def render_wav(messages: Iterable[tuple[float, list[int]]], preset: Preset, path
     device, in blocks straight to the file (memory stays flat whatever the length,
     which is at most ``MAX_RENDER_SECONDS``).  Returns the length in seconds, the peak
     and the RMS (full scale = 1).  Raises SynthError naming the file."""
+    check_wav_name(path)
     timed = sorted(messages, key=lambda m: m[0])
     path = Path(path)
     if timed:
