@@ -20,7 +20,12 @@ from livearranger.errors import BadValue, LiveArrangerError
 from livearranger.events import CHANNEL_MASK, DRUM_CHANNEL, KIND_MASK, NOTE_ON, PROGRAM, parse
 from livearranger.files import FileProblem, check_writable, read_limited
 from livearranger.io.midifile import MAX_FILE_BYTES, MidiFileError, read_smf
-from livearranger.io.synth import check_render_length, check_wav_name, render_wav
+from livearranger.io.synth import (
+    check_render_length,
+    check_wav_name,
+    find_soundfont,
+    render_wav,
+)
 from livearranger.presets import Preset
 from livearranger.recorder import Recorder
 from livearranger.router import Router
@@ -119,6 +124,7 @@ def arrange_performance(performance: list[tuple[float, list[int]]], dst: str | P
         check_wav_name(wav)
         check_writable(wav, "audio")
         check_render_length(performance[-1][0], wav)
+        find_soundfont(soundfont)            # a soundfont it cannot use: before the work
     recorder = Recorder(preset, dst)
     engine = _engine(preset, arranger or preset.arranger, recorder, horizon_ms=horizon_ms,
                      replay=True, clock_ns=clock_ns)
@@ -156,6 +162,7 @@ def run_demo(out_dir: str | Path, preset: Preset, arranger: Arranger | str | Non
         raise BadValue("speed must be positive")
     out = Path(out_dir)
     check_writable(out / "demo.mid", "demo")
+    find_soundfont(soundfont)                # a soundfont it cannot use: before the work
     events = read_performance(performance or demo_performance())
     recorder = Recorder(preset, out / "demo.mid")
     engine = _engine(preset, arranger or preset.arranger, recorder, time_scale=speed,

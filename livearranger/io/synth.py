@@ -58,8 +58,9 @@ def find_soundfont(explicit: str | None = None) -> Path:
     for candidate in (explicit, os.environ.get("LIVEARRANGER_SOUNDFONT")):
         if candidate:
             path = Path(candidate).expanduser()
-            if not path.is_file():
+            if not path.exists():
                 raise SynthError(f"soundfont {candidate} does not exist")
+            check_soundfont(path)
             return path
     for place in SOUNDFONT_PLACES:
         path = Path(place).expanduser()
@@ -67,6 +68,23 @@ def find_soundfont(explicit: str | None = None) -> Path:
             return path
     raise SynthError("no General MIDI soundfont found: install one (Debian: apt install "
                      "fluid-soundfont-gm) or pass --soundfont FILE.sf2")
+
+
+SOUNDFONT_MAGIC = (b"RIFF", b"sfbk")   # a RIFF file of form "sfbk": SF2, and SF3
+
+
+def check_soundfont(path: Path) -> None:
+    """SynthError (one line naming ``path``) unless it is a regular file that begins as a
+    SoundFont does; FluidSynth would print several lines of its own for anything else."""
+    if not path.is_file():
+        raise SynthError(f"soundfont {path}: not a regular file")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError as exc:
+        raise SynthError(f"soundfont {path}: cannot read ({exc.strerror or exc})") from None
+    if (head[:4], head[8:12]) != SOUNDFONT_MAGIC:
+        raise SynthError(f"soundfont {path}: not a SoundFont (.sf2 or .sf3) file")
 
 
 def _fluidsynth() -> Any:
@@ -87,7 +105,8 @@ class Synth:
         self.soundfont = find_soundfont(str(soundfont) if soundfont else None)
         self.sample_rate = sample_rate
         self._fs = fs_mod.Synth(gain=gain, samplerate=float(sample_rate), **settings)
-        self._sfid = self._fs.sfload(str(self.soundfont))
+        with quiet_stderr():          # a damaged soundfont: our one line, not FluidSynth's
+            self._sfid = self._fs.sfload(str(self.soundfont))
         if self._sfid < 0:
             self._fs.delete()
             raise SynthError(f"{self.soundfont} is not a usable soundfont")
