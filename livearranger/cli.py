@@ -10,6 +10,7 @@ a bug: its traceback is shown, with a line asking to report it, and the exit sta
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -123,8 +124,14 @@ def _arrange_alternatives(args: argparse.Namespace, preset: Preset, rolls: list[
     if args.wav:
         raise CliError("--wav renders one arrangement; leave it out with --alternatives")
     temperature = 1.0 if args.temperature is None else args.temperature
+    if not math.isfinite(temperature):
+        raise CliError(f"--temperature must be a finite number above 0 to sample "
+                       f"alternatives, got {temperature:g}")
     top_k = args.top_k or 0
     seed = args.seed or 0
+    if seed < 0:
+        raise CliError(f"--seed must be 0 or more (the same seed, the same files), "
+                       f"got {seed}")
     check_alternatives(args.arranger or preset.arranger, args.alternatives, temperature,
                        top_k)
     alts = arrange_alternatives(args.input, args.output, preset, args.alternatives,
@@ -159,10 +166,19 @@ def _config(args: argparse.Namespace) -> SessionConfig:
         preset=args.preset, arranger=args.arranger, api=args.api,
         input=None if args.input == "none" else args.input, outputs=outputs,
         record=args.record, soundfont=args.soundfont, audio_driver=args.audio_driver,
-        temperature=args.temperature, provider=args.provider, horizon_ms=_horizon_ms(args),
+        temperature=_temperature(args.temperature), provider=args.provider,
+        horizon_ms=_horizon_ms(args),
         daw_mode=args.daw_mode, synth_mode=args.synth_mode, osc_port=_osc_port(args),
         osc_host=args.osc_host,
     )
+
+
+def _temperature(value: float) -> float:
+    """``--temperature`` of the live instrument checked: finite, 0 or more."""
+    if not (math.isfinite(value) and value >= 0):
+        raise CliError(f"--temperature must be a finite number, 0 or more (0: always the "
+                       f"model's best part), got {value:g}")
+    return value
 
 
 def _osc_port(args: argparse.Namespace) -> int:

@@ -137,6 +137,13 @@ def test_part_with_its_own_port_gets_only_its_notes(jack_server, tmp_path, user_
     (["recover", "lost.mid"], "lost.mid: nothing to recover"),
     (["arrange", "/dev/zero", "-o", "y.mid"], "/dev/zero: cannot read MIDI file: not a regular"),
     (["arrange", "/dev/null", "-o", "y.mid", "--preset", "/dev/null"], "/dev/null: cannot read"),
+    (["arrange", "x.mid", "-o", "y.mid", "--alternatives", "2", "--seed", "-1"],
+     "--seed must be 0 or more"),
+    (["arrange", "x.mid", "-o", "y.mid", "--alternatives", "2", "--temperature", "inf"],
+     "--temperature must be a finite number above 0 to sample alternatives, got inf"),
+    (["play", "--headless", "--temperature", "inf"],
+     "--temperature must be a finite number, 0 or more (0: always the model's best part)"),
+    (["play", "--headless", "--temperature", "nan"], "--temperature must be a finite number"),
 ])
 def test_errors_are_one_line_and_exit_2(args, text, tmp_path):
     from pathlib import Path
