@@ -151,6 +151,30 @@ def demo_performance() -> Path:
     return Path(__file__).resolve().parent / "data" / "demo.mid"
 
 
+class _KeyboardClock:
+    """The demo's clock (ns, as ``Engine`` reads one): it stands at 0 until the keyboard
+    plays, then runs from there.  The engine's start-up (a model loaded, a thread
+    started) is no part of the performance: counted, it would open the file with a
+    silence ``speed`` times as long as the start-up took."""
+
+    def __init__(self, clock_ns: Callable[[], int] = time.perf_counter_ns) -> None:
+        self._clock_ns = clock_ns
+        self._start: int | None = None
+
+    def start(self) -> None:
+        """The keyboard plays its first key now."""
+        self._start = self._clock_ns()
+
+    def __call__(self) -> int:
+        return 0 if self._start is None else self._clock_ns() - self._start
+
+
+# The demo is fed in real time, so every wall-clock delay (a thread switch, a busy
+# core) lands in the file ``speed`` times as long; beyond this a usual delay moves a
+# note by more than a chord's spread.
+MAX_DEMO_SPEED = 100.0
+
+
 def run_demo(out_dir: str | Path, preset: Preset, arranger: Arranger | str | None = None,
              speed: float = 1.0, soundfont: str | None = None,
              performance: str | Path | None = None, horizon_ms: float | None = None
@@ -158,21 +182,24 @@ def run_demo(out_dir: str | Path, preset: Preset, arranger: Arranger | str | Non
     """Play the built-in performance through the live engine thread at ``speed`` times
     real time; write ``out_dir``/demo.mid and demo.wav (at the written tempo, final
     parts).  ``horizon_ms`` overrides the preset's correction horizon."""
-    if speed <= 0:
-        raise BadValue("speed must be positive")
+    if not 0 < speed <= MAX_DEMO_SPEED:
+        raise BadValue(f"speed must be positive, at most {MAX_DEMO_SPEED:g} (the demo is "
+                       f"played in real time; faster, a moment's delay on this machine "
+                       f"would move its notes), got {speed:g}")
     out = Path(out_dir)
     check_writable(out / "demo.mid", "demo")
     find_soundfont(soundfont)                # a soundfont it cannot use: before the work
     events = read_performance(performance or demo_performance())
     recorder = Recorder(preset, out / "demo.mid")
+    clock = _KeyboardClock()
     engine = _engine(preset, arranger or preset.arranger, recorder, time_scale=speed,
-                     horizon_ms=horizon_ms)
+                     horizon_ms=horizon_ms, clock_ns=clock)
     engine.start()
 
     def play() -> None:
-        start = time.perf_counter()
+        clock.start()
         for t, data in events:
-            delay = start + t / speed - time.perf_counter()
+            delay = t / speed - clock() * 1e-9
             if delay > 0:
                 time.sleep(delay)
             engine.feed(data)          # what a MIDI callback does: stamp and enqueue
@@ -183,7 +210,10 @@ def run_demo(out_dir: str | Path, preset: Preset, arranger: Arranger | str | Non
     engine.call(engine.settle)         # the last chord need not wait for its deadline
     engine.wait_idle(5.0)
     snap = engine.snapshot()
-    engine.stop()
+    # the performance ends with its last message, not when the engine has stopped: the
+    # wall-clock time that takes would be a silence ``speed`` times as long
+    end = max((t for t, _m in recorder.timed_messages()), default=0.0)
+    engine.stop(time_s=end)
     if recorder.error:
         raise OfflineError(recorder.error)
     stats = render_wav(recorder.timed_messages(), preset, out / "demo.wav", soundfont)

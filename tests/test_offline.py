@@ -12,6 +12,7 @@ import mido
 import numpy as np
 import pytest
 
+from livearranger.errors import BadValue
 from livearranger.offline import (
     OfflineError,
     arrange_performance,
@@ -263,6 +264,33 @@ def test_audio_under_a_name_that_is_not_wav_is_refused_before_work(tmp_path, nam
                    "--wav", str(tmp_path / name), "--arranger", "closest-pitch")
     _one_line_error(proc, str(tmp_path / name), "WAV only")
     assert not list(tmp_path.iterdir())                  # nothing written, no o.mid
+
+
+def test_a_slow_start_up_is_no_silence_in_the_demo(satb, tmp_path, monkeypatch):
+    # the engine's thread starting half a second late, the demo played 10x: before,
+    # the file opened with 5 s of silence (and a demo at 2000x lasted minutes)
+    import time
+
+    import livearranger.offline as offline
+
+    start = offline.Engine.start
+
+    def slow_start(self) -> None:
+        time.sleep(0.5)
+        start(self)
+
+    monkeypatch.setattr(offline.Engine, "start", slow_start)
+    result = offline.run_demo(tmp_path, satb, "closest-pitch", speed=10)
+    written = read_performance(demo_performance())
+    first = min(t for t, m in written if m[0] & 0xF0 == 0x90 and m[2])
+    length = written[-1][0] - first
+    got = _key_ticks(tmp_path / "demo.mid")
+    first_on = min(tick for tick, kind, _key in got if kind == "on") / TICKS_PER_SECOND
+    assert abs(first_on - first) < 1.0                   # not the start-up, times ten
+    assert result.wav is not None
+    assert result.wav["seconds"] < first + length + 2.5  # the tail is 1.5 s
+    with pytest.raises(BadValue, match="at most 100"):
+        offline.run_demo(tmp_path, satb, "closest-pitch", speed=2000)
 
 
 def test_a_failed_save_at_the_end_is_an_error(satb, tmp_path, monkeypatch):
