@@ -162,6 +162,8 @@ def _config(args: argparse.Namespace) -> SessionConfig:
     from livearranger.session import SessionConfig
 
     outputs = [o.strip() for spec in args.out for o in spec.split(",") if o.strip()]
+    if args.record is not None and not args.record.strip():
+        raise CliError("--record needs a file name (--record FILE.mid); it was empty")
     return SessionConfig(
         preset=args.preset, arranger=args.arranger, api=args.api,
         input=None if args.input == "none" else args.input, outputs=outputs,

@@ -144,6 +144,8 @@ def test_part_with_its_own_port_gets_only_its_notes(jack_server, tmp_path, user_
     (["play", "--headless", "--temperature", "inf"],
      "--temperature must be a finite number, 0 or more (0: always the model's best part)"),
     (["play", "--headless", "--temperature", "nan"], "--temperature must be a finite number"),
+    (["play", "--headless", "--record", ""], "--record needs a file name"),
+    (["play", "--headless", "--record", " "], "--record needs a file name"),
 ])
 def test_errors_are_one_line_and_exit_2(args, text, tmp_path):
     from pathlib import Path
