@@ -529,7 +529,7 @@ def run(opt: Options, out: IO[str] | None = None, err: IO[str] | None = None) ->
     if result["best_epoch"] < 0 or not graph.is_file():
         raise TrainError(f"{graph}: no epoch finished, nothing to write")
     quantize(graph, graph)                    # int8 weights, as the shipped graphs
-    written = _write_preset(preset, name, graph, scan, opt.data)
+    written = _write_preset(preset, name, graph, len(train_files), len(held), opt.data)
     say(f"wrote {Path(result['weights'])}, {graph} (best epoch {result['best_epoch']}, "
         f"validation {result['best_valid']:.1f} %)")
     say(f"wrote preset {name}: {written}; play it: livearranger play --preset {name}")
@@ -570,9 +570,13 @@ def _check_folder(folder: Path, name: str) -> None:
         raise TrainError(str(exc)) from None
 
 
-def _write_preset(preset: Preset, name: str, graph: Path, scan: Scan, data: Path) -> Path:
-    note = " ".join(f"{preset.name} fine-tuned on {len(scan.usable)} files of "
-                    f"{data.resolve()}".split())[:2000]
+def _write_preset(preset: Preset, name: str, graph: Path, trained: int, held: int,
+                  data: Path) -> Path:
+    """The preset that plays the model ``graph``, saying what it learnt from: ``trained``
+    files of ``data``, ``held`` more held out for validation (not learnt from)."""
+    kept = f" ({held} more held out for validation)" if held else ""
+    note = " ".join(f"{preset.name} fine-tuned on {_count(trained, 'file')} of "
+                    f"{data.resolve()}{kept}".split())[:2000]
     mine = dataclasses.replace(preset, name=name, arranger="model",
                                model=str(graph.resolve()), description=note, path="")
     try:
