@@ -10,6 +10,7 @@ a bug: its traceback is shown, with a line asking to report it, and the exit sta
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, TextIO
 from livearranger import __version__
 from livearranger.chords import check_horizon
 from livearranger.cli_args import build_parser
-from livearranger.errors import LiveArrangerError, one_line
+from livearranger.errors import LiveArrangerError, one_line, printable
 from livearranger.events import KIND_MASK, NOTE_ON
 from livearranger.presets import (
     MAX_HORIZON_MS,
@@ -52,8 +53,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from livearranger.offline import run_demo
 
     preset = load_preset(args.preset)
-    print(f"demo: BWV 66.6 played on one keyboard -> {preset.name} "
-          f"({', '.join(preset.part_names)}) at {args.speed:g}x", flush=True)
+    print(f"demo: BWV 66.6 played on one keyboard -> {printable(preset.name)} "
+          f"({printable(', '.join(preset.part_names))}) at {args.speed:g}x", flush=True)
     result = run_demo(args.out, preset, args.arranger, args.speed, args.soundfont,
                       horizon_ms=_horizon_ms(args))
     print_report(result.snapshot)
@@ -123,8 +124,14 @@ def _arrange_alternatives(args: argparse.Namespace, preset: Preset, rolls: list[
     if args.wav:
         raise CliError("--wav renders one arrangement; leave it out with --alternatives")
     temperature = 1.0 if args.temperature is None else args.temperature
+    if not math.isfinite(temperature):
+        raise CliError(f"--temperature must be a finite number above 0 to sample "
+                       f"alternatives, got {temperature:g}")
     top_k = args.top_k or 0
     seed = args.seed or 0
+    if seed < 0:
+        raise CliError(f"--seed must be 0 or more (the same seed, the same files), "
+                       f"got {seed}")
     check_alternatives(args.arranger or preset.arranger, args.alternatives, temperature,
                        top_k)
     alts = arrange_alternatives(args.input, args.output, preset, args.alternatives,
@@ -155,14 +162,25 @@ def _config(args: argparse.Namespace) -> SessionConfig:
     from livearranger.session import SessionConfig
 
     outputs = [o.strip() for spec in args.out for o in spec.split(",") if o.strip()]
+    if args.record is not None and not args.record.strip():
+        raise CliError("--record needs a file name (--record FILE.mid); it was empty")
     return SessionConfig(
         preset=args.preset, arranger=args.arranger, api=args.api,
         input=None if args.input == "none" else args.input, outputs=outputs,
         record=args.record, soundfont=args.soundfont, audio_driver=args.audio_driver,
-        temperature=args.temperature, provider=args.provider, horizon_ms=_horizon_ms(args),
+        temperature=_temperature(args.temperature), provider=args.provider,
+        horizon_ms=_horizon_ms(args),
         daw_mode=args.daw_mode, synth_mode=args.synth_mode, osc_port=_osc_port(args),
         osc_host=args.osc_host,
     )
+
+
+def _temperature(value: float) -> float:
+    """``--temperature`` of the live instrument checked: finite, 0 or more."""
+    if not (math.isfinite(value) and value >= 0):
+        raise CliError(f"--temperature must be a finite number, 0 or more (0: always the "
+                       f"model's best part), got {value:g}")
+    return value
 
 
 def _osc_port(args: argparse.Namespace) -> int:
@@ -204,15 +222,15 @@ def cmd_play(args: argparse.Namespace) -> int:
     try:
         session.start()
         for warning in session.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+            print(f"warning: {printable(warning)}", file=sys.stderr)
         inp = session.input.name if session.input else "no input"
-        print(f"playing {session.preset.name} with {session.engine.arranger.describe()}: "
-              f"in {inp}; out {', '.join(session.output_names) or 'none'}"
-              + (f"; recording to {session.recording}" if session.recording else ""),
-              flush=True)
+        line = (f"playing {session.preset.name} with {session.engine.arranger.describe()}: "
+                f"in {inp}; out {', '.join(session.output_names) or 'none'}"
+                + (f"; recording to {session.recording}" if session.recording else ""))
+        print(printable(line), flush=True)
         while not stop.wait(0.5):
             for message in session.check():
-                print(message, file=sys.stderr, flush=True)
+                print(printable(message), file=sys.stderr, flush=True)
     finally:
         watchdog.start()               # however the loop ended (a signal, an error)
         session.stop()                 # panic, take saved: before anything is printed
@@ -264,10 +282,11 @@ def cmd_presets(args: argparse.Namespace) -> int:
     for name, path in list_presets():
         try:
             preset = load_preset(str(path))
-            parts = ", ".join(preset.part_names)
-            print(f"{name:<16} {preset.arranger:<14} {parts}  ({path})")
+            parts = printable(", ".join(preset.part_names))
+            print(f"{printable(name):<16} {preset.arranger:<14} {parts}  "
+                  f"({printable(str(path))})")
         except PresetError as exc:
-            print(f"{name:<16} BROKEN: {exc}")
+            print(f"{printable(name):<16} BROKEN: {one_line(exc)}")
     print(f"your own presets go in {user_preset_dir()}")
     return 0
 

@@ -38,7 +38,7 @@ from livearranger.events import (
     running_status,
     split_messages,
 )
-from livearranger.performer import Observer, Performer
+from livearranger.performer import Observer, Performer, no_clock
 from livearranger.presets import Preset
 from livearranger.priority import raise_thread_priority
 from livearranger.router import Router
@@ -67,12 +67,16 @@ class Engine(Observer):
     time, in seconds, counts from the engine's creation for live input, multiplied by
     ``time_scale`` (a demo played N times faster than written records at written time).
     ``horizon``: seconds after a chord's first key in which its keys' parts may still be
-    corrected (None or 0: never).
+    corrected (None or 0: never).  ``replay``: the events are a replay of timed ones
+    (offline): performance time is theirs alone (what the engine sends itself, the
+    set-up's program changes included, is stamped with the latest event's time) and
+    ``clock_ns`` times only the arranger's steps.
     """
 
     def __init__(self, preset: Preset, arranger: Arranger, router: Router,
                  clock_ns: Callable[[], int] = time.perf_counter_ns,
-                 time_scale: float = 1.0, horizon: float | None = None) -> None:
+                 time_scale: float = 1.0, horizon: float | None = None,
+                 replay: bool = False) -> None:
         self._clock_ns = clock_ns
         self._t0 = clock_ns()
         self._ns_to_s = 1e-9 * time_scale
@@ -91,8 +95,8 @@ class Engine(Observer):
         # one log for the engine and each router it plays through, in order
         self.errors = ErrorLog()
         router.errors = self.errors
-        self.performer = Performer(preset, arranger, router, horizon, self.now,
-                                   self._error)
+        self.performer = Performer(preset, arranger, router, horizon,
+                                   no_clock if replay else self.now, self._error)
         self.performer.observers.append(self)
         self._install(arranger, router)
 

@@ -25,9 +25,22 @@ class BadValue(LiveArrangerError, ValueError):
     cannot be used; a ValueError too, for the callers that check values as such."""
 
 
+def printable(text: str) -> str:
+    """``text`` safe to print on a terminal: every character that is not printable (an
+    escape sequence's ESC, a bell, a line break, a bidi override) shown as its Python
+    escape (``\\x1b``).  Names come from files (presets, MIDI tracks, journals,
+    models) that anyone may have written: printed raw they could recolour, clear or
+    rewrite the player's terminal."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+
+
 def one_line(exc: BaseException, limit: int = MAX_LINE) -> str:
     """``exc`` as one readable line, no traceback: the first line of its message, at
-    most ``limit`` characters.
+    most ``limit`` characters, every character that is not printable escaped
+    (``printable``).
 
     Our own errors name their file in their message, the OS's add theirs to it
     (``[Errno 2] No such file or directory: 'x.mid'``), and a ValueError's message says
@@ -35,7 +48,7 @@ def one_line(exc: BaseException, limit: int = MAX_LINE) -> str:
     is prefixed with its type, since its message alone may not say what went wrong
     (``KeyError: 'x'``)."""
     lines = str(exc).strip().splitlines()
-    text = " ".join(lines[0].split()) if lines else ""
+    text = printable(" ".join(lines[0].split())) if lines else ""
     if not isinstance(exc, LiveArrangerError | OSError | ValueError):
         text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     text = text or type(exc).__name__

@@ -50,7 +50,8 @@ class Observer:
         """``note``'s key also sounds on ``part`` (a unison)."""
 
 
-def _no_clock() -> float:
+def no_clock() -> float:
+    """A performance clock that stays at 0: times are the events' own (offline)."""
     return 0.0
 
 
@@ -63,7 +64,7 @@ class Performer:
     """
 
     def __init__(self, preset: Preset, arranger: Arranger, router: Router,
-                 horizon: float | None = None, now: Callable[[], float] = _no_clock,
+                 horizon: float | None = None, now: Callable[[], float] = no_clock,
                  report: Callable[[str], None] | None = None) -> None:
         self._now = now
         self._report = report

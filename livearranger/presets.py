@@ -285,7 +285,7 @@ def load_preset_file(path: str | Path) -> Preset:
     ``MAX_PRESET_BYTES``; TOML is data only: nothing in it runs)."""
     path = Path(path)
     try:
-        text = read_limited(path, MAX_PRESET_BYTES, "preset").decode("utf-8")
+        text = read_limited(path, MAX_PRESET_BYTES, "preset").decode("utf-8-sig")
     except FileProblem as exc:
         raise PresetError(str(exc)) from None
     except UnicodeDecodeError:

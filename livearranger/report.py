@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from livearranger.errors import printable
 from livearranger.stats import Snapshot
 
 
@@ -13,11 +14,13 @@ def _fmt_ms(d: dict[str, float]) -> str:
 
 
 def print_report(snap: Snapshot, file: TextIO = sys.stdout) -> None:
-    """Per-part note counts and the engine's latency figures."""
-    width = max(len(n) for n in snap.part_names)
-    print(f"preset {snap.preset}, arranger {snap.arranger}: {snap.notes_in} notes in",
-          file=file)
-    for name, count in zip(snap.part_names, snap.counts, strict=True):
+    """Per-part note counts and the engine's latency figures (names from files as
+    ``printable`` shows them)."""
+    names = [printable(n) for n in snap.part_names]
+    width = max(len(n) for n in names)
+    print(f"preset {printable(snap.preset)}, arranger {printable(snap.arranger)}: "
+          f"{snap.notes_in} notes in", file=file)
+    for name, count in zip(names, snap.counts, strict=True):
         print(f"  {name:<{width}}  {count:5d} notes", file=file)
     if snap.horizon_ms:
         print(f"correction horizon {snap.horizon_ms:g} ms: every key sounds at once; "
@@ -43,11 +46,11 @@ def print_report(snap: Snapshot, file: TextIO = sys.stdout) -> None:
               "README, 'Realtime priority'); under load, bursts may drop new notes",
               file=file)
     for notice in snap.notices:
-        print(f"note: {notice}", file=file)
+        print(f"note: {printable(notice)}", file=file)
     if snap.tempo_bpm is not None:
         print(f"MIDI clock in: {snap.tempo_bpm:.1f} bpm", file=file)
     hidden = snap.errors_total - len(snap.errors)
     if hidden > 0:                     # the snapshot carries the latest errors only
         print(f"warning: {hidden} earlier errors not shown", file=file)
     for err in snap.errors:
-        print(f"warning: {err}", file=file)
+        print(f"warning: {printable(err)}", file=file)

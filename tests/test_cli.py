@@ -45,6 +45,32 @@ def test_presets_lists_shipped_and_user(user_presets, capsys, tmp_path):
     assert user_presets in out
 
 
+ANSI = "\x1b[2J\x1b[31m"      # clear the screen, then red: a name's hidden payload
+ANSI_TOML = ANSI.replace("\x1b", "\\u001b")   # as TOML writes it
+
+
+def test_names_from_files_never_reach_the_terminal_raw(user_presets, tmp_path, capsys):
+    from pathlib import Path
+
+    from livearranger.offline import demo_performance
+
+    Path(user_presets).mkdir(parents=True)
+    preset = Path(user_presets) / "evil.toml"
+    preset.write_text(
+        f'name = "evil{ANSI_TOML}"\n[[parts]]\nname = "hi{ANSI_TOML}"\nprogram = "Flute"\n'
+        'channel = 1\nrange = [60, 127]\n[[parts]]\nname = "lo"\nprogram = "Cello"\n'
+        'channel = 2\n')
+    (Path(user_presets) / f"bad{ANSI}.toml").write_text("parts = 3\n")
+    assert main(["presets"]) == 0
+    assert main(["arrange", str(demo_performance()), "-o", str(tmp_path / "o.mid"),
+                 "--preset", str(preset), "--arranger", "zone"]) == 0
+    assert main(["demo", "--out", f"/proc/d{ANSI}", "--preset", str(preset)]) == 2
+    out, err = capsys.readouterr()
+    assert "evil\\x1b[2J" in out and "hi\\x1b[2J" in out and "bad\\x1b[2J" in out
+    assert "/proc/d\\x1b[2J" in err
+    assert "\x1b" not in out and "\x1b" not in err
+
+
 def test_part_with_its_own_port_gets_only_its_notes(jack_server, tmp_path, user_presets):
     import time
 
@@ -111,6 +137,15 @@ def test_part_with_its_own_port_gets_only_its_notes(jack_server, tmp_path, user_
     (["recover", "lost.mid"], "lost.mid: nothing to recover"),
     (["arrange", "/dev/zero", "-o", "y.mid"], "/dev/zero: cannot read MIDI file: not a regular"),
     (["arrange", "/dev/null", "-o", "y.mid", "--preset", "/dev/null"], "/dev/null: cannot read"),
+    (["arrange", "x.mid", "-o", "y.mid", "--alternatives", "2", "--seed", "-1"],
+     "--seed must be 0 or more"),
+    (["arrange", "x.mid", "-o", "y.mid", "--alternatives", "2", "--temperature", "inf"],
+     "--temperature must be a finite number above 0 to sample alternatives, got inf"),
+    (["play", "--headless", "--temperature", "inf"],
+     "--temperature must be a finite number, 0 or more (0: always the model's best part)"),
+    (["play", "--headless", "--temperature", "nan"], "--temperature must be a finite number"),
+    (["play", "--headless", "--record", ""], "--record needs a file name"),
+    (["play", "--headless", "--record", " "], "--record needs a file name"),
 ])
 def test_errors_are_one_line_and_exit_2(args, text, tmp_path):
     from pathlib import Path

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from livearranger.errors import BadValue, ErrorLog, LiveArrangerError, one_line
+from livearranger.errors import BadValue, ErrorLog, LiveArrangerError, one_line, printable
 
 
 def test_our_errors_read_as_their_message_on_one_line() -> None:
@@ -26,6 +26,15 @@ def test_an_os_error_names_its_file() -> None:
     with pytest.raises(OSError) as caught:
         open("/nonexistent/take.mid")                       # noqa: SIM115
     assert one_line(caught.value).count("/nonexistent/take.mid") == 1
+
+
+def test_control_characters_from_a_file_are_shown_not_obeyed() -> None:
+    hostile = "alto\x1b[2J\x1b]0;owned\x07\u202eevil\x9b"
+    shown = printable(hostile)
+    assert shown.isprintable()
+    assert shown == "alto\\x1b[2J\\x1b]0;owned\\x07\\u202eevil\\x9b"   # readable
+    assert printable("Sopran, Alt") == "Sopran, Alt"             # names as they are
+    assert one_line(LiveArrangerError(f"{hostile}.mid: cannot read")).isprintable()
 
 
 def test_a_long_message_is_cut() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 import sys
@@ -11,7 +12,14 @@ import mido
 import numpy as np
 import pytest
 
-from livearranger.offline import OfflineError, demo_performance, read_performance
+from livearranger.errors import BadValue
+from livearranger.offline import (
+    OfflineError,
+    arrange_performance,
+    demo_performance,
+    read_performance,
+)
+from livearranger.recorder import TICKS_PER_SECOND
 
 
 def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
@@ -215,6 +223,74 @@ def test_unwritable_output_is_refused_at_start(tmp_path, target):
     proc = run_cli("arrange", str(demo_performance()), "-o", str(tmp_path / "o.mid"),
                    "--wav", "/proc/y.wav", "--arranger", "closest-pitch")
     _one_line_error(proc, "/proc/y.wav", "cannot write")
+
+
+def _key_ticks(path) -> list[tuple[int, str, int]]:
+    """(tick, on/off, key) of every note message of every track of a .mid file."""
+    out = []
+    for track in mido.MidiFile(str(path)).tracks:
+        tick = 0
+        for m in track:
+            tick += m.time
+            if m.type in ("note_on", "note_off"):
+                out.append((tick, "on" if m.type == "note_on" and m.velocity else "off",
+                            m.note))
+    return sorted(out)
+
+
+def test_an_arrangement_keeps_every_time_under_a_slow_start_up(satb, tmp_path):
+    # chords whose keys arrive a few ticks apart (moved within the horizon), the first
+    # a second in; a clock 50 ms later at every reading: start-up and every step slower
+    # than the music, which must not move a single tick
+    performance, played = [], []
+    for c, chord in enumerate([(48, 55, 64, 72), (50, 57, 65, 74), (43, 59, 62, 67)]):
+        base = int(TICKS_PER_SECOND) * (c + 1)
+        for k, key in enumerate(reversed(chord)):          # top down: keys move
+            performance.append(((base + 5 * k) / TICKS_PER_SECOND, [0x90, key, 80]))
+            played.append((base + 5 * k, "on", key))
+        for key in chord:
+            performance.append(((base + 700) / TICKS_PER_SECOND, [0x80, key, 0]))
+            played.append((base + 700, "off", key))
+    slow = itertools.count(0, 50_000_000).__next__
+    result = arrange_performance(performance, tmp_path / "o.mid", satb, "closest-pitch",
+                                 horizon_ms=30, clock_ns=slow)
+    assert result.snapshot.moves                       # moves were made, and kept time
+    assert _key_ticks(tmp_path / "o.mid") == sorted(played)
+
+
+@pytest.mark.parametrize("name", ["x.mp3", "x", "x.wav.flac"])
+def test_audio_under_a_name_that_is_not_wav_is_refused_before_work(tmp_path, name):
+    proc = run_cli("arrange", str(demo_performance()), "-o", str(tmp_path / "o.mid"),
+                   "--wav", str(tmp_path / name), "--arranger", "closest-pitch")
+    _one_line_error(proc, str(tmp_path / name), "WAV only")
+    assert not list(tmp_path.iterdir())                  # nothing written, no o.mid
+
+
+def test_a_slow_start_up_is_no_silence_in_the_demo(satb, tmp_path, monkeypatch):
+    # the engine's thread starting half a second late, the demo played 10x: before,
+    # the file opened with 5 s of silence (and a demo at 2000x lasted minutes)
+    import time
+
+    import livearranger.offline as offline
+
+    start = offline.Engine.start
+
+    def slow_start(self) -> None:
+        time.sleep(0.5)
+        start(self)
+
+    monkeypatch.setattr(offline.Engine, "start", slow_start)
+    result = offline.run_demo(tmp_path, satb, "closest-pitch", speed=10)
+    written = read_performance(demo_performance())
+    first = min(t for t, m in written if m[0] & 0xF0 == 0x90 and m[2])
+    length = written[-1][0] - first
+    got = _key_ticks(tmp_path / "demo.mid")
+    first_on = min(tick for tick, kind, _key in got if kind == "on") / TICKS_PER_SECOND
+    assert abs(first_on - first) < 1.0                   # not the start-up, times ten
+    assert result.wav is not None
+    assert result.wav["seconds"] < first + length + 2.5  # the tail is 1.5 s
+    with pytest.raises(BadValue, match="at most 100"):
+        offline.run_demo(tmp_path, satb, "closest-pitch", speed=2000)
 
 
 def test_a_failed_save_at_the_end_is_an_error(satb, tmp_path, monkeypatch):

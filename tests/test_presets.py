@@ -120,6 +120,16 @@ def test_user_preset_overrides_shipped_one(user_presets, preset):
     assert load_preset("satb").description == "mine"
 
 
+def test_a_preset_saved_with_a_byte_order_mark_loads(tmp_path):
+    # editors on Windows write UTF-8 files with a BOM; TOML itself has none
+    text = 'name = "bom"\n[[parts]]\n' + GOOD_PART
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    plain = _write(tmp_path, text)
+    assert load_preset_file(path) == load_preset_file(plain)
+    assert load_preset_file(path).name == "bom"
+
+
 def test_deeply_nested_toml_is_one_line(tmp_path):
     path = _write(tmp_path, "x = " + "[" * 5000 + "]" * 5000 + "\n")
     with pytest.raises(PresetError, match="nested too deeply") as err:

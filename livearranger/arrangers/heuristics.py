@@ -106,15 +106,31 @@ class TopBottomArranger(Arranger):
         return min(options, key=lambda i: (abs(i - want), i))
 
 
+# The part most common in the training data of each preset trained on a corpus of its
+# own, as evaluation fits it (``livearranger.lab.evaluate.most_common_part`` over the
+# train split; the most-common rows of docs/results.json play it).  Kept here because
+# the runtime has no corpus to count.
+TRAINED_PART: dict[str, str] = {"satb": "bass", "string-quartet": "violin1"}
+
+
+def trained_part(preset: Preset) -> int:
+    """The part most common in ``preset``'s training data; the top part for a preset
+    trained on no corpus of its own (or one whose parts are not the trained ones)."""
+    names = preset.part_names
+    name = TRAINED_PART.get(preset.name, names[0])
+    return names.index(name) if name in names else 0
+
+
 class MostCommonArranger(Arranger):
-    """Every note to one part (the most common part of the training data) where the
-    constraints allow it, else the nearest allowed part; a baseline."""
+    """Every note to one part where the constraints allow it, else the nearest allowed
+    part; a baseline.  ``part``: that part (default: the one most common in the preset's
+    training data, ``trained_part``)."""
 
     name = "most-common"
 
-    def __init__(self, preset: Preset, part: int = 0) -> None:
+    def __init__(self, preset: Preset, part: int | None = None) -> None:
         super().__init__(preset)
-        self.part = part
+        self.part = trained_part(preset) if part is None else part
 
     def assign(self, note: NoteEvent, state: PerformanceState) -> int:
         options = self.constraints.candidates(note.pitch, state)

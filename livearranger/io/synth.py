@@ -58,8 +58,9 @@ def find_soundfont(explicit: str | None = None) -> Path:
     for candidate in (explicit, os.environ.get("LIVEARRANGER_SOUNDFONT")):
         if candidate:
             path = Path(candidate).expanduser()
-            if not path.is_file():
+            if not path.exists():
                 raise SynthError(f"soundfont {candidate} does not exist")
+            check_soundfont(path)
             return path
     for place in SOUNDFONT_PLACES:
         path = Path(place).expanduser()
@@ -67,6 +68,23 @@ def find_soundfont(explicit: str | None = None) -> Path:
             return path
     raise SynthError("no General MIDI soundfont found: install one (Debian: apt install "
                      "fluid-soundfont-gm) or pass --soundfont FILE.sf2")
+
+
+SOUNDFONT_MAGIC = (b"RIFF", b"sfbk")   # a RIFF file of form "sfbk": SF2, and SF3
+
+
+def check_soundfont(path: Path) -> None:
+    """SynthError (one line naming ``path``) unless it is a regular file that begins as a
+    SoundFont does; FluidSynth would print several lines of its own for anything else."""
+    if not path.is_file():
+        raise SynthError(f"soundfont {path}: not a regular file")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError as exc:
+        raise SynthError(f"soundfont {path}: cannot read ({exc.strerror or exc})") from None
+    if (head[:4], head[8:12]) != SOUNDFONT_MAGIC:
+        raise SynthError(f"soundfont {path}: not a SoundFont (.sf2 or .sf3) file")
 
 
 def _fluidsynth() -> Any:
@@ -87,7 +105,8 @@ class Synth:
         self.soundfont = find_soundfont(str(soundfont) if soundfont else None)
         self.sample_rate = sample_rate
         self._fs = fs_mod.Synth(gain=gain, samplerate=float(sample_rate), **settings)
-        self._sfid = self._fs.sfload(str(self.soundfont))
+        with quiet_stderr():          # a damaged soundfont: our one line, not FluidSynth's
+            self._sfid = self._fs.sfload(str(self.soundfont))
         if self._sfid < 0:
             self._fs.delete()
             raise SynthError(f"{self.soundfont} is not a usable soundfont")
@@ -180,6 +199,17 @@ MAX_RENDER_SECONDS = 2 * 3600.0   # the longest performance rendered to audio
 _BLOCK = 1 << 16                 # frames rendered at a time: memory stays bounded
 
 
+WAV_SUFFIX = ".wav"
+
+
+def check_wav_name(path: str | Path) -> None:
+    """SynthError when ``path`` is not named .wav: what is written there is WAV data, and
+    a player asking for x.mp3 would get WAV data under a name that says otherwise."""
+    if Path(path).suffix.lower() != WAV_SUFFIX:
+        raise SynthError(f"{path}: audio is written as WAV only: name the file "
+                         f"{Path(path).stem or 'audio'}{WAV_SUFFIX}")
+
+
 def check_render_length(seconds: float, path: str | Path) -> None:
     """SynthError when a performance of ``seconds`` is too long to render to ``path``."""
     if seconds > MAX_RENDER_SECONDS:
@@ -194,6 +224,7 @@ def render_wav(messages: Iterable[tuple[float, list[int]]], preset: Preset, path
     device, in blocks straight to the file (memory stays flat whatever the length,
     which is at most ``MAX_RENDER_SECONDS``).  Returns the length in seconds, the peak
     and the RMS (full scale = 1).  Raises SynthError naming the file."""
+    check_wav_name(path)
     timed = sorted(messages, key=lambda m: m[0])
     path = Path(path)
     if timed:

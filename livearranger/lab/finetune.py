@@ -52,7 +52,7 @@ from functools import cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from livearranger.errors import LiveArrangerError, one_line
+from livearranger.errors import LiveArrangerError, one_line, printable
 from livearranger.gm import family, program_number
 from livearranger.lab.datasets import (
     SPLIT_SEED,
@@ -450,8 +450,8 @@ def run(opt: Options, out: IO[str] | None = None, err: IO[str] | None = None) ->
     out = out or sys.stdout
     err = err or sys.stderr
 
-    def say(text: str) -> None:
-        print(text, file=out, flush=True)
+    def say(text: str) -> None:            # names of tracks and files, from files
+        print(printable(text), file=out, flush=True)
 
     preset = opt.preset
     if not (math.isfinite(opt.minutes) and opt.minutes > 0):
@@ -529,7 +529,7 @@ def run(opt: Options, out: IO[str] | None = None, err: IO[str] | None = None) ->
     if result["best_epoch"] < 0 or not graph.is_file():
         raise TrainError(f"{graph}: no epoch finished, nothing to write")
     quantize(graph, graph)                    # int8 weights, as the shipped graphs
-    written = _write_preset(preset, name, graph, scan, opt.data)
+    written = _write_preset(preset, name, graph, len(train_files), len(held), opt.data)
     say(f"wrote {Path(result['weights'])}, {graph} (best epoch {result['best_epoch']}, "
         f"validation {result['best_valid']:.1f} %)")
     say(f"wrote preset {name}: {written}; play it: livearranger play --preset {name}")
@@ -570,9 +570,13 @@ def _check_folder(folder: Path, name: str) -> None:
         raise TrainError(str(exc)) from None
 
 
-def _write_preset(preset: Preset, name: str, graph: Path, scan: Scan, data: Path) -> Path:
-    note = " ".join(f"{preset.name} fine-tuned on {len(scan.usable)} files of "
-                    f"{data.resolve()}".split())[:2000]
+def _write_preset(preset: Preset, name: str, graph: Path, trained: int, held: int,
+                  data: Path) -> Path:
+    """The preset that plays the model ``graph``, saying what it learnt from: ``trained``
+    files of ``data``, ``held`` more held out for validation (not learnt from)."""
+    kept = f" ({held} more held out for validation)" if held else ""
+    note = " ".join(f"{preset.name} fine-tuned on {_count(trained, 'file')} of "
+                    f"{data.resolve()}{kept}".split())[:2000]
     mine = dataclasses.replace(preset, name=name, arranger="model",
                                model=str(graph.resolve()), description=note, path="")
     try:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from livearranger.arrangers import make_arranger
 from livearranger.arrangers.heuristics import (
     ClosestPitchArranger,
     MostCommonArranger,
@@ -14,6 +18,8 @@ from livearranger.arrangers.heuristics import (
 )
 from livearranger.events import Kind, NoteEvent
 from livearranger.state import PerformanceState
+
+RESULTS = Path(__file__).resolve().parents[2] / "docs" / "results.json"
 
 
 def _on(pitch: int, time: float = 0.0) -> NoteEvent:
@@ -59,6 +65,32 @@ def test_top_bottom_gives_the_highest_key_the_top_and_the_lowest_the_bottom(satb
     assert _play(arr, state, 67) == 0                 # above every key down
     assert _play(arr, state, 60) == 2                 # between: the nearest inner part
     assert _play(arr, state, 45) == 3                 # below all: the bottom, though busy
+
+
+@pytest.mark.parametrize("name, dataset", [("satb", "bach"),
+                                           ("string-quartet", "string-quartet")])
+def test_most_common_plays_the_part_its_training_data_has_most(preset, name, dataset):
+    # evaluation fits the part on the train split; its unconstrained rows (generated in
+    # docs/results.json) put every key there: the live arranger must play that part
+    rows = json.loads(RESULTS.read_text())["rows"]
+    fitted = {row["parts"][row["recall"].index(100.0)] for row in rows
+              if row["dataset"] == dataset and row["arranger"] == "most-common:free"}
+    assert len(fitted) == 1
+    ensemble = preset(name)
+    low = max(p.low for p in ensemble.parts)
+    high = min(p.high for p in ensemble.parts)
+    assert low <= high                                # a key every part may take
+    arr = make_arranger("most-common", ensemble)
+    for pitch in range(low, high + 1):
+        part = arr.assign(_on(pitch), PerformanceState(len(ensemble.parts)))
+        assert {ensemble.part_names[part]} == fitted
+
+
+def test_most_common_without_training_data_plays_the_top_part(preset):
+    band = preset("pop-band")
+    arr, state = make_arranger("most-common", band), PerformanceState(len(band.parts))
+    top = band.parts[0]
+    assert arr.assign(_on((top.low + top.high) // 2), state) == 0
 
 
 def test_most_common_sends_everything_to_one_part_where_it_may(satb):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 import wave
 from pathlib import Path
 
@@ -9,6 +12,7 @@ import numpy as np
 import pytest
 
 from livearranger.io.synth import Synth, SynthError, find_soundfont, render_wav
+from livearranger.offline import demo_performance
 
 
 @pytest.mark.parametrize("name", ["satb", "string-quartet", "pop-band", "chiptune"])
@@ -50,8 +54,29 @@ def test_missing_soundfont_is_a_clear_error(satb, tmp_path):
         find_soundfont(str(tmp_path / "none.sf2"))
     bogus = tmp_path / "bogus.sf2"
     bogus.write_bytes(b"not a soundfont")
-    with pytest.raises(SynthError, match="not a usable soundfont"):
+    with pytest.raises(SynthError, match="bogus.sf2: not a SoundFont"):
         Synth(satb, bogus)
+
+
+def test_a_file_that_is_no_soundfont_is_one_line_naming_it(satb, tmp_path, capfd):
+    damaged = tmp_path / "damaged.sf2"                   # begins as one, then garbage
+    damaged.write_bytes(b"RIFF\x10\x00\x00\x00sfbkLIST" + bytes(range(256)) * 4)
+    with pytest.raises(SynthError, match="damaged.sf2 is not a usable soundfont"):
+        Synth(satb, damaged)
+    for path, problem in (("/dev/zero", "not a regular file"),
+                          (str(tmp_path), "not a regular file")):
+        with pytest.raises(SynthError, match=re.escape(f"soundfont {path}: {problem}")):
+            find_soundfont(path)
+    assert capfd.readouterr().err == ""                  # FluidSynth's own lines: none
+    proc = subprocess.run([sys.executable, "-m", "livearranger", "arrange",
+                           str(demo_performance()), "-o", str(tmp_path / "o.mid"), "--wav",
+                           str(tmp_path / "o.wav"), "--soundfont", "/dev/zero",
+                           "--arranger", "closest-pitch"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        "livearranger: error: soundfont /dev/zero: not a regular file"]
+    assert not (tmp_path / "o.mid").exists()             # refused before the work
 
 
 @pytest.mark.skipif(Path("/dev/snd").exists(), reason="this machine has a sound card")

@@ -135,6 +135,9 @@ def test_train_interrupted_resumed_then_played(data, tiny, tmp_path, monkeypatch
     monkeypatch.setenv("LIVEARRANGER_PRESETS", str(presets))
     preset = load_preset("mine")
     assert preset.arranger == "model" and preset.model == str((presets / "mine.onnx").resolve())
+    # what it learnt from: the 5 files it trained on, not the 6 it found usable
+    assert preset.description == (f"satb fine-tuned on 5 files of {data.resolve()} "
+                                  "(1 more held out for validation)")
     assert preset.part_names == load_preset("satb").part_names
     from livearranger.arrangers import make_arranger
     from livearranger.engine import Engine
