@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from livearranger.errors import LiveArrangerError
 from livearranger.lab.datasets import (
     RESERVED,
     DatasetError,
@@ -46,8 +47,9 @@ class CollectionError(DatasetError):
     """A collection file or folder that cannot be read; the message names it, in one line."""
 
 
-class Skip(Exception):  # noqa: N818 - a reason, not an error: the file is left out
-    """Raised by a reader for a file it leaves out on purpose (the message says why)."""
+class Skip(LiveArrangerError):  # noqa: N818 - a reason, not an error: the file is left out
+    """Raised by a reader for a file it leaves out on purpose (the message says why, in
+    a line a player may be shown)."""
 
 
 def unreadable(path: Path | str, exc: BaseException | str) -> CollectionError:
