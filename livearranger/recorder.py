@@ -12,10 +12,16 @@ Journal records, one JSON array per line, the first element the record's type:
 tracks after the ones so far), ``["r", index, seconds, track, [bytes]]`` (message
 ``index``, counting "e" records from 0, rewritten: a key that moved to its final part).
 A reader skips types it does not know, so later kinds can be added.
+
+The recording process holds an exclusive ``flock`` on the journal for the take's whole
+life (taken before the journal has its name, so no other process ever sees it unlocked):
+``recover`` and a second recording to the same take refuse while it is held.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import io
 import json
 import os
@@ -193,13 +199,6 @@ class Recorder(Output):
             self._journal.remove()
         return target
 
-    def discard_journal(self) -> None:
-        """Remove the journal beside the take's path, if there is one."""
-        if self._journal is not None:
-            self._journal.remove()
-        elif self.path is not None:
-            journal_path(self.path).unlink(missing_ok=True)
-
     def start_journal(self) -> None:
         """Create the journal and start writing it (raises FileProblem when it cannot
         be created); a no-op without ``journal=True``."""
@@ -214,18 +213,23 @@ class Recorder(Output):
 
     def _close(self) -> None:
         """Save to the path given at creation, if any (the journal's last records are
-        written first, so a failed save leaves the whole take in the journal)."""
-        if self._journal is not None:
-            self._journal.stop()
-        if self.path is not None:
-            try:
+        written first, so a failed save leaves the whole take in the journal; it stays
+        locked until the save removed it or failed)."""
+        journal = self._journal
+        if journal is not None:
+            journal.halt()
+        try:
+            if self.path is not None:
                 self.save()
-            except OSError as exc:
-                self.error = str(exc)
-                if self._journal is not None and self._journal.path.exists():
-                    self.error += (f"; the take is kept in {self._journal.path}: run "
-                                   f"'livearranger recover {self.path} -o OTHER.mid'")
-                raise
+        except OSError as exc:
+            self.error = str(exc)
+            if journal is not None and journal.path.exists():
+                self.error += (f"; the take is kept in {journal.path}: run "
+                               f"'livearranger recover {self.path} -o OTHER.mid'")
+            raise
+        finally:
+            if journal is not None:
+                journal.stop()
 
 
 def _part_record(parts: list[Part]) -> list[dict[str, Any]]:
@@ -247,19 +251,12 @@ class _Journal:
         self._lock = threading.Lock()
 
     def start(self) -> None:
+        """Create the journal, locked, with its first line (FileProblem naming the take
+        when it cannot be, or another take's journal is there)."""
         rec = self.recorder
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.path, "xb")            # noqa: SIM115 (kept open)
-        except FileExistsError:
-            raise FileProblem(f"{self.path}: an unsaved take is there: run 'livearranger "
-                              f"recover {rec.path}' first") from None
-        except OSError as exc:
-            raise FileProblem(f"{rec.path}: cannot record there "
-                              f"({exc.strerror or exc})") from None
         head = ["take", JOURNAL_VERSION, rec.preset.name, _part_record(rec.parts)]
-        self._file.write(json.dumps(head).encode() + b"\n")
-        self._sync()
+        self._file = _create_locked(self.path, json.dumps(head).encode() + b"\n",
+                                    rec.path or self.path)
         self._thread = threading.Thread(target=self._run, name="livearranger-journal",
                                         daemon=True)
         self._thread.start()
@@ -311,8 +308,8 @@ class _Journal:
             f.flush()
             os.fsync(f.fileno())
 
-    def stop(self) -> None:
-        """Stop the thread; write the last records."""
+    def halt(self) -> None:
+        """Stop the thread; write the last records (the file stays open and locked)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(2.0)
@@ -321,6 +318,10 @@ class _Journal:
             self.write()
         except OSError:
             pass
+
+    def stop(self) -> None:
+        """Stop the thread; write the last records; close (and so unlock) the file."""
+        self.halt()
         with self._lock:
             if self._file is not None:
                 try:
@@ -330,8 +331,87 @@ class _Journal:
                 self._file = None
 
     def remove(self) -> None:
-        self.stop()
+        """Remove the journal, unlinked while still locked: no ``recover`` can take it
+        up between its last record and its removal."""
+        self.halt()
         self.path.unlink(missing_ok=True)
+        self.stop()
+
+
+def _create_locked(path: Path, head: bytes, take: Path) -> io.BufferedWriter:
+    """``path`` created holding ``head``, open and flock-ed; FileProblem naming ``take``
+    when it cannot be made or a journal is there.  The file is written and locked under
+    a private name first and then linked to ``path``, so the journal never exists empty
+    or unlocked; a filesystem without hard links gets it created in place."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FileProblem(f"{take}: cannot record there ({exc.strerror or exc})") from None
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.new")
+    f: io.BufferedWriter | None = None
+    try:
+        f = open(tmp, "wb")                          # noqa: SIM115 (kept open)
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        f.write(head)
+        f.flush()
+        os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+                raise
+            f.close()
+            f = _create_in_place(path, head)
+    except FileExistsError:
+        if f is not None:
+            f.close()
+        raise FileProblem(_taken(path, take)) from None
+    except OSError as exc:
+        if f is not None:
+            f.close()
+        raise FileProblem(f"{take}: cannot record there ({exc.strerror or exc})") from None
+    finally:
+        discard(tmp)
+    return f
+
+
+def _create_in_place(path: Path, head: bytes) -> io.BufferedWriter:
+    f = open(path, "xb")                             # noqa: SIM115 (kept open)
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        f.write(head)
+        f.flush()
+        os.fsync(f.fileno())
+    except OSError:
+        f.close()
+        discard(path)                                # ours, empty or cut short
+        raise
+    return f
+
+
+def _locked_elsewhere(path: Path) -> bool:
+    """Whether another open file holds ``path``'s lock (a recording owns it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return False
+
+
+def _taken(path: Path, take: Path) -> str:
+    """Why a take cannot start where ``path``, a journal, already is (one line)."""
+    if _locked_elsewhere(path):
+        return (f"{take}: another LiveArranger is recording this take now (its journal "
+                f"{path.name} is locked); record to another file")
+    return f"{path}: an unsaved take is there: run 'livearranger recover {take}' first"
 
 
 def _parts(src: Path, raw: Any) -> list[Part]:
@@ -341,6 +421,39 @@ def _parts(src: Path, raw: Any) -> list[Part]:
         return [Part(**{k: v for k, v in p.items() if k in _PART_FIELDS}) for p in raw]
     except (TypeError, AttributeError):
         raise RecoverError(f"{src}: not a LiveArranger journal (bad part)") from None
+
+
+def recover(target: str | Path, output: str | Path | None = None) -> tuple[Recorder, Path]:
+    """Rebuild ``target``'s take from its journal, save it (to ``output`` or ``target``)
+    and remove the journal; (the take, the file written).  RecoverError (one line) when
+    there is nothing to recover, or a recording still owns the journal (it is locked)."""
+    src = journal_path(target)
+    try:
+        fd = os.open(src, os.O_RDONLY)
+    except FileNotFoundError:
+        raise RecoverError(f"{target}: nothing to recover (no {src.name})") from None
+    except OSError as exc:
+        raise RecoverError(f"{src}: cannot read journal ({exc.strerror or exc})") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RecoverError(f"{target}: a LiveArranger is recording this take now "
+                               f"(its journal is locked); it saves the take when it "
+                               f"stops") from None
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(src))
+        except OSError:
+            same = False
+        if not same:                    # saved (or begun anew) while we waited
+            raise RecoverError(f"{target}: the journal changed while opening it: "
+                               f"try again")
+        rec = read_journal(target)
+        written = rec.save(output or target)
+        src.unlink(missing_ok=True)                 # the take is safe in the file now
+        return rec, written
+    finally:
+        os.close(fd)
 
 
 def read_journal(target: str | Path) -> Recorder:
