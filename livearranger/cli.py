@@ -237,7 +237,7 @@ def _say(line: str, file: TextIO) -> None:
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
-    from livearranger.recorder import recover
+    from livearranger.journal import recover
 
     rec, written = recover(args.take, args.output)
     notes = sum(1 for _t, _p, m in rec.events if m[0] & KIND_MASK == NOTE_ON and m[2])

@@ -241,7 +241,7 @@ def _play_notes(kb, ls, pitches: list[int]) -> None:
 
 def test_sigkill_loses_at_most_the_last_second_and_recover_rebuilds(satb, jack_server,
                                                                      tmp_path):
-    from livearranger.recorder import journal_path
+    from livearranger.journal import journal_path
 
     take = tmp_path / "take.mid"
     proc = _start_play(tmp_path, "--out", "virtual", "--preset", "satb", "--arranger",
@@ -303,7 +303,7 @@ def test_unwritable_record_target_is_refused_at_start(jack_server, tmp_path, tar
 
 
 def test_a_take_that_cannot_be_saved_is_an_error_and_kept(jack_server, tmp_path):
-    from livearranger.recorder import journal_path
+    from livearranger.journal import journal_path
 
     take = tmp_path / "takes" / "take.mid"
     proc = _start_play(tmp_path, "--out", "virtual", "--in", "none", "--record", str(take),
@@ -322,7 +322,7 @@ def test_a_take_being_recorded_is_locked_against_recover_and_a_second_take(jack_
     """While one instance records to take.mid, ``recover`` refuses (its journal is still
     being written) and so does a second ``play --record`` there, without advising the
     recover that would take the first one's journal away."""
-    from livearranger.recorder import journal_path
+    from livearranger.journal import journal_path
 
     take = tmp_path / "take.mid"
     first = _start_play(tmp_path, "--out", "virtual", "--in", "none", "--record", str(take),

@@ -1,0 +1,358 @@
+"""The journal of a take: what a recorder heard, kept on disk as it plays.
+
+A take is never lost: with ``journal=True`` a recorder also appends what it heard to
+``TAKE.mid.journal`` (JSON lines), written and fsynced every ``JOURNAL_PERIOD_S`` by a
+thread of its own, never by the engine thread, which only appends to ``events``.  A
+crash or SIGKILL loses at most the last period; ``recover`` rebuilds the take from the
+journal.  A normal save removes it.
+
+Journal records, one JSON array per line, the first element the record's type:
+``["take", version, preset name, [part, ...]]`` (first line), ``["e", seconds, track,
+[bytes]]`` (one message), ``["p", [part, ...]]`` (a preset switched to: its parts get
+tracks after the ones so far), ``["r", index, seconds, track, [bytes]]`` (message
+``index``, counting "e" records from 0, rewritten: a key that moved to its final part).
+A reader skips types it does not know, so later kinds can be added.
+
+The recording process holds an exclusive ``flock`` on the journal for the take's whole
+life (taken before the journal has its name, so no other process ever sees it unlocked):
+``recover`` and a second recording to the same take refuse while it is held.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import io
+import json
+import os
+import threading
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from livearranger.errors import LiveArrangerError
+from livearranger.events import (
+    CHANNEL_MASK,
+    DATA_BYTES,
+    DATA_MASK,
+    KIND_MASK,
+    NOTE_OFF,
+    NOTE_ON,
+    SYSTEM,
+)
+from livearranger.files import FileProblem, discard, read_limited
+from livearranger.presets import Part, Preset
+
+if TYPE_CHECKING:
+    from livearranger.recorder import Recorder
+
+JOURNAL_SUFFIX = ".journal"
+JOURNAL_PERIOD_S = 0.25              # journal written and fsynced this often
+JOURNAL_VERSION = 1
+MAX_JOURNAL_BYTES = 1 << 30
+_PART_FIELDS = {f.name for f in fields(Part)}
+
+
+class RecoverError(LiveArrangerError):
+    """Nothing to recover, or a journal that cannot be read (one line)."""
+
+
+def journal_path(target: str | Path) -> Path:
+    """The journal file beside the take ``target``."""
+    target = Path(target)
+    return target.with_name(target.name + JOURNAL_SUFFIX)
+
+def _part_record(parts: list[Part]) -> list[dict[str, Any]]:
+    return [asdict(p) for p in parts]
+
+
+class Journal:
+    """The append-only journal of one recorder, written by a thread of its own."""
+
+    def __init__(self, recorder: Recorder, path: Path) -> None:
+        self.recorder = recorder
+        self.path = path
+        self._file: io.BufferedWriter | None = None
+        self._written = 0            # events written so far
+        self._switches = 0           # preset switches written so far
+        self._retags = 0             # retags written so far
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Create the journal, locked, with its first line (FileProblem naming the take
+        when it cannot be, or another take's journal is there)."""
+        rec = self.recorder
+        head = ["take", JOURNAL_VERSION, rec.preset.name, _part_record(rec.parts)]
+        self._file = _create_locked(self.path, json.dumps(head).encode() + b"\n",
+                                    rec.path or self.path)
+        self._thread = threading.Thread(target=self._run, name="livearranger-journal",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(JOURNAL_PERIOD_S):
+            try:
+                self.write()
+            except OSError:
+                return               # disk full or gone: the take is still in memory
+
+    def write(self) -> None:
+        """Append what was recorded since the last call, and fsync."""
+        with self._lock:
+            f = self._file
+            if f is None:
+                return
+            rec = self.recorder
+            events = rec.events
+            end = len(events)
+            switches = rec._switches
+            lines: list[bytes] = []
+            dumps = json.dumps
+            for i in range(self._written, end):
+                while self._switches < len(switches) and switches[self._switches][0] <= i:
+                    lines.append(dumps(["p", _part_record(switches[self._switches][1])])
+                                 .encode())
+                    self._switches += 1
+                t, track, msg = events[i]
+                lines.append(dumps(["e", round(t, 6), track, list(msg)]).encode())
+            while self._switches < len(switches) and switches[self._switches][0] <= end:
+                lines.append(dumps(["p", _part_record(switches[self._switches][1])]).encode())
+                self._switches += 1
+            self._written = end
+            retagged = rec.retagged
+            while self._retags < len(retagged):
+                i = retagged[self._retags]
+                self._retags += 1
+                if i < end:
+                    t, track, msg = events[i]
+                    lines.append(dumps(["r", i, round(t, 6), track, list(msg)]).encode())
+            if lines:
+                f.write(b"\n".join(lines) + b"\n")
+                self._sync()
+
+    def _sync(self) -> None:
+        f = self._file
+        if f is not None:
+            f.flush()
+            os.fsync(f.fileno())
+
+    def halt(self) -> None:
+        """Stop the thread; write the last records (the file stays open and locked)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2.0)
+            self._thread = None
+        try:
+            self.write()
+        except OSError:
+            pass
+
+    def stop(self) -> None:
+        """Stop the thread; write the last records; close (and so unlock) the file."""
+        self.halt()
+        with self._lock:
+            if self._file is not None:
+                try:
+                    self._file.close()
+                except OSError:
+                    pass
+                self._file = None
+
+    def remove(self) -> None:
+        """Remove the journal, unlinked while still locked: no ``recover`` can take it
+        up between its last record and its removal."""
+        self.halt()
+        self.path.unlink(missing_ok=True)
+        self.stop()
+
+
+def _create_locked(path: Path, head: bytes, take: Path) -> io.BufferedWriter:
+    """``path`` created holding ``head``, open and flock-ed; FileProblem naming ``take``
+    when it cannot be made or a journal is there.  The file is written and locked under
+    a private name first and then linked to ``path``, so the journal never exists empty
+    or unlocked; a filesystem without hard links gets it created in place."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FileProblem(f"{take}: cannot record there ({exc.strerror or exc})") from None
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.new")
+    f: io.BufferedWriter | None = None
+    try:
+        f = open(tmp, "wb")                          # noqa: SIM115 (kept open)
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        f.write(head)
+        f.flush()
+        os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+                raise
+            f.close()
+            f = _create_in_place(path, head)
+    except FileExistsError:
+        if f is not None:
+            f.close()
+        raise FileProblem(_taken(path, take)) from None
+    except OSError as exc:
+        if f is not None:
+            f.close()
+        raise FileProblem(f"{take}: cannot record there ({exc.strerror or exc})") from None
+    finally:
+        discard(tmp)
+    return f
+
+
+def _create_in_place(path: Path, head: bytes) -> io.BufferedWriter:
+    f = open(path, "xb")                             # noqa: SIM115 (kept open)
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        f.write(head)
+        f.flush()
+        os.fsync(f.fileno())
+    except OSError:
+        f.close()
+        discard(path)                                # ours, empty or cut short
+        raise
+    return f
+
+
+def _locked_elsewhere(path: Path) -> bool:
+    """Whether another open file holds ``path``'s lock (a recording owns it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return False
+
+
+def _taken(path: Path, take: Path) -> str:
+    """Why a take cannot start where ``path``, a journal, already is (one line)."""
+    if _locked_elsewhere(path):
+        return (f"{take}: another LiveArranger is recording this take now (its journal "
+                f"{path.name} is locked); record to another file")
+    return f"{path}: an unsaved take is there: run 'livearranger recover {take}' first"
+
+
+def _parts(src: Path, raw: Any) -> list[Part]:
+    if not isinstance(raw, list) or not raw:
+        raise RecoverError(f"{src}: not a LiveArranger journal (bad part list)")
+    try:
+        return [Part(**{k: v for k, v in p.items() if k in _PART_FIELDS}) for p in raw]
+    except (TypeError, AttributeError):
+        raise RecoverError(f"{src}: not a LiveArranger journal (bad part)") from None
+
+
+def recover(target: str | Path, output: str | Path | None = None) -> tuple[Recorder, Path]:
+    """Rebuild ``target``'s take from its journal, save it (to ``output`` or ``target``)
+    and remove the journal; (the take, the file written).  RecoverError (one line) when
+    there is nothing to recover, or a recording still owns the journal (it is locked)."""
+    src = journal_path(target)
+    try:
+        fd = os.open(src, os.O_RDONLY)
+    except FileNotFoundError:
+        raise RecoverError(f"{target}: nothing to recover (no {src.name})") from None
+    except OSError as exc:
+        raise RecoverError(f"{src}: cannot read journal ({exc.strerror or exc})") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RecoverError(f"{target}: a LiveArranger is recording this take now "
+                               f"(its journal is locked); it saves the take when it "
+                               f"stops") from None
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(src))
+        except OSError:
+            same = False
+        if not same:                    # saved (or begun anew) while we waited
+            raise RecoverError(f"{target}: the journal changed while opening it: "
+                               f"try again")
+        rec = read_journal(target)
+        written = rec.save(output or target)
+        src.unlink(missing_ok=True)                 # the take is safe in the file now
+        return rec, written
+    finally:
+        os.close(fd)
+
+
+def read_journal(target: str | Path) -> Recorder:
+    """The take recorded into ``target``'s journal, as a recorder ready to ``save``;
+    notes still sounding when the journal ends are closed at its last time.  Raises
+    RecoverError (one line) when there is no journal or it cannot be read."""
+    src = journal_path(target)
+    if not src.exists():
+        raise RecoverError(f"{target}: nothing to recover (no {src.name})")
+    try:
+        text = read_limited(src, MAX_JOURNAL_BYTES, "journal").decode("utf-8", "replace")
+    except FileProblem as exc:
+        raise RecoverError(str(exc)) from None
+    lines = text.split("\n")
+    try:
+        head = json.loads(lines[0])
+    except ValueError:
+        head = None
+    if not (isinstance(head, list) and len(head) == 4 and head[0] == "take"):
+        raise RecoverError(f"{src}: not a LiveArranger journal")
+    from livearranger.recorder import Recorder
+
+    parts = _parts(src, head[3])
+    rec = Recorder(Preset(name=str(head[2]), parts=tuple(parts)), target)
+    for line in lines[1:]:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue                         # the line a crash cut short
+        if not isinstance(record, list) or not record:
+            continue
+        if record[0] == "e" and len(record) == 4:
+            t, track, msg = record[1:]
+            if _usable(t, track, msg, rec):
+                rec.events.append((float(t), track, msg))
+        elif record[0] == "r" and len(record) == 5:
+            i, t, track, msg = record[1:]
+            if (isinstance(i, int) and 0 <= i < len(rec.events) and _usable(t, track, msg,
+                                                                             rec)):
+                rec.events[i] = (float(t), track, msg)
+        elif record[0] == "p" and len(record) == 2:
+            new = _parts(src, record[1])
+            rec.preset_changed(Preset(name=rec.preset.name, parts=tuple(new)))
+    _close_sounding(rec)
+    return rec
+
+
+def _usable(t: Any, track: Any, msg: Any, rec: Recorder) -> bool:
+    """A journal message that can go into ``rec``: a time, a track it has, and one
+    channel-voice message."""
+    return (isinstance(t, int | float) and isinstance(track, int)
+            and 0 <= track < len(rec.parts) and isinstance(msg, list)
+            and 2 <= len(msg) <= 3 and all(isinstance(b, int) and 0 <= b < 256 for b in msg)
+            and DATA_MASK < msg[0] < SYSTEM and len(msg) == 1 + DATA_BYTES[msg[0] & KIND_MASK]
+            and all(b <= DATA_MASK for b in msg[1:]))
+
+
+def _close_sounding(rec: Recorder) -> None:
+    """Note-offs, at the last recorded time, for notes the journal left sounding."""
+    sounding: dict[tuple[int, int, int], int] = {}
+    last = 0.0
+    for t, track, msg in rec.events:
+        last = max(last, t)
+        kind, key = msg[0] & KIND_MASK, (track, msg[0] & CHANNEL_MASK, msg[1])
+        if kind == NOTE_ON and len(msg) == 3 and msg[2]:
+            sounding[key] = sounding.get(key, 0) + 1
+        elif kind == NOTE_OFF or kind == NOTE_ON:
+            if sounding.get(key):
+                sounding[key] -= 1
+    for (track, ch, pitch), n in sorted(sounding.items()):
+        for _ in range(n):
+            rec.events.append((last, track, [NOTE_OFF | ch, pitch, 0]))
