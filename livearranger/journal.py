@@ -8,10 +8,13 @@ journal.  A normal save removes it.
 
 Journal records, one JSON array per line, the first element the record's type:
 ``["take", version, preset name, [part, ...]]`` (first line), ``["e", seconds, track,
-[bytes]]`` (one message), ``["p", [part, ...]]`` (a preset switched to: its parts get
-tracks after the ones so far), ``["r", index, seconds, track, [bytes]]`` (message
-``index``, counting "e" records from 0, rewritten: a key that moved to its final part).
-A reader skips types it does not know, so later kinds can be added.
+[bytes], index]`` (message ``index`` of the take, counting from 0), ``["p", [part,
+...]]`` (a preset switched to: its parts get tracks after the ones so far), ``["r",
+index, seconds, track, [bytes]]`` (message ``index`` rewritten: a key that moved to its
+final part).  Every record stands alone: a reader checks each field and skips a record
+that is damaged, costing that record only (version 1 wrote "e" without its index; a
+reader counts "e" records for it).  A reader skips types it does not know, so later
+kinds can be added.
 
 The recording process holds an exclusive ``flock`` on the journal for the take's whole
 life (taken before the journal has its name, so no other process ever sees it unlocked):
@@ -24,6 +27,7 @@ import errno
 import fcntl
 import io
 import json
+import math
 import os
 import threading
 from dataclasses import asdict, fields
@@ -41,15 +45,19 @@ from livearranger.events import (
     SYSTEM,
 )
 from livearranger.files import FileProblem, discard, read_limited
-from livearranger.presets import Part, Preset
+from livearranger.presets import MAX_PARTS, Part, Preset
 
 if TYPE_CHECKING:
     from livearranger.recorder import Recorder
 
 JOURNAL_SUFFIX = ".journal"
 JOURNAL_PERIOD_S = 0.25              # journal written and fsynced this often
-JOURNAL_VERSION = 1
+JOURNAL_VERSION = 2                  # 2: a message's own index; 1 is read too
 MAX_JOURNAL_BYTES = 1 << 30
+MAX_NAME = 1000                      # characters in a part's or preset's name read back
+MAX_TRACKS = 0xFFFF - 1              # an SMF counts its tracks in 16 bits; one is tempo
+MAX_INDEX = 1 << 40                  # a message's index in the take
+MAX_TICKS = (1 << 28) - 1            # a file's delta time: four bytes of seven bits
 _PART_FIELDS = {f.name for f in fields(Part)}
 
 
@@ -116,7 +124,7 @@ class Journal:
                                  .encode())
                     self._switches += 1
                 t, track, msg = events[i]
-                lines.append(dumps(["e", round(t, 6), track, list(msg)]).encode())
+                lines.append(dumps(["e", round(t, 6), track, list(msg), i]).encode())
             while self._switches < len(switches) and switches[self._switches][0] <= end:
                 lines.append(dumps(["p", _part_record(switches[self._switches][1])]).encode())
                 self._switches += 1
@@ -244,19 +252,45 @@ def _taken(path: Path, take: Path) -> str:
     return f"{path}: an unsaved take is there: run 'livearranger recover {take}' first"
 
 
-def _parts(src: Path, raw: Any) -> list[Part]:
-    if not isinstance(raw, list) or not raw:
-        raise RecoverError(f"{src}: not a LiveArranger journal (bad part list)")
-    try:
-        return [Part(**{k: v for k, v in p.items() if k in _PART_FIELDS}) for p in raw]
-    except (TypeError, AttributeError):
-        raise RecoverError(f"{src}: not a LiveArranger journal (bad part)") from None
+def _int_in(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
-def recover(target: str | Path, output: str | Path | None = None) -> tuple[Recorder, Path]:
+def _name(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= MAX_NAME
+
+
+# checks of a part's fields as a preset loads them (presets.py), for parts read back
+_PART_CHECKS: dict[str, Any] = {
+    "name": _name, "port": _name, "program": lambda v: _int_in(v, 0, 127),
+    "channel": lambda v: _int_in(v, 0, 15), "low": lambda v: _int_in(v, 0, 127),
+    "high": lambda v: _int_in(v, 0, 127), "mono": lambda v: isinstance(v, bool),
+    "velocity_offset": lambda v: _int_in(v, -127, 127),
+    "transpose": lambda v: _int_in(v, -127, 127)}
+
+
+def _parts(raw: Any) -> list[Part] | None:
+    """The parts of a journal's part list, or None when it is not one: one to
+    ``MAX_PARTS`` parts, each field of each valid (unknown keys are left out)."""
+    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_PARTS:
+        return None
+    parts = []
+    for p in raw:
+        if not (isinstance(p, dict) and "name" in p and "program" in p and "channel" in p):
+            return None
+        known = {k: v for k, v in p.items() if k in _PART_FIELDS}
+        if not all(_PART_CHECKS[k](v) for k, v in known.items()):
+            return None
+        parts.append(Part(**known))
+    return parts
+
+
+def recover(target: str | Path,
+            output: str | Path | None = None) -> tuple[Recorder, Path, int]:
     """Rebuild ``target``'s take from its journal, save it (to ``output`` or ``target``)
-    and remove the journal; (the take, the file written).  RecoverError (one line) when
-    there is nothing to recover, or a recording still owns the journal (it is locked)."""
+    and remove the journal; (the take, the file written, damaged records skipped).
+    RecoverError (one line) when there is nothing to recover, or a recording still owns
+    the journal (it is locked)."""
     src = journal_path(target)
     try:
         fd = os.open(src, os.O_RDONLY)
@@ -278,18 +312,20 @@ def recover(target: str | Path, output: str | Path | None = None) -> tuple[Recor
         if not same:                    # saved (or begun anew) while we waited
             raise RecoverError(f"{target}: the journal changed while opening it: "
                                f"try again")
-        rec = read_journal(target)
+        rec, skipped = read_journal(target)
         written = rec.save(output or target)
         src.unlink(missing_ok=True)                 # the take is safe in the file now
-        return rec, written
+        return rec, written, skipped
     finally:
         os.close(fd)
 
 
-def read_journal(target: str | Path) -> Recorder:
-    """The take recorded into ``target``'s journal, as a recorder ready to ``save``;
-    notes still sounding when the journal ends are closed at its last time.  Raises
-    RecoverError (one line) when there is no journal or it cannot be read."""
+def read_journal(target: str | Path) -> tuple[Recorder, int]:
+    """The take recorded into ``target``'s journal, as a recorder ready to ``save``, and
+    how many damaged records were skipped (each record stands alone: a bad one costs
+    itself only; the line a crash cut short at the end is not counted).  Notes still
+    sounding when the journal ends are closed at its last time.  Raises RecoverError
+    (one line) when there is no journal, or its first line is not a take's."""
     src = journal_path(target)
     if not src.exists():
         raise RecoverError(f"{target}: nothing to recover (no {src.name})")
@@ -298,47 +334,94 @@ def read_journal(target: str | Path) -> Recorder:
     except FileProblem as exc:
         raise RecoverError(str(exc)) from None
     lines = text.split("\n")
-    try:
-        head = json.loads(lines[0])
-    except ValueError:
-        head = None
-    if not (isinstance(head, list) and len(head) == 4 and head[0] == "take"):
+    head = _record(lines[0])
+    parts = _parts(head[3]) if head and len(head) == 4 and head[0] == "take" else None
+    if head is None or parts is None or not isinstance(head[2], str):
         raise RecoverError(f"{src}: not a LiveArranger journal")
     from livearranger.recorder import Recorder
 
-    parts = _parts(src, head[3])
-    rec = Recorder(Preset(name=str(head[2]), parts=tuple(parts)), target)
-    for line in lines[1:]:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue                         # the line a crash cut short
-        if not isinstance(record, list) or not record:
+    rec = Recorder(Preset(name=head[2][:MAX_NAME], parts=tuple(parts)), target)
+    slots: dict[int, tuple[float, int, list[int]]] = {}   # message index -> message
+    moves: dict[int, tuple[float, int, list[int]]] = {}   # the same, rewritten
+    counted = 0                     # "e" records so far: the index of one without its own
+    skipped = 0
+    for n, line in enumerate(lines[1:], 2):
+        record = _record(line)
+        if record is None:
+            skipped += bool(line.strip()) and n < len(lines)   # not the last, cut short
             continue
-        if record[0] == "e" and len(record) == 4:
-            t, track, msg = record[1:]
-            if _usable(t, track, msg, rec):
-                rec.events.append((float(t), track, msg))
-        elif record[0] == "r" and len(record) == 5:
-            i, t, track, msg = record[1:]
-            if (isinstance(i, int) and 0 <= i < len(rec.events) and _usable(t, track, msg,
-                                                                             rec)):
-                rec.events[i] = (float(t), track, msg)
-        elif record[0] == "p" and len(record) == 2:
-            new = _parts(src, record[1])
-            rec.preset_changed(Preset(name=rec.preset.name, parts=tuple(new)))
+        kind = record[0]
+        if kind == "e" and len(record) in (4, 5):
+            index = record[4] if len(record) == 5 else counted
+            counted += 1
+            message = _message(record[1:4], rec)
+            if message is None or not _int_in(index, 0, MAX_INDEX) or index in slots:
+                skipped += 1
+            else:
+                slots[index] = message
+        elif kind == "r" and len(record) == 5:
+            message = _message(record[2:5], rec)
+            if message is None or not _int_in(record[1], 0, MAX_INDEX):
+                skipped += 1
+            else:
+                moves[record[1]] = message    # whole in itself: even if its "e" was lost
+        elif kind == "p" and len(record) == 2:
+            new = _parts(record[1])
+            if new is None or len(rec.parts) + len(new) > MAX_TRACKS:
+                skipped += 1
+            else:
+                rec.preset_changed(Preset(name=rec.preset.name, parts=tuple(new)))
+        elif kind in ("e", "r", "p", "take"):
+            skipped += 1
+    skipped += _drop_far_times(slots, moves)
+    slots.update(moves)
+    rec.events = [slots[i] for i in sorted(slots)]
     _close_sounding(rec)
-    return rec
+    return rec, skipped
 
 
-def _usable(t: Any, track: Any, msg: Any, rec: Recorder) -> bool:
-    """A journal message that can go into ``rec``: a time, a track it has, and one
-    channel-voice message."""
-    return (isinstance(t, int | float) and isinstance(track, int)
-            and 0 <= track < len(rec.parts) and isinstance(msg, list)
-            and 2 <= len(msg) <= 3 and all(isinstance(b, int) and 0 <= b < 256 for b in msg)
-            and DATA_MASK < msg[0] < SYSTEM and len(msg) == 1 + DATA_BYTES[msg[0] & KIND_MASK]
-            and all(b <= DATA_MASK for b in msg[1:]))
+def _record(line: str) -> list[Any] | None:
+    """One journal line as its record (a list, a type first), or None."""
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    return record if isinstance(record, list) and record else None
+
+
+def _message(fields: list[Any], rec: Recorder) -> tuple[float, int, list[int]]| None:
+    """(seconds, track, bytes) of a journal message that can go into ``rec``: a finite
+    time, a track it has, one channel-voice message; None otherwise."""
+    t, track, msg = fields
+    if not (isinstance(t, int | float) and not isinstance(t, bool) and math.isfinite(t)
+            and _int_in(track, 0, len(rec.parts) - 1) and isinstance(msg, list)
+            and 2 <= len(msg) <= 3 and all(_int_in(b, 0, 255) for b in msg)):
+        return None
+    status = msg[0]
+    if not (DATA_MASK < status < SYSTEM and len(msg) == 1 + DATA_BYTES[status & KIND_MASK]
+            and all(b <= DATA_MASK for b in msg[1:])):
+        return None
+    return float(t), track, msg
+
+
+def _drop_far_times(*messages: dict[int, tuple[float, int, list[int]]]) -> int:
+    """Drop messages timed further from the take's median time than half what a file's
+    delta time can count (a damaged time: the file could not be written with it); how
+    many were dropped."""
+    from livearranger.recorder import TICKS_PER_SECOND
+
+    times = sorted(t for group in messages for t, _p, _m in group.values())
+    if not times:
+        return 0
+    middle = times[len(times) // 2]
+    reach = (MAX_TICKS // 2 - 1) / TICKS_PER_SECOND
+    dropped = 0
+    for group in messages:
+        for i, (t, _p, _m) in list(group.items()):
+            if abs(t - middle) > reach:
+                del group[i]
+                dropped += 1
+    return dropped
 
 
 def _close_sounding(rec: Recorder) -> None:

@@ -32,7 +32,7 @@ def test_journal_holds_the_take_until_saved_and_recover_rebuilds_it(satb, preset
     assert [json.loads(line)[0] for line in lines] == ["take", "e", "e", "e", "p", "e"]
     with journal_path(take).open("a") as f:
         f.write('["e", 3.0, 1, [144, 6')                  # a record a kill cut short
-    again = read_journal(take)
+    again, _skipped = read_journal(take)
     assert [p.name for p in again.parts] == satb.part_names + chip.part_names
     mid = mido.MidiFile(file=__import__("io").BytesIO(again.to_bytes()))
     ons = _ons(mid)
@@ -90,7 +90,7 @@ def test_a_key_moved_after_it_was_journaled_is_recovered_on_its_final_part(satb,
     rec.move(0, [0x80, 60, 0], 2, [0x92, 60, 90], 1.0, 1.02)   # moved to the tenor
     rec.send(2, [0x82, 60, 0], 1.5)
     rec.write_journal()
-    again = read_journal(take)
+    again, _skipped = read_journal(take)
     assert again.events == rec.events == [(1.0, 2, [0x92, 60, 90]), (1.5, 2, [0x82, 60, 0])]
     rec.close()
 
@@ -106,8 +106,93 @@ def test_a_journal_message_of_the_wrong_length_is_skipped(tmp_path):
                '["e", 1.2, 0, [242, 1, 2]]', '["e", 1.3, 0, [192, 5, 5]]',
                '["e", 2.0, 0, [128, 60, 0]]']
     journal_path(take).write_text("\n".join(records) + "\n")
-    again = read_journal(take)
+    again, _skipped = read_journal(take)
     assert [m for _t, _p, m in again.events] == [[144, 60, 80], [128, 60, 0]]
     mid = mido.MidiFile(file=__import__("io").BytesIO(again.to_bytes()))
     assert [(m.type, m.note) for m in mid.tracks[1] if m.type.startswith("note")] == [
         ("note_on", 60), ("note_off", 60)]
+
+
+_HEAD = ('["take", 1, "duo", [{"name": "soprano", "program": 52, "channel": 0}, '
+         '{"name": "alto", "program": 53, "channel": 1}]]')
+_MANY = [{"name": f"p{i}", "program": 0, "channel": 2} for i in range(70_000)]
+
+
+@pytest.mark.parametrize("bad", [
+    '["e", Infinity, 0, [144, 61, 80]]', '["e", 1e308, 0, [144, 61, 80]]',
+    '["e", NaN, 0, [144, 61, 80]]', '["e", 1.5, true, [144, 61, 80]]',
+    '["e", 1.5, 0, [144, true, 80]]', '["r", 0, 1e308, 0, [144, 60, 80]]',
+    '["p", [{"name": 5, "program": 1, "channel": 2}]]',
+    '["p", [{"name": "x", "program": 1, "channel": "2"}]]',
+    '["p", [{"name": "x", "program": 1.5, "channel": 2}]]',
+    '["p", ' + __import__("json").dumps(_MANY) + "]",
+    "[" * 100_000 + "]" * 100_000,
+], ids=["inf", "1e308", "nan", "bool-track", "bool-byte", "r-1e308", "name", "channel",
+        "program", "70000-parts", "deep"])
+def test_a_corrupt_record_costs_that_record_only(bad, tmp_path, capsys):
+    from livearranger.cli import main
+    from livearranger.journal import journal_path
+
+    take = tmp_path / "take.mid"
+    records = [_HEAD, '["e", 1.0, 0, [144, 60, 80]]', bad, '["e", 2.0, 1, [145, 64, 80]]',
+               '["e", 3.0, 0, [128, 60, 0]]', '["e", 3.0, 1, [129, 64, 0]]']
+    journal_path(take).write_text("\n".join(records) + "\n")
+    assert main(["recover", str(take)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "recovered 2 notes" in out and "skipped 1 " in out
+    assert _ons(mido.MidiFile(str(take))) == {"soprano": [60], "alto": [64]}
+    assert not journal_path(take).exists()
+
+
+@pytest.mark.parametrize("part", [
+    '{"name": 5, "program": 1, "channel": 2}', '{"name": "x", "program": 1, "channel": "2"}',
+    '{"name": "x", "program": 1.5, "channel": 2}', '{"name": "x", "program": 1}'])
+def test_a_corrupt_first_line_is_one_line_and_keeps_the_journal(part, tmp_path, capsys):
+    from livearranger.cli import main
+    from livearranger.journal import journal_path
+
+    take = tmp_path / "take.mid"
+    journal_path(take).write_text(f'["take", 1, "x", [{part}]]\n["e", 1.0, 0, [144, 60, 80]]\n')
+    assert main(["recover", str(take)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a LiveArranger journal" in err
+    assert journal_path(take).exists() and not take.exists()
+    head = '["take", 1, "x", ' + __import__("json").dumps(_MANY) + "]"
+    journal_path(take).write_text(head + "\n")
+    assert main(["recover", str(take)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.mark.parametrize("damage", ["garbage", "infinity"])
+def test_a_corrupt_early_line_leaves_every_later_message_unchanged(damage, satb, tmp_path):
+    """Messages recorded after a damaged line, and the moves rewriting them, are
+    recovered exactly: no record depends on counting the ones before it."""
+    import json
+
+    from livearranger.journal import journal_path, read_journal
+
+    take = tmp_path / "take.mid"
+    rec = Recorder(satb, take, journal=True)
+    rec.start_journal()
+    keys = list(range(60, 72))
+    for i, key in enumerate(keys):
+        rec.send(i % 4, [0x90 | i % 4, key, 80], float(i))
+    rec.write_journal()
+    rec.move(0, [0x80, 68, 0], 1, [0x91, 68, 80], 8.0, 8.01)      # key 8 to the alto
+    rec.move(1, [0x81, 69, 0], 2, [0x92, 69, 80], 9.0, 9.01)      # key 9 to the tenor
+    for i, key in enumerate(keys):
+        part = {68: 1, 69: 2}.get(key, i % 4)
+        rec.send(part, [0x80 | part, key, 0], 20.0 + i)
+    rec.write_journal()
+    rec._journal.stop()                                  # as if killed after a write
+    lines = journal_path(take).read_text().splitlines()
+    assert json.loads(lines[1])[:3] == ["e", 0.0, 0]
+    lines[1] = '["e", 0.0, 0, [144, 6' if damage == "garbage" else lines[1].replace(
+        "0.0", "Infinity", 1)
+    journal_path(take).write_text("\n".join(lines) + "\n")
+    again, skipped = read_journal(take)
+    assert skipped == 1
+    ons_offs = rec.events[1:]
+    first_off = [m for _t, _p, m in ons_offs].index([0x80, 60, 0])
+    del ons_offs[first_off]          # the note-on's off stays: closed as the take has it
+    assert [e for e in again.events if e[2] != [0x80, 60, 0]] == ons_offs
