@@ -161,12 +161,8 @@ class Journal:
         """Stop the thread; write the last records; close (and so unlock) the file."""
         self.halt()
         with self._lock:
-            if self._file is not None:
-                try:
-                    self._file.close()
-                except OSError:
-                    pass
-                self._file = None
+            _close_quietly(self._file)
+            self._file = None
 
     def remove(self) -> None:
         """Remove the journal, unlinked while still locked: no ``recover`` can take it
@@ -198,15 +194,13 @@ def _create_locked(path: Path, head: bytes, take: Path) -> io.BufferedWriter:
         except OSError as exc:
             if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
                 raise
-            f.close()
+            _close_quietly(f)
             f = _create_in_place(path, head)
     except FileExistsError:
-        if f is not None:
-            f.close()
+        _close_quietly(f)
         raise FileProblem(_taken(path, take)) from None
     except OSError as exc:
-        if f is not None:
-            f.close()
+        _close_quietly(f)
         raise FileProblem(f"{take}: cannot record there ({exc.strerror or exc})") from None
     finally:
         discard(tmp)
@@ -221,10 +215,20 @@ def _create_in_place(path: Path, head: bytes) -> io.BufferedWriter:
         f.flush()
         os.fsync(f.fileno())
     except OSError:
-        f.close()
+        _close_quietly(f)
         discard(path)                                # ours, empty or cut short
         raise
     return f
+
+
+def _close_quietly(f: io.BufferedWriter | None) -> None:
+    """Close ``f`` after a failed write: the buffer it cannot flush (the disk is full)
+    would fail the close too, and the write's error is the one worth telling."""
+    if f is not None:
+        try:
+            f.close()
+        except OSError:
+            pass
 
 
 def _locked_elsewhere(path: Path) -> bool:
@@ -312,6 +316,10 @@ def recover(target: str | Path,
         if not same:                    # saved (or begun anew) while we waited
             raise RecoverError(f"{target}: the journal changed while opening it: "
                                f"try again")
+        if os.fstat(fd).st_size == 0:   # left by a full disk at start (older versions)
+            src.unlink(missing_ok=True)
+            raise RecoverError(f"{target}: nothing to recover: its journal was empty "
+                               f"(removed)")
         rec, skipped = read_journal(target)
         written = rec.save(output or target)
         src.unlink(missing_ok=True)                 # the take is safe in the file now

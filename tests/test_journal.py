@@ -196,3 +196,49 @@ def test_a_corrupt_early_line_leaves_every_later_message_unchanged(damage, satb,
     first_off = [m for _t, _p, m in ons_offs].index([0x80, 60, 0])
     del ons_offs[first_off]          # the note-on's off stays: closed as the take has it
     assert [e for e in again.events if e[2] != [0x80, 60, 0]] == ons_offs
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A real filesystem with no space left: a 64 KiB tmpfs, filled (unmounted after)."""
+    import subprocess
+
+    where = tmp_path / "disk"
+    where.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)],
+                   check=True)
+    try:
+        with open(where / "filler", "wb", buffering=0) as f:
+            try:
+                while True:
+                    f.write(b"x" * 512)
+            except OSError:
+                pass
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=True)
+
+
+def test_a_full_disk_at_start_names_the_take_and_leaves_no_journal(satb, full_disk,
+                                                                   capsys):
+    from livearranger.cli import main
+    from livearranger.files import FileProblem, check_writable
+    from livearranger.journal import journal_path
+
+    take = full_disk / "take.mid"
+    check_writable(take, "recording")                 # an empty file still fits
+    rec = Recorder(satb, take, journal=True)
+    with pytest.raises(FileProblem) as caught:
+        rec.start_journal()
+    assert str(take) in str(caught.value) and "No space left" in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]
+    journal_path(take).write_bytes(b"")               # what an older version left
+    assert main(["recover", str(take)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(take) in err and "empty" in err
+    assert not journal_path(take).exists()
+    (full_disk / "filler").unlink()                   # space freed: the take starts
+    rec.start_journal()
+    rec.close()
+    assert take.exists() and not journal_path(take).exists()
