@@ -8,13 +8,14 @@ journal.  A normal save removes it.
 
 Journal records, one JSON array per line, the first element the record's type:
 ``["take", version, preset name, [part, ...]]`` (first line), ``["e", seconds, track,
-[bytes], index]`` (message ``index`` of the take, counting from 0), ``["p", [part,
-...]]`` (a preset switched to: its parts get tracks after the ones so far), ``["r",
+[bytes], index]`` (message ``index`` of the take, counting from 0), ``["p", [part, ...],
+[track, ...]]`` (a preset switched to and the track of each part: one it had, or the
+next new one), ``["r",
 index, seconds, track, [bytes]]`` (message ``index`` rewritten: a key that moved to its
 final part).  Every record stands alone: a reader checks each field and skips a record
-that is damaged, costing that record only (version 1 wrote "e" without its index; a
-reader counts "e" records for it).  A reader skips types it does not know, so later
-kinds can be added.
+that is damaged, costing that record only (version 1 wrote "e" without its index, a
+reader counts "e" records for it, and "p" without tracks, all new).  A reader skips
+types it does not know, so later kinds can be added.
 
 The recording process holds an exclusive ``flock`` on the journal for the take's whole
 life (taken before the journal has its name, so no other process ever sees it unlocked):
@@ -23,7 +24,6 @@ life (taken before the journal has its name, so no other process ever sees it un
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import io
 import json
@@ -44,7 +44,13 @@ from livearranger.events import (
     NOTE_ON,
     SYSTEM,
 )
-from livearranger.files import FileProblem, discard, read_limited
+from livearranger.files import (
+    FileProblem,
+    close_quietly,
+    create_locked,
+    locked_elsewhere,
+    read_limited,
+)
 from livearranger.presets import MAX_PARTS, Part, Preset
 
 if TYPE_CHECKING:
@@ -93,8 +99,14 @@ class Journal:
         when it cannot be, or another take's journal is there)."""
         rec = self.recorder
         head = ["take", JOURNAL_VERSION, rec.preset.name, _part_record(rec.parts)]
-        self._file = _create_locked(self.path, json.dumps(head).encode() + b"\n",
-                                    rec.path or self.path)
+        take = rec.path or self.path
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = create_locked(self.path, json.dumps(head).encode() + b"\n")
+        except FileExistsError:
+            raise FileProblem(_taken(self.path, take)) from None
+        except OSError as exc:
+            raise FileProblem(f"{take}: cannot record there ({exc.strerror or exc})") from None
         self._thread = threading.Thread(target=self._run, name="livearranger-journal",
                                         daemon=True)
         self._thread.start()
@@ -118,16 +130,14 @@ class Journal:
             switches = rec._switches
             lines: list[bytes] = []
             dumps = json.dumps
-            for i in range(self._written, end):
+            for i in range(self._written, end + 1):
                 while self._switches < len(switches) and switches[self._switches][0] <= i:
-                    lines.append(dumps(["p", _part_record(switches[self._switches][1])])
-                                 .encode())
+                    _at, parts, tracks = switches[self._switches]
+                    lines.append(dumps(["p", _part_record(parts), tracks]).encode())
                     self._switches += 1
-                t, track, msg = events[i]
-                lines.append(dumps(["e", round(t, 6), track, list(msg), i]).encode())
-            while self._switches < len(switches) and switches[self._switches][0] <= end:
-                lines.append(dumps(["p", _part_record(switches[self._switches][1])]).encode())
-                self._switches += 1
+                if i < end:
+                    t, track, msg = events[i]
+                    lines.append(dumps(["e", round(t, 6), track, list(msg), i]).encode())
             self._written = end
             retagged = rec.retagged
             while self._retags < len(retagged):
@@ -161,7 +171,7 @@ class Journal:
         """Stop the thread; write the last records; close (and so unlock) the file."""
         self.halt()
         with self._lock:
-            _close_quietly(self._file)
+            close_quietly(self._file)
             self._file = None
 
     def remove(self) -> None:
@@ -172,85 +182,9 @@ class Journal:
         self.stop()
 
 
-def _create_locked(path: Path, head: bytes, take: Path) -> io.BufferedWriter:
-    """``path`` created holding ``head``, open and flock-ed; FileProblem naming ``take``
-    when it cannot be made or a journal is there.  The file is written and locked under
-    a private name first and then linked to ``path``, so the journal never exists empty
-    or unlocked; a filesystem without hard links gets it created in place."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise FileProblem(f"{take}: cannot record there ({exc.strerror or exc})") from None
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.new")
-    f: io.BufferedWriter | None = None
-    try:
-        f = open(tmp, "wb")                          # noqa: SIM115 (kept open)
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        f.write(head)
-        f.flush()
-        os.fsync(f.fileno())
-        try:
-            os.link(tmp, path)
-        except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
-                raise
-            _close_quietly(f)
-            f = _create_in_place(path, head)
-    except FileExistsError:
-        _close_quietly(f)
-        raise FileProblem(_taken(path, take)) from None
-    except OSError as exc:
-        _close_quietly(f)
-        raise FileProblem(f"{take}: cannot record there ({exc.strerror or exc})") from None
-    finally:
-        discard(tmp)
-    return f
-
-
-def _create_in_place(path: Path, head: bytes) -> io.BufferedWriter:
-    f = open(path, "xb")                             # noqa: SIM115 (kept open)
-    try:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        f.write(head)
-        f.flush()
-        os.fsync(f.fileno())
-    except OSError:
-        _close_quietly(f)
-        discard(path)                                # ours, empty or cut short
-        raise
-    return f
-
-
-def _close_quietly(f: io.BufferedWriter | None) -> None:
-    """Close ``f`` after a failed write: the buffer it cannot flush (the disk is full)
-    would fail the close too, and the write's error is the one worth telling."""
-    if f is not None:
-        try:
-            f.close()
-        except OSError:
-            pass
-
-
-def _locked_elsewhere(path: Path) -> bool:
-    """Whether another open file holds ``path``'s lock (a recording owns it)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-    return False
-
-
 def _taken(path: Path, take: Path) -> str:
     """Why a take cannot start where ``path``, a journal, already is (one line)."""
-    if _locked_elsewhere(path):
+    if locked_elsewhere(path):
         return (f"{take}: another LiveArranger is recording this take now (its journal "
                 f"{path.name} is locked); record to another file")
     return f"{path}: an unsaved take is there: run 'livearranger recover {take}' first"
@@ -373,12 +307,15 @@ def read_journal(target: str | Path) -> tuple[Recorder, int]:
                 skipped += 1
             else:
                 moves[record[1]] = message    # whole in itself: even if its "e" was lost
-        elif kind == "p" and len(record) == 2:
+        elif kind == "p" and len(record) in (2, 3):
             new = _parts(record[1])
-            if new is None or len(rec.parts) + len(new) > MAX_TRACKS:
+            after = len(rec.parts)          # version 1: new tracks after the ones so far
+            tracks = record[2] if len(record) == 3 else list(range(after, after + 99))
+            if new is None or not _tracks(tracks, len(new), after):
                 skipped += 1
             else:
-                rec.preset_changed(Preset(name=rec.preset.name, parts=tuple(new)))
+                rec.preset_changed(Preset(name=rec.preset.name, parts=tuple(new)),
+                                   tracks[:len(new)])
         elif kind in ("e", "r", "p", "take"):
             skipped += 1
     skipped += _drop_far_times(slots, moves)
@@ -386,6 +323,19 @@ def read_journal(target: str | Path) -> tuple[Recorder, int]:
     rec.events = [slots[i] for i in sorted(slots)]
     _close_sounding(rec)
     return rec, skipped
+
+
+def _tracks(tracks: Any, parts: int, after: int) -> bool:
+    """Whether ``tracks`` are the tracks of ``parts`` parts switched to: each a track
+    there is or the next new one, none twice, at most ``MAX_TRACKS`` in all."""
+    if not (isinstance(tracks, list) and len(tracks) >= parts):
+        return False
+    tracks = tracks[:parts]
+    for track in tracks:
+        if not _int_in(track, 0, min(after, MAX_TRACKS - 1)):
+            return False
+        after += track == after
+    return len(set(tracks)) == parts
 
 
 def _record(line: str) -> list[Any] | None:

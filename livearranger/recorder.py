@@ -11,11 +11,11 @@ import os
 import time
 from pathlib import Path
 
-from livearranger.events import KIND_MASK, PROGRAM
+from livearranger.events import PROGRAM
 from livearranger.files import FileProblem, discard, replace_atomically
 from livearranger.io.midifile import DEFAULT_TEMPO, write_smf
 from livearranger.io.output import Output, retag_note_on
-from livearranger.journal import Journal, journal_path
+from livearranger.journal import MAX_TRACKS, Journal, journal_path
 from livearranger.presets import Part, Preset
 
 TICKS_PER_BEAT = 480
@@ -63,11 +63,13 @@ class Recorder(Output):
         self.path = Path(path) if path else None
         self.parts: list[Part] = list(preset.parts)   # one track each, in order of use
         self._first = len(preset.parts)                # tracks of the starting preset
-        self._base = 0                                 # track of the current part 0
+        self._tracks = list(range(len(preset.parts)))  # the track of each current part
+        self._track_of = {p.name: i for i, p in enumerate(preset.parts)}
         self.events: list[tuple[float, int, list[int]]] = []
         self.saved = False
         self.error: str | None = None
-        self._switches: list[tuple[int, list[Part]]] = []   # (event index, new parts)
+        # (event index, new parts, their tracks) of each switch
+        self._switches: list[tuple[int, list[Part], list[int]]] = []
         self.retagged: list[int] = []     # indices of events a move rewrote
         self.doubled: list[int] = []      # indices of the second note-ons of unisons
         self._journal: Journal | None = None
@@ -77,12 +79,12 @@ class Recorder(Output):
             self._journal = Journal(self, journal_path(self.path))
 
     def _send(self, part: int, message: list[int], time: float) -> None:
-        self.events.append((time, self._base + part, message))
+        self.events.append((time, self._tracks[part], message))
 
     def move(self, old_part: int, off: list[int], new_part: int, on: list[int],
              onset: float, time: float) -> None:
-        base = self._base
-        i = retag_note_on(self.events, base + old_part, off, base + new_part, on, onset)
+        tracks = self._tracks
+        i = retag_note_on(self.events, tracks[old_part], off, tracks[new_part], on, onset)
         if i < 0:
             super().move(old_part, off, new_part, on, onset, time)   # began before us
         else:
@@ -91,15 +93,30 @@ class Recorder(Output):
     def late_note_on(self, part: int, message: list[int], onset: float,
                      time: float) -> None:
         self.doubled.append(len(self.events))
-        self.events.append((onset, self._base + part, message))   # saved in time order
+        self.events.append((onset, self._tracks[part], message))   # saved in time order
 
-    def preset_changed(self, preset: Preset) -> None:
-        """The ensemble changed mid-recording: its parts get tracks of their own after
-        the ones recorded so far (called by the engine between panic and set-up)."""
+    def preset_changed(self, preset: Preset, tracks: list[int] | None = None) -> None:
+        """The ensemble changed mid-recording (called by the engine between panic and
+        set-up): a part recorded before, by name, goes on its track again, a new one
+        gets a track after the ones so far, so switching back and forth adds no tracks.
+        ``tracks``: the track of each part as a journal has it (the next new track, or
+        one there is)."""
+        if tracks is None:
+            tracks = []
+            for part in preset.parts:
+                track = self._track_of.get(part.name, len(self.parts))
+                tracks.append(track if track not in tracks else len(self.parts))
+                if tracks[-1] == len(self.parts):
+                    self._track_of[part.name] = len(self.parts)
+                    self.parts.append(part)
+        else:
+            for part, track in zip(preset.parts, tracks, strict=True):
+                if track == len(self.parts):
+                    self._track_of[part.name] = track
+                    self.parts.append(part)
         self.preset = preset
-        self._switches.append((len(self.events), list(preset.parts)))
-        self._base = len(self.parts)
-        self.parts.extend(preset.parts)
+        self._tracks = tracks
+        self._switches.append((len(self.events), list(preset.parts), tracks))
 
     def timed_messages(self) -> list[tuple[float, list[int]]]:
         """(seconds, bytes) of everything recorded, for rendering."""
@@ -122,10 +139,11 @@ class Recorder(Output):
         for i, part in enumerate(self.parts):
             messages: list[tuple[int, list[int]]] = []
             starting = i < self._first
+            start = [PROGRAM | part.channel, part.program]
             if starting:
-                messages.append((0, [PROGRAM | part.channel, part.program]))
+                messages.append((0, start))
             for tick, _order, msg in sorted(per_part[i]):
-                if starting and (msg[0] & KIND_MASK) == PROGRAM:
+                if starting and msg == start:
                     continue                     # the program is set at the start
                 messages.append((tick, msg))
             tracks.append((part.name, messages))
@@ -139,6 +157,9 @@ class Recorder(Output):
         target = Path(path) if path else self.path
         if target is None:
             raise ValueError("no path to save the recording to")
+        if len(self.parts) > MAX_TRACKS:
+            raise FileProblem(f"{target}: cannot write: {len(self.parts):,} tracks, and a "
+                              f"MIDI file holds at most {MAX_TRACKS:,}")
         tmp = target.with_name(target.name + ".part")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -120,3 +120,53 @@ def test_fresh_take_names_never_overwrite_a_take(tmp_path):
     assert second == tmp_path / "livearranger-20261202-010203-1.mid"
     second.write_bytes(b"")
     assert fresh_take_path(tmp_path, when).name == "livearranger-20261202-010203-2.mid"
+
+
+def test_a_part_that_returns_after_a_switch_reuses_its_track(satb, preset, tmp_path):
+    """Thousands of switches between two presets: one track per part name, the
+    returning part's notes on its first track, the file written."""
+    chip = preset("chiptune")
+    take = tmp_path / "take.mid"
+    rec = Recorder(satb, take, journal=True)
+    rec.start_journal()
+    t = 0.0
+    for _ in range(10_000):
+        for ensemble in (chip, satb):
+            rec.preset_changed(ensemble)
+            rec.send(0, [0x90 | ensemble.parts[0].channel, 60, 80], t)
+            rec.send(0, [0x80 | ensemble.parts[0].channel, 60, 0], t + 0.5)
+            t += 1.0                           # whole seconds: the journal keeps them
+    assert [p.name for p in rec.parts] == satb.part_names + chip.part_names
+    rec.write_journal()
+    from livearranger.journal import read_journal
+
+    again, skipped = read_journal(take)
+    assert skipped == 0 and again.events == rec.events
+    assert [p.name for p in again.parts] == [p.name for p in rec.parts]
+    rec.close()
+    ons = {t.name: sum(1 for m in t if m.type == "note_on" and m.velocity)
+           for t in mido.MidiFile(str(take)).tracks[1:]}
+    assert ons["soprano"] == ons["pulse1"] == 10_000
+
+
+def test_a_take_too_big_for_a_file_is_an_error_naming_it(satb, tmp_path):
+    from dataclasses import replace
+
+    from livearranger.files import FileProblem
+    from livearranger.journal import journal_path
+    from livearranger.output_set import RecorderTap
+
+    take = tmp_path / "take.mid"
+    rec = Recorder(satb, take, journal=True)
+    rec.start_journal()
+    for n in range(4_400):                        # 15 parts of new names each time
+        parts = tuple(replace(satb.parts[0], name=f"p{n}-{i}") for i in range(15))
+        rec.preset_changed(replace(satb, parts=parts))
+    rec.send(0, [0x90, 60, 80], 1.0)
+    tap = RecorderTap()
+    tap.inner = rec
+    tap.close()
+    assert tap.error and str(take) in tap.error and "\n" not in tap.error
+    assert not take.exists() and journal_path(take).exists()
+    with pytest.raises(FileProblem):
+        rec.save()
