@@ -93,6 +93,7 @@ class Journal:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self.error: str | None = None   # why the journal stopped short, once it has
 
     def start(self) -> None:
         """Create the journal, locked, with its first line (FileProblem naming the take
@@ -113,16 +114,15 @@ class Journal:
 
     def _run(self) -> None:
         while not self._stop.wait(JOURNAL_PERIOD_S):
-            try:
-                self.write()
-            except OSError:
-                return               # disk full or gone: the take is still in memory
+            self.write()
 
     def write(self) -> None:
-        """Append what was recorded since the last call, and fsync."""
+        """Append what was recorded since the last call, and fsync.  A write that fails
+        (a full disk) ends the journal: ``error`` says why, once, to the recorder's
+        ``on_journal_error``; the take is still whole in memory."""
         with self._lock:
             f = self._file
-            if f is None:
+            if f is None or self.error is not None:
                 return
             rec = self.recorder
             events = rec.events
@@ -147,8 +147,16 @@ class Journal:
                     t, track, msg = events[i]
                     lines.append(dumps(["r", i, round(t, 6), track, list(msg)]).encode())
             if lines:
-                f.write(b"\n".join(lines) + b"\n")
-                self._sync()
+                try:
+                    f.write(b"\n".join(lines) + b"\n")
+                    self._sync()
+                except OSError as exc:
+                    self.error = (f"{self.path}: cannot write the take's journal "
+                                  f"({exc.strerror or exc}): it stops here, the take is "
+                                  f"only in memory until it is saved")
+                    said = rec.on_journal_error
+                    if said is not None:
+                        said(self.error)
 
     def _sync(self) -> None:
         f = self._file
@@ -162,10 +170,7 @@ class Journal:
         if self._thread is not None:
             self._thread.join(2.0)
             self._thread = None
-        try:
-            self.write()
-        except OSError:
-            pass
+        self.write()
 
     def stop(self) -> None:
         """Stop the thread; write the last records; close (and so unlock) the file."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from livearranger.events import PROGRAM
@@ -73,6 +74,8 @@ class Recorder(Output):
         self.retagged: list[int] = []     # indices of events a move rewrote
         self.doubled: list[int] = []      # indices of the second note-ons of unisons
         self._journal: Journal | None = None
+        # told, on the journal's thread, the one line of a journal write that failed
+        self.on_journal_error: Callable[[str], None] | None = None
         if journal:
             if self.path is None:
                 raise ValueError("a journal needs the take's path")
@@ -200,10 +203,16 @@ class Recorder(Output):
                 self.save()
         except OSError as exc:
             self.error = str(exc)
-            if journal is not None and journal.path.exists():
+            if journal is not None and journal.error is not None:
+                self.error += (f"; its journal stopped early, so 'livearranger recover "
+                               f"{self.path}' gives back only what it holds")
+            elif journal is not None and journal.path.exists():
                 self.error += (f"; the take is kept in {journal.path}: run "
                                f"'livearranger recover {self.path} -o OTHER.mid'")
             raise
         finally:
             if journal is not None:
                 journal.stop()
+        if journal is not None and journal.error is not None:   # saved, but say it
+            self.error = f"{journal.error}; the take itself was saved whole to {self.path}"
+            raise FileProblem(self.error)

@@ -199,8 +199,8 @@ def test_a_corrupt_early_line_leaves_every_later_message_unchanged(damage, satb,
 
 
 @pytest.fixture
-def full_disk(tmp_path):
-    """A real filesystem with no space left: a 64 KiB tmpfs, filled (unmounted after)."""
+def small_disk(tmp_path):
+    """A real 64 KiB filesystem (a tmpfs, unmounted after); ``_fill`` fills it."""
     import subprocess
 
     where = tmp_path / "disk"
@@ -208,15 +208,25 @@ def full_disk(tmp_path):
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)],
                    check=True)
     try:
-        with open(where / "filler", "wb", buffering=0) as f:
-            try:
-                while True:
-                    f.write(b"x" * 512)
-            except OSError:
-                pass
         yield where
     finally:
-        subprocess.run(["umount", str(where)], check=True)
+        subprocess.run(["umount", "--lazy", str(where)], check=True)  # even if held open
+
+
+def _fill(disk):
+    with open(disk / "filler", "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"x" * 512)
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def full_disk(small_disk):
+    """A real filesystem with no space left."""
+    _fill(small_disk)
+    return small_disk
 
 
 def test_a_full_disk_at_start_names_the_take_and_leaves_no_journal(satb, full_disk,
@@ -242,3 +252,58 @@ def test_a_full_disk_at_start_names_the_take_and_leaves_no_journal(satb, full_di
     rec.start_journal()
     rec.close()
     assert take.exists() and not journal_path(take).exists()
+
+
+def test_a_journal_write_that_fails_is_said_at_once_and_never_claimed_whole(small_disk):
+    """The disk fills while playing: the session's error log says so at the failing
+    write, and the exit's error does not send the player to a journal that is not the
+    whole take."""
+    from livearranger.journal import journal_path
+    from livearranger.session import Session, SessionConfig
+
+    take = small_disk / "take.mid"
+    session = Session(SessionConfig(preset="satb", arranger="closest-pitch", input=None,
+                                    outputs=[], horizon_ms=0))
+    session.start()
+    try:
+        session.start_recording(take)
+        _fill(small_disk)
+        for key in list(range(40, 90)) * 4:          # past the page the journal has
+            session.engine.feed([0x90, key, 90])
+            session.engine.feed([0x80, key, 0])
+        assert session.engine.wait_idle()
+        rec = session.take
+        assert rec is not None
+        rec.write_journal()                          # what its thread does
+        assert session.engine.wait_idle()
+        errors = session.snapshot().errors
+        assert len(errors) == 1 and str(journal_path(take)) in errors[0]
+        assert "No space left" in errors[0] and "\n" not in errors[0]
+        rec.write_journal()                          # said once, not at every period
+        assert session.engine.wait_idle()
+        assert len(session.snapshot().errors) == 1
+    finally:
+        session.stop()
+    error = session.record_error
+    assert error and str(take) in error and "\n" not in error
+    assert "kept in" not in error and "only" in error
+
+
+def test_a_take_saved_whole_after_its_journal_failed_is_still_an_error(satb, small_disk):
+    from livearranger.files import FileProblem
+
+    take = small_disk / "take.mid"
+    rec = Recorder(satb, take, journal=True)
+    said: list[str] = []
+    rec.on_journal_error = said.append
+    rec.start_journal()
+    _fill(small_disk)
+    for i in range(200):                             # past the page the journal has
+        rec.send(0, [0x90, 60, 80], 1.0 + i)
+        rec.send(0, [0x80, 60, 0], 1.5 + i)
+    rec.write_journal()
+    assert len(said) == 1
+    (small_disk / "filler").unlink()                 # space again by the time it stops
+    with pytest.raises(FileProblem):
+        rec.close()
+    assert take.exists() and rec.error and "saved whole" in rec.error
