@@ -76,6 +76,7 @@ def journal_path(target: str | Path) -> Path:
     target = Path(target)
     return target.with_name(target.name + JOURNAL_SUFFIX)
 
+
 def _part_record(parts: list[Part]) -> list[dict[str, Any]]:
     return [asdict(p) for p in parts]
 
