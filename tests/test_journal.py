@@ -307,3 +307,23 @@ def test_a_take_saved_whole_after_its_journal_failed_is_still_an_error(satb, sma
     with pytest.raises(FileProblem):
         rec.close()
     assert take.exists() and rec.error and "saved whole" in rec.error
+
+
+def test_a_version_1_journal_still_reads(tmp_path):
+    """Version 1 wrote "e" records without their index and "p" records without tracks:
+    its messages are counted, its switched-to parts all new tracks."""
+    from livearranger.journal import journal_path, read_journal
+
+    take = tmp_path / "take.mid"
+    records = ['["take", 1, "duo", [{"name": "soprano", "program": 52, "channel": 0}]]',
+               '["e", 1.0, 0, [144, 60, 80]]', '["e", 1.5, 0, [144, 62, 80]]',
+               '["p", [{"name": "soprano", "program": 80, "channel": 0}]]',
+               '["e", 2.0, 1, [144, 64, 80]]', '["r", 1, 1.5, 1, [144, 62, 80]]',
+               '["e", 3.0, 0, [128, 60, 0]]', '["e", 3.0, 1, [128, 62, 0]]',
+               '["e", 3.0, 1, [128, 64, 0]]']
+    journal_path(take).write_text("\n".join(records) + "\n")
+    again, skipped = read_journal(take)
+    assert skipped == 0 and [p.program for p in again.parts] == [52, 80]
+    assert again.events == [(1.0, 0, [144, 60, 80]), (1.5, 1, [144, 62, 80]),
+                            (2.0, 1, [144, 64, 80]), (3.0, 0, [128, 60, 0]),
+                            (3.0, 1, [128, 62, 0]), (3.0, 1, [128, 64, 0])]
