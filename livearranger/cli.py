@@ -255,13 +255,12 @@ def _say(line: str, file: TextIO) -> None:
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
-    from livearranger.recorder import read_journal
+    from livearranger.journal import recover
 
-    rec = read_journal(args.take)
-    written = rec.save(args.output or args.take)
-    rec.discard_journal()                         # the take is safe in the file now
+    rec, written, skipped = recover(args.take, args.output)
     notes = sum(1 for _t, _p, m in rec.events if m[0] & KIND_MASK == NOTE_ON and m[2])
-    print(f"recovered {notes} notes into {written} ({len(rec.parts)} tracks)")
+    damaged = f"; skipped {skipped} damaged journal records" if skipped else ""
+    print(f"recovered {notes} notes into {written} ({len(rec.parts)} tracks){damaged}")
     return 0
 
 

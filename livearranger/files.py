@@ -7,6 +7,9 @@ so a take or an arrangement is never played for a place it cannot be saved to.
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import io
 import os
 import stat
 from pathlib import Path
@@ -96,3 +99,73 @@ def replace_atomically(tmp: Path, target: Path) -> None:
     except OSError as exc:
         discard(tmp)
         raise FileProblem(f"{target}: cannot write ({exc.strerror or exc})") from None
+
+
+def create_locked(path: Path, head: bytes) -> io.BufferedWriter:
+    """``path`` created holding ``head``, open for appending and flock-ed (exclusive)
+    for as long as it stays open; OSError (FileExistsError: ``path`` is there) when it
+    cannot be, with nothing left behind.  The file is written and locked under a private
+    name first and then linked to ``path``, so no one ever sees it empty or unlocked; a
+    filesystem without hard links gets it created in place."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.new")
+    f: io.BufferedWriter | None = None
+    try:
+        f = open(tmp, "wb")                          # noqa: SIM115 (kept open)
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        f.write(head)
+        f.flush()
+        os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+                raise
+            close_quietly(f)
+            f = _create_in_place(path, head)
+    except OSError:
+        close_quietly(f)
+        raise
+    finally:
+        discard(tmp)
+    return f
+
+
+def _create_in_place(path: Path, head: bytes) -> io.BufferedWriter:
+    f = open(path, "xb")                             # noqa: SIM115 (kept open)
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        f.write(head)
+        f.flush()
+        os.fsync(f.fileno())
+    except OSError:
+        close_quietly(f)
+        discard(path)                                # ours, empty or cut short
+        raise
+    return f
+
+
+def close_quietly(f: io.BufferedWriter | None) -> None:
+    """Close ``f`` after a failed write: the buffer it cannot flush (the disk is full)
+    would fail the close too, and the write's error is the one worth telling."""
+    if f is not None:
+        try:
+            f.close()
+        except OSError:
+            pass
+
+
+def locked_elsewhere(path: Path) -> bool:
+    """Whether another open file holds ``path``'s ``flock`` (its owner is writing it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return False

@@ -1,63 +1,26 @@
 """Recording the arranged performance as a multitrack .mid, one track per part.
 
-A take is never lost: with ``journal=True`` the recorder also appends what it heard to
-``TAKE.mid.journal`` (JSON lines), written and fsynced every ``JOURNAL_PERIOD_S`` by a
-thread of its own, never by the engine thread, which only appends to ``events``.  A
-crash or SIGKILL loses at most the last period; ``recover`` rebuilds the take from the
-journal.  A normal save removes it.
-
-Journal records, one JSON array per line, the first element the record's type:
-``["take", version, preset name, [part, ...]]`` (first line), ``["e", seconds, track,
-[bytes]]`` (one message), ``["p", [part, ...]]`` (a preset switched to: its parts get
-tracks after the ones so far), ``["r", index, seconds, track, [bytes]]`` (message
-``index``, counting "e" records from 0, rewritten: a key that moved to its final part).
-A reader skips types it does not know, so later kinds can be added.
+A take is never lost: with ``journal=True`` the recorder also keeps ``TAKE.mid.journal``
+as it plays (``livearranger.journal``), from which ``recover`` rebuilds the take after a
+crash.  A normal save removes it.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import os
-import threading
 import time
-from dataclasses import asdict, fields
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from livearranger.errors import LiveArrangerError
-from livearranger.events import (
-    CHANNEL_MASK,
-    DATA_BYTES,
-    DATA_MASK,
-    KIND_MASK,
-    NOTE_OFF,
-    NOTE_ON,
-    PROGRAM,
-    SYSTEM,
-)
+from livearranger.events import PROGRAM
 from livearranger.files import FileProblem, discard, replace_atomically
 from livearranger.io.midifile import DEFAULT_TEMPO, write_smf
 from livearranger.io.output import Output, retag_note_on
+from livearranger.journal import MAX_TRACKS, Journal, journal_path
 from livearranger.presets import Part, Preset
 
 TICKS_PER_BEAT = 480
 TICKS_PER_SECOND = TICKS_PER_BEAT * 1_000_000 / DEFAULT_TEMPO   # 960 at 120 bpm
-JOURNAL_SUFFIX = ".journal"
-JOURNAL_PERIOD_S = 0.25              # journal written and fsynced this often
-JOURNAL_VERSION = 1
-MAX_JOURNAL_BYTES = 1 << 30
-_PART_FIELDS = {f.name for f in fields(Part)}
-
-
-class RecoverError(LiveArrangerError):
-    """Nothing to recover, or a journal that cannot be read (one line)."""
-
-
-def journal_path(target: str | Path) -> Path:
-    """The journal file beside the take ``target``."""
-    target = Path(target)
-    return target.with_name(target.name + JOURNAL_SUFFIX)
 
 
 def fresh_take_path(folder: str | Path, when: float) -> Path:
@@ -101,26 +64,30 @@ class Recorder(Output):
         self.path = Path(path) if path else None
         self.parts: list[Part] = list(preset.parts)   # one track each, in order of use
         self._first = len(preset.parts)                # tracks of the starting preset
-        self._base = 0                                 # track of the current part 0
+        self._tracks = list(range(len(preset.parts)))  # the track of each current part
+        self._track_of = {p.name: i for i, p in enumerate(preset.parts)}
         self.events: list[tuple[float, int, list[int]]] = []
         self.saved = False
         self.error: str | None = None
-        self._switches: list[tuple[int, list[Part]]] = []   # (event index, new parts)
+        # (event index, new parts, their tracks) of each switch
+        self._switches: list[tuple[int, list[Part], list[int]]] = []
         self.retagged: list[int] = []     # indices of events a move rewrote
         self.doubled: list[int] = []      # indices of the second note-ons of unisons
-        self._journal: _Journal | None = None
+        self._journal: Journal | None = None
+        # told, on the journal's thread, the one line of a journal write that failed
+        self.on_journal_error: Callable[[str], None] | None = None
         if journal:
             if self.path is None:
                 raise ValueError("a journal needs the take's path")
-            self._journal = _Journal(self, journal_path(self.path))
+            self._journal = Journal(self, journal_path(self.path))
 
     def _send(self, part: int, message: list[int], time: float) -> None:
-        self.events.append((time, self._base + part, message))
+        self.events.append((time, self._tracks[part], message))
 
     def move(self, old_part: int, off: list[int], new_part: int, on: list[int],
              onset: float, time: float) -> None:
-        base = self._base
-        i = retag_note_on(self.events, base + old_part, off, base + new_part, on, onset)
+        tracks = self._tracks
+        i = retag_note_on(self.events, tracks[old_part], off, tracks[new_part], on, onset)
         if i < 0:
             super().move(old_part, off, new_part, on, onset, time)   # began before us
         else:
@@ -129,15 +96,30 @@ class Recorder(Output):
     def late_note_on(self, part: int, message: list[int], onset: float,
                      time: float) -> None:
         self.doubled.append(len(self.events))
-        self.events.append((onset, self._base + part, message))   # saved in time order
+        self.events.append((onset, self._tracks[part], message))   # saved in time order
 
-    def preset_changed(self, preset: Preset) -> None:
-        """The ensemble changed mid-recording: its parts get tracks of their own after
-        the ones recorded so far (called by the engine between panic and set-up)."""
+    def preset_changed(self, preset: Preset, tracks: list[int] | None = None) -> None:
+        """The ensemble changed mid-recording (called by the engine between panic and
+        set-up): a part recorded before, by name, goes on its track again, a new one
+        gets a track after the ones so far, so switching back and forth adds no tracks.
+        ``tracks``: the track of each part as a journal has it (the next new track, or
+        one there is)."""
+        if tracks is None:
+            tracks = []
+            for part in preset.parts:
+                track = self._track_of.get(part.name, len(self.parts))
+                tracks.append(track if track not in tracks else len(self.parts))
+                if tracks[-1] == len(self.parts):
+                    self._track_of[part.name] = len(self.parts)
+                    self.parts.append(part)
+        else:
+            for part, track in zip(preset.parts, tracks, strict=True):
+                if track == len(self.parts):
+                    self._track_of[part.name] = track
+                    self.parts.append(part)
         self.preset = preset
-        self._switches.append((len(self.events), list(preset.parts)))
-        self._base = len(self.parts)
-        self.parts.extend(preset.parts)
+        self._tracks = tracks
+        self._switches.append((len(self.events), list(preset.parts), tracks))
 
     def timed_messages(self) -> list[tuple[float, list[int]]]:
         """(seconds, bytes) of everything recorded, for rendering."""
@@ -160,10 +142,11 @@ class Recorder(Output):
         for i, part in enumerate(self.parts):
             messages: list[tuple[int, list[int]]] = []
             starting = i < self._first
+            start = [PROGRAM | part.channel, part.program]
             if starting:
-                messages.append((0, [PROGRAM | part.channel, part.program]))
+                messages.append((0, start))
             for tick, _order, msg in sorted(per_part[i]):
-                if starting and (msg[0] & KIND_MASK) == PROGRAM:
+                if starting and msg == start:
                     continue                     # the program is set at the start
                 messages.append((tick, msg))
             tracks.append((part.name, messages))
@@ -177,6 +160,9 @@ class Recorder(Output):
         target = Path(path) if path else self.path
         if target is None:
             raise ValueError("no path to save the recording to")
+        if len(self.parts) > MAX_TRACKS:
+            raise FileProblem(f"{target}: cannot write: {len(self.parts):,} tracks, and a "
+                              f"MIDI file holds at most {MAX_TRACKS:,}")
         tmp = target.with_name(target.name + ".part")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -193,13 +179,6 @@ class Recorder(Output):
             self._journal.remove()
         return target
 
-    def discard_journal(self) -> None:
-        """Remove the journal beside the take's path, if there is one."""
-        if self._journal is not None:
-            self._journal.remove()
-        elif self.path is not None:
-            journal_path(self.path).unlink(missing_ok=True)
-
     def start_journal(self) -> None:
         """Create the journal and start writing it (raises FileProblem when it cannot
         be created); a no-op without ``journal=True``."""
@@ -214,202 +193,26 @@ class Recorder(Output):
 
     def _close(self) -> None:
         """Save to the path given at creation, if any (the journal's last records are
-        written first, so a failed save leaves the whole take in the journal)."""
-        if self._journal is not None:
-            self._journal.stop()
-        if self.path is not None:
-            try:
+        written first, so a failed save leaves the whole take in the journal; it stays
+        locked until the save removed it or failed)."""
+        journal = self._journal
+        if journal is not None:
+            journal.halt()
+        try:
+            if self.path is not None:
                 self.save()
-            except OSError as exc:
-                self.error = str(exc)
-                if self._journal is not None and self._journal.path.exists():
-                    self.error += (f"; the take is kept in {self._journal.path}: run "
-                                   f"'livearranger recover {self.path} -o OTHER.mid'")
-                raise
-
-
-def _part_record(parts: list[Part]) -> list[dict[str, Any]]:
-    return [asdict(p) for p in parts]
-
-
-class _Journal:
-    """The append-only journal of one recorder, written by a thread of its own."""
-
-    def __init__(self, recorder: Recorder, path: Path) -> None:
-        self.recorder = recorder
-        self.path = path
-        self._file: io.BufferedWriter | None = None
-        self._written = 0            # events written so far
-        self._switches = 0           # preset switches written so far
-        self._retags = 0             # retags written so far
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        rec = self.recorder
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.path, "xb")            # noqa: SIM115 (kept open)
-        except FileExistsError:
-            raise FileProblem(f"{self.path}: an unsaved take is there: run 'livearranger "
-                              f"recover {rec.path}' first") from None
         except OSError as exc:
-            raise FileProblem(f"{rec.path}: cannot record there "
-                              f"({exc.strerror or exc})") from None
-        head = ["take", JOURNAL_VERSION, rec.preset.name, _part_record(rec.parts)]
-        self._file.write(json.dumps(head).encode() + b"\n")
-        self._sync()
-        self._thread = threading.Thread(target=self._run, name="livearranger-journal",
-                                        daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(JOURNAL_PERIOD_S):
-            try:
-                self.write()
-            except OSError:
-                return               # disk full or gone: the take is still in memory
-
-    def write(self) -> None:
-        """Append what was recorded since the last call, and fsync."""
-        with self._lock:
-            f = self._file
-            if f is None:
-                return
-            rec = self.recorder
-            events = rec.events
-            end = len(events)
-            switches = rec._switches
-            lines: list[bytes] = []
-            dumps = json.dumps
-            for i in range(self._written, end):
-                while self._switches < len(switches) and switches[self._switches][0] <= i:
-                    lines.append(dumps(["p", _part_record(switches[self._switches][1])])
-                                 .encode())
-                    self._switches += 1
-                t, track, msg = events[i]
-                lines.append(dumps(["e", round(t, 6), track, list(msg)]).encode())
-            while self._switches < len(switches) and switches[self._switches][0] <= end:
-                lines.append(dumps(["p", _part_record(switches[self._switches][1])]).encode())
-                self._switches += 1
-            self._written = end
-            retagged = rec.retagged
-            while self._retags < len(retagged):
-                i = retagged[self._retags]
-                self._retags += 1
-                if i < end:
-                    t, track, msg = events[i]
-                    lines.append(dumps(["r", i, round(t, 6), track, list(msg)]).encode())
-            if lines:
-                f.write(b"\n".join(lines) + b"\n")
-                self._sync()
-
-    def _sync(self) -> None:
-        f = self._file
-        if f is not None:
-            f.flush()
-            os.fsync(f.fileno())
-
-    def stop(self) -> None:
-        """Stop the thread; write the last records."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(2.0)
-            self._thread = None
-        try:
-            self.write()
-        except OSError:
-            pass
-        with self._lock:
-            if self._file is not None:
-                try:
-                    self._file.close()
-                except OSError:
-                    pass
-                self._file = None
-
-    def remove(self) -> None:
-        self.stop()
-        self.path.unlink(missing_ok=True)
-
-
-def _parts(src: Path, raw: Any) -> list[Part]:
-    if not isinstance(raw, list) or not raw:
-        raise RecoverError(f"{src}: not a LiveArranger journal (bad part list)")
-    try:
-        return [Part(**{k: v for k, v in p.items() if k in _PART_FIELDS}) for p in raw]
-    except (TypeError, AttributeError):
-        raise RecoverError(f"{src}: not a LiveArranger journal (bad part)") from None
-
-
-def read_journal(target: str | Path) -> Recorder:
-    """The take recorded into ``target``'s journal, as a recorder ready to ``save``;
-    notes still sounding when the journal ends are closed at its last time.  Raises
-    RecoverError (one line) when there is no journal or it cannot be read."""
-    src = journal_path(target)
-    if not src.exists():
-        raise RecoverError(f"{target}: nothing to recover (no {src.name})")
-    from livearranger.files import read_limited
-
-    try:
-        text = read_limited(src, MAX_JOURNAL_BYTES, "journal").decode("utf-8", "replace")
-    except FileProblem as exc:
-        raise RecoverError(str(exc)) from None
-    lines = text.split("\n")
-    try:
-        head = json.loads(lines[0])
-    except ValueError:
-        head = None
-    if not (isinstance(head, list) and len(head) == 4 and head[0] == "take"):
-        raise RecoverError(f"{src}: not a LiveArranger journal")
-    parts = _parts(src, head[3])
-    rec = Recorder(Preset(name=str(head[2]), parts=tuple(parts)), target)
-    for line in lines[1:]:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue                         # the line a crash cut short
-        if not isinstance(record, list) or not record:
-            continue
-        if record[0] == "e" and len(record) == 4:
-            t, track, msg = record[1:]
-            if _usable(t, track, msg, rec):
-                rec.events.append((float(t), track, msg))
-        elif record[0] == "r" and len(record) == 5:
-            i, t, track, msg = record[1:]
-            if (isinstance(i, int) and 0 <= i < len(rec.events) and _usable(t, track, msg,
-                                                                             rec)):
-                rec.events[i] = (float(t), track, msg)
-        elif record[0] == "p" and len(record) == 2:
-            new = _parts(src, record[1])
-            rec.preset_changed(Preset(name=rec.preset.name, parts=tuple(new)))
-    _close_sounding(rec)
-    return rec
-
-
-def _usable(t: Any, track: Any, msg: Any, rec: Recorder) -> bool:
-    """A journal message that can go into ``rec``: a time, a track it has, and one
-    channel-voice message."""
-    return (isinstance(t, int | float) and isinstance(track, int)
-            and 0 <= track < len(rec.parts) and isinstance(msg, list)
-            and 2 <= len(msg) <= 3 and all(isinstance(b, int) and 0 <= b < 256 for b in msg)
-            and DATA_MASK < msg[0] < SYSTEM and len(msg) == 1 + DATA_BYTES[msg[0] & KIND_MASK]
-            and all(b <= DATA_MASK for b in msg[1:]))
-
-
-def _close_sounding(rec: Recorder) -> None:
-    """Note-offs, at the last recorded time, for notes the journal left sounding."""
-    sounding: dict[tuple[int, int, int], int] = {}
-    last = 0.0
-    for t, track, msg in rec.events:
-        last = max(last, t)
-        kind, key = msg[0] & KIND_MASK, (track, msg[0] & CHANNEL_MASK, msg[1])
-        if kind == NOTE_ON and len(msg) == 3 and msg[2]:
-            sounding[key] = sounding.get(key, 0) + 1
-        elif kind == NOTE_OFF or kind == NOTE_ON:
-            if sounding.get(key):
-                sounding[key] -= 1
-    for (track, ch, pitch), n in sorted(sounding.items()):
-        for _ in range(n):
-            rec.events.append((last, track, [NOTE_OFF | ch, pitch, 0]))
+            self.error = str(exc)
+            if journal is not None and journal.error is not None:
+                self.error += (f"; its journal stopped early, so 'livearranger recover "
+                               f"{self.path}' gives back only what it holds")
+            elif journal is not None and journal.path.exists():
+                self.error += (f"; the take is kept in {journal.path}: run "
+                               f"'livearranger recover {self.path} -o OTHER.mid'")
+            raise
+        finally:
+            if journal is not None:
+                journal.stop()
+        if journal is not None and journal.error is not None:   # saved, but say it
+            self.error = f"{journal.error}; the take itself was saved whole to {self.path}"
+            raise FileProblem(self.error)

@@ -254,6 +254,8 @@ class Session:
         check_writable(path, "recording")
         self.stop_recording()
         rec = Recorder(self.preset, path, journal=True)
+        engine = self.engine             # a failed journal write: said with its errors
+        rec.on_journal_error = lambda text: engine.call(lambda: engine.errors.add(text))
         rec.start_journal()
         self.engine.call(lambda: setattr(self._tap, "inner", rec))
         self.engine.wait_idle()          # ``recording`` names the new take from now

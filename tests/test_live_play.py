@@ -241,7 +241,7 @@ def _play_notes(kb, ls, pitches: list[int]) -> None:
 
 def test_sigkill_loses_at_most_the_last_second_and_recover_rebuilds(satb, jack_server,
                                                                      tmp_path):
-    from livearranger.recorder import journal_path
+    from livearranger.journal import journal_path
 
     take = tmp_path / "take.mid"
     proc = _start_play(tmp_path, "--out", "virtual", "--preset", "satb", "--arranger",
@@ -303,7 +303,7 @@ def test_unwritable_record_target_is_refused_at_start(jack_server, tmp_path, tar
 
 
 def test_a_take_that_cannot_be_saved_is_an_error_and_kept(jack_server, tmp_path):
-    from livearranger.recorder import journal_path
+    from livearranger.journal import journal_path
 
     take = tmp_path / "takes" / "take.mid"
     proc = _start_play(tmp_path, "--out", "virtual", "--in", "none", "--record", str(take),
@@ -315,3 +315,32 @@ def test_a_take_that_cannot_be_saved_is_an_error_and_kept(jack_server, tmp_path)
     assert err.count("\n") == 1 and str(take) in err and "recover" in err
     assert "wrote" not in out
     assert journal_path(take).exists()
+
+
+def test_a_take_being_recorded_is_locked_against_recover_and_a_second_take(jack_server,
+                                                                           tmp_path):
+    """While one instance records to take.mid, ``recover`` refuses (its journal is still
+    being written) and so does a second ``play --record`` there, without advising the
+    recover that would take the first one's journal away."""
+    from livearranger.journal import journal_path
+
+    take = tmp_path / "take.mid"
+    first = _start_play(tmp_path, "--out", "virtual", "--in", "none", "--record", str(take),
+                        "--arranger", "closest-pitch")
+    try:
+        rec = subprocess.run([sys.executable, "-m", "livearranger", "recover", str(take)],
+                             capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert rec.returncode == 2 and rec.stderr.count("\n") == 1, rec.stderr
+        assert str(take) in rec.stderr and "recording" in rec.stderr
+        assert journal_path(take).exists() and not take.exists()
+        again = subprocess.run([sys.executable, "-m", "livearranger", "play", "--headless",
+                                "--api", "jack", "--in", "none", "--out", "virtual",
+                                "--record", str(take)],
+                               capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert again.returncode == 2 and again.stderr.count("\n") == 1, again.stderr
+        assert str(take) in again.stderr and "recover" not in again.stderr
+        assert journal_path(take).exists()
+    finally:
+        out, _err = _stop(first)
+    assert f"wrote {take}" in out
+    assert take.exists() and not journal_path(take).exists()

@@ -78,78 +78,8 @@ def test_preset_switch_mid_recording_keeps_both_ensembles(satb, preset, driven_c
     assert first_prog is not None and first_prog[1:] == (80, 0) and first_prog[0] > 0
 
 
-def _ons(mid: mido.MidiFile) -> dict[str, list[int]]:
-    return {t.name: [m.note for m in t if m.type == "note_on" and m.velocity]
-            for t in mid.tracks[1:]}
-
-
-def test_journal_holds_the_take_until_saved_and_recover_rebuilds_it(satb, preset, tmp_path):
-    import json
-
-    from livearranger.recorder import journal_path, read_journal
-
-    chip = preset("chiptune")
-    take = tmp_path / "take.mid"
-    rec = Recorder(satb, take, journal=True)
-    rec.start_journal()
-    rec.send(3, [0x93, 40, 90], 1.0)
-    rec.send(0, [0x90, 76, 80], 1.5)
-    rec.send(0, [0x80, 76, 0], 2.0)
-    rec.preset_changed(chip)
-    rec.send(0, [0x90, 79, 80], 2.5)                     # left sounding by the "crash"
-    rec.write_journal()                                  # what the thread does
-    lines = journal_path(take).read_text().splitlines()
-    assert [json.loads(line)[0] for line in lines] == ["take", "e", "e", "e", "p", "e"]
-    with journal_path(take).open("a") as f:
-        f.write('["e", 3.0, 1, [144, 6')                  # a record a kill cut short
-    again = read_journal(take)
-    assert [p.name for p in again.parts] == satb.part_names + chip.part_names
-    mid = mido.MidiFile(file=__import__("io").BytesIO(again.to_bytes()))
-    ons = _ons(mid)
-    assert ons["bass"] == [40] and ons["soprano"] == [76] and ons["pulse1"] == [79]
-    offs = [m for m in mid.tracks[5] if m.type == "note_off"]
-    assert [m.note for m in offs] == [79]                # closed at the journal's end
-    rec.close()                                          # a normal save
-    assert take.exists() and not journal_path(take).exists()
-
-
-def test_a_second_take_refuses_to_overwrite_a_journal(satb, tmp_path):
-    from livearranger.files import FileProblem
-    from livearranger.recorder import journal_path
-
-    take = tmp_path / "take.mid"
-    journal_path(take).write_text('["take", 1, "satb", []]\n')
-    rec = Recorder(satb, take, journal=True)
-    with pytest.raises(FileProblem, match="livearranger recover"):
-        rec.start_journal()
-    assert journal_path(take).read_text().startswith('["take"')
-
-
-def test_recover_command(quartet, tmp_path, capsys):
-    from livearranger.cli import main
-    from livearranger.recorder import journal_path
-
-    take = tmp_path / "take.mid"
-    assert main(["recover", str(take)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "nothing to recover" in err and str(take) in err
-    rec = Recorder(quartet, take, journal=True)
-    rec.start_journal()
-    for i, p in enumerate((60, 64, 67)):
-        rec.send(i, [0x90 | i, p, 80], 0.1 * i)
-    rec._journal.stop()                                  # as if killed after a write
-    assert not take.exists()
-    assert main(["recover", str(take)]) == 0
-    assert "recovered 3 notes" in capsys.readouterr().out
-    assert sum(len(v) for v in _ons(mido.MidiFile(str(take))).values()) == 3
-    assert not journal_path(take).exists()
-    journal_path(take).write_text("not json\n")
-    assert main(["recover", str(take)]) == 2
-    assert "not a LiveArranger journal" in capsys.readouterr().err
-
-
 def test_a_failed_save_keeps_the_journal_and_says_so(satb, tmp_path):
-    from livearranger.recorder import journal_path
+    from livearranger.journal import journal_path
 
     take = tmp_path / "sub" / "take.mid"
     rec = Recorder(satb, take, journal=True)
@@ -177,23 +107,6 @@ def test_names_outside_latin1_are_utf8(satb, tmp_path):
     assert mido.MidiFile(str(tmp_path / "l.mid")).tracks[0].name == "à quatre"  # Latin-1
 
 
-def test_a_key_moved_after_it_was_journaled_is_recovered_on_its_final_part(satb,
-                                                                          tmp_path):
-    from livearranger.recorder import read_journal
-
-    take = tmp_path / "take.mid"
-    rec = Recorder(satb, take, journal=True)
-    rec.start_journal()
-    rec.send(0, [0x90, 60, 90], 1.0)                     # sounded on the soprano
-    rec.write_journal()                                  # journaled there
-    rec.move(0, [0x80, 60, 0], 2, [0x92, 60, 90], 1.0, 1.02)   # moved to the tenor
-    rec.send(2, [0x82, 60, 0], 1.5)
-    rec.write_journal()
-    again = read_journal(take)
-    assert again.events == rec.events == [(1.0, 2, [0x92, 60, 90]), (1.5, 2, [0x82, 60, 0])]
-    rec.close()
-
-
 def test_fresh_take_names_never_overwrite_a_take(tmp_path):
     import time
 
@@ -209,19 +122,51 @@ def test_fresh_take_names_never_overwrite_a_take(tmp_path):
     assert fresh_take_path(tmp_path, when).name == "livearranger-20261202-010203-2.mid"
 
 
-def test_a_journal_message_of_the_wrong_length_is_skipped(tmp_path):
-    """Only whole channel-voice messages are recovered: a note-on of two bytes or a
-    system message in a damaged journal would otherwise break the file written."""
-    from livearranger.recorder import journal_path, read_journal
+def test_a_part_that_returns_after_a_switch_reuses_its_track(satb, preset, tmp_path):
+    """Thousands of switches between two presets: one track per part name, the
+    returning part's notes on its first track, the file written."""
+    chip = preset("chiptune")
+    take = tmp_path / "take.mid"
+    rec = Recorder(satb, take, journal=True)
+    rec.start_journal()
+    t = 0.0
+    for _ in range(10_000):
+        for ensemble in (chip, satb):
+            rec.preset_changed(ensemble)
+            rec.send(0, [0x90 | ensemble.parts[0].channel, 60, 80], t)
+            rec.send(0, [0x80 | ensemble.parts[0].channel, 60, 0], t + 0.5)
+            t += 1.0                           # whole seconds: the journal keeps them
+    assert [p.name for p in rec.parts] == satb.part_names + chip.part_names
+    rec.write_journal()
+    from livearranger.journal import read_journal
+
+    again, skipped = read_journal(take)
+    assert skipped == 0 and again.events == rec.events
+    assert [p.name for p in again.parts] == [p.name for p in rec.parts]
+    rec.close()
+    ons = {t.name: sum(1 for m in t if m.type == "note_on" and m.velocity)
+           for t in mido.MidiFile(str(take)).tracks[1:]}
+    assert ons["soprano"] == ons["pulse1"] == 10_000
+
+
+def test_a_take_too_big_for_a_file_is_an_error_naming_it(satb, tmp_path):
+    from dataclasses import replace
+
+    from livearranger.files import FileProblem
+    from livearranger.journal import journal_path
+    from livearranger.output_set import RecorderTap
 
     take = tmp_path / "take.mid"
-    records = ['["take", 1, "satb", [{"name": "soprano", "program": 52, "channel": 0}]]',
-               '["e", 1.0, 0, [144, 60, 80]]', '["e", 1.1, 0, [144, 62]]',
-               '["e", 1.2, 0, [242, 1, 2]]', '["e", 1.3, 0, [192, 5, 5]]',
-               '["e", 2.0, 0, [128, 60, 0]]']
-    journal_path(take).write_text("\n".join(records) + "\n")
-    again = read_journal(take)
-    assert [m for _t, _p, m in again.events] == [[144, 60, 80], [128, 60, 0]]
-    mid = mido.MidiFile(file=__import__("io").BytesIO(again.to_bytes()))
-    assert [(m.type, m.note) for m in mid.tracks[1] if m.type.startswith("note")] == [
-        ("note_on", 60), ("note_off", 60)]
+    rec = Recorder(satb, take, journal=True)
+    rec.start_journal()
+    for n in range(4_400):                        # 15 parts of new names each time
+        parts = tuple(replace(satb.parts[0], name=f"p{n}-{i}") for i in range(15))
+        rec.preset_changed(replace(satb, parts=parts))
+    rec.send(0, [0x90, 60, 80], 1.0)
+    tap = RecorderTap()
+    tap.inner = rec
+    tap.close()
+    assert tap.error and str(take) in tap.error and "\n" not in tap.error
+    assert not take.exists() and journal_path(take).exists()
+    with pytest.raises(FileProblem):
+        rec.save()

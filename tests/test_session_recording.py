@@ -6,7 +6,7 @@ from pathlib import Path
 
 import mido
 
-from livearranger.recorder import journal_path
+from livearranger.journal import journal_path
 from livearranger.session import Session, SessionConfig
 
 
