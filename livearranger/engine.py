@@ -27,15 +27,12 @@ from livearranger.errors import ErrorLog
 from livearranger.events import (
     KIND_MASK,
     LONE_EOX,
-    NOTE_OFF,
     NOTE_ON,
-    REALTIME,
     SYSTEM,
     Kind,
     NoteEvent,
-    continues,
+    RunningStatus,
     parse,
-    running_status,
     split_messages,
 )
 from livearranger.performer import Observer, Performer, no_clock
@@ -43,7 +40,7 @@ from livearranger.presets import Preset
 from livearranger.priority import raise_thread_priority
 from livearranger.router import Router
 from livearranger.state import PerformanceState
-from livearranger.stats import LatencyRing, PartActivity, Snapshot
+from livearranger.stats import LatencyRing, Snapshot
 
 _STOP = object()
 POLL_INTERVAL_S = 0.00025   # how often a polled input is read while nothing else happens
@@ -88,7 +85,7 @@ class Engine(Observer):
         self.assign_time = LatencyRing()
         self.junk = 0               # messages that were no event at all
         self.dropped_note_ons = 0   # new notes dropped because input came faster than us
-        self._status = 0            # the input's running status (0: none)
+        self._status = RunningStatus()
         # the engine thread runs at realtime priority (None: no thread started yet)
         self.realtime: bool | None = None
         self._overloaded = False
@@ -120,10 +117,6 @@ class Engine(Observer):
     @property
     def state(self) -> PerformanceState:
         return self.performer.state
-
-    @property
-    def activity(self) -> PartActivity:
-        return self.performer.activity
 
     @property
     def moves(self) -> int:
@@ -327,25 +320,14 @@ class Engine(Observer):
         if data == LONE_EOX:               # our input's own SysEx terminator: no message
             return
         t = (stamp - self._t0) * self._ns_to_s
-        first = data[0] if data else -1
-        if isinstance(first, int) and first >= SYSTEM:
-            if first < REALTIME:           # a system message ends running status
-                self._status = 0
-            if performer.clock.handle(data, t):
-                return                     # MIDI clock: tempo and beat, nothing to play
-        if isinstance(first, int) and 0 <= first < NOTE_OFF and self._status \
-                and continues(data, self._status):
-            # whole messages' data bytes alone: the status of the message before them,
-            # as on a cable (JACK asks for whole messages; bridges and some programs
-            # send running status across events all the same)
-            data = [self._status, *data]
+        data = self._status.feed(data)
+        if data and data[0] >= SYSTEM and performer.clock.handle(data, t):
+            return                         # MIDI clock: tempo and beat, nothing to play
         event = parse(data, t, stamp)
         if event is not None:
-            self._status = data[0]
             self._play(event)
             return
         # several messages in one, a SysEx with messages caught in it, or junk
-        self._status = running_status(data, self._status)
         events = [e for m in split_messages(data) if (e := parse(m, t, stamp))]
         if not events:
             self.junk += 1

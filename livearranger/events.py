@@ -264,6 +264,33 @@ def running_status(data: Sequence[int], status: int) -> int:
     return status
 
 
+class RunningStatus:
+    """One input's running status across its events: whole messages' data bytes alone
+    (``continues``) take the status of the message before them, as on a cable.  JACK
+    asks for whole messages; bridges and some programs send running status across
+    events all the same."""
+
+    __slots__ = ("status",)
+
+    def __init__(self) -> None:
+        self.status = 0
+
+    def feed(self, data: list[int]) -> list[int]:
+        """``data`` with the running status put before it where it continues one; the
+        status after it is kept for the next event."""
+        status = self.status
+        first = data[0] if data else -1
+        if not isinstance(first, int):
+            return data
+        if NOTE_OFF <= first < SYSTEM and len(data) == 1 + DATA_BYTES[first & KIND_MASK]:
+            self.status = first           # one whole message: the common case
+            return data
+        if 0 <= first < NOTE_OFF and status and continues(data, status):
+            data = [status, *data]
+        self.status = running_status(data, status)
+        return data
+
+
 def encode(kind: Kind, channel: int, a: int = 0, b: int = 0) -> list[int]:
     """Raw bytes of a channel-voice message: ``a`` and ``b`` are what a NoteEvent of
     ``kind`` stores in ``pitch`` and ``velocity``."""

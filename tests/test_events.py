@@ -126,3 +126,16 @@ def test_only_whole_messages_continue_a_running_status():
     assert continues([5], 0xC0)                              # a program change: one byte
     assert not continues([0x12, 0x34, 0x56], 0x90)           # one and a half note-offs
     assert not continues([60, 200], 0x90) and not continues([], 0x90)
+
+
+def test_an_inputs_running_status_completes_what_continues_it():
+    from livearranger.events import RunningStatus
+
+    rs = RunningStatus()
+    assert rs.feed([60, 0]) == [60, 0]                       # no status yet: as it is
+    assert rs.feed([0x90, 60, 100]) == [0x90, 60, 100] and rs.status == 0x90
+    assert rs.feed([60, 0]) == [0x90, 60, 0]
+    assert rs.feed([0xF8]) == [0xF8] and rs.status == 0x90  # real-time: kept
+    assert rs.feed([61, 0, 62]) == [61, 0, 62]               # not whole messages
+    assert rs.feed([0xF0, 1, 0xF7]) == [0xF0, 1, 0xF7] and rs.status == 0
+    assert rs.feed([64, 0]) == [64, 0]
