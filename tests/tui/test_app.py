@@ -22,7 +22,7 @@ from livearranger.tui.ports import PortsScreen
 from livearranger.tui.presets_panel import PartsTable, PresetList
 from livearranger.tui.render import plain_text
 from livearranger.tui.status import MessageLog, StatusBar
-from tests.tui.conftest import Rig, fake_ports, memory_session, until
+from tests.tui.conftest import Rig, fake_ports, memory_session, type_ahead, until
 
 SIZE = (120, 40)
 
@@ -405,3 +405,32 @@ async def test_a_bug_leaves_one_line_asking_for_a_report_with_its_traceback(
     assert str(report) in text
     assert "Traceback" in report.read_text() and "in broken" in report.read_text()
     assert not rig.session.engine.running           # the instrument was stopped first
+
+
+async def test_keys_typed_into_a_closing_dialog_do_nothing(rig: Rig, tmp_path: Path,
+                                                           monkeypatch) -> None:
+    """A second Enter (or Esc) typed before a dialog has closed reaches it still: it
+    must neither act again nor close the screen below."""
+    monkeypatch.setenv("HOME", str(tmp_path))         # where a crash report would go
+    app = rig.app
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a")
+        type_ahead(app, "down", "enter", "enter")      # model -> closest-pitch
+        await until(pilot, lambda: rig.session.arranger_name == "closest-pitch",
+                    what="the arranger chosen")
+        app.query_one(PartsTable).focus()
+        await pilot.press("e")
+        assert isinstance(app.screen, EditPartScreen)
+        type_ahead(app, "enter", "enter")
+        await until(pilot, lambda: rig.controller.modified, what="the part edited")
+        await pilot.press("w")
+        type_ahead(app, "enter", "enter")
+        await until(pilot, lambda: rig.session.preset.name == "my-satb", what="saved")
+        await pilot.press("question_mark")
+        type_ahead(app, "escape", "escape")
+        await pilot.pause()
+        assert len(app.screen_stack) == 1 and app.is_running
+        lines = log_lines(app)
+        assert sum("(unsaved)" in ln for ln in lines) == 1            # edited once
+        assert sum("saved preset my-satb" in ln for ln in lines) == 1
+
