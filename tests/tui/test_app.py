@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import random
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import mido
@@ -434,3 +435,67 @@ async def test_keys_typed_into_a_closing_dialog_do_nothing(rig: Rig, tmp_path: P
         assert sum("(unsaved)" in ln for ln in lines) == 1            # edited once
         assert sum("saved preset my-satb" in ln for ln in lines) == 1
 
+
+STORM_KEYS = ["a", "e", "w", "p", "x", "r", "n", "h", "plus", "minus", "question_mark",
+              "enter", "enter", "escape", "escape", "tab", "shift+tab", "up", "down",
+              "space", "f5", "c", "3", "z", "backspace"]
+
+
+@pytest.fixture()
+def rule_app(user_presets: str, tmp_path: Path, monkeypatch) -> Iterator[LiveArrangerApp]:
+    """The app over a real session playing a rule (no model to load), whose ports
+    screen rebuilds it without MIDI ports; a crash report would go to ``tmp_path``."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+    def factory(config: SessionConfig):
+        return memory_session(config.preset, "zone")[0]
+
+    session, _ = memory_session("satb", "zone")
+    controller = Controller(SessionConfig(preset="satb", arranger="zone", input=None,
+                                          outputs=[]),
+                            session=session, session_factory=factory, port_lister=fake_ports,
+                            record_dir=tmp_path)
+    try:
+        yield LiveArrangerApp(controller, poll_hz=30)
+    finally:
+        controller.close()
+
+
+async def test_a_storm_of_keys_leaves_the_app_running(rule_app: LiveArrangerApp) -> None:
+    rng = random.Random(22)
+    keys = rng.choices(STORM_KEYS, k=400)
+    async with rule_app.run_test(size=SIZE) as pilot:
+        while keys:
+            n = rng.randint(1, 8)
+            burst, keys = keys[:n], keys[n:]
+            type_ahead(rule_app, *burst)                # typed faster than handled
+            await pilot.pause()
+        assert rule_app.is_running
+        await pilot.press("ctrl+q")
+    assert rule_app.return_code == 0
+
+
+async def test_quit_comes_before_the_keys_still_waiting(rule_app: LiveArrangerApp) -> None:
+    acted: list[object] = []
+    act = rule_app.run_action_safely
+    rule_app.run_action_safely = lambda fn: acted.append(fn) or act(fn)  # type: ignore
+    async with rule_app.run_test(size=SIZE) as pilot:
+        await pilot.press("x")
+        assert len(acted) == 1                              # a key does act
+        storm = random.Random(12).choices(["x", "plus", "minus", "h"], k=1000)
+        type_ahead(rule_app, *storm, "q")
+        await until(pilot, lambda: rule_app.return_code is not None, timeout=60.0,
+                    what="the app quitting")
+        assert len(acted) == 1          # none of the 1,000 keys waiting was acted on
+    assert rule_app.return_code == 0
+
+
+async def test_q_is_typed_in_a_dialog_and_ctrl_q_quits_from_there(
+        rule_app: LiveArrangerApp) -> None:
+    async with rule_app.run_test(size=SIZE) as pilot:
+        await pilot.press("w")
+        name_box = rule_app.screen.query_one("#save-name")
+        await pilot.press("q")
+        assert name_box.value.endswith("q") and rule_app.is_running     # typed
+        await pilot.press("ctrl+q")
+        assert rule_app.return_code == 0
