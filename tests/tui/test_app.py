@@ -462,7 +462,7 @@ def rule_app(user_presets: str, tmp_path: Path, monkeypatch) -> Iterator[LiveArr
 
 
 async def test_a_storm_of_keys_leaves_the_app_running(rule_app: LiveArrangerApp) -> None:
-    rng = random.Random(22)
+    rng = random.Random(1)         # a storm that crashed the app in a dialog closing
     keys = rng.choices(STORM_KEYS, k=400)
     async with rule_app.run_test(size=SIZE) as pilot:
         while keys:
