@@ -9,20 +9,35 @@ client that quits or crashes only stops receiving.
 
 from __future__ import annotations
 
+import math
+import re
 import socket
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pythonosc.osc_packet import OscPacket
 
 from livearranger.errors import LiveArrangerError
-from livearranger.osc import DEFAULT_OSC_HOST, PREFIX, SessionStatus, message
+from livearranger.osc import (
+    DEFAULT_OSC_HOST,
+    MAX_STRING,
+    PREFIX,
+    SPARKLINE,
+    STATS_ADDRESSES,
+    SessionStatus,
+    message,
+)
+from livearranger.presets import MAX_PARTS
 from livearranger.stats import Snapshot
 
 ASK_TIMEOUT_S = 5.0       # a preset switch loading a model can take a few seconds
 PING_TIMEOUT_S = 0.5
 RENEW_S = 3.0             # how often a subscription is renewed (the server keeps one 10 s)
+MAX_TEXT = 2 * MAX_STRING  # the longest text of a period drawn (the errors are cut so)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+T = TypeVar("T")
 
 
 class ControlError(LiveArrangerError):
@@ -48,50 +63,131 @@ def ping(port: int, host: str = DEFAULT_OSC_HOST, timeout: float = PING_TIMEOUT_
     return False
 
 
-def _ints(text: Any) -> list[int]:
-    return [int(v) for v in str(text).split()]
+class BadStats(LiveArrangerError, ValueError):
+    """A stats period holding what the protocol does not allow: skipped and counted."""
 
 
-def _ms(params: list[Any] | None) -> dict[str, float]:
-    p = params or [0.0, 0.0, 0.0, 0]
-    return {"p50_ms": float(p[0]), "p99_ms": float(p[1]), "max_ms": float(p[2]),
-            "count": int(p[3])}
+def _count(value: Any) -> int:
+    """A count: a whole number 0..2**31-1 (OSC's int32; a float only when whole)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not math.isfinite(value) or value != int(value) or not 0 <= value < 2 ** 31:
+        raise BadStats(f"{value!r} is not a count")
+    return int(value)
+
+
+def _real(value: Any, low: float = -math.inf) -> float:
+    """A finite number, at least ``low``."""
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not math.isfinite(value) or value < low:
+        raise BadStats(f"{value!r} is not a number from {low:g}")
+    return float(value)
+
+
+def _or_none(value: Any, convert: Callable[[Any], T]) -> T | None:
+    """-1 (the protocol's "none"), else ``convert(value)``."""
+    return None if value == -1 and not isinstance(value, bool) else convert(value)
+
+
+def _midi(value: Any) -> int:
+    number = _count(value)
+    if number > 127:
+        raise BadStats(f"{number} is not a MIDI key or velocity")
+    return number
+
+
+def _text(value: Any) -> str:
+    """Text as it may be drawn: control characters (terminal escapes among them)
+    shown as U+FFFD, cut to ``MAX_TEXT``."""
+    if not isinstance(value, str):
+        raise BadStats(f"{type(value).__name__} is not text")
+    return _CONTROL.sub("\ufffd", value[:MAX_TEXT])
+
+
+def _numbers(value: Any, convert: Callable[[Any], int]) -> list[int]:
+    """Space-separated whole numbers, each through ``convert``."""
+    words = _text(value).split()
+    if not all(w.isascii() and w.isdigit() and len(w) < 10 for w in words):
+        raise BadStats(f"{value!r} is not a list of numbers")
+    return [convert(int(w)) for w in words]
+
+
+def _args(period: dict[str, list[Any]], what: str, default: list[Any],
+          n: int) -> list[Any]:
+    """The arguments of ``/stats/WHAT`` (``default`` when it did not come), at least n."""
+    args = period.get(what)
+    if args is None:
+        return default
+    if len(args) < n:
+        raise BadStats(f"/stats/{what}: {len(args)} arguments, not {n}")
+    return args
+
+
+def _ms(args: list[Any]) -> dict[str, float]:
+    return {"p50_ms": _real(args[0], 0.0), "p99_ms": _real(args[1], 0.0),
+            "max_ms": _real(args[2], 0.0), "count": _count(args[3])}
 
 
 def decode(period: dict[str, list[Any]],
-           parts: dict[int, list[Any]]) -> tuple[Snapshot, SessionStatus]:
-    """One period's stats (arguments by address; ``/stats/part`` by part number) as the
-    figures the TUI draws."""
-    notes = period.get("notes") or [0, 0, 0, 0, 0, 0]
-    preset = period.get("preset") or ["", "", 0.0]
-    engine = period.get("engine") or [-1, -1.0, -1.0, -1, -1]
-    mix = period.get("mix") or ["", ""]
-    numbers = sorted(parts)
-    realtime, tempo, beat, pitch, velocity = engine
+           parts: list[list[Any]]) -> tuple[Snapshot, SessionStatus]:
+    """One period's stats (arguments by address; the arguments of each ``/stats/part``)
+    as the figures the TUI draws; BadStats when any of them is not what the protocol
+    allows (the UI must never be handed a value it cannot draw)."""
+    if len(parts) > MAX_PARTS:
+        raise BadStats(f"{len(parts)} parts: at most {MAX_PARTS}")
+    by_number: dict[int, list[Any]] = {}
+    for args in parts:
+        if len(args) < 5:
+            raise BadStats(f"/stats/part: {len(args)} arguments, not 5")
+        by_number[_count(args[0])] = args
+    if sorted(by_number) != list(range(1, len(parts) + 1)):
+        raise BadStats(f"parts numbered {sorted(by_number)}, not 1..{len(parts)}")
+    ordered = [by_number[i] for i in range(1, len(parts) + 1)]
+    notes = [_count(v) for v in _args(period, "notes", [0] * 6, 6)]
+    preset = _args(period, "preset", ["", "", 0.0], 3)
+    realtime, tempo, beat, pitch, velocity = _args(period, "engine", [-1, -1.0, -1.0, -1, -1],
+                                                   5)[:5]
+    mix = _args(period, "mix", ["", ""], 2)
+    on_and_off = _or_none(realtime, _midi)
+    if on_and_off is not None and on_and_off > 1:
+        raise BadStats(f"realtime {realtime!r} is not 1, 0 or -1")
+    key, strength = _or_none(pitch, _midi), _or_none(velocity, _midi)
+
+    def part_indexes(text: Any) -> list[int]:
+        numbers = _numbers(text, _count)
+        if not all(1 <= i <= len(ordered) for i in numbers):
+            raise BadStats(f"/stats/mix: {text!r} names a part that is not there")
+        return [i - 1 for i in numbers]
+
     snap = Snapshot(
-        part_names=[str(parts[i][0]) for i in numbers],
-        counts=[int(parts[i][1]) for i in numbers],
-        sounding=[_ints(parts[i][2]) for i in numbers],
-        recent=[_ints(parts[i][3]) for i in numbers],
-        latency=_ms(period.get("latency")), assign=_ms(period.get("assign")),
-        latency_recent=[float(v) for v in period.get("sparkline", [])],
-        notes_in=int(notes[0]), dropped_note_ons=int(notes[2]), ignored=int(notes[3]),
-        moves=int(notes[4]), doubles=int(notes[6]) if len(notes) > 6 else 0,
-        caught_up=int(notes[7]) if len(notes) > 7 else 0,
-        last_input=None if pitch < 0 else (int(pitch), int(velocity)),
-        preset=str(preset[0]), arranger=str(preset[1]), horizon_ms=float(preset[2]),
-        errors=[str(e) for e in period.get("errors", [])],
-        errors_total=int(notes[8]) if len(notes) > 8 else 0,
-        tempo_bpm=None if tempo < 0 else float(tempo),
-        beat=None if beat < 0 else float(beat),
-        realtime=None if realtime < 0 else bool(realtime),
-        muted=[i - 1 for i in _ints(mix[0])], soloed=[i - 1 for i in _ints(mix[1])],
+        part_names=[_text(p[1]) for p in ordered],
+        counts=[_count(p[2]) for p in ordered],
+        sounding=[_numbers(p[3], _midi) for p in ordered],
+        recent=[_numbers(p[4], _midi) for p in ordered],
+        latency=_ms(_args(period, "latency", [0.0, 0.0, 0.0, 0], 4)),
+        assign=_ms(_args(period, "assign", [0.0, 0.0, 0.0, 0], 4)),
+        latency_recent=[_real(v, 0.0) for v in period.get("sparkline", [])][-SPARKLINE:],
+        notes_in=notes[0], dropped_note_ons=notes[2], ignored=notes[3], moves=notes[4],
+        doubles=notes[6] if len(notes) > 6 else 0,
+        caught_up=notes[7] if len(notes) > 7 else 0,
+        last_input=None if key is None else (key, strength if strength is not None else 0),
+        preset=_text(preset[0]), arranger=_text(preset[1]), horizon_ms=_real(preset[2], 0.0),
+        errors=[_text(e) for e in period.get("errors", [])],
+        errors_total=notes[8] if len(notes) > 8 else 0,
+        tempo_bpm=_or_none(tempo, lambda v: _real(v, 0.0)),
+        beat=_or_none(beat, lambda v: _real(v, 0.0)),
+        realtime=None if on_and_off is None else bool(on_and_off),
+        muted=part_indexes(mix[0]), soloed=part_indexes(mix[1]),
     )
     s = period.get("session")
-    status = SessionStatus() if s is None else SessionStatus(
-        api=str(s[0]), input=str(s[1]), input_lost=bool(s[2]),
-        outputs=tuple(o for o in str(s[3]).split(" | ") if o), recording=str(s[4]),
-        audio=str(s[5]), temperature=float(s[6]))
+    if s is None:
+        return snap, SessionStatus()
+    s = _args(period, "session", [], 7)
+    if _count(s[2]) > 1:
+        raise BadStats(f"input lost {s[2]!r} is not 1 or 0")
+    status = SessionStatus(
+        api=_text(s[0]), input=_text(s[1]), input_lost=bool(s[2]),
+        outputs=tuple(o for o in _text(s[3]).split(" | ") if o), recording=_text(s[4]),
+        audio=_text(s[5]), temperature=_real(s[6], 0.0))
     return snap, status
 
 
@@ -109,9 +205,11 @@ class ControlClient:
         self._lock = threading.Condition()
         self._replies: list[tuple[str, list[Any]]] = []
         self._period: dict[str, list[Any]] = {}
-        self._parts: dict[int, list[Any]] = {}
+        self._parts: list[list[Any]] = []
         self.latest: tuple[Snapshot, SessionStatus] | None = None
         self.periods = 0                  # stats periods received in all
+        self.rejected = 0                 # periods skipped: not what the protocol allows
+        self.strangers = 0                # datagrams from another sender, not read
         self.last_period = 0.0            # when the latest arrived (monotonic)
         self._hz = 0.0                    # the stats rate asked for (0: none)
         self._renewed = 0.0
@@ -179,7 +277,12 @@ class ControlClient:
                 except OSError:
                     pass
             try:
-                data, _ = self._sock.recvfrom(65536)
+                data, sender = self._sock.recvfrom(65536)
+                if tuple(sender[:2]) != tuple(self._to[:2]):
+                    # only the instrument asked answers: any local process could
+                    # send here, and what it sends must not reach the screen
+                    self.strangers += 1
+                    continue
                 messages = OscPacket(data).messages
             except TimeoutError:
                 continue
@@ -199,17 +302,21 @@ class ControlClient:
                 self._lock.notify_all()
             return
         what = address[len(stats):]
-        if what == "part" and params:
-            self._parts[int(params[0])] = params[1:]
+        if what == "part":
+            if len(self._parts) <= MAX_PARTS:     # more: decode refuses the period
+                self._parts.append(params)
         elif what == "end":
             try:
-                latest = decode(self._period, self._parts)
-            except (ValueError, TypeError, IndexError):   # a period cut short: skip it
+                latest: tuple[Snapshot, SessionStatus] | None = decode(self._period,
+                                                                       self._parts)
+            except BadStats:
                 latest = None
-            if latest is not None:
+            if latest is None:
+                self.rejected += 1
+            else:
                 self.latest = latest
                 self.periods += 1
                 self.last_period = time.monotonic()
-            self._period, self._parts = {}, {}
-        else:
+            self._period, self._parts = {}, []
+        elif what in STATS_ADDRESSES:
             self._period[what] = params

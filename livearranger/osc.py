@@ -19,6 +19,10 @@ DEFAULT_OSC_PORT = 9131
 DEFAULT_OSC_HOST = "127.0.0.1"
 PREFIX = "/livearranger"
 MAX_STRING = 128
+SPARKLINE = 32              # the latest latencies a period carries
+# the stats of a period besides ``/stats/part`` (one per part) and ``/stats/end``
+STATS_ADDRESSES = ("latency", "notes", "parts", "sounding", "preset", "assign", "engine",
+                   "mix", "sparkline", "errors", "session")
 
 
 @dataclass(frozen=True)
@@ -167,7 +171,7 @@ def stats_messages(snap: Snapshot, refused: int,
                 -1 if last is None else last[0], -1 if last is None else last[1]),
         message(f"{PREFIX}/stats/mix", _pitches(i + 1 for i in snap.muted),
                 _pitches(i + 1 for i in snap.soloed)),
-        message(f"{PREFIX}/stats/sparkline", *[float(v) for v in snap.latency_recent[-32:]]),
+        message(f"{PREFIX}/stats/sparkline", *[float(v) for v in snap.latency_recent[-SPARKLINE:]]),
         message(f"{PREFIX}/stats/errors", *[e[:2 * MAX_STRING] for e in snap.errors]),
     ]
     for i, name in enumerate(snap.part_names):

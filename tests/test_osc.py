@@ -54,12 +54,12 @@ def test_stats_carry_the_latest_errors_and_their_total_to_a_remote_ui():
     """A remote UI tells new errors by the total, as the local one does."""
     snap = replace(SNAP, errors=[f"error {i}" for i in range(3, 13)], errors_total=12)
     period: dict = {}
-    parts: dict = {}
+    parts: list = []
     for datagram in stats_messages(snap, 0):
         msg = OscMessage(datagram)
         what = msg.address.rsplit("/", 1)[1]
         if what == "part":
-            parts[int(msg.params[0])] = msg.params[1:]
+            parts.append(list(msg.params))
         else:
             period[what] = list(msg.params)
     got, _status = decode(period, parts)

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from collections.abc import Callable, Iterable
 
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Footer, Header
 
@@ -25,6 +28,7 @@ from livearranger.stats import Snapshot
 from livearranger.tui.arranger_panel import ArrangerPanel, ArrangerScreen
 from livearranger.tui.controller import crash_report
 from livearranger.tui.controls import Controls
+from livearranger.tui.dialog import Dialog
 from livearranger.tui.edit_part import EditPartScreen, SavePresetScreen
 from livearranger.tui.help import HelpScreen
 from livearranger.tui.latency import LatencyPanel
@@ -87,7 +91,8 @@ class LiveArrangerApp(App[int]):
         self._polls: list[Timer] = []   # our own timers, stopped before the session closes
         self.loop: asyncio.AbstractEventLoop | None = None    # while mounted
         self.stopped_by: int | None = None    # the signal that ends the app, if one did
-        self._stopping = False
+        self._stopping = False                # quitting: keys still waiting are dropped
+        self._ui_thread: int | None = None    # the event loop's thread, while mounted
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -116,6 +121,7 @@ class LiveArrangerApp(App[int]):
         self.presets_panel = self.query_one(PresetsPanel)
         self.log_panel = log = self.query_one(MessageLog)
         self.loop = asyncio.get_running_loop()
+        self._ui_thread = threading.get_ident()
         if self.stopped_by is not None:       # a signal came while starting: play nothing
             self.stop_by_signal(self.stopped_by)
             return
@@ -132,6 +138,7 @@ class LiveArrangerApp(App[int]):
 
     def on_unmount(self) -> None:
         self.loop = None
+        self._ui_thread = None
         self._stop_timers()
         self._close_session()
         sys.setswitchinterval(self._switch_interval)
@@ -143,7 +150,10 @@ class LiveArrangerApp(App[int]):
 
     # ------------------------------------------------------------------ guards
     def run_action_safely(self, fn: Callable[[], str | None]) -> bool:
-        """Run a controller call; show its message, or its error as one line."""
+        """Run a controller call; show its message, or its error as one line
+        (quitting: nothing, the instrument is stopped)."""
+        if self._stopping:
+            return False
         log = self.log_panel
         try:
             message = fn()
@@ -171,12 +181,36 @@ class LiveArrangerApp(App[int]):
         Nothing is drawn before the session has stopped."""
         if self.stopped_by is None:
             self.stopped_by = signum
+        self._quit()
+
+    def _quit(self) -> None:
+        """Timers off, the session stopped (panic, take saved), exit 0; once."""
         if self._stopping:
             return
         self._stopping = True
         self._stop_timers()
         self._close_session()
         self.exit(0)
+
+    # ------------------------------------------------------------------ keys
+    def post_message(self, message: Message) -> bool:
+        """Quit as soon as a quit key comes in.  Keys wait in a queue when they come
+        faster than the app handles them (a key storm, a cat on the keyboard), each
+        then doing its work in turn: a quit must not wait behind them."""
+        if isinstance(message, events.Key) and not message.is_forwarded \
+                and self._ui_thread == threading.get_ident() and self._quits(message.key):
+            self._quit()
+        return super().post_message(message)
+
+    def _quits(self, key: str) -> bool:
+        """Whether ``key`` quits now: Ctrl+Q anywhere, q on the main screen (a dialog
+        takes no q: it may be typed into a field, and it closes help)."""
+        return key == "ctrl+q" or key == "q" and not isinstance(self.screen, Dialog)
+
+    async def on_event(self, event: events.Event) -> None:
+        if self._stopping and isinstance(event, events.Key):
+            return                    # a key still waiting when the player quit: dropped
+        await super().on_event(event)
 
     def close_session(self, wait_s: float = -1) -> None:
         """Stop the session from any thread (no widget touched); see ``Controller.close``."""
@@ -387,6 +421,4 @@ class LiveArrangerApp(App[int]):
         self.push_screen(HelpScreen(sections))
 
     async def action_quit(self) -> None:
-        self._stop_timers()
-        self._close_session()
-        self.exit(0)
+        self._quit()

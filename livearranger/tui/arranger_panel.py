@@ -7,9 +7,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
+
+from livearranger.tui.dialog import Dialog
 
 
 class ArrangerPanel(Static):
@@ -34,7 +35,7 @@ class ArrangerPanel(Static):
         self.update(text)
 
 
-class ArrangerScreen(ModalScreen[str | None]):
+class ArrangerScreen(Dialog[str]):
     """Pick the arranger: learned model or one of the rules."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -57,10 +58,10 @@ class ArrangerScreen(ModalScreen[str | None]):
         options.focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
+        self.close(event.option.id)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.close(None)
 
 
 ARRANGER_HELP = {

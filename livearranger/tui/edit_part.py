@@ -8,7 +8,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from livearranger.errors import one_line
@@ -16,12 +15,13 @@ from livearranger.events import note_name
 from livearranger.gm import PROGRAMS
 from livearranger.presets import Part
 from livearranger.tui.controls import parse_program
+from livearranger.tui.dialog import Dialog
 
 Apply = Callable[[dict[str, str]], str]
 FIELDS = ("program", "channel", "low", "high", "transpose")
 
 
-class EditPartScreen(ModalScreen[str | None]):
+class EditPartScreen(Dialog[str]):
     """A form for one part; ``apply`` raises on bad values, which stay on screen."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "apply", "Apply")]
@@ -62,20 +62,22 @@ class EditPartScreen(ModalScreen[str | None]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#apply")
     def action_apply(self) -> None:
+        if not self.acting:         # a second Enter while closing: applied once only
+            return
         values = {name: self.query_one(f"#edit-{name}", Input).value for name in FIELDS}
         try:
             message = self.apply(values)
         except Exception as exc:
             self.query_one("#edit-error", Static).update(f"[b red]{one_line(exc)}[/]")
             return
-        self.dismiss(message)
+        self.close(message)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.close(None)
 
 
-class SavePresetScreen(ModalScreen[str | None]):
+class SavePresetScreen(Dialog[str]):
     """Ask for a name and save the current preset under it."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
@@ -93,12 +95,14 @@ class SavePresetScreen(ModalScreen[str | None]):
 
     @on(Input.Submitted)
     def action_save(self) -> None:
+        if not self.acting:
+            return
         try:
             message = self.apply(self.query_one("#save-name", Input).value)
         except Exception as exc:
             self.query_one("#save-error", Static).update(f"[b red]{one_line(exc)}[/]")
             return
-        self.dismiss(message)
+        self.close(message)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.close(None)

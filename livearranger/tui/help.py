@@ -8,8 +8,9 @@ from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Label, Static
+
+from livearranger.tui.dialog import Dialog
 
 KEY_LABELS = {"question_mark": "?", "plus": "+", "minus": "-", "equals_sign": "=",
               "escape": "Esc", "enter": "Enter", "tab": "Tab", "shift+tab": "Shift+Tab",
@@ -49,7 +50,7 @@ def binding_table(sections: list[tuple[str, Iterable[BindingType]]]) -> Table:
     return table
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     """Shows ``sections`` of bindings; any of Esc, q, ? closes it."""
 
     BINDINGS = [Binding("escape,q,question_mark,f1", "close", "Close help")]
@@ -65,4 +66,4 @@ class HelpScreen(ModalScreen[None]):
             yield Static(self.table, id="help-table")
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self.close(None)

@@ -8,12 +8,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, RadioButton, RadioSet, SelectionList, Static
 from textual.widgets.option_list import Option
 
 from livearranger.errors import one_line
 from livearranger.tui.controls import APIS, PortChoice
+from livearranger.tui.dialog import Dialog
 
 OUTPUT_LABELS = {
     "synth": "built-in synth (FluidSynth)",
@@ -22,7 +22,7 @@ OUTPUT_LABELS = {
 }
 
 
-class PortsScreen(ModalScreen[PortChoice | None]):
+class PortsScreen(Dialog[PortChoice]):
     """Pick API, input and outputs; Apply hands a ``PortChoice`` back."""
 
     BINDINGS = [
@@ -105,15 +105,17 @@ class PortsScreen(ModalScreen[PortChoice | None]):
 
     @on(Button.Pressed, "#apply")
     def action_apply(self) -> None:
+        if not self.acting:
+            return
         outputs = tuple(self.query_one("#outputs", SelectionList).selected)
         if not outputs:
             self.query_one("#ports-error", Static).update("[b red]choose at least one output[/]")
             return
-        self.dismiss(PortChoice(self.api, self.input, outputs))
+        self.close(PortChoice(self.api, self.input, outputs))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.close(None)
 
     def action_refresh(self) -> None:
         self.fill()

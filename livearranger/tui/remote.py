@@ -85,6 +85,7 @@ class RemoteController:
         self._warnings: list[str] = []
         self._preset: Preset | None = None
         self._stale = False
+        self._rejected = 0             # invalid stats periods said so far
         self._opened = self._last_ask = time.monotonic()
 
     # ------------------------------------------------------------ lifecycle
@@ -94,6 +95,7 @@ class RemoteController:
             return None
         self.client = ControlClient(self.port, self.host)
         self._opened = self._last_ask = time.monotonic()
+        self._rejected = 0
         try:
             self.client.subscribe(self.stats_hz)
         except (ControlError, OSError) as exc:
@@ -194,10 +196,11 @@ class RemoteController:
 
     def poll_input(self) -> str | None:
         """Notice an instrument that stopped sending stats (and subscribe again, for one
-        restarted on the same port), and its return."""
+        restarted on the same port), its return, and stats periods skipped as invalid."""
         client = self.client
         if client is None:
             return None
+        said = []
         now = time.monotonic()
         quiet = now - max(client.last_period, self._opened) > STALE_S
         if quiet and now - self._last_ask > STALE_S:
@@ -205,11 +208,15 @@ class RemoteController:
             client.send(f"{PREFIX}/stats/subscribe", float(self.stats_hz))
         if quiet != self._stale:
             self._stale = quiet
-            if quiet:
-                return (f"no stats from the instrument on OSC port {self.port} for "
-                        f"{STALE_S:g} s: is it still running?")
-            return f"the instrument on OSC port {self.port} answers again"
-        return None
+            said.append(f"no stats from the instrument on OSC port {self.port} for "
+                        f"{STALE_S:g} s: is it still running?" if quiet else
+                        f"the instrument on OSC port {self.port} answers again")
+        rejected = client.rejected
+        if rejected > self._rejected:
+            said.append(f"{rejected - self._rejected} stats periods from OSC port "
+                        f"{self.port} skipped: values the protocol does not allow")
+            self._rejected = rejected
+        return "; ".join(said) or None
 
     # ------------------------------------------------------------ playing
     def panic(self) -> str:

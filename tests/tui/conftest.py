@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from textual import events
 from textual.app import App, ComposeResult
 from textual.widget import Widget
 
@@ -127,3 +128,17 @@ class Host(App[None]):
 
     def show(self, screen) -> None:
         self.push_screen(screen, self.results.append)
+
+
+KEY_CHARS = {"enter": "\r", "escape": "\x1b", "tab": "\t", "space": " ", "plus": "+",
+             "minus": "-", "equals_sign": "=", "question_mark": "?"}
+
+
+def type_ahead(app: App[object], *keys: str) -> None:
+    """Queue ``keys`` as a terminal does when they come faster than the app handles
+    them: all wait in the app's queue before the first is handled (``pilot.press``
+    instead lets the app finish each key before the next)."""
+    for key in keys:
+        event = events.Key(key, KEY_CHARS.get(key, key if len(key) == 1 else None))
+        event.set_sender(app)
+        app.post_message(event)

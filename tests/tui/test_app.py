@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import random
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import mido
@@ -22,7 +23,7 @@ from livearranger.tui.ports import PortsScreen
 from livearranger.tui.presets_panel import PartsTable, PresetList
 from livearranger.tui.render import plain_text
 from livearranger.tui.status import MessageLog, StatusBar
-from tests.tui.conftest import Rig, fake_ports, memory_session, until
+from tests.tui.conftest import Rig, fake_ports, memory_session, type_ahead, until
 
 SIZE = (120, 40)
 
@@ -405,3 +406,96 @@ async def test_a_bug_leaves_one_line_asking_for_a_report_with_its_traceback(
     assert str(report) in text
     assert "Traceback" in report.read_text() and "in broken" in report.read_text()
     assert not rig.session.engine.running           # the instrument was stopped first
+
+
+async def test_keys_typed_into_a_closing_dialog_do_nothing(rig: Rig, tmp_path: Path,
+                                                           monkeypatch) -> None:
+    """A second Enter (or Esc) typed before a dialog has closed reaches it still: it
+    must neither act again nor close the screen below."""
+    monkeypatch.setenv("HOME", str(tmp_path))         # where a crash report would go
+    app = rig.app
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a")
+        type_ahead(app, "down", "enter", "enter")      # model -> closest-pitch
+        await until(pilot, lambda: rig.session.arranger_name == "closest-pitch",
+                    what="the arranger chosen")
+        app.query_one(PartsTable).focus()
+        await pilot.press("e")
+        assert isinstance(app.screen, EditPartScreen)
+        type_ahead(app, "enter", "enter")
+        await until(pilot, lambda: rig.controller.modified, what="the part edited")
+        await pilot.press("w")
+        type_ahead(app, "enter", "enter")
+        await until(pilot, lambda: rig.session.preset.name == "my-satb", what="saved")
+        await pilot.press("question_mark")
+        type_ahead(app, "escape", "escape")
+        await pilot.pause()
+        assert len(app.screen_stack) == 1 and app.is_running
+        lines = log_lines(app)
+        assert sum("(unsaved)" in ln for ln in lines) == 1            # edited once
+        assert sum("saved preset my-satb" in ln for ln in lines) == 1
+
+
+STORM_KEYS = ["a", "e", "w", "p", "x", "r", "n", "h", "plus", "minus", "question_mark",
+              "enter", "enter", "escape", "escape", "tab", "shift+tab", "up", "down",
+              "space", "f5", "c", "3", "z", "backspace"]
+
+
+@pytest.fixture()
+def rule_app(user_presets: str, tmp_path: Path, monkeypatch) -> Iterator[LiveArrangerApp]:
+    """The app over a real session playing a rule (no model to load), whose ports
+    screen rebuilds it without MIDI ports; a crash report would go to ``tmp_path``."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+    def factory(config: SessionConfig):
+        return memory_session(config.preset, "zone")[0]
+
+    session, _ = memory_session("satb", "zone")
+    controller = Controller(SessionConfig(preset="satb", arranger="zone", input=None,
+                                          outputs=[]),
+                            session=session, session_factory=factory, port_lister=fake_ports,
+                            record_dir=tmp_path)
+    try:
+        yield LiveArrangerApp(controller, poll_hz=30)
+    finally:
+        controller.close()
+
+
+async def test_a_storm_of_keys_leaves_the_app_running(rule_app: LiveArrangerApp) -> None:
+    rng = random.Random(1)         # a storm that crashed the app in a dialog closing
+    keys = rng.choices(STORM_KEYS, k=400)
+    async with rule_app.run_test(size=SIZE) as pilot:
+        while keys:
+            n = rng.randint(1, 8)
+            burst, keys = keys[:n], keys[n:]
+            type_ahead(rule_app, *burst)                # typed faster than handled
+            await pilot.pause()
+        assert rule_app.is_running
+        await pilot.press("ctrl+q")
+    assert rule_app.return_code == 0
+
+
+async def test_quit_comes_before_the_keys_still_waiting(rule_app: LiveArrangerApp) -> None:
+    acted: list[object] = []
+    act = rule_app.run_action_safely
+    rule_app.run_action_safely = lambda fn: acted.append(fn) or act(fn)  # type: ignore
+    async with rule_app.run_test(size=SIZE) as pilot:
+        await pilot.press("x")
+        assert len(acted) == 1                              # a key does act
+        storm = random.Random(12).choices(["x", "plus", "minus", "h"], k=1000)
+        type_ahead(rule_app, *storm, "q")
+        await until(pilot, lambda: rule_app.return_code is not None, timeout=60.0,
+                    what="the app quitting")
+        assert len(acted) == 1          # none of the 1,000 keys waiting was acted on
+    assert rule_app.return_code == 0
+
+
+async def test_q_is_typed_in_a_dialog_and_ctrl_q_quits_from_there(
+        rule_app: LiveArrangerApp) -> None:
+    async with rule_app.run_test(size=SIZE) as pilot:
+        await pilot.press("w")
+        name_box = rule_app.screen.query_one("#save-name")
+        await pilot.press("q")
+        assert name_box.value.endswith("q") and rule_app.is_running     # typed
+        await pilot.press("ctrl+q")
+        assert rule_app.return_code == 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from livearranger.tui.arranger_panel import ARRANGER_HELP, ArrangerPanel, ArrangerScreen
-from tests.tui.conftest import Host
+from tests.tui.conftest import Host, type_ahead
 
 
 async def test_the_panel_says_what_plays_what_was_chosen_and_the_horizon() -> None:
@@ -33,3 +33,15 @@ async def test_the_screen_starts_on_the_current_arranger_and_returns_the_pick() 
         await pilot.pause()
     assert app.results == ["zone", None]
     assert set(names) <= set(ARRANGER_HELP)          # every arranger has its line
+
+
+async def test_keys_that_come_while_the_screen_closes_do_nothing() -> None:
+    names = ["model", "closest-pitch", "zone"]
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.show(ArrangerScreen(names, "model"))
+        await pilot.pause()
+        type_ahead(app, "down", "enter", "enter")
+        await pilot.pause()
+        assert len(app.screen_stack) == 1
+    assert app.results == ["closest-pitch"]

@@ -7,7 +7,7 @@ from textual.widgets import Input, Static
 
 from livearranger.gm import PROGRAMS
 from livearranger.tui.edit_part import EditPartScreen, SavePresetScreen
-from tests.tui.conftest import Host
+from tests.tui.conftest import Host, type_ahead
 
 
 async def test_the_form_shows_the_part_and_applies_what_was_typed(satb) -> None:
@@ -50,3 +50,19 @@ async def test_save_as_gives_the_name_to_apply() -> None:
         await pilot.press("enter")
         await pilot.pause()
     assert app.results == ["saved satb-2"]
+
+
+async def test_a_form_applies_once_however_often_enter_comes(satb) -> None:
+    asked: list[object] = []
+    app = Host()
+    async with app.run_test(size=(100, 40)) as pilot:
+        app.show(EditPartScreen(satb.parts[1], lambda values: asked.append(values) or "ok"))
+        await pilot.pause()
+        type_ahead(app, "enter", "enter", "ctrl+s")
+        await pilot.pause()
+        app.show(SavePresetScreen("satb-2", lambda name: asked.append(name) or "saved"))
+        await pilot.pause()
+        type_ahead(app, "enter", "enter")
+        await pilot.pause()
+        assert len(app.screen_stack) == 1
+    assert app.results == ["ok", "saved"] and len(asked) == 2

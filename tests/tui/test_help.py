@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from textual.binding import Binding
 
-from livearranger.tui.help import binding_table, key_label
+from livearranger.tui.help import HelpScreen, binding_table, key_label
+from tests.tui.conftest import Host, type_ahead
 
 
 def test_keys_are_written_for_people():
@@ -19,3 +20,14 @@ def test_the_table_has_a_row_per_binding_titled_once_per_section():
     rows = list(zip(*(column.cells for column in table.columns), strict=True))
     assert rows == [("app", "?", "Help"), ("", "x", "Panic"),
                     ("parts", "Enter, e", "Edit the part")]
+
+
+async def test_keys_that_come_while_it_closes_do_nothing() -> None:
+    app = Host()
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.show(HelpScreen([("app", [Binding("x", "panic", "Panic")])]))
+        await pilot.pause()
+        type_ahead(app, "escape", "q", "question_mark", "escape")
+        await pilot.pause()
+        assert len(app.screen_stack) == 1
+    assert app.results == [None]

@@ -7,7 +7,7 @@ from textual.widgets import OptionList, SelectionList, Static
 
 from livearranger.tui.controls import APIS, PortChoice
 from livearranger.tui.ports import OUTPUT_LABELS, PortsScreen
-from tests.tui.conftest import Host
+from tests.tui.conftest import Host, type_ahead
 
 API = APIS[0]
 
@@ -68,3 +68,15 @@ async def test_an_api_that_fails_to_list_is_shown_not_raised() -> None:
         error = str(screen.query_one("#ports-error", Static).render())
         assert error.startswith("OTHER: ") and "no such MIDI system here" in error
         assert screen.query_one("#inputs", OptionList).option_count == 1   # virtual only
+
+
+async def test_keys_that_come_while_the_screen_closes_do_nothing() -> None:
+    app = Host()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.show(PortsScreen(PortChoice(API, None, ("synth",)), lister))
+        await pilot.pause()
+        app.screen.query_one("#apply").focus()
+        type_ahead(app, "enter", "enter", "ctrl+s", "escape")
+        await pilot.pause()
+        assert len(app.screen_stack) == 1
+    assert app.results == [PortChoice(API, None, ("synth",))]

@@ -13,7 +13,15 @@ from livearranger.tui.controls import ActionError, PortChoice
 from livearranger.tui.remote import RemoteController
 from tests.conftest import DrivenClock
 from tests.osc_probe import free_udp_port
-from tests.test_client import SNAP, Instrument
+from tests.test_client import (
+    GOOD_PERIOD,
+    MALFORMED,
+    SNAP,
+    STATUS,
+    Instrument,
+    StandIn,
+    with_one_wrong,
+)
 
 
 @pytest.fixture()
@@ -84,3 +92,25 @@ def test_an_instrument_that_does_not_answer_is_one_message():
         assert ctl.open().startswith("cannot attach to the instrument on OSC port")
     finally:
         ctl.close(wait_s=0.1)
+
+
+def test_malformed_stats_are_skipped_and_said_and_the_next_period_shown():
+    instrument = StandIn()
+    ctl = RemoteController(instrument.port)
+    try:
+        assert ctl.open() is None
+        for address, *args in MALFORMED:
+            instrument.send(with_one_wrong(address, *args))
+        instrument.send(GOOD_PERIOD)
+        deadline = time.monotonic() + 10.0
+        while ctl.snapshot() is None:
+            assert time.monotonic() < deadline, "the period after the malformed ones"
+            time.sleep(0.005)
+        assert ctl.snapshot() == SNAP and ctl.current_ports().outputs == STATUS.outputs
+        said = ctl.poll_input()
+        assert said == (f"{len(MALFORMED)} stats periods from OSC port {ctl.port} "
+                        "skipped: values the protocol does not allow")
+        assert ctl.poll_input() is None              # said once
+    finally:
+        ctl.close(wait_s=0.1)
+        instrument.close()
