@@ -24,16 +24,12 @@ from pathlib import Path
 
 from livearranger.lab.collections.common import (
     check_parts,
-    check_split,
-    files_under,
     kern_spines,
     kern_text,
+    load_files,
     parse_kern,
-    read_all,
-    read_cached,
     refuse_reserved,
-    rel_name,
-    split_of_work,
+    work_split_files,
 )
 from livearranger.lab.datasets import Piece, part_labels, piece_from_score
 
@@ -64,17 +60,11 @@ def work_of(rel: str) -> str:
 def files(root: Path, split: str = "train") -> list[Path]:
     """The files of ``split`` (``train``, ``valid``, ``test`` by work, or ``all``), the
     reserved composers' left out by path."""
-    check_split(split)
-    root = Path(root)
-    out = files_under(root, (".krn",))
-    if split != "all":
-        out = [f for f in out if split_of_work(work_of(rel_name(root, f))) == split]
-    return out
+    return work_split_files(Path(root), split, (".krn",), work_of)
 
 
 def load(root: str | Path, split: str = "train", limit: int | None = None,
          use_cache: bool = True) -> list[Piece]:
     """The works of ``split`` under ``root``, at most ``limit`` of them."""
-    root = Path(root)
-    return read_all((read_cached(NAME, VERSION, f, rel_name(root, f), parse, use_cache)
-                     for f in files(root, split)), limit)
+    return load_files(NAME, VERSION, Path(root), files(Path(root), split), parse, limit,
+                      use_cache)

@@ -183,6 +183,26 @@ def read_all(pieces: Iterable[Piece | None], limit: int | None = None) -> list[P
     return out
 
 
+def work_split_files(root: Path, split: str, suffixes: Sequence[str],
+                     work_of: Callable[[str], str]) -> list[Path]:
+    """The files of ``split`` under ``root`` (``train``, ``valid``, ``test`` by work,
+    ``split_of_work(work_of(name))``, or ``all``), the reserved composers' left out."""
+    check_split(split)
+    out = files_under(root, suffixes)
+    if split == "all":
+        return out
+    return [f for f in out if split_of_work(work_of(rel_name(root, f))) == split]
+
+
+def load_files(collection: str, version: int, root: Path, paths: Iterable[Path],
+               parse: Callable[[Path, bytes], Piece], limit: int | None,
+               use_cache: bool) -> list[Piece]:
+    """The pieces of ``paths`` (files of ``root``), each parsed once and cached, at most
+    ``limit`` of them; files left out on purpose are left out."""
+    return read_all((read_cached(collection, version, f, rel_name(root, f), parse, use_cache)
+                     for f in paths), limit)
+
+
 def norm(text: str) -> str:
     """Lower case, letters and digits only (for matching names)."""
     return re.sub(r"[^0-9a-z]", "", text.lower())

@@ -21,10 +21,8 @@ from pathlib import Path
 from livearranger.lab.collections.common import (
     Skip,
     folder_split_files,
+    load_files,
     midi_piece,
-    read_all,
-    read_cached,
-    rel_name,
 )
 from livearranger.lab.datasets import Piece
 
@@ -57,7 +55,6 @@ def load(root: str | Path, split: str = "train", limit: int | None = None,
          use_cache: bool = True) -> list[Piece]:
     """The pieces of ``split`` (``train``, ``valid`` or ``all``) under ``root``, at most
     ``limit`` of them."""
-    root = Path(root)
-    return read_all((read_cached(NAME, VERSION, f, rel_name(root, f), parse, use_cache)
-                     for f in files(root, split)), limit)
+    return load_files(NAME, VERSION, Path(root), files(Path(root), split), parse, limit,
+                      use_cache)
 

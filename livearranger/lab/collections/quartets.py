@@ -40,18 +40,14 @@ from pathlib import Path
 from livearranger.lab.collections.common import (
     CollectionError,
     Skip,
-    check_split,
-    files_under,
     kern_spines,
     kern_text,
+    load_files,
     norm,
     parse_kern,
     parse_score,
-    read_all,
-    read_cached,
     refuse_reserved,
-    rel_name,
-    split_of_work,
+    work_split_files,
 )
 from livearranger.lab.datasets import Piece, build_piece, piece_from_score, read_midi_tracks
 
@@ -193,20 +189,14 @@ def work_of(rel: str) -> str:
 
 def files(root: Path, split: str = "train") -> list[Path]:
     """The files of ``split`` (``train``, ``valid``, ``test`` by work, or ``all``)."""
-    check_split(split)
-    root = Path(root)
-    out = files_under(root, SUFFIXES)
-    if split != "all":
-        out = [f for f in out if split_of_work(work_of(rel_name(root, f))) == split]
-    return out
+    return work_split_files(Path(root), split, SUFFIXES, work_of)
 
 
 def load(root: str | Path, split: str = "train", limit: int | None = None,
          use_cache: bool = True) -> list[Piece]:
     """The movements of ``split`` under ``root``, at most ``limit`` of them."""
-    root = Path(root)
-    return read_all((read_cached(NAME, VERSION, f, rel_name(root, f), parse, use_cache)
-                     for f in files(root, split)), limit)
+    return load_files(NAME, VERSION, Path(root), files(Path(root), split), parse, limit,
+                      use_cache)
 
 
 __all__ = ["CollectionError", "PARTS", "files", "load", "parse", "quartet_part", "work_of"]
