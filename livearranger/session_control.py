@@ -33,6 +33,7 @@ class Playing(Protocol):
     """What of a ``Session`` the commands use."""
 
     config: SessionConfig
+    warnings: list[str]
 
     @property
     def preset(self) -> Preset: ...
@@ -135,8 +136,12 @@ class SessionControl:
         known = dict(list_presets())
         if name not in known:
             raise BadValue(f"unknown preset {name!r} (known: {', '.join(sorted(known))})")
+        warned = len(session.warnings)
         session.set_preset(name, session.config.arranger)
-        return f"preset {session.preset.name}: {', '.join(session.preset.part_names)}"
+        said = f"preset {session.preset.name}: {', '.join(session.preset.part_names)}"
+        if len(session.warnings) > warned:         # e.g. its model would not load
+            said += f" ({'; '.join(session.warnings[warned:])})"
+        return said
 
     def control_arranger(self, name: str) -> str:
         session = self.session

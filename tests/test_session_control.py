@@ -61,3 +61,19 @@ def test_status_names_the_session_ports_and_take(control: SessionControl) -> Non
     status = control.status()
     assert status.input == "" and status.outputs == () and status.recording == ""
     assert status.audio == "synth: off (no built-in synth output)"
+
+
+def test_a_preset_whose_model_will_not_load_says_so_when_switched_to(
+        control: SessionControl, user_presets: str, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"this is not an onnx graph")
+    Path(user_presets).mkdir(parents=True, exist_ok=True)
+    (Path(user_presets) / "choir.toml").write_text(
+        f'name = "choir"\narranger = "model"\nmodel = "{broken}"\n'
+        '[[parts]]\nname = "high"\nprogram = 52\nchannel = 1\n'
+        '[[parts]]\nname = "low"\nprogram = 53\nchannel = 2\n')
+    control.session.config.arranger = None       # the preset's own arranger
+    said = control.control_preset("choir")
+    assert said.startswith("preset choir: high, low (")
+    assert "broken.onnx" in said and "closest-pitch" in said
+    assert control.session.arranger_name == "closest-pitch"
