@@ -328,6 +328,9 @@ class ControlServer:
         if to[0] != sender[0] and to[0] not in ("127.0.0.1", "localhost", "::1"):
             raise Refused("bad arguments", f"{PREFIX}/stats/subscribe: stats go to the "
                           f"sender's own host only, not {to[0]!r}")
+        if to[1] == self.port and to[0] in (self.host, "127.0.0.1", "localhost", "::1"):
+            raise Refused("bad arguments", f"{PREFIX}/stats/subscribe: stats go to a "
+                          f"client, not to the instrument's own port {self.port}")
         if to not in self._subscribers and len(self._subscribers) >= MAX_SUBSCRIBERS:
             raise Refused("too many subscribers", f"{PREFIX}/stats/subscribe: already "
                           f"{MAX_SUBSCRIBERS} subscribers")

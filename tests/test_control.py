@@ -371,3 +371,13 @@ def test_our_client_keeps_its_subscription_alive(monkeypatch):
         ours.unsubscribe()
         ours.close()
         server.stop()
+
+
+def test_stats_are_never_sent_to_the_instruments_own_port(served):
+    """A subscription naming the server's own address would have it refuse its own
+    datagrams many times a second: it is refused at once."""
+    _fake, server, client = served
+    for host in ("127.0.0.1", "localhost"):
+        address, params = client.ask("/livearranger/stats/subscribe", 10, host, server.port)
+        assert address == "/livearranger/error" and "own port" in params[0]
+    client.ok("/livearranger/stats/subscribe", 10, "127.0.0.1", server.port + 1)
