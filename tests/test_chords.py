@@ -37,18 +37,10 @@ class _Log(Arranger, Observer):
         super().__init__(preset)
         self.decisions: list[tuple[int, tuple[int, ...], bool]] = []
         self.settles: list[tuple[tuple[int, ...], float]] = []
-        self._settling = False
 
     def assign(self, note, state):
-        self.decisions.append((note.pitch, tuple(state.pending), self._settling))
+        self.decisions.append((note.pitch, tuple(state.pending), self.settling))
         return self.constraints.candidates(note.pitch, state, note.time)[0]
-
-    def assign_chord(self, notes, state, commit):
-        self._settling = True
-        try:
-            super().assign_chord(notes, state, commit)
-        finally:
-            self._settling = False
 
     def settled(self, notes, at):
         self.settles.append((tuple(n.pitch for n in notes), at))

@@ -27,19 +27,11 @@ class Fixed(Arranger):
         super().__init__(preset)
         self.parts = parts
         self.settle_parts = settle_parts or {}
-        self._settling = False
 
     def assign(self, note, state):
-        if self._settling and note.pitch in self.settle_parts:
+        if self.settling and note.pitch in self.settle_parts:
             return self.settle_parts[note.pitch]
         return self.parts[note.pitch]
-
-    def assign_chord(self, notes, state, commit):
-        self._settling = True
-        try:
-            super().assign_chord(notes, state, commit)
-        finally:
-            self._settling = False
 
 
 class Log(Observer):

@@ -30,6 +30,7 @@ class Arranger(ABC):
 
     name = "base"
     keeps_warm = False   # True: the engine calls ``keep_warm`` while idle
+    settling = False     # True while the default ``assign_chord`` decides a chord again
 
     def __init__(self, preset: Preset) -> None:
         self.preset = preset
@@ -67,8 +68,12 @@ class Arranger(ABC):
         """Decide the keys of one chord again as a whole (lowest first):
         ``commit(note, part)`` for each, which records it in ``state`` before the next
         is decided.  By default each is ``decide``-d (``assign``, or its hint) seeing
-        the rest as ``state.pending``."""
-        decide_in_order(self.decide, notes, state, commit)
+        the rest as ``state.pending``, with ``settling`` set meanwhile."""
+        self.settling = True
+        try:
+            decide_in_order(self.decide, notes, state, commit)
+        finally:
+            self.settling = False
 
     def doublings(self, notes: Sequence[NoteEvent],
                   state: PerformanceState) -> list[tuple[NoteEvent, int]]:

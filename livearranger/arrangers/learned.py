@@ -9,14 +9,11 @@ replay (``livearranger.lab.training``) fills the same inputs the same way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 import numpy as np
 
 from livearranger.arrangers.base import Arranger
 from livearranger.arrangers.heuristics import ClosestPitchArranger
 from livearranger.arrangers.voice_leading import VoiceLeadingArranger
-from livearranger.chords import decide_in_order
 from livearranger.ensemble import N_BEAT, beat_features
 from livearranger.events import NoteEvent
 from livearranger.features import feature_dim, model_tokens, note_features
@@ -81,13 +78,12 @@ class LearnedArranger(Arranger):
         super().__init__(preset)
         self.inputs = RuleFeatures(preset)
         self._quick = ClosestPitchArranger(preset)
-        self._chord = False
 
     def choose(self, note: NoteEvent, state: PerformanceState) -> int:
         raise NotImplementedError
 
     def assign(self, note: NoteEvent, state: PerformanceState) -> int:
-        self.inputs.fill(note, state, self._chord)
+        self.inputs.fill(note, state, self.settling)
         part = self.choose(note, state)
         self.inputs.chosen(note, part)
         return part
@@ -95,7 +91,7 @@ class LearnedArranger(Arranger):
     def force(self, note: NoteEvent, state: PerformanceState, part: int) -> None:
         """A hinted note: the model still steps over it (its cache holds every key, as
         in training) and the rule hears of ``part``, the part really given."""
-        self.inputs.fill(note, state, self._chord)
+        self.inputs.fill(note, state, self.settling)
         self.choose(note, state)
         self.inputs.chosen(note, part)
 
@@ -105,14 +101,6 @@ class LearnedArranger(Arranger):
         voice-leading rule hears of the note; both read the state, which has every
         note, when they next decide."""
         return note.hint if note.hint >= 0 else self._quick.assign(note, state)
-
-    def assign_chord(self, notes: Sequence[NoteEvent], state: PerformanceState,
-                     commit: Callable[[NoteEvent, int], None]) -> None:
-        self._chord = True
-        try:
-            decide_in_order(self.decide, notes, state, commit)
-        finally:
-            self._chord = False
 
     def reset(self) -> None:
         self.inputs.reset()

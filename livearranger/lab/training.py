@@ -22,7 +22,6 @@ from livearranger.arrangers.learned import RuleFeatures
 from livearranger.chords import (
     DEFAULT_HORIZON,
     MAX_GROUP,
-    decide_in_order,
     event_order,
 )
 from livearranger.constraints import Constraints
@@ -198,7 +197,6 @@ class _Recorder(Arranger):
         self.on_history = on_history
         self.inputs = RuleFeatures(preset)
         self.index: dict[int, int] = {}       # id of a key's event -> its note index
-        self.settling = False
         n_features = record.features.shape[1]
         self.rows = np.zeros((MAX_GROUP, n_features), dtype=np.float32)
         self.row_tokens = np.zeros((MAX_GROUP, 2), dtype=np.int64)
@@ -210,14 +208,6 @@ class _Recorder(Arranger):
 
     def force(self, note: NoteEvent, state: PerformanceState, part: int) -> None:
         self._decide(note, state, part)
-
-    def assign_chord(self, notes: Sequence[NoteEvent], state: PerformanceState,
-                     commit: Callable[[NoteEvent, int], None]) -> None:
-        self.settling = True
-        try:
-            decide_in_order(self.decide, notes, state, commit)
-        finally:
-            self.settling = False
 
     @property
     def final(self) -> bool:

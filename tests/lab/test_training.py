@@ -69,7 +69,7 @@ class _Teacher(LearnedArranger):
 
     def choose(self, note, state):
         j = self.index[(note.pitch, round(note.time, 9))]
-        self.seen.append((self._chord, j, self.inputs.features[0].copy()))
+        self.seen.append((self.settling, j, self.inputs.features[0].copy()))
         return int(self.truth[j])
 
 
