@@ -3,10 +3,12 @@
 MIDI beat clock sends 24 timing bytes (0xF8) per quarter note, Start (0xFA: from the
 top), Continue (0xFB), Stop (0xFC) and Song Position Pointer (0xF2 + 14 bits, in
 sixteenth notes).  ``MidiClock`` turns them into a beat position (quarter notes since
-the song's start) at any moment while the clock runs, and a tempo (a running mean of
-the tick interval, so one late tick does not jump it).  With no clock, or stopped, there
-is no beat: a keyboard alone knows no tempo.  It keeps no history: flat in time and
-memory, driven by the engine thread only.
+the song's start) at any moment while the clock runs, and a tempo: the time of the last
+quarter note's ticks over their count.  Ticks arrive stamped with a driver's period of
+jitter each; over a whole beat that jitter is two stamps' worth, where a mean of
+successive intervals carried it from every tick.  With no clock, or stopped, there is no
+beat: a keyboard alone knows no tempo.  It keeps one beat of tick times in a ring: flat
+in time and memory, driven by the engine thread only.
 """
 
 from __future__ import annotations
@@ -16,21 +18,23 @@ import math
 from livearranger.events import CLOCK, CONTINUE, DATA_MASK, SONG_POSITION, START, STOP
 
 PPQN = 24                  # clock ticks per quarter note
-_SMOOTH = 0.1              # weight of a new tick interval in the running mean
 _LOST_TICKS = 3.0          # no tick for this many intervals: the clock is gone
 
 
 class MidiClock:
     """Beat and tempo from MIDI clock messages (engine thread)."""
 
-    __slots__ = ("running", "ticks", "last_tick", "interval", "_start_pending")
+    __slots__ = ("running", "ticks", "last_tick", "interval", "_start_pending", "_times",
+                 "_n")
 
     def __init__(self) -> None:
         self.running = False
         self.ticks = 0                  # ticks since the song position 0
         self.last_tick = -math.inf      # performance seconds of the latest tick
-        self.interval = 0.0             # seconds per tick (running mean), 0: unknown
+        self.interval = 0.0             # seconds per tick over the last beat, 0: unknown
         self._start_pending = False
+        self._times = [0.0] * (PPQN + 1)   # the latest ticks' times, a ring
+        self._n = 0                     # ticks in the ring since the last pause
 
     def handle(self, data: list[int], time: float) -> bool:
         """Take one system message at ``time``; True when it was a clock message."""
@@ -40,11 +44,15 @@ class MidiClock:
                 self._start_pending = False
             elif self.running:
                 self.ticks += 1
-            if self.last_tick > -math.inf:
-                dt = time - self.last_tick
-                if 0.0 < dt < 0.25:     # 10..∞ bpm; longer gaps are pauses, not tempo
-                    self.interval = dt if self.interval == 0.0 else (
-                        self.interval + _SMOOTH * (dt - self.interval))
+            dt = time - self.last_tick
+            if not 0.0 < dt < 0.25:     # 10..∞ bpm; a longer gap is a pause, not tempo
+                self._n = 0
+            times, size = self._times, len(self._times)
+            times[self._n % size] = time
+            self._n += 1
+            span = min(self._n, size) - 1       # intervals in the ring
+            if span:
+                self.interval = (time - times[(self._n - 1 - span) % size]) / span
             self.last_tick = time
             return True
         if status == START:

@@ -35,6 +35,29 @@ def test_start_counts_beats_and_tempo():
     assert clock.beat(last + 1.0) is None                 # silent: the clock is gone
 
 
+def test_ticks_stamped_a_driver_period_apart_still_give_the_tempo():
+    """Ticks reach the engine stamped at a driver's periods (a dummy JACK server's 256
+    frames at 48 kHz): from the second beat on, the tempo is within a bpm of the true one
+    at every tick."""
+    clock = MidiClock()
+    period = 256 / 48000
+    dt = 60.0 / 120 / PPQN
+    got = []
+    for i in range(6 * PPQN):
+        stamp = math.ceil((0.0031 + i * dt) / period) * period   # delivered at a period end
+        assert clock.handle([CLOCK], stamp)
+        if i > PPQN:
+            got.append(clock.tempo_bpm)
+    assert all(t == pytest.approx(120, abs=1.0) for t in got), (min(got), max(got))
+
+
+def test_a_pause_in_the_ticks_is_no_tempo():
+    clock = MidiClock()
+    last = _ticks(clock, 30, 0.0, 120)
+    _ticks(clock, 30, last + 2.0, 90)             # two seconds of silence, then slower
+    assert clock.tempo_bpm == pytest.approx(90, rel=1e-6)
+
+
 def test_stop_continue_and_song_position():
     clock = MidiClock()
     clock.handle([START], 0.0)
