@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,53 +30,97 @@ from livearranger.features import feature_dim
 from livearranger.graph import META_PARTS
 from livearranger.lab import lstm
 from livearranger.lab.datasets import PRESET_OF, load_pieces
+from livearranger.lab.evaluate import COLLECTION_PRESET, PERFORMED, collection_pieces
 from livearranger.lab.model import CHECKPOINTS, PartTransformer, load_checkpoint
 from livearranger.lab.trainer import Item
 from livearranger.lab.trainer import train as train_model
 from livearranger.lab.training import segments
-from livearranger.presets import load_preset
+from livearranger.presets import Preset, load_preset
 
 
-def train(dataset: str, kind: str = "model", minutes: float = 25.0, seed: int = 0,
-          epochs: int = 200, patience: int = 6, batch: int = 32, lr: float = 2e-3,
-          window: int = 32, noise: float = 0.05, dagger_from: int = 3, dagger_every: int = 2,
-          train_limit: int | None = None, valid_limit: int | None = None,
-          out: Path | None = None, threads: int = 1, valid_rollouts: int = 12,
-          dagger_pieces: int = 48, init: Path | None = None, chord_share: float = 0.6,
-          onsets: bool = False, log: Callable[[str], None] = print) -> dict[str, Any]:
+def items_of(dataset: str, split: str, preset: Preset, data: Path | None = None,
+             limit: int | None = None) -> list[Item]:
+    """The pieces of ``split`` of ``dataset`` that ``preset`` plays: a music21 corpus
+    (``bach``, ``string-quartet``), or a collection read from the folder ``data``
+    (``nes``, ``pop909``, ``quartets``, ``choral``), whose pieces with another number
+    of parts than the preset's are left out (a five-voice work for a four-part choir)."""
+    if dataset not in COLLECTION_PRESET:
+        return [Item(p, preset, dataset) for p in load_pieces(dataset, split, limit)]
+    names = tuple(preset.part_names)
+    return [Item(replace(p, part_names=names), preset, dataset)
+            for p in collection_pieces(dataset, None if data is None else str(data), split,
+                                       limit)
+            if p.n_parts == len(names)]
+
+
+def spread(items: Sequence[Item], n: int) -> list[Item]:
+    """``n`` of ``items`` evenly spaced through them (not the first ``n``: a collection's
+    files are sorted by name, so its first ones are often one composer's or one game's)."""
+    if n >= len(items):
+        return list(items)
+    return [items[round(k * len(items) / n)] for k in range(n)]
+
+
+def train(datasets: str | Sequence[str], kind: str = "model", minutes: float = 25.0,
+          seed: int = 0, epochs: int = 200, patience: int = 6, batch: int = 32,
+          lr: float = 2e-3, window: int = 32, noise: float = 0.05, dagger_from: int = 3,
+          dagger_every: int = 2, train_limit: int | None = None,
+          valid_limit: int | None = None, out: Path | None = None, threads: int = 1,
+          valid_rollouts: int = 12, dagger_pieces: int = 48, init: Path | None = None,
+          chord_share: float = 0.6, onsets: bool = False, data: Path | None = None,
+          preset_name: str | None = None, epoch_items: int | None = None,
+          log: Callable[[str], None] = print) -> dict[str, Any]:
     """Train one model; returns a summary (best validation accuracy, epochs, path).
 
-    The transformer learns both ways of playing: a share ``chord_share`` of the pieces
-    is decided chord by chord (as the engine settles a chord), the rest key by key (as
-    each key first sounds); it is validated both ways, in both conditions.  ``onsets``:
-    the chords' keys are also taught as the engine first decides them, on arrival."""
-    preset = load_preset(PRESET_OF[dataset])
+    ``datasets``: one or more corpora or collections (``items_of``), all played by one
+    preset (``preset_name``, default the first one's shipped preset).  The transformer
+    learns both ways of playing: a share ``chord_share`` of the pieces is decided chord
+    by chord (as the engine settles a chord), the rest key by key (as each key first
+    sounds); it is validated both ways, in both conditions, on ``valid_rollouts``
+    segments of each dataset's validation split.  ``onsets``: the chords' keys are also
+    taught as the engine first decides them, on arrival."""
+    names = [datasets] if isinstance(datasets, str) else list(datasets)
+    preset = load_preset(preset_name or PRESET_OF.get(names[0])
+                         or str(COLLECTION_PRESET[names[0]]))
     n = len(preset.parts)
     path = out or CHECKPOINTS / (preset.name + ("-lstm" if kind == "lstm" else "") + ".pt")
     if kind == "lstm":
-        return lstm.fit(dataset, path, minutes, seed, epochs, patience, train_limit,
+        return lstm.fit(names[0], path, minutes, seed, epochs, patience, train_limit,
                         valid_limit, threads, valid_rollouts, log)
-    items = [Item(p, preset, dataset) for p in load_pieces(dataset, "train", train_limit)]
-    valid = [Item(s, preset, dataset) for p in load_pieces(dataset, "valid", valid_limit)
-             for s in segments(p)][:valid_rollouts]
+    items = [it for ds in names for it in items_of(ds, "train", preset, data, train_limit)]
+    valid = [v for ds in names for v in spread(
+        [Item(s, it.preset, it.source) for it in spread(
+            items_of(ds, "valid", preset, data, valid_limit), valid_rollouts)
+         for s in segments(it.piece)[:1]], valid_rollouts)]
     torch.manual_seed(seed)
     if init is not None:  # continue from a checkpoint (same shape)
         model = load_checkpoint(init)[0]
     else:
         model = PartTransformer(feature_dim(n), n, window=window)
-    meta = {"dataset": dataset, "preset": preset.name, META_PARTS: preset.part_names,
-            "kind": kind}
+    meta = {"dataset": " + ".join(names), "preset": preset.name,
+            META_PARTS: preset.part_names, "kind": kind}
     return train_model(items, valid, path, minutes, seed, lr=lr, batch=batch,
                        patience=patience, noise=noise, chord_share=chord_share,
                        beat_share=0.0, dagger_from=dagger_from, dagger_every=dagger_every,
                        dagger_pieces=dagger_pieces, threads=threads, meta=meta, log=log,
-                       model=model, onsets=onsets, widen_most=0, epochs=epochs)
+                       model=model, onsets=onsets, widen_most=0, epochs=epochs,
+                       epoch_items=epoch_items)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.split(
         "\n")[0])
-    ap.add_argument("--dataset", choices=("bach", "string-quartet"), required=True)
+    ap.add_argument("--dataset", nargs="+", required=True,
+                    choices=(*PRESET_OF, *(c for c in COLLECTION_PRESET if c not in PERFORMED)),
+                    help="corpora and collections, all played by one preset")
+    ap.add_argument("--data", type=Path, default=None,
+                    help="the folder of the collections (laid out as ../shared/data)")
+    ap.add_argument("--preset", default=None,
+                    help="the preset the model plays (default: the first dataset's)")
+    ap.add_argument("--epoch-items", type=int, default=None,
+                    help="training segments replayed per epoch (default: all)")
+    ap.add_argument("--valid-rollouts", type=int, default=12,
+                    help="validation segments per dataset")
     ap.add_argument("--arranger", choices=("model", "lstm"), default="model")
     ap.add_argument("--minutes", type=float, default=25.0)
     ap.add_argument("--seed", type=int, default=0)
@@ -103,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
               dagger_every=a.dagger_every, dagger_pieces=a.dagger_pieces,
               train_limit=a.train_limit, valid_limit=a.valid_limit, out=a.out,
               threads=a.threads, init=a.init, chord_share=a.chord_share, lr=a.lr,
-              onsets=a.onsets,
+              onsets=a.onsets, data=a.data, preset_name=a.preset,
+              epoch_items=a.epoch_items, valid_rollouts=a.valid_rollouts,
               log=lambda s: print(s, flush=True))
     print(f"best validation {r['best_valid']:.2f} at epoch {r['best_epoch']}: {r['path']}")
     return 0

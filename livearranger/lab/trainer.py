@@ -275,7 +275,8 @@ def shard_step(model: nn.Module, opt: torch.optim.Optimizer, local: Sequence[Exa
     return _reduce(float(total.detach())) / max(count, 1.0)
 
 
-_PICK, _ORDER = 1 << 40, 1 << 41    # streams of the DAgger pick and the batch order
+_PICK, _ORDER, _SUBSET = 1 << 40, 1 << 41, 1 << 42   # streams: DAgger pick, batch order,
+#                                                     the epoch's segments
 
 
 def _draw(seed: int, epoch: int, i: int) -> np.random.Generator:
@@ -292,14 +293,17 @@ def train(items: Sequence[Item], valid: Sequence[Item], out: Path, minutes: floa
           progress: Callable[[Progress], None] | None = None,
           hint_input: bool = False,
           model: PartTransformer | EnsembleTransformer | None = None, onsets: bool = False,
-          widen_most: int = 4, epochs: int | None = None) -> dict[str, Any]:
+          widen_most: int = 4, epochs: int | None = None,
+          epoch_items: int | None = None) -> dict[str, Any]:
     """Train ``model`` (default: a fresh ensemble model, or the one in ``init``, a file
     ``load_model`` reads) and keep the best epoch: a per-ensemble model as the
     checkpoint ``out``, an ensemble model as ``out``.npz and ``out``.onnx; returns a
     summary.  ``widen_most``: the most semitones a part's range is widened at each end
     (0: the presets as they are); ``beat_share``: the pieces whose beat is known;
     ``onsets``: teach each chord key's first decision too (a model that ``branches``);
-    ``epochs``: stop after that many.  ``out``.state.pt holds the run's
+    ``epochs``: stop after that many; ``epoch_items``: the training segments each epoch
+    replays, a fresh seeded draw every epoch (a large collection, of which an epoch of
+    every piece would leave no time to validate; default all).  ``out``.state.pt holds the run's
     state after every epoch (written before the epoch's line is logged, and replaced
     whole, so an interrupt never leaves half of one): a run started again with the same
     ``out`` resumes there.  ``warmup``: batches over which the learning rate rises to
@@ -353,7 +357,7 @@ def train(items: Sequence[Item], valid: Sequence[Item], out: Path, minutes: floa
         opt.load_state_dict(st["opt"])
     budget = minutes * 60.0
     window = model.window
-    mine = [i for i in range(len(train_items)) if i % size == rank]
+    everyone = range(len(train_items))
     log(f"{type(model).__name__}: {len(train_items)} training segments, {len(valid)} valid, "
         f"{sum(p.numel() for p in model.parameters())} parameters, limit {minutes} min"
         + (f", process {rank} of {size}" if size > 1 else ""))
@@ -363,7 +367,9 @@ def train(items: Sequence[Item], valid: Sequence[Item], out: Path, minutes: floa
     while True:
         t0 = time.monotonic()
         presets, reps = [], []
-        for i in mine:
+        drawn = (everyone if epoch_items is None or epoch_items >= len(train_items) else
+                 sorted(_draw(seed, epoch, _SUBSET).permutation(len(train_items))[:epoch_items]))
+        for i in (int(i) for i in drawn if i % size == rank):
             it, r = train_items[i], _draw(seed, epoch, i)
             s = widen(it.preset, r, widen_most) if widen_most else it.preset
             presets.append(s)

@@ -3,7 +3,12 @@
 Parts, by track name: ``MELODY`` -> ``melody`` (the vocal line), ``BRIDGE`` -> ``bridge``
 (the secondary melody), ``PIANO`` -> ``piano`` (the accompaniment), in that order (the
 ``pop-trio`` preset's).  A file with notes on a track of another name is left out, since
-its notes would belong to no part.  Velocities are kept: they are the arranger's playing.
+its notes would belong to no part.
+
+Velocity: each track of a POP909 file keeps to its own band of velocities (the
+transcriber's setting per track, not a player's touch on one keyboard), so a model would
+learn the part from it; every velocity is set to 0, the Piece's "unknown", as for NES-MDB
+and for scores, and training and evaluation draw a player's velocities (``humanize``).
 
 Splits: the folders, ``train/`` (songs 001-700) and ``valid/`` (701-800); ``all`` is
 every file under the folder.
@@ -22,7 +27,7 @@ from livearranger.lab.collections.common import (
 from livearranger.lab.datasets import Piece
 
 NAME = "pop909"
-VERSION = 1
+VERSION = 2
 PARTS = ("melody", "bridge", "piano")
 TRACKS = {"MELODY": "melody", "BRIDGE": "bridge", "PIANO": "piano"}
 
@@ -35,7 +40,7 @@ def part_of(track_name: str) -> str | None:
 
 
 def parse(path: Path, data: bytes) -> Piece:
-    return midi_piece(path, PARTS, part_of)
+    return midi_piece(path, PARTS, part_of, keep_velocity=False)
 
 
 def files(root: Path, split: str = "train") -> list[Path]:
