@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 from livearranger.lab.collections.common import (
     Skip,
@@ -63,10 +64,24 @@ def _split_args(text: str) -> list[str]:
     return out
 
 
-def parse(path: Path, data: bytes) -> Piece:
-    """The performance of a ``.match`` file (``path``), each note labelled with its voice."""
+class Aligned(NamedTuple):
+    """One performed note with its score note: times in seconds, score times in quarter
+    notes, the notated voice (``v<n>``)."""
+
+    onset: float
+    offset: float
+    score_onset: float
+    score_offset: float
+    pitch: int
+    velocity: int
+    voice: str
+
+
+def aligned(data: bytes) -> list[Aligned]:
+    """Every performed note of a ``.match`` file's text that has a score note, in file
+    order; a line that is not what it says raises ``ValueError`` naming it."""
     units, rate, den = 480.0, 500000.0, 4
-    rows: list[tuple[float, float, int, int, float, str]] = []
+    raw: list[tuple[float, float, float, float, int, int, str]] = []
     for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
         m = _PAIR.match(line)
         if m:
@@ -76,8 +91,8 @@ def parse(path: Path, data: bytes) -> Piece:
             if voice is None or len(s) < 9 or len(n) < 5:
                 raise ValueError(f"line {number}: a note pair without its fields and voice")
             try:
-                rows.append((float(n[2]), float(s[6]), int(n[1]), int(n[4]), float(n[3]),
-                             voice))
+                raw.append((float(n[2]), float(n[3]), float(s[6]), float(s[7]), int(n[1]),
+                            int(n[4]), voice))
             except ValueError:
                 raise ValueError(f"line {number}: not a note pair ({line[:60]})") from None
             continue
@@ -89,14 +104,22 @@ def parse(path: Path, data: bytes) -> Piece:
         ts = _TIME_SIG.match(line)
         if ts:
             den = int(ts.group(2))
+    sec = rate / units / 1e6                     # seconds per tick
+    quarters = 4.0 / den                         # quarter notes per score beat
+    return [Aligned(on * sec, off * sec, son * quarters, soff * quarters, pitch, vel, v)
+            for on, off, son, soff, pitch, vel, v in raw]
+
+
+def parse(path: Path, data: bytes) -> Piece:
+    """The performance of a ``.match`` file (``path``), each note labelled with its voice."""
+    rows = aligned(data)
     if not rows:
         raise Skip("no performed note is aligned to the score")
-    voices = sorted({r[5] for r in rows}, key=lambda v: int(v[1:]))
+    voices = sorted({r.voice for r in rows}, key=lambda v: int(v[1:]))
     check_parts(path, len(voices))
     index = {v: k for k, v in enumerate(voices)}
-    sec = rate / units / 1e6                     # seconds per tick
-    notes = [(on * sec, beats * 4.0 / den, pitch, vel, off * sec, 0.0, index[v])
-             for on, beats, pitch, vel, off, v in rows]
+    notes = [(r.onset, r.score_onset, r.pitch, r.velocity, r.offset, 0.0, index[r.voice])
+             for r in rows]
     return build_piece(path.name, voices, notes)
 
 
