@@ -13,15 +13,15 @@ SONG = [("MELODY", None, [(0, 1, 72, 100), (1, 1, 74, 101)]),
         ("PIANO", 0, [(0, 1, 48, 40), (0, 1, 55, 41), (1, 1, 60, 42)])]
 
 
-def test_tracks_are_the_three_parts_and_velocities_are_kept(tmp_path):
+def test_tracks_are_the_three_parts_and_velocities_unknown(tmp_path):
     write_midi(tmp_path / "train" / "001.mid", SONG)
     [piece] = pop909.load(tmp_path, "train")
     assert piece.name == "train/001.mid"
     assert piece.part_names == ("melody", "bridge", "piano")
     got = {int(p): (int(k), int(v)) for p, k, v in zip(piece.pitch, piece.part,
                                                           piece.velocity, strict=True)}
-    assert got == {72: (0, 100), 74: (0, 101), 67: (1, 60), 48: (2, 40), 55: (2, 41),
-                   60: (2, 42)}
+    # each track's own velocity band would give its part away: every velocity is unknown
+    assert got == {72: (0, 0), 74: (0, 0), 67: (1, 0), 48: (2, 0), 55: (2, 0), 60: (2, 0)}
     assert np.allclose(piece.onset[piece.pitch == 74], 0.5)     # beat 1 at 120 bpm
 
 
