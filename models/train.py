@@ -39,17 +39,18 @@ from livearranger.presets import Preset, load_preset
 
 
 def items_of(dataset: str, split: str, preset: Preset, data: Path | None = None,
-             limit: int | None = None) -> list[Item]:
+             limit: int | None = None, sources: Sequence[str] | None = None) -> list[Item]:
     """The pieces of ``split`` of ``dataset`` that ``preset`` plays: a music21 corpus
     (``bach``, ``string-quartet``), or a collection read from the folder ``data``
-    (``nes``, ``pop909``, ``quartets``, ``choral``), whose pieces with another number
-    of parts than the preset's are left out (a five-voice work for a four-part choir)."""
+    (``nes``, ``pop909``, ``quartets``, ``choral``; ``sources``: only those top-level
+    folders of it), whose pieces with another number of parts than the preset's are left
+    out (a five-voice work for a four-part choir)."""
     if dataset not in COLLECTION_PRESET:
         return [Item(p, preset, dataset) for p in load_pieces(dataset, split, limit)]
     names = tuple(preset.part_names)
     return [Item(replace(p, part_names=names), preset, dataset)
             for p in collection_pieces(dataset, None if data is None else str(data), split,
-                                       limit)
+                                       limit, sources)
             if p.n_parts == len(names)]
 
 
@@ -69,7 +70,8 @@ def train(datasets: str | Sequence[str], kind: str = "model", minutes: float = 2
           valid_rollouts: int = 12, dagger_pieces: int = 48, init: Path | None = None,
           chord_share: float = 0.6, onsets: bool = False, data: Path | None = None,
           preset_name: str | None = None, epoch_items: int | None = None,
-          log: Callable[[str], None] = print) -> dict[str, Any]:
+          sources: Sequence[str] | None = None, log: Callable[[str], None] = print
+          ) -> dict[str, Any]:
     """Train one model; returns a summary (best validation accuracy, epochs, path).
 
     ``datasets``: one or more corpora or collections (``items_of``), all played by one
@@ -87,7 +89,8 @@ def train(datasets: str | Sequence[str], kind: str = "model", minutes: float = 2
     if kind == "lstm":
         return lstm.fit(names[0], path, minutes, seed, epochs, patience, train_limit,
                         valid_limit, threads, valid_rollouts, log)
-    items = [it for ds in names for it in items_of(ds, "train", preset, data, train_limit)]
+    items = [it for ds in names
+             for it in items_of(ds, "train", preset, data, train_limit, sources)]
     valid = [v for ds in names for v in spread(
         [Item(s, it.preset, it.source) for it in spread(
             items_of(ds, "valid", preset, data, valid_limit), valid_rollouts)
@@ -97,7 +100,7 @@ def train(datasets: str | Sequence[str], kind: str = "model", minutes: float = 2
         model = load_checkpoint(init)[0]
     else:
         model = PartTransformer(feature_dim(n), n, window=window)
-    meta = {"dataset": " + ".join(names), "preset": preset.name,
+    meta = {"dataset": " + ".join(names), "preset": preset.name, "sources": sources,
             META_PARTS: preset.part_names, "kind": kind}
     return train_model(items, valid, path, minutes, seed, lr=lr, batch=batch,
                        patience=patience, noise=noise, chord_share=chord_share,
@@ -117,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="the folder of the collections (laid out as ../shared/data)")
     ap.add_argument("--preset", default=None,
                     help="the preset the model plays (default: the first dataset's)")
+    ap.add_argument("--sources", nargs="+", default=None,
+                    help="train only on these top-level folders of a collection (sources "
+                         "whose license allows a shipped model: quartets openscore)")
     ap.add_argument("--epoch-items", type=int, default=None,
                     help="training segments replayed per epoch (default: all)")
     ap.add_argument("--valid-rollouts", type=int, default=12,
@@ -149,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
               train_limit=a.train_limit, valid_limit=a.valid_limit, out=a.out,
               threads=a.threads, init=a.init, chord_share=a.chord_share, lr=a.lr,
               onsets=a.onsets, data=a.data, preset_name=a.preset,
-              epoch_items=a.epoch_items, valid_rollouts=a.valid_rollouts,
+              epoch_items=a.epoch_items, sources=a.sources, valid_rollouts=a.valid_rollouts,
               log=lambda s: print(s, flush=True))
     print(f"best validation {r['best_valid']:.2f} at epoch {r['best_epoch']}: {r['path']}")
     return 0

@@ -7,28 +7,35 @@ the cache, the split by work and the error (``CollectionError``, one line naming
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 from livearranger.lab.collections import asap_bach, choral, nes, pop909, quartets
-from livearranger.lab.collections.common import CollectionError
+from livearranger.lab.collections.common import CollectionError, load_files
 from livearranger.lab.datasets import Piece
 
-LOADERS: dict[str, Callable[..., list[Piece]]] = {
-    "pop909": pop909.load, "nes": nes.load, "quartets": quartets.load,
-    "choral": choral.load, "asap-bach": asap_bach.load,
-}
-COLLECTIONS = tuple(LOADERS)
+READERS: dict[str, ModuleType] = {m.NAME: m for m in (pop909, nes, quartets, choral,
+                                                       asap_bach)}
+COLLECTIONS = tuple(READERS)
 
 
 def load_collection(name: str, root: str | Path, split: str = "train",
-                    limit: int | None = None, use_cache: bool = True) -> list[Piece]:
+                    limit: int | None = None, use_cache: bool = True,
+                    sources: Sequence[str] | None = None) -> list[Piece]:
     """The pieces of collection ``name`` in folder ``root`` (laid out as the shared data's
-    ``<name>/``), of ``split`` (``train``, ``valid``, ``test`` or ``all``)."""
-    loader = LOADERS.get(name)
-    if loader is None:
+    ``<name>/``), of ``split`` (``train``, ``valid``, ``test`` or ``all``); with
+    ``sources``, only the files under those top-level folders of it (a source whose
+    license allows what the pieces are for: ``quartets`` ``openscore``, say)."""
+    reader = READERS.get(name)
+    if reader is None:
         raise CollectionError(f"unknown collection {name!r} (known: {', '.join(COLLECTIONS)})")
-    return loader(root, split, limit, use_cache)
+    root = Path(root)
+    paths = reader.files(root, split)
+    if sources is not None:
+        paths = [p for p in paths if p.relative_to(root).parts[0] in sources]
+    return load_files(reader.NAME, reader.VERSION, root, paths, reader.parse, limit,
+                      use_cache)
 
 
 __all__ = ["COLLECTIONS", "CollectionError", "load_collection"]

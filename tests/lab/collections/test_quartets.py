@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from livearranger.lab.collections import quartets
+from livearranger.lab.collections import load_collection, quartets
 from livearranger.lab.collections.common import SPLITS, rel_name, split_of_work
 from tests.lab.collections.make import kern, write_midi, write_text
 
@@ -115,3 +115,14 @@ def test_the_split_is_by_work_and_covers_every_file(tmp_path):
     # both movements of each work in one split, and every split has some
     for names in by_split.values():
         assert names and all(r.replace("-01", "-02") in names for r in names)
+
+
+def test_sources_take_only_the_files_under_those_folders(tmp_path):
+    tracks = [("Violino I", 40, [(0, 1, 72, 80)]), ("Violino II", 40, [(0, 1, 64, 80)]),
+              ("Viola", 41, [(0, 1, 60, 80)]), ("Cello", 42, [(0, 1, 48, 80)])]
+    write_midi(tmp_path / "musicnet" / "Mozart" / "1788_kv_465_1.mid", tracks)
+    write_midi(tmp_path / "openscore" / "Haydn" / "Op1" / "sq1.mid", tracks)
+    assert len(load_collection("quartets", tmp_path, "all")) == 2
+    [piece] = load_collection("quartets", tmp_path, "all", sources=["openscore"])
+    assert piece.name.startswith("openscore/")
+    assert load_collection("quartets", tmp_path, "all", sources=["kern-haydn"]) == []
