@@ -93,7 +93,7 @@ def train(datasets: str | Sequence[str], kind: str = "model", minutes: float = 2
              for it in items_of(ds, "train", preset, data, train_limit, sources)]
     valid = [v for ds in names for v in spread(
         [Item(s, it.preset, it.source) for it in spread(
-            items_of(ds, "valid", preset, data, valid_limit), valid_rollouts)
+            items_of(ds, "valid", preset, data, valid_limit, sources), valid_rollouts)
          for s in segments(it.piece)[:1]], valid_rollouts)]
     torch.manual_seed(seed)
     if init is not None:  # continue from a checkpoint (same shape)

@@ -106,3 +106,57 @@ def test_first_decisions_are_taught_on_the_history_they_had():
             t = np.concatenate([r.tokens[order[:start]], on.tokens[mine]])
             ref = model(torch.from_numpy(f)[None], torch.from_numpy(t)[None])[0, -1]
             assert torch.allclose(got[row], ref, atol=1e-5)
+
+
+def _song(seed: int):
+    """A small pop song: a melody above, a bridge between, piano chords below."""
+    rng = np.random.default_rng(seed)
+    mel = [(b, 1, int(72 + rng.integers(-3, 4)), 90) for b in range(16)]
+    bridge = [(b, 2, int(64 + rng.integers(-2, 3)), 70) for b in range(0, 16, 2)]
+    piano = [(b, 1, p, 60) for b in range(16) for p in (48, 52, 55)]
+    return [("MELODY", None, mel), ("BRIDGE", None, bridge), ("PIANO", 0, piano)]
+
+
+def test_train_on_a_collection_folder(tmp_path):
+    from tests.lab.collections.make import write_midi
+
+    data = tmp_path / "data"
+    for k in range(4):
+        write_midi(data / "pop909" / "train" / f"{k:03d}.mid", _song(k))
+    write_midi(data / "pop909" / "valid" / "701.mid", _song(9))
+    out = tmp_path / "pop.pt"
+    r = train(["pop909"], minutes=5, epochs=2, window=8, dagger_from=5, out=out,
+              data=data, epoch_items=2, valid_rollouts=1, log=lambda s: None)
+    assert len(r["history"]) == 2 and out.exists()
+    model, meta = load_checkpoint(out)
+    assert meta["parts"] == ["melody", "bridge", "piano"] and meta["dataset"] == "pop909"
+    assert set(r["history"][0]) >= {"pop909 score", "pop909 as-played"}
+
+
+def test_an_epoch_replays_its_own_draw_of_segments(monkeypatch, tmp_path):
+    import livearranger.lab.trainer as trainer
+    from livearranger.lab.trainer import Item
+    from livearranger.lab.trainer import train as train_items
+
+    preset = load_preset("satb")
+    items = [Item(p, preset, "bach") for p in load_pieces("bach", "train", 6)]
+    seen: list[list[str]] = []
+    real = trainer.teacher
+
+    def counting(perf, *a, **k):
+        seen[-1].append(perf.name)
+        return real(perf, *a, **k)
+
+    def validate(model, valid):
+        seen.append([])
+        return {"score": 0.0}
+
+    seen.append([])
+    monkeypatch.setattr(trainer, "teacher", counting)
+    monkeypatch.setattr(trainer, "validate", validate)
+    model = PartTransformer(feature_dim(4), 4, window=8)
+    train_items(items, [], tmp_path / "m.pt", minutes=5, epochs=3, dagger_from=9,
+                epoch_items=2, model=model, widen_most=0, patience=9, log=lambda s: None)
+    drawn = [sorted(s) for s in seen[:3]]
+    assert all(len(s) == 2 for s in drawn)                    # two segments an epoch
+    assert len({tuple(s) for s in drawn}) > 1                 # a fresh draw each epoch
