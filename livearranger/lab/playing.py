@@ -28,7 +28,14 @@ from typing import Any
 
 import numpy as np
 
-from livearranger.lab.collections.asap_bach import Aligned, aligned, files
+from livearranger.lab.collections.asap_bach import (
+    Aligned,
+    aligned,
+    files,
+    musical_voices,
+    voice_check,
+    voice_count,
+)
 
 PARAMS = Path(__file__).resolve().parent.parent / "data" / "playing.json"
 # the quantiles kept for humanize: every 5 % to the 95th, then the 99th, so that an
@@ -192,6 +199,28 @@ def humanize_params(performances: Sequence[Sequence[Aligned]]) -> dict[str, Any]
             "legato_share": quant(np.array(share)), "velocity_sd": quant(np.array(vsd))}
 
 
+def check_voices(root: Path, split: str) -> list[dict[str, Any]]:
+    """Per piece (its first performance), the notated voices against the musical ones
+    (``asap_bach.musical_voices``): how many, and the share of notes overlapping another
+    note of their own voice in written time."""
+    out, seen = [], set()
+    for path in files(root, split):
+        if path.parent in seen:
+            continue
+        seen.add(path.parent)
+        rows = aligned(path.read_bytes())
+        rel = path.relative_to(root).parent.as_posix()
+        known = voice_count(path.relative_to(root).as_posix())
+        names = sorted({r.voice for r in rows})
+        notated = [names.index(r.voice) for r in rows]
+        musical = musical_voices(rows, known)
+        out.append({"piece": rel, "written_voices": known, "notated": len(names),
+                    "musical": max(musical) + 1,
+                    "overlap_notated_pct": round(voice_check(rows, notated), 2),
+                    "overlap_musical_pct": round(voice_check(rows, musical), 2)})
+    return out
+
+
 def load(root: Path, split: str) -> list[list[Aligned]]:
     """The aligned notes of every performance of ``split`` under ``root``."""
     return [aligned(p.read_bytes()) for p in files(root, split)]
@@ -229,6 +258,15 @@ def markdown(fig: dict[str, Any]) -> str:
             unit = " q/min" if name == "tempo" else ""
             lines.append(f"| {name} | {label} | {r['range'][0]}-{r['range'][1]}{unit} | "
                          f"{r['median_spread_ms']} | {r['p90_spread_ms']} |")
+    lines += ["", "## Voices of the performed condition", "",
+              "Notated voices merged into musical ones (`asap_bach.musical_voices`); a "
+              "voice that is one line has no note overlapping another of its own.", "",
+              "| piece | voices written | notated | musical | overlapping, notated % | "
+              "overlapping, musical % |", "| --- | --- | --- | --- | --- | --- |"]
+    for v in fig.get("voices", []):
+        lines.append(f"| {v['piece']} | {v['written_voices'] or '-'} | {v['notated']} | "
+                     f"{v['musical']} | {v['overlap_notated_pct']} | "
+                     f"{v['overlap_musical_pct']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -248,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     if not perfs:
         print(f"error: {root}: no .match file of the {a.split} split", file=sys.stderr)
         return 2
-    fig = {"split": a.split, **measure(perfs)}
+    fig = {"split": a.split, **measure(perfs),
+           "voices": check_voices(root, "all" if a.split == "train" else a.split)}
     a.out.with_suffix(".json").write_text(json.dumps(fig, indent=1) + "\n")
     a.out.with_suffix(".md").write_text(markdown(fig))
     a.params.write_text(json.dumps(humanize_params(perfs), indent=1) + "\n")
