@@ -18,7 +18,11 @@ fitting loop (``livearranger.lab.lstm.fit``: no teacher, no DAgger).  Checkpoint
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -70,8 +74,8 @@ def train(datasets: str | Sequence[str], kind: str = "model", minutes: float = 2
           valid_rollouts: int = 12, dagger_pieces: int = 48, init: Path | None = None,
           chord_share: float = 0.6, onsets: bool = False, data: Path | None = None,
           preset_name: str | None = None, epoch_items: int | None = None,
-          sources: Sequence[str] | None = None, log: Callable[[str], None] = print
-          ) -> dict[str, Any]:
+          sources: Sequence[str] | None = None, command: str = "",
+          log: Callable[[str], None] = print) -> dict[str, Any]:
     """Train one model; returns a summary (best validation accuracy, epochs, path).
 
     ``datasets``: one or more corpora or collections (``items_of``), all played by one
@@ -80,7 +84,9 @@ def train(datasets: str | Sequence[str], kind: str = "model", minutes: float = 2
     by chord (as the engine settles a chord), the rest key by key (as each key first
     sounds); it is validated both ways, in both conditions, on ``valid_rollouts``
     segments of each dataset's validation split.  ``onsets``: the chords' keys are also
-    taught as the engine first decides them, on arrival."""
+    taught as the engine first decides them, on arrival.  Beside the checkpoint, a
+    summary ``.json`` for the model card: data, ``command``, seed, time, hardware and
+    the best epoch's validation figures."""
     names = [datasets] if isinstance(datasets, str) else list(datasets)
     preset = load_preset(preset_name or PRESET_OF.get(names[0])
                          or str(COLLECTION_PRESET[names[0]]))
@@ -102,12 +108,25 @@ def train(datasets: str | Sequence[str], kind: str = "model", minutes: float = 2
         model = PartTransformer(feature_dim(n), n, window=window)
     meta = {"dataset": " + ".join(names), "preset": preset.name, "sources": sources,
             META_PARTS: preset.part_names, "kind": kind}
-    return train_model(items, valid, path, minutes, seed, lr=lr, batch=batch,
-                       patience=patience, noise=noise, chord_share=chord_share,
-                       beat_share=0.0, dagger_from=dagger_from, dagger_every=dagger_every,
-                       dagger_pieces=dagger_pieces, threads=threads, meta=meta, log=log,
-                       model=model, onsets=onsets, widen_most=0, epochs=epochs,
-                       epoch_items=epoch_items)
+    started = time.time()
+    r = train_model(items, valid, path, minutes, seed, lr=lr, batch=batch,
+                    patience=patience, noise=noise, chord_share=chord_share,
+                    beat_share=0.0, dagger_from=dagger_from, dagger_every=dagger_every,
+                    dagger_pieces=dagger_pieces, threads=threads, meta=meta, log=log,
+                    model=model, onsets=onsets, widen_most=0, epochs=epochs,
+                    epoch_items=epoch_items)
+    best = next((h for h in r["history"] if h["epoch"] == r["best_epoch"]), {})
+    summary = {**meta, "command": command, "seed": seed, "window": model.window,
+               "parameters": sum(p.numel() for p in model.parameters()),
+               "training_pieces": len(items), "validation_segments": len(valid),
+               "started_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime(started)),
+               "wall_minutes": round((time.time() - started) / 60.0, 1),
+               "epochs_run": len(r["history"]), "best_epoch": r["best_epoch"],
+               "valid_accuracy": best,
+               "hardware": f"{platform.machine()} CPU, {os.cpu_count()} cores, {threads} "
+                           f"training thread(s), torch {torch.__version__}"}
+    path.with_suffix(".json").write_text(json.dumps(summary, indent=1) + "\n")
+    return r
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
               threads=a.threads, init=a.init, chord_share=a.chord_share, lr=a.lr,
               onsets=a.onsets, data=a.data, preset_name=a.preset,
               epoch_items=a.epoch_items, sources=a.sources, valid_rollouts=a.valid_rollouts,
+              command="python -m models.train " + " ".join(sys.argv[1:] if argv is None
+                                                           else argv),
               log=lambda s: print(s, flush=True))
     print(f"best validation {r['best_valid']:.2f} at epoch {r['best_epoch']}: {r['path']}")
     return 0

@@ -131,6 +131,11 @@ def test_train_on_a_collection_folder(tmp_path):
     model, meta = load_checkpoint(out)
     assert meta["parts"] == ["melody", "bridge", "piano"] and meta["dataset"] == "pop909"
     assert set(r["history"][0]) >= {"pop909 score", "pop909 as-played"}
+    import json
+    card = json.loads(out.with_suffix(".json").read_text())     # what the model card reads
+    assert card["dataset"] == "pop909" and card["epochs_run"] == 2 and card["seed"] == 0
+    assert card["valid_accuracy"]["epoch"] == r["best_epoch"]
+    assert card["training_pieces"] == 4 and "cores" in card["hardware"]
 
 
 def test_an_epoch_replays_its_own_draw_of_segments(monkeypatch, tmp_path):

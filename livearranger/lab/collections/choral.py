@@ -35,6 +35,9 @@ from livearranger.lab.datasets import Piece, part_labels, piece_from_score
 
 NAME = "choral"
 VERSION = 1
+SOURCE = ("1520s project (benory/1520s-project-scores at 281066fa), Tasso in Music "
+          "(TassoInMusicProject/tasso-scores at 8d17271a)")
+LICENSES = {"1520s": "CC BY-NC 4.0", "tasso": "none stated (All Rights Reserved)"}
 _WORK = re.compile(r"^([A-Za-z]+\d+)")
 
 

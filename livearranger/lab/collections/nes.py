@@ -28,6 +28,11 @@ from livearranger.lab.datasets import Piece
 
 NAME = "nes"
 VERSION = 1
+SOURCE = ("NES-MDB (Donahue et al., ISMIR 2018) as split in github.com/rubensolv/NES-VMDB at "
+          "246be9b1eac10520d0524c918a7e21efc34d50aa")
+# NES-VMDB states none; the dataset's own repository (chrisdonahue/nesmdb) is MIT and asks
+# for the paper to be cited; the compositions are the games' publishers'
+LICENSES = {"": "MIT (nesmdb); the music is the games' publishers'"}
 PARTS = ("pulse1", "pulse2", "triangle")
 TRACKS = {"p1": "pulse1", "p2": "pulse2", "tr": "triangle"}
 DROPPED = ("no",)

@@ -28,6 +28,9 @@ from livearranger.lab.datasets import Piece
 
 NAME = "pop909"
 VERSION = 2
+SOURCE = ("POP909 (Wang et al., ISMIR 2020), github.com/music-x-lab/POP909-Dataset at "
+          "d83e6edba6872a704f5d3b8b32f5cb540088dae6")
+LICENSES = {"": "MIT"}        # top-level folder of the collection -> its license
 PARTS = ("melody", "bridge", "piano")
 TRACKS = {"MELODY": "melody", "BRIDGE": "bridge", "PIANO": "piano"}
 

@@ -53,6 +53,13 @@ from livearranger.lab.datasets import Piece, build_piece, piece_from_score, read
 
 NAME = "quartets"
 VERSION = 2
+SOURCE = ("kern: musedata/humdrum-haydn-quartets, musedata/humdrum-mozart-quartets, "
+          "craigsapp/beethoven-string-quartets; OpenScore/StringQuartets; MusicNet MIDI "
+          "(as kept in alejandrokennedy/music-viz); commits in ../shared/data/README.md")
+LICENSES = {"kern-haydn": "CCARH: rights to derivative editions reserved",
+            "kern-mozart": "CCARH: rights to derivative editions reserved",
+            "kern-beethoven": "none stated", "openscore": "CC0 1.0",
+            "musicnet": "none stated (Beethoven files: Suzuki Software copyright)"}
 PARTS = ("violin1", "violin2", "viola", "cello")
 KERN_LAYOUT = ("cello", "viola", "violin2", "violin1")    # four spines, left to right
 PROGRAMS = {40: "violin", 41: "viola", 42: "cello"}
