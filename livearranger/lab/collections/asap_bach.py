@@ -54,6 +54,7 @@ NAME = "asap-bach"
 VERSION = 3
 SOURCE = "(n)ASAP, github.com/CPJKU/asap-dataset at 4097b45757bed854818cf87e77b92323ebf90615"
 LICENSES = {"": "CC BY-NC-SA 4.0"}
+SPLIT = "by work (the BWV number: a prelude with its fugue), about 8:1:1"
 MAIN_SHARE = 0.05        # a notated voice with fewer of the piece's notes is a fragment
 # the voices of each fugue of the Well-Tempered Clavier, Book I, as Bach wrote them
 FUGUE_VOICES = {846: 4, 847: 3, 848: 3, 849: 5, 850: 4, 851: 3, 852: 3, 853: 3, 854: 3,

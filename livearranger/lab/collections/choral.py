@@ -38,6 +38,7 @@ VERSION = 1
 SOURCE = ("1520s project (benory/1520s-project-scores at 281066fa), Tasso in Music "
           "(TassoInMusicProject/tasso-scores at 8d17271a)")
 LICENSES = {"1520s": "CC BY-NC 4.0", "tasso": "none stated (All Rights Reserved)"}
+SPLIT = "by work (a hash of the file's work, about 8:1:1)"
 _WORK = re.compile(r"^([A-Za-z]+\d+)")
 
 

@@ -33,6 +33,7 @@ SOURCE = ("NES-MDB (Donahue et al., ISMIR 2018) as split in github.com/rubensolv
 # NES-VMDB states none; the dataset's own repository (chrisdonahue/nesmdb) is MIT and asks
 # for the paper to be cited; the compositions are the games' publishers'
 LICENSES = {"": "MIT (nesmdb); the music is the games' publishers'"}
+SPLIT = "NES-MDB's own composer-disjoint split: the train/ and valid/ folders"
 PARTS = ("pulse1", "pulse2", "triangle")
 TRACKS = {"p1": "pulse1", "p2": "pulse2", "tr": "triangle"}
 DROPPED = ("no",)

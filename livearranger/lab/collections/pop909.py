@@ -31,6 +31,7 @@ VERSION = 2
 SOURCE = ("POP909 (Wang et al., ISMIR 2020), github.com/music-x-lab/POP909-Dataset at "
           "d83e6edba6872a704f5d3b8b32f5cb540088dae6")
 LICENSES = {"": "MIT"}        # top-level folder of the collection -> its license
+SPLIT = "by song: train/ (001-700) and valid/ (701-800) as the folders hold them"
 PARTS = ("melody", "bridge", "piano")
 TRACKS = {"MELODY": "melody", "BRIDGE": "bridge", "PIANO": "piano"}
 

@@ -60,6 +60,7 @@ LICENSES = {"kern-haydn": "CCARH: rights to derivative editions reserved",
             "kern-mozart": "CCARH: rights to derivative editions reserved",
             "kern-beethoven": "none stated", "openscore": "CC0 1.0",
             "musicnet": "none stated (Beethoven files: Suzuki Software copyright)"}
+SPLIT = "by work (a hash of composer and catalogue number, about 8:1:1)"
 PARTS = ("violin1", "violin2", "viola", "cello")
 KERN_LAYOUT = ("cello", "viola", "violin2", "violin1")    # four spines, left to right
 PROGRAMS = {40: "violin", 41: "viola", 42: "cello"}

@@ -1,0 +1,144 @@
+"""Write the model card beside a shipped model: what it learned from, under which
+licenses, how it was trained, and what it reaches on the validation splits.
+
+    python -m models.card NAME [--summary models/checkpoints/NAME.json]
+
+``--summary`` (the file ``python -m models.train`` writes beside its checkpoint) is copied
+to ``models/shipped/NAME.training.json``, which travels with the model; the figures come
+from the generated results (``docs/collections-results.json``).  Writes
+``models/shipped/NAME.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from livearranger.lab.collections import READERS
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = ROOT / "models" / "shipped"
+RESULTS = ROOT / "docs" / "collections-results.json"
+# the music21 corpora the earlier models learned from
+CORPORA = {
+    "bach": ("the music21 corpus's Bach chorales (four parts), distributed with music21 by "
+             "permission of their encoders; the music is public domain",
+             "8:1:1 by file, seed 0 (livearranger/data/splits/bach.json)"),
+    "string-quartet": ("the music21 corpus's Haydn, Mozart and Beethoven quartets (CCARH "
+                       "encodings)", "8:1:1 by file, seed 0"),
+}
+# Which licenses a shipped model may learn from: one that lets anyone use, adapt and sell
+# what is made from the data (a public-domain dedication, a permissive license).  Not
+# "non-commercial", not "rights reserved", not a source that states none: a model is
+# made from its data, and this instrument may be sold.
+POLICY = ("A shipped model learns only from sources whose license lets anyone use and adapt "
+          "the data, commercially too: public-domain dedications (CC0) and permissive "
+          "licenses (MIT, BSD). Sources under a non-commercial license (CC BY-NC, CC "
+          "BY-NC-SA), with rights reserved, or with no license stated are used to measure "
+          "and evaluate, never to train what ships.")
+
+
+def data_lines(summary: dict[str, Any]) -> list[str]:
+    """One bullet per dataset the model learned from: source, licenses, split."""
+    out = []
+    sources = summary.get("sources")
+    for name in str(summary.get("dataset", "")).split(" + "):
+        reader = READERS.get(name)
+        if reader is None:
+            text, split = CORPORA.get(name, (name, "?"))
+            out.append(f"- **{name}**: {text}. Split: {split}.")
+            continue
+        lic = {k: v for k, v in reader.LICENSES.items()
+               if sources is None or k in sources or k == ""}
+        used = ", ".join(f"{k or 'all'}: {v}" for k, v in lic.items())
+        only = f" (only {', '.join(sources)})" if sources else ""
+        out.append(f"- **{name}**{only}: {reader.SOURCE}. License: {used}. Split: "
+                   f"{reader.SPLIT}; trained on train, the best epoch chosen on valid.")
+    return out
+
+
+def figure_lines(name: str, results: list[dict[str, Any]]) -> list[str]:
+    """Every results row played by this model, beside the best rule and the ensemble."""
+    mine = [r for r in results if r.get("row") == f"model ({name})"]
+    out = []
+    for r in mine:
+        same = [o for o in results if o["dataset"] == r["dataset"]
+                and o["condition"] == r["condition"]]
+        rules = [o for o in same if not o["row"].startswith(("model", "ensemble"))]
+        best = max(rules, key=lambda o: o["accuracy"]) if rules else None
+        ens = next((o for o in same if o["row"] == "ensemble model"), None)
+        rec = ", ".join(f"{p} {v}" for p, v in zip(r["parts"], r["recall"], strict=False))
+        line = (f"| {r['dataset']} | {r['condition']} | {r['accuracy']:.2f} "
+                f"({r['accuracy_onset']:.2f}) | {r['moves_per_100']:.2f} | "
+                f"{r['link_f1']:.4f} | {rec} | ")
+        line += f"{best['row']} {best['accuracy']:.2f}" if best else "-"
+        line += f" | {ens['accuracy']:.2f} |" if ens else " | - |"
+        out.append(line)
+    if not out:
+        return ["No results row yet: run `python -m models.evaluate_collections`."]
+    h = results[0].get("horizon_ms", 30)
+    return [f"Validation split, played through the engine with a {h:g} ms correction "
+            "horizon (`docs/collections-results.md` has every arranger):", "",
+            "| collection | condition | accuracy (at onset) | moves /100 | link-F1 | "
+            "recall per part | best rule | ensemble model |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |", *out]
+
+
+def card(name: str, summary: dict[str, Any], results: list[dict[str, Any]]) -> str:
+    graph = SHIPPED / f"{name}.onnx"
+    size = f"{graph.stat().st_size / 1e6:.2f} MB" if graph.exists() else "not exported"
+    va = summary.get("valid_accuracy", {})
+    vtext = ", ".join(f"{k} {v:.2f}" for k, v in va.items()
+                      if isinstance(v, float) and k != "loss")
+    lines = [f"# Model card: `{name}.onnx` (preset `{summary.get('preset', name)}`)", "",
+             "Generated by `python -m models.card`. The per-ensemble part model "
+             "(`livearranger/lab/model.py` PartTransformer: "
+             f"{summary.get('parameters', '?')} parameters, a window of "
+             f"{summary.get('window', '?')} notes, KV-cached step graph with int8 weights, "
+             f"{size}); parts: {', '.join(summary.get('parts', []))}.", "",
+             "## Data", "", *data_lines(summary), "",
+             f"Licenses: {POLICY}", "",
+             "## Training", "",
+             f"- Command: `{summary.get('command', '?')}`",
+             f"- Seed {summary.get('seed', '?')}; started {summary.get('started_utc', '?')} "
+             f"UTC; {summary.get('wall_minutes', '?')} minutes of wall time, "
+             f"{summary.get('epochs_run', '?')} epochs, the best at epoch "
+             f"{summary.get('best_epoch', '?')}; {summary.get('training_pieces', '?')} "
+             "training pieces.",
+             f"- Hardware: {summary.get('hardware', '?')}.",
+             f"- Best epoch on its validation segments: {vtext}.",
+             "- Then: `python -m export.export_onnx models/checkpoints/"
+             f"{name}.pt models/shipped/{name}.onnx` and `python -m export.quantize "
+             f"models/shipped/{name}.onnx`.", "",
+             "## Figures", "", *figure_lines(name, results), ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m models.card",
+                                 description=(__doc__ or "").split("\n")[0])
+    ap.add_argument("name", help="the shipped model's name (models/shipped/NAME.onnx)")
+    ap.add_argument("--summary", type=Path, default=None,
+                    help="the training summary to ship with it (models.train writes it)")
+    ap.add_argument("--results", type=Path, default=RESULTS)
+    a = ap.parse_args(argv)
+    kept = SHIPPED / f"{a.name}.training.json"
+    if a.summary is not None:
+        shutil.copyfile(a.summary, kept)
+    if not kept.exists():
+        print(f"error: {kept}: no training summary (give --summary)", file=sys.stderr)
+        return 2
+    summary = json.loads(kept.read_text())
+    results = json.loads(a.results.read_text())["rows"] if a.results.exists() else []
+    out = SHIPPED / f"{a.name}.md"
+    out.write_text(card(a.name, summary, results))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
