@@ -32,6 +32,7 @@ from livearranger.presets import load_preset
 
 ROOT = Path(__file__).resolve().parent.parent
 ENSEMBLE = ROOT / "models" / "shipped" / "ensemble.onnx"
+CHECKPOINTS = ROOT / "models" / "checkpoints"
 RULES = ("zone:free", "zone", "most-common", "closest-pitch", "top-bottom", "voice-leading")
 # Dong et al. 2021, Table 2 (NES-MDB, accuracy %, no constraints)
 PAPER = {"nes": {"zone": 43.67, "online LSTM": 50.22, "offline BiLSTM": 52.93,
@@ -41,13 +42,17 @@ METRICS = ("accuracy", "accuracy_onset", "moves_per_100", "pair_precision", "pai
 
 
 def arrangers(collection: str) -> list[tuple[str, str, dict[str, Any]]]:
-    """(row label, registry arranger, options) for ``collection``: its preset's shipped
-    model (where the preset names one), the ensemble model, every rule."""
+    """(row label, arranger, options) for ``collection``: its preset's shipped model
+    (where the preset names one), the ensemble model, the online LSTM baseline (where
+    ``python -m models.train --arranger lstm`` trained one for the preset), every rule."""
     rows: list[tuple[str, str, dict[str, Any]]] = []
     name = COLLECTION_PRESET[collection]
     if name is not None and load_preset(name).model:
         rows.append((f"model ({name})", "model", {}))
     rows.append(("ensemble model", "model", {"model": str(ENSEMBLE)}))
+    lstm = CHECKPOINTS / f"{name}-lstm.pt"
+    if name is not None and lstm.exists():
+        rows.append(("online LSTM", "lstm", {"checkpoint": str(lstm)}))
     rows += [(r, r, {}) for r in RULES]
     return rows
 

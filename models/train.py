@@ -92,15 +92,17 @@ def train(datasets: str | Sequence[str], kind: str = "model", minutes: float = 2
                          or str(COLLECTION_PRESET[names[0]]))
     n = len(preset.parts)
     path = out or CHECKPOINTS / (preset.name + ("-lstm" if kind == "lstm" else "") + ".pt")
-    if kind == "lstm":
-        return lstm.fit(names[0], path, minutes, seed, epochs, patience, train_limit,
-                        valid_limit, threads, valid_rollouts, log)
     items = [it for ds in names
              for it in items_of(ds, "train", preset, data, train_limit, sources)]
     valid = [v for ds in names for v in spread(
         [Item(s, it.preset, it.source) for it in spread(
             items_of(ds, "valid", preset, data, valid_limit, sources), valid_rollouts)
          for s in segments(it.piece)[:1]], valid_rollouts)]
+    if kind == "lstm":
+        return lstm.fit(" + ".join(names), path, minutes, seed, epochs, patience,
+                        threads=threads, valid_rollouts=len(valid), log=log,
+                        pieces=([it.piece for it in items], [v.piece for v in valid], preset),
+                        epoch_items=epoch_items)
     torch.manual_seed(seed)
     if init is not None:  # continue from a checkpoint (same shape)
         model = load_checkpoint(init)[0]

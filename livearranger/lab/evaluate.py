@@ -37,6 +37,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -465,13 +466,22 @@ def evaluate_arranger(dataset: str, condition: str, arranger: str, split: str = 
 
 def build_arranger(arranger: str, preset: Preset, options: dict[str, Any] | None,
                    train: Callable[[], list[Piece]]) -> tuple[Arranger, dict[str, Any]]:
-    """The arranger called ``arranger`` for ``preset``, with its options; the rules
-    fitted on data (zone, most-common) are fitted on ``train()``'s pieces, and their
-    ``:free`` variants ignore the preset's constraints (the paper's)."""
+    """The arranger called ``arranger`` for ``preset``, with its options (``lstm`` and
+    ``lstm:free``: the trained baseline, option ``checkpoint``); the rules fitted on
+    data (zone, most-common) are fitted on ``train()``'s pieces, and their ``:free``
+    variants ignore the preset's constraints (the paper's)."""
     from livearranger.arrangers import make_arranger
 
     opts = dict(options or {})
     base, _, variant = arranger.partition(":")
+    if base == "lstm":          # the paper's baseline, a PyTorch checkpoint (the lab's)
+        from livearranger.lab.torch_arrangers import checkpoint_arranger
+
+        path = opts.get("checkpoint")
+        lstm = checkpoint_arranger(preset, arranger, None if path is None else Path(path))
+        if lstm is None:
+            raise DatasetError(f"no LSTM checkpoint for {preset.name} ({path or 'default'})")
+        return lstm, opts
     if base in ("zone", "most-common"):
         opts = {**arranger_options(base, train(), len(preset.parts)), **opts}
     if variant == "free" and base in ("zone", "most-common"):
@@ -484,8 +494,6 @@ def collection_pieces(dataset: str, data: str | None, split: str,
     """The pieces of collection ``dataset`` in the folder ``data`` (the collection's own
     folder, or one that holds it under its name, as the shared data does); ``sources``:
     only those top-level folders of it (``load_collection``)."""
-    from pathlib import Path
-
     from livearranger.lab.collections import load_collection
 
     if data is None:

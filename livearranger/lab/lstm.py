@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,22 +110,29 @@ def _collate(batch: list[tuple[np.ndarray, np.ndarray, int]], n_parts: int
 
 def fit(dataset: str, out: Path, minutes: float = 25.0, seed: int = 0, epochs: int = 200,
         patience: int = 6, train_limit: int | None = None, valid_limit: int | None = None,
-        threads: int = 1, valid_rollouts: int = 12, log: Callable[[str], None] = print
-        ) -> dict[str, Any]:
+        threads: int = 1, valid_rollouts: int = 12, log: Callable[[str], None] = print,
+        pieces: tuple[Sequence[Piece], Sequence[Piece], Preset] | None = None,
+        epoch_items: int | None = None) -> dict[str, Any]:
     """Train the LSTM baseline on ``dataset`` with the part models' augmentation and
     validation (the online protocol, both conditions, key by key), keeping the best
-    epoch as the checkpoint ``out``; returns a summary."""
+    epoch as the checkpoint ``out``; returns a summary.  ``pieces``: the (training,
+    validation) pieces and their preset, for data that is not a corpus (a collection);
+    ``epoch_items``: training segments per epoch, a fresh draw each (default all)."""
     from livearranger.lab.model import save_checkpoint
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     random.seed(seed)
     rng = np.random.default_rng(seed)
-    preset = load_preset(PRESET_OF[dataset])
+    if pieces is None:
+        preset = load_preset(PRESET_OF[dataset])
+        pieces = (load_pieces(dataset, "train", train_limit),
+                  load_pieces(dataset, "valid", valid_limit), preset)
+    preset = pieces[2]
     n = len(preset.parts)
     cons = Constraints(preset)
-    train_p = [s for p in load_pieces(dataset, "train", train_limit) for s in segments(p)]
-    valid_p = [s for p in load_pieces(dataset, "valid", valid_limit) for s in segments(p)]
+    train_p = [s for p in pieces[0] for s in segments(p)]
+    valid_p = [s for p in pieces[1] for s in segments(p)]
     valid_perf = {c: [performance(p, c, i) for i, p in enumerate(valid_p[:valid_rollouts])]
                   for c in ("score", "as-played")}
     model = OnlineLSTM(n)
@@ -141,7 +148,9 @@ def fit(dataset: str, out: Path, minutes: float = 25.0, seed: int = 0, epochs: i
     for epoch in range(epochs):
         t0 = time.monotonic()
         ex = []
-        for perf in (augment(p, preset, rng) for p in train_p):
+        drawn = (train_p if epoch_items is None or epoch_items >= len(train_p) else
+                 [train_p[i] for i in sorted(rng.permutation(len(train_p))[:epoch_items])])
+        for perf in (augment(p, preset, rng) for p in drawn):
             tokens, mask = lstm_tokens(perf.pitch, perf.onset), perf.mask.astype(np.int64)
             ex += [(tokens[s:e], mask[s:e], first - s)
                    for s, e, first in chunks(len(perf), length, stride)]
