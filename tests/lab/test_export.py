@@ -76,3 +76,12 @@ def test_a_per_ensemble_graph_needs_its_parts_and_feature_version(tmp_path):
     with pytest.raises(ValueError, match="feature_version"):
         export_step(_tiny(), tmp_path / "x.onnx", {graph.META_PARTS: PARTS})
     assert not list(tmp_path.iterdir())
+
+
+def test_a_graphs_data_and_split_name_each_collection_it_learned_from():
+    d = export_onnx.describe_training({"dataset": "quartets + bach", "sources": ["openscore"],
+                                       "valid_accuracy": {"score": 80.0}})
+    assert "quartets (openscore): kern" in d[graph.META_DATA]      # the reader's source
+    assert "music21 corpus: bach" in d[graph.META_DATA]
+    assert "quartets: by work" in d[graph.META_SPLIT] and "bach.json" in d[graph.META_SPLIT]
+    assert d[graph.META_ACCURACY] == {"valid": {"score": 80.0}}
