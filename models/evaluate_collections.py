@@ -15,6 +15,7 @@ not the paper's data.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import sys
 import time
@@ -120,15 +121,19 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     rows = run(a.data, a.collections, a.limit, a.horizon_ms,
                lambda s: print(s, flush=True))
-    old = []
     path = a.out.with_suffix(".json")
-    if path.exists():      # keep the rows of collections not run this time
-        old = [r for r in json.loads(path.read_text())["rows"]
-               if r["dataset"] not in a.collections]
-    rows = old + rows
-    path.write_text(json.dumps({"horizon_ms": a.horizon_ms, "paper": PAPER, "rows": rows},
-                               indent=1) + "\n")
-    a.out.with_suffix(".md").write_text(markdown(rows, a.horizon_ms))
+    # several runs (a collection each) may finish at once: merge under a lock
+    with open(a.out.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        old = []
+        if path.exists():      # keep the rows of collections not run this time
+            old = [r for r in json.loads(path.read_text())["rows"]
+                   if r["dataset"] not in a.collections]
+        order = list(COLLECTION_PRESET)
+        rows = sorted(old + rows, key=lambda r: order.index(r["dataset"]))
+        path.write_text(json.dumps({"horizon_ms": a.horizon_ms, "paper": PAPER,
+                                    "rows": rows}, indent=1) + "\n")
+        a.out.with_suffix(".md").write_text(markdown(rows, a.horizon_ms))
     print(f"wrote {path} and {a.out.with_suffix('.md')}")
     return 0
 
