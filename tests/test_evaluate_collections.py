@@ -1,0 +1,33 @@
+"""The collections' results table: every arranger on a collection folder, merged per
+collection into one JSON and one page."""
+
+from __future__ import annotations
+
+import json
+
+import models.evaluate_collections as ec
+from tests.lab.collections.make import write_midi
+from tests.test_train import _song
+
+
+def test_rows_for_each_arranger_and_condition_merged_per_collection(tmp_path):
+    data = tmp_path / "data"
+    for k in range(3):
+        write_midi(data / "pop909" / "train" / f"{k:03d}.mid", _song(k))
+    write_midi(data / "pop909" / "valid" / "701.mid", _song(7))
+    out = tmp_path / "res"
+    kept = {"dataset": "nes", "condition": "score", "row": "zone", "pieces": 1, "notes": 9,
+            "preset": "chiptune", "accuracy": 50.0, "accuracy_onset": 50.0,
+            "moves_per_100": 0.0, "pair_precision": 50.0, "pair_recall": 50.0,
+            "link_f1": 0.5, "parts": ["a"], "recall": [50.0]}
+    out.with_suffix(".json").write_text(json.dumps({"rows": [kept]}))
+    assert ec.main(["--data", str(data), "--collections", "pop909",
+                    "--out", str(out)]) == 0
+    rows = json.loads(out.with_suffix(".json").read_text())["rows"]
+    mine = [r for r in rows if r["dataset"] == "pop909"]
+    assert {r["condition"] for r in mine} == {"score", "as-played"}
+    assert {r["row"] for r in mine} >= {"ensemble model", "zone", "voice-leading"}
+    assert all(r["notes"] == 16 + 8 + 48 for r in mine)
+    assert rows[0] == kept          # the other collection's row, in the collections' order
+    page = out.with_suffix(".md").read_text()
+    assert "## pop909, as-played" in page and "| zone |" in page
