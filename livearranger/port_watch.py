@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from livearranger.engine import Engine
+from livearranger.io.jacklib import JackGraph
 from livearranger.io.midi_io import Loopback, MidiInput, MidiIOError, PortOutput
 from livearranger.io.output import innermost, replace
 from livearranger.output_set import OutputSet
@@ -47,14 +48,17 @@ class OutputWatch:
 
 class PortWatch:
     """The keyboard (``input``) and a watch on every MIDI port among ``outputs``;
-    ``notice`` keeps a message and returns it."""
+    ``notice`` keeps a message and returns it; ``graph``: the JACK client holding the
+    instance's names (``midi_io.claim_clients``), used by the input, closed by the
+    caller."""
 
     def __init__(self, engine: Engine, outputs: OutputSet, api: str, client: str,
-                 notice: Callable[[str], str]) -> None:
+                 notice: Callable[[str], str], graph: JackGraph | None = None) -> None:
         self.engine = engine
         self.outputs = outputs
         self.api = api
         self.client = client
+        self.graph = graph
         self._notice = notice
         self.input: MidiInput | None = None
         self.input_lost = False
@@ -70,7 +74,7 @@ class PortWatch:
         client) and could deadlock with closing the port.
         """
         engine = self.engine
-        new = MidiInput(self.api, port, self.client)
+        new = MidiInput(self.api, port, self.client, self.graph)
         old, self.input = self.input, new
         self.input_lost = False
         self._sources = set()
