@@ -25,6 +25,7 @@ from livearranger.chords import check_horizon
 from livearranger.cli_args import build_parser
 from livearranger.errors import LiveArrangerError, one_line, printable
 from livearranger.events import KIND_MASK, NOTE_ON
+from livearranger.launch import end_startup
 from livearranger.presets import (
     MAX_HORIZON_MS,
     PresetError,
@@ -364,6 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in ("evaluate", "bench"):
+            end_startup()
             return _delegate(argv[0], argv[1:])
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -372,6 +374,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = parser.parse_args(["tui"])
         if getattr(args, "out", None) is None and args.command in ("play", "tui"):
             args.out = ["synth"]
+        if args.command not in ("play", "tui"):    # these set up their own handlers
+            end_startup()
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         return 130
