@@ -232,6 +232,8 @@ def cmd_play(args: argparse.Namespace) -> int:
         while not stop.wait(0.5):
             for message in session.check():
                 print(printable(message), file=sys.stderr, flush=True)
+            if session.server_lost:    # nothing left to play on: stop, keep the take
+                break
     finally:
         watchdog.start()               # however the loop ended (a signal, an error)
         session.stop()                 # panic, take saved: before anything is printed
@@ -244,6 +246,8 @@ def cmd_play(args: argparse.Namespace) -> int:
         raise CliError(session.record_error)      # a take not saved is an error
     if config.record:
         _say(f"wrote {config.record}", sys.stdout)
+    if session.server_lost:
+        raise CliError(session.server_lost)
     return 0
 
 

@@ -180,11 +180,23 @@ class Session:
 
     def check(self) -> list[str]:
         """The keyboard, the outputs and OSC control's refusals: what changed, as
-        messages."""
+        messages.  A JACK server that stopped is said in the engine's errors (the UI's
+        log, OSC, the exit report) and in ``server_lost``; nothing is watched after."""
         with self.control_lock:
+            lost = self.ports.check_server()
+            if lost is not None:
+                errors = self.engine.errors
+                self.engine.call(lambda: errors.add(lost))
+            if self.ports.server_lost is not None:
+                return []
             control = self.control
             return [m for m in (self.check_input(), self.check_outputs(),
                                 control.check() if control is not None else None) if m]
+
+    @property
+    def server_lost(self) -> str | None:
+        """Why the JACK server is gone, once it is (``check``); else None."""
+        return self.ports.server_lost
 
     def notice(self, message: str) -> str:
         """Keep ``message`` for the snapshot (the latest 100); returns it."""

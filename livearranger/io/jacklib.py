@@ -83,6 +83,10 @@ class JackGraph:
             lib.jack_port_by_name.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
             lib.jack_port_get_all_connections.restype = ctypes.POINTER(ctypes.c_char_p)
             lib.jack_port_get_all_connections.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+            lib.jack_get_client_name.restype = ctypes.c_char_p
+            lib.jack_get_client_name.argtypes = [ctypes.c_void_p]
+            lib.jack_get_uuid_for_client_name.restype = ctypes.c_void_p
+            lib.jack_get_uuid_for_client_name.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
             lib.jack_get_ports.restype = ctypes.POINTER(ctypes.c_char_p)
             lib.jack_get_ports.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
                                            ctypes.c_char_p, ctypes.c_ulong]
@@ -115,6 +119,20 @@ class JackGraph:
         if not handle:
             return None
         return self._names(lib.jack_port_get_all_connections(client, handle))
+
+    def alive(self) -> bool | None:
+        """Whether the JACK server still answers (None: unknown, no client).  A question
+        it must answer itself (our own client's UUID): the graph and the ports we read
+        elsewhere are a copy in shared memory, still there after the server died."""
+        lib, client = self._lib, self._client
+        if client is None:
+            return None
+        with quiet_stderr():             # libjack's "Server is not running" lines
+            uuid = lib.jack_get_uuid_for_client_name(client, lib.jack_get_client_name(client))
+        if not uuid:
+            return False
+        lib.jack_free(uuid)
+        return True
 
     def ports(self) -> list[str] | None:
         """Every port's full name in the graph (None: unknown)."""
