@@ -127,8 +127,9 @@ class JackGraph:
         lib, client = self._lib, self._client
         if client is None:
             return None
-        with quiet_stderr():             # libjack's "Server is not running" lines
-            uuid = lib.jack_get_uuid_for_client_name(client, lib.jack_get_client_name(client))
+        # not under quiet_stderr, which takes stderr from every thread: a server that
+        # answers makes libjack print nothing, and a session stops asking once it does not
+        uuid = lib.jack_get_uuid_for_client_name(client, lib.jack_get_client_name(client))
         if not uuid:
             return False
         lib.jack_free(uuid)
