@@ -2,6 +2,6 @@
 
 import sys
 
-from livearranger.cli import main
+from livearranger.launch import main
 
 sys.exit(main())

@@ -25,6 +25,7 @@ from livearranger.chords import check_horizon
 from livearranger.cli_args import build_parser
 from livearranger.errors import LiveArrangerError, one_line, printable
 from livearranger.events import KIND_MASK, NOTE_ON
+from livearranger.launch import end_startup
 from livearranger.presets import (
     MAX_HORIZON_MS,
     PresetError,
@@ -231,6 +232,8 @@ def cmd_play(args: argparse.Namespace) -> int:
         while not stop.wait(0.5):
             for message in session.check():
                 print(printable(message), file=sys.stderr, flush=True)
+            if session.server_lost:    # nothing left to play on: stop, keep the take
+                break
     finally:
         watchdog.start()               # however the loop ended (a signal, an error)
         session.stop()                 # panic, take saved: before anything is printed
@@ -243,6 +246,8 @@ def cmd_play(args: argparse.Namespace) -> int:
         raise CliError(session.record_error)      # a take not saved is an error
     if config.record:
         _say(f"wrote {config.record}", sys.stdout)
+    if session.server_lost:
+        raise CliError(session.server_lost)
     return 0
 
 
@@ -364,6 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in ("evaluate", "bench"):
+            end_startup()
             return _delegate(argv[0], argv[1:])
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -372,6 +378,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = parser.parse_args(["tui"])
         if getattr(args, "out", None) is None and args.command in ("play", "tui"):
             args.out = ["synth"]
+        if args.command not in ("play", "tui"):    # these set up their own handlers
+            end_startup()
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         return 130

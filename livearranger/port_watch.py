@@ -5,7 +5,8 @@ back; a program that fed our virtual input and left can never send its note-offs
 every note stops.  An output whose port went away is reconnected when the port is back;
 on JACK, an output client that stopped delivering (its loopback hears nothing of what
 we send) is reopened.  All of this runs outside the engine's hot path, called now and
-then by the player's loop; a port is swapped on the engine thread.
+then by the player's loop; a port is swapped on the engine thread.  A JACK server that
+stops takes every port of ours with it: that is noticed too, once, and said.
 """
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from livearranger.engine import Engine
+from livearranger.io.jacklib import JackGraph
 from livearranger.io.midi_io import Loopback, MidiInput, MidiIOError, PortOutput
 from livearranger.io.output import innermost, replace
 from livearranger.output_set import OutputSet
+
+SERVER_LOST = ("the JACK server stopped: every MIDI port of this instrument went with it "
+               "(notes released)")
 
 
 class OutputWatch:
@@ -47,19 +52,34 @@ class OutputWatch:
 
 class PortWatch:
     """The keyboard (``input``) and a watch on every MIDI port among ``outputs``;
-    ``notice`` keeps a message and returns it."""
+    ``notice`` keeps a message and returns it; ``graph``: the JACK client holding the
+    instance's names (``midi_io.claim_clients``), used by the input, closed by the
+    caller."""
 
     def __init__(self, engine: Engine, outputs: OutputSet, api: str, client: str,
-                 notice: Callable[[str], str]) -> None:
+                 notice: Callable[[str], str], graph: JackGraph | None = None) -> None:
         self.engine = engine
         self.outputs = outputs
         self.api = api
         self.client = client
+        self.graph = graph
+        self.server_lost: str | None = None     # what to say once the JACK server is gone
         self._notice = notice
         self.input: MidiInput | None = None
         self.input_lost = False
         self._sources: set[str] = set()   # what a virtual input heard from at last look
         self.watches: list[OutputWatch] = []
+
+    def check_server(self) -> str | None:
+        """On JACK (with ``graph``): once the server no longer answers (killed, crashed,
+        stopped) all notes stop (a built-in synth plays on its own audio driver) and
+        ``SERVER_LOST`` is returned, once; None before and after."""
+        graph = self.graph
+        if self.server_lost is not None or graph is None or graph.alive() is not False:
+            return None
+        self.server_lost = SERVER_LOST
+        self.engine.request_panic()
+        return SERVER_LOST
 
     # ------------------------------------------------------------- the keyboard
     def set_input(self, port: str) -> None:
@@ -70,7 +90,7 @@ class PortWatch:
         client) and could deadlock with closing the port.
         """
         engine = self.engine
-        new = MidiInput(self.api, port, self.client)
+        new = MidiInput(self.api, port, self.client, self.graph)
         old, self.input = self.input, new
         self.input_lost = False
         self._sources = set()

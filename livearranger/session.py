@@ -21,7 +21,7 @@ from livearranger.arrangers import Arranger, ArrangerError, make_arranger
 from livearranger.chords import check_horizon
 from livearranger.engine import Engine
 from livearranger.files import check_writable
-from livearranger.io.midi_io import MidiInput
+from livearranger.io.midi_io import MidiInput, claim_clients
 from livearranger.io.synth import Synth
 from livearranger.output_set import OutputSet
 from livearranger.port_watch import PortWatch
@@ -38,7 +38,9 @@ __all__ = ["MAX_TEMPERATURE", "Session", "SessionConfig"]
 class Session:
     """Engine + ports + synth + recorder for one player.  Raises MidiIOError,
     PresetError, ArrangerError or SynthError with one readable line on bad set-up.
-    ``clock_ns``: the engine's clock (tests drive it)."""
+    ``clock_ns``: the engine's clock (tests drive it).  ``config.client`` is the name
+    its clients are named from as asked; ``self.config.client`` the one they have (a
+    second instance on one JACK server: ``livearranger-01``)."""
 
     def __init__(self, config: SessionConfig,
                  clock_ns: Callable[[], int] = time.perf_counter_ns) -> None:
@@ -47,13 +49,19 @@ class Session:
         self.preset = load_preset(config.preset)
         arranger, self.arranger_name = self._make_arranger(
             self.preset, config.arranger or self.preset.arranger)
+        client, self._names = claim_clients(config.api, config.client)
+        self.config = config = replace(config, client=client)
         self.last_take: Recorder | None = None   # the take recorded last, once stopped
         self.notices: list[str] = []     # ports lost and back, for the snapshot
         # the control methods may be called from the TUI and the OSC thread at once
         self.control_lock = threading.RLock()
         self.control: SessionControl | None = None
-        self.outputs = OutputSet(config.output_plan(), self.preset,
-                                 self.horizon_ms(self.preset) / 1000.0)
+        try:
+            self.outputs = OutputSet(config.output_plan(), self.preset,
+                                     self.horizon_ms(self.preset) / 1000.0)
+        except BaseException:
+            self._release_names()
+            raise
         self._tap = self.outputs.tap
         self.synth: Synth | None = self.outputs.synth
         self.audio_latency_ms = self.outputs.audio_latency_ms
@@ -65,9 +73,10 @@ class Session:
                                  horizon=self.horizon_ms(self.preset) / 1000.0)
         except BaseException:
             self.outputs.close()   # the set-up's own error is the one raised
+            self._release_names()
             raise
         self.ports = PortWatch(self.engine, self.outputs, config.api, config.client,
-                               self.notice)
+                               self.notice, self._names)
         # A set-up that fails half way closes what it opened: a port left open is left in
         # JACK's graph after we exit, and a dead client there stalls the server for
         # everyone.
@@ -128,8 +137,17 @@ class Session:
         self.ports.close_watches()
         if self._tap.inner is not None:
             self.last_take = self._tap.inner
-        self.engine.stop()   # drains, panics (recorded too), closes outputs incl. recorder
-        self.ports.close_input()
+        try:
+            self.engine.stop()   # drains, panics (recorded too), closes outputs, recorder
+            self.ports.close_input()
+        finally:
+            self._release_names()
+
+    def _release_names(self) -> None:
+        """Close the JACK client that holds our names, once no client of ours is left."""
+        names, self._names = self._names, None
+        if names is not None:
+            names.close()
 
     # ------------------------------------------------------------- ports
     @property
@@ -162,11 +180,23 @@ class Session:
 
     def check(self) -> list[str]:
         """The keyboard, the outputs and OSC control's refusals: what changed, as
-        messages."""
+        messages.  A JACK server that stopped is said in the engine's errors (the UI's
+        log, OSC, the exit report) and in ``server_lost``; nothing is watched after."""
         with self.control_lock:
+            lost = self.ports.check_server()
+            if lost is not None:
+                errors = self.engine.errors
+                self.engine.call(lambda: errors.add(lost))
+            if self.ports.server_lost is not None:
+                return []
             control = self.control
             return [m for m in (self.check_input(), self.check_outputs(),
                                 control.check() if control is not None else None) if m]
+
+    @property
+    def server_lost(self) -> str | None:
+        """Why the JACK server is gone, once it is (``check``); else None."""
+        return self.ports.server_lost
 
     def notice(self, message: str) -> str:
         """Keep ``message`` for the snapshot (the latest 100); returns it."""

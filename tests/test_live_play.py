@@ -344,3 +344,50 @@ def test_a_take_being_recorded_is_locked_against_recover_and_a_second_take(jack_
         out, _err = _stop(first)
     assert f"wrote {take}" in out
     assert take.exists() and not journal_path(take).exists()
+
+
+def test_a_jack_server_killed_while_playing_is_said_and_the_take_kept(satb, tmp_path):
+    """The server goes (SIGKILL) with a chord held: one line of ours saying so, the
+    notes released and the take saved, a non-zero exit status."""
+    import os
+
+    from livearranger.journal import journal_path
+    from livearranger.lab.jackd import JackServer
+    from livearranger.port_watch import SERVER_LOST
+
+    take = tmp_path / "take.mid"
+    server = JackServer().start()          # our own: the session's serves other tests
+    try:
+        proc = _start_play(tmp_path, "--out", "virtual", "--preset", "satb", "--arranger",
+                           "closest-pitch", "--horizon-ms", "0", "--record", str(take))
+        try:
+            kb, ls = connect_live("livearranger-out:out", "livearranger:in")
+            for p in (48, 60, 64, 67):
+                kb.send([0x90, p, 90])
+            assert ls.wait_count(lambda ms: sum(1 for m in ms if m[0] & 0xF0 == 0x90) >= 4)
+            assert server.proc is not None
+            os.killpg(server.proc.pid, signal.SIGKILL)
+            server.proc.wait()
+            out, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        kb.close()
+        ls.close()
+    finally:
+        server.stop()
+    assert proc.returncode == 2, (out, err)
+    ours = [line for line in err.splitlines() if "livearranger" in line]
+    assert ours == [f"livearranger: error: {SERVER_LOST}"], err
+    assert f"warning: {SERVER_LOST}" in out and f"wrote {take}" in out
+    assert take.exists() and not journal_path(take).exists()
+    assert sorted(key for _part, key in _recorded_notes(take)) == [48, 60, 64, 67]
+    sounding: dict[tuple[str, int], int] = {}
+    for track in mido.MidiFile(str(take)).tracks[1:]:
+        for m in track:
+            if m.type in ("note_on", "note_off"):
+                on = m.type == "note_on" and m.velocity > 0
+                key = (track.name, m.note)
+                sounding[key] = sounding.get(key, 0) + (1 if on else -1)
+    assert not any(sounding.values()), sounding        # every key of the chord released

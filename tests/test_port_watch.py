@@ -128,3 +128,30 @@ def test_a_parts_own_port_that_stops_delivering_is_reopened(jack_server, user_pr
     finally:
         session.stop()          # our clients close while the synth's port is still there
         sink.delete()
+
+
+class _Graph:
+    """A JACK graph client whose server answers while ``answers`` is True."""
+
+    answers = True
+
+    def alive(self) -> bool:
+        return self.answers
+
+
+def test_a_jack_server_that_stops_answering_is_said_once_and_stops_every_note(engine_rig):
+    from livearranger.events import Kind, NoteEvent
+    from livearranger.port_watch import SERVER_LOST, PortWatch
+
+    rig = engine_rig()
+    rig.engine.process(NoteEvent(Kind.NOTE_ON, 0.0, 60, 90))
+    graph = _Graph()
+    watch = PortWatch(rig.engine, None, "jack", "la", lambda m: m, graph=graph)
+    assert watch.check_server() is None and watch.server_lost is None
+    assert rig.sent(0x80) == []
+    graph.answers = False
+    assert watch.check_server() == SERVER_LOST == watch.server_lost
+    assert [m[1] for m in rig.sent(0x80)] == [60]                     # the key released
+    assert watch.check_server() is None                               # said once
+    assert PortWatch(rig.engine, None, "alsa", "la",
+                     lambda m: m).check_server() is None              # no JACK: no look

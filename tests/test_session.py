@@ -242,3 +242,28 @@ def test_parts_with_long_names_get_their_own_ports(jack_server, user_presets):
         for listener in listeners:
             listener.close()
         session.stop()
+
+
+def test_a_jack_server_gone_is_said_once_where_the_ui_and_osc_show_errors():
+    from livearranger.port_watch import SERVER_LOST
+
+    class Gone:
+        """The graph client of a session whose JACK server no longer answers."""
+
+        def alive(self) -> bool:
+            return False
+
+    session = Session(SessionConfig(preset="satb", arranger="closest-pitch", input=None,
+                                    outputs=[]))
+    try:
+        session.start()
+        assert session.check() == [] and session.server_lost is None
+        session.ports.graph = Gone()
+        assert session.check() == [] and session.server_lost == SERVER_LOST
+        session.engine.wait_idle()
+        assert session.snapshot().errors == [SERVER_LOST]
+        session.check()
+        session.engine.wait_idle()
+        assert session.snapshot().errors_total == 1                  # said once
+    finally:
+        session.stop()

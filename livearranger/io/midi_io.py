@@ -89,6 +89,39 @@ def client_name(name: str) -> str:
     return f"{name[:MAX_CLIENT_NAME - 7]}~{digest}"
 
 
+# An instance's JACK clients are all named from one prefix: ``<prefix>`` (the input),
+# ``<prefix>-out``, ``<prefix>-eox``, ``<prefix>-<part>`` ...  JACK renames a client whose
+# name is taken (``livearranger-01``) and rtmidi never says so: a second instance printed,
+# watched and sent its SysEx ends to the first one's ports.  So each instance chooses a
+# free prefix before it opens any client, ``<base>`` or else ``<base>-NN``.
+INSTANCE_CLIENTS = ("", "-out", "-eox")     # whose ports mark a prefix as in use
+MAX_INSTANCES = 100
+
+
+def claim_clients(api: str, base: str = CLIENT) -> tuple[str, JackGraph | None]:
+    """A client name prefix no one else uses, and the JACK client that holds it while we
+    play (``<prefix>-watch``, to be closed at the end): it is opened under that exact
+    name, which JACK gives one client only, so two instances starting at once never
+    get one prefix.  A prefix is also in use while a port of one of its clients is
+    there (a program that claims nothing, such as an older version).  Other APIs, or
+    no JACK library or server: ``base`` and no client (opening a port says why)."""
+    if api != "jack":
+        return base, None
+    for n in range(MAX_INSTANCES):
+        prefix = client_name(f"{base}-{n:02d}" if n else base)
+        graph = JackGraph(client_name(f"{prefix}-watch"), exact=True)
+        if not graph.open:
+            if graph.name_taken:
+                continue
+            return base, None
+        clients = {port.partition(":")[0] for port in graph.ports() or ()}
+        if not any(client_name(prefix + s) in clients for s in INSTANCE_CLIENTS):
+            return prefix, graph
+        graph.close()
+    raise MidiIOError(f"{MAX_INSTANCES} instances of {base!r} are on this JACK server "
+                      "already")
+
+
 def _make(cls: type, api: str, name: str, **options: Any) -> rtmidi.MidiIn | rtmidi.MidiOut:
     ident = _api_id(api)
     os.environ.setdefault("JACK_NO_START_SERVER", "1")   # never spawn a jackd behind a player
@@ -212,8 +245,12 @@ class MidiInput:
     come back to ``poll`` and mean nothing (the engine does not count them).
     """
 
-    def __init__(self, api: str, port: str, client: str = CLIENT) -> None:
+    def __init__(self, api: str, port: str, client: str = CLIENT,
+                 graph: JackGraph | None = None) -> None:
+        """``client``: the instance's prefix (``claim_clients``); ``graph``: its JACK
+        graph client, used and left open (else one of our own, closed with us)."""
         self.api = api
+        client = client_name(client)
         self._eox: rtmidi.MidiOut | None = None
         self._next_eox = 0
         self._in = _make(rtmidi.MidiIn, api, client, queue_size_limit=INPUT_QUEUE_SIZE)
@@ -235,8 +272,9 @@ class MidiInput:
             if api == "jack":
                 self._eox = self._open_eox(api, own, client)
         self.own_port = own
-        self._eox_port = f"{client}-eox:eox"
-        self._graph: JackGraph | None = None
+        self._eox_port = f"{client_name(f'{client}-eox')}:eox"
+        self._graph = graph
+        self._own_graph = graph is None
         self._client = client
         self.poll = self._in.get_message
 
@@ -263,7 +301,7 @@ class MidiInput:
         if self.api != "jack":
             return None
         if self._graph is None:
-            self._graph = JackGraph(f"{self._client}-watch")
+            self._graph = JackGraph(client_name(f"{self._client}-watch"))
         names = self._graph.connections(self.own_port)
         return None if names is None else set(names) - {self._eox_port}
 
@@ -277,7 +315,7 @@ class MidiInput:
             return False
 
     def close(self) -> None:
-        if self._graph is not None:
+        if self._graph is not None and self._own_graph:
             self._graph.close()
         # the input closes while the port it hears (the F7 sender) is still there
         try:
@@ -295,7 +333,7 @@ class PortOutput(Output):
         # JACK needs one client name per rtmidi object: "<client>-out:out"
         self.client = client
         self.virtual_name = virtual_name
-        client = f"{client}-{virtual_name}"
+        client = client_name(f"{client}-{virtual_name}")
         self.api = api
         self.spec = port
         self.own_port = f"{client}:{virtual_name}"   # our end, whatever it connects to

@@ -146,3 +146,29 @@ def test_a_client_name_too_long_keeps_its_start_and_a_digest():
     a, b = client_name("la-" + "x" * 80 + "a"), client_name("la-" + "x" * 80 + "b")
     assert len(a) == len(b) == MAX_CLIENT_NAME and a != b
     assert a.startswith("la-xxx") and client_name(a) == a
+
+
+def test_each_instance_claims_a_client_prefix_no_one_uses(jack_server):
+    import rtmidi
+
+    from livearranger.io.midi_io import claim_clients, close_client
+
+    first, first_held = claim_clients("jack", "la-claim")
+    second, second_held = claim_clients("jack", "la-claim")
+    # a program that claims nothing has a port where a third instance's output would be
+    squatter = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="la-claim-02-out")
+    squatter.open_virtual_port("out")
+    third, third_held = claim_clients("jack", "la-claim")
+    try:
+        assert (first, second, third) == ("la-claim", "la-claim-01", "la-claim-03")
+        assert first_held is not None and second_held is not None
+        first_held.close()
+        again, again_held = claim_clients("jack", "la-claim")   # free again once let go
+        assert again == "la-claim" and again_held is not None
+        again_held.close()
+    finally:
+        for held in (second_held, third_held):
+            if held is not None:
+                held.close()
+        close_client(squatter, "jack")
+    assert claim_clients("alsa", "la-claim") == ("la-claim", None)
