@@ -110,6 +110,7 @@ def card(name: str, summary: dict[str, Any], results: list[dict[str, Any]]) -> s
              f"{summary.get('best_epoch', '?')}; {summary.get('training_pieces', '?')} "
              "training pieces.",
              f"- Hardware: {summary.get('hardware', '?')}.",
+             *([f"- Note: {summary['note']}"] if summary.get("note") else []),
              f"- Best epoch on its validation segments: {vtext}.",
              "- Then: `python -m export.export_onnx models/checkpoints/"
              f"{name}.pt models/shipped/{name}.onnx` and `python -m export.quantize "
