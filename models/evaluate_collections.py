@@ -54,12 +54,15 @@ def arrangers(collection: str) -> list[tuple[str, str, dict[str, Any]]]:
     lstm = CHECKPOINTS / f"{name}-lstm.pt"
     if name is not None and lstm.exists():
         rows.append(("online LSTM", "lstm", {"checkpoint": str(lstm)}))
-    rows += [(r, r, {}) for r in RULES]
+    # zone and most-common are fitted on the training pieces' parts: none to fit where
+    # each piece has parts of its own
+    rows += [(r, r, {}) for r in RULES
+             if name is not None or r.split(":")[0] not in ("zone", "most-common")]
     return rows
 
 
 def conditions(collection: str) -> tuple[str, ...]:
-    return (PERFORMED_CONDITION,) if collection in PERFORMED else CONDITIONS
+    return (PERFORMED_CONDITION, *CONDITIONS) if collection in PERFORMED else CONDITIONS
 
 
 def run(data: str, collections: list[str], limit: int | None, horizon_ms: float,

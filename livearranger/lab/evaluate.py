@@ -67,7 +67,9 @@ PERFORMED_CONDITION = "performed"            # a real performance, as it was pla
 COLLECTION_PRESET: dict[str, str | None] = {
     "nes": "chiptune", "pop909": "pop-trio", "quartets": "string-quartet",
     "choral": "satb", "asap-bach": None}
-PERFORMED = ("asap-bach",)   # collections of real performances: ``performed`` only
+# collections of real performances: ``performed`` plays them as they were played, the
+# other conditions play them from their written onsets (``written``)
+PERFORMED = ("asap-bach",)
 HINTS = ("none", "first")
 HUMANIZE_SEED = 1234
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
@@ -430,6 +432,23 @@ class Unconstrained(Arranger):
         return self.n - 1
 
 
+def written(performed: Piece) -> Piece:
+    """A real performance put back on its score's clock, for the simulated conditions on
+    the same music: each note at its written onset (its ``beat``) at the performance's
+    mean tempo, held as long as the pianist held it, in score order (onset, then
+    pitch)."""
+    beat = performed.beat.astype(np.float64)
+    span = float(beat.max() - beat.min()) if len(performed) else 0.0
+    spq = ((float(performed.onset.max() - performed.onset.min()) / span) if span > 0
+           else 0.5)                                  # seconds per quarter note
+    onset = (beat - float(beat.min())) * spq
+    offset = onset + (performed.offset - performed.onset)
+    order = np.lexsort((performed.pitch, onset))
+    return Piece(performed.name, performed.part_names, onset[order], performed.beat[order],
+                 performed.pitch[order], performed.velocity[order], offset[order],
+                 performed.part[order], performed.mask[order])
+
+
 def evaluate_arranger(dataset: str, condition: str, arranger: str, split: str = "test",
                       limit: int | None = None, options: dict[str, Any] | None = None,
                       train_limit: int | None = None, horizon: float | None = None,
@@ -513,11 +532,12 @@ def _evaluate_collection(dataset: str, condition: str, arranger: str, split: str
     from livearranger.arrangers import make_arranger
     from livearranger.presets import load_preset
 
-    if (condition == PERFORMED_CONDITION) != (dataset in PERFORMED):
-        raise DatasetError(f"{dataset}: the {condition} condition is for "
-                           + ("real performances (" + ", ".join(PERFORMED) + ")"
-                              if condition == PERFORMED_CONDITION else "scores: use performed"))
+    if condition == PERFORMED_CONDITION and dataset not in PERFORMED:
+        raise DatasetError(f"{dataset}: the {condition} condition is for real performances "
+                           f"({', '.join(PERFORMED)})")
     pieces = collection_pieces(dataset, data, split, limit)
+    if dataset in PERFORMED and condition != PERFORMED_CONDITION:
+        pieces = [written(p) for p in pieces]     # the same music, simulated
     name = COLLECTION_PRESET[dataset]
     items: list[tuple[Piece, Arranger]] = []
     left_out = 0

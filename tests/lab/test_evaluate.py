@@ -253,3 +253,17 @@ def test_a_collection_that_cannot_be_evaluated_says_why_in_one_line(argv, why, t
     assert main([*argv, "--split", "valid", "--arranger", "zone"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and why in err[0]
+
+
+def test_a_performance_written_back_on_its_score_clock():
+    from livearranger.lab.datasets import build_piece
+
+    # a chord spread by 20 ms and a late note, played at one quarter a second
+    notes = [(0.02, 0.0, 60, 50, 0.5, 0.0, 1), (0.0, 0.0, 72, 60, 0.9, 0.0, 0),
+             (1.13, 1.0, 74, 60, 1.6, 0.0, 0), (2.0, 2.0, 62, 60, 2.4, 0.0, 1)]
+    played = build_piece("p", ("voice 1", "voice 2"), notes)
+    w = ev.written(played)
+    assert w.onset.tolist() == pytest.approx([0.0, 0.0, 1.0, 2.0])     # 2 s for 2 beats
+    assert w.pitch.tolist() == [60, 72, 74, 62]                          # chord low first
+    assert (w.offset - w.onset).tolist() == pytest.approx([0.48, 0.9, 0.47, 0.4])
+    assert w.part.tolist() == [1, 0, 0, 1]
