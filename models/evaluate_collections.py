@@ -66,14 +66,16 @@ def conditions(collection: str) -> tuple[str, ...]:
 
 
 def run(data: str, collections: list[str], limit: int | None, horizon_ms: float,
-        log: Any = print) -> list[dict[str, Any]]:
+        log: Any = print, train_limit: int | None = None) -> list[dict[str, Any]]:
     out = []
     for c in collections:
         for cond in conditions(c):
             for label, arr, opts in arrangers(c):
                 t0 = time.monotonic()
-                r = evaluate_arranger(c, cond, arr, "valid", limit, opts, None,
+                r = evaluate_arranger(c, cond, arr, "valid", limit, opts, train_limit,
                                       horizon_ms / 1000.0, None, data)
+                if train_limit is not None and arr.split(":")[0] in ("zone", "most-common"):
+                    r["fitted_on_train_pieces"] = train_limit
                 r["row"] = label
                 r.pop("confusion", None)
                 out.append(r)
@@ -101,7 +103,9 @@ def markdown(rows: list[dict[str, Any]], horizon_ms: float) -> str:
         for r in rs:
             rec = ", ".join(f"{n} {v if v is not None else '-'}"
                             for n, v in zip(r["parts"], r["recall"], strict=False))
-            lines.append(f"| {r['row']} | {r['accuracy']:.2f} ({r['accuracy_onset']:.2f}) | "
+            fit = r.get("fitted_on_train_pieces")
+            label = r["row"] + (f" (fitted on {fit} training pieces)" if fit else "")
+            lines.append(f"| {label} | {r['accuracy']:.2f} ({r['accuracy_onset']:.2f}) | "
                          f"{r['moves_per_100']:.2f} | {r['pair_precision']:.2f} / "
                          f"{r['pair_recall']:.2f} | {r['link_f1']:.4f} | {rec} |")
         if c in PAPER:
@@ -120,10 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None,
                     help="the first N validation pieces of each collection")
     ap.add_argument("--horizon-ms", type=float, default=30.0)
+    ap.add_argument("--train-limit", type=int, default=None,
+                    help="fit zone and most-common on the first N training pieces only")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "collections-results")
     a = ap.parse_args(argv)
     rows = run(a.data, a.collections, a.limit, a.horizon_ms,
-               lambda s: print(s, flush=True))
+               lambda s: print(s, flush=True), a.train_limit)
     path = a.out.with_suffix(".json")
     # several runs (a collection each) may finish at once: merge under a lock
     with open(a.out.with_suffix(".lock"), "w") as lock:
