@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -91,6 +92,8 @@ def figure_lines(name: str, results: list[dict[str, Any]]) -> list[str]:
 def card(name: str, summary: dict[str, Any], results: list[dict[str, Any]]) -> str:
     graph = SHIPPED / f"{name}.onnx"
     size = f"{graph.stat().st_size / 1e6:.2f} MB" if graph.exists() else "not exported"
+    out = re.search(r"--out\s+(\S+)", str(summary.get("command", "")))
+    checkpoint = out.group(1) if out else f"models/checkpoints/{name}.pt"
     va = summary.get("valid_accuracy", {})
     vtext = ", ".join(f"{k} {v:.2f}" for k, v in va.items()
                       if isinstance(v, float) and k != "loss")
@@ -112,9 +115,8 @@ def card(name: str, summary: dict[str, Any], results: list[dict[str, Any]]) -> s
              f"- Hardware: {summary.get('hardware', '?')}.",
              *([f"- Note: {summary['note']}"] if summary.get("note") else []),
              f"- Best epoch on its validation segments: {vtext}.",
-             "- Then: `python -m export.export_onnx models/checkpoints/"
-             f"{name}.pt models/shipped/{name}.onnx` and `python -m export.quantize "
-             f"models/shipped/{name}.onnx`.", "",
+             f"- Then: `python -m export.export_onnx {checkpoint} models/shipped/{name}.onnx` "
+             f"and `python -m export.quantize models/shipped/{name}.onnx`.", "",
              "## Figures", "", *figure_lines(name, results), ""]
     return "\n".join(lines)
 
