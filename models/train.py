@@ -52,10 +52,14 @@ def items_of(dataset: str, split: str, preset: Preset, data: Path | None = None,
     if dataset not in COLLECTION_PRESET:
         return [Item(p, preset, dataset) for p in load_pieces(dataset, split, limit)]
     names = tuple(preset.part_names)
-    return [Item(replace(p, part_names=names), preset, dataset)
-            for p in collection_pieces(dataset, None if data is None else str(data), split,
-                                       limit, sources)
-            if p.n_parts == len(names)]
+    unreadable: list[str] = []
+    out = [Item(replace(p, part_names=names), preset, dataset)
+           for p in collection_pieces(dataset, None if data is None else str(data), split,
+                                      limit, sources, unreadable)
+           if p.n_parts == len(names)]
+    for why in unreadable:            # said, and left out: one file must not end a run
+        print(f"left out: {why}", file=sys.stderr)
+    return out
 
 
 def spread(items: Sequence[Item], n: int) -> list[Item]:

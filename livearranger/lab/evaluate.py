@@ -509,7 +509,8 @@ def build_arranger(arranger: str, preset: Preset, options: dict[str, Any] | None
 
 
 def collection_pieces(dataset: str, data: str | None, split: str,
-                      limit: int | None, sources: Sequence[str] | None = None) -> list[Piece]:
+                      limit: int | None, sources: Sequence[str] | None = None,
+                      unreadable: list[str] | None = None) -> list[Piece]:
     """The pieces of collection ``dataset`` in the folder ``data`` (the collection's own
     folder, or one that holds it under its name, as the shared data does); ``sources``:
     only those top-level folders of it (``load_collection``)."""
@@ -522,7 +523,8 @@ def collection_pieces(dataset: str, data: str | None, split: str,
         root = root / dataset
     if not root.is_dir():
         raise DatasetError(f"{data}: no such folder")
-    return load_collection(dataset, root, split, limit, sources=sources)
+    return load_collection(dataset, root, split, limit, sources=sources,
+                           unreadable=unreadable)
 
 
 def _evaluate_collection(dataset: str, condition: str, arranger: str, split: str,

@@ -22,11 +22,14 @@ COLLECTIONS = tuple(READERS)
 
 def load_collection(name: str, root: str | Path, split: str = "train",
                     limit: int | None = None, use_cache: bool = True,
-                    sources: Sequence[str] | None = None) -> list[Piece]:
+                    sources: Sequence[str] | None = None,
+                    unreadable: list[str] | None = None) -> list[Piece]:
     """The pieces of collection ``name`` in folder ``root`` (laid out as the shared data's
     ``<name>/``), of ``split`` (``train``, ``valid``, ``test`` or ``all``); with
     ``sources``, only the files under those top-level folders of it (a source whose
-    license allows what the pieces are for: ``quartets`` ``openscore``, say)."""
+    license allows what the pieces are for: ``quartets`` ``openscore``, say);
+    ``unreadable``: collect the files that cannot be read there instead of stopping
+    (``common.load_files``)."""
     reader = READERS.get(name)
     if reader is None:
         raise CollectionError(f"unknown collection {name!r} (known: {', '.join(COLLECTIONS)})")
@@ -35,7 +38,7 @@ def load_collection(name: str, root: str | Path, split: str = "train",
     if sources is not None:
         paths = [p for p in paths if p.relative_to(root).parts[0] in sources]
     return load_files(reader.NAME, reader.VERSION, root, paths, reader.parse, limit,
-                      use_cache)
+                      use_cache, unreadable)
 
 
 __all__ = ["COLLECTIONS", "CollectionError", "load_collection"]

@@ -196,11 +196,22 @@ def work_split_files(root: Path, split: str, suffixes: Sequence[str],
 
 def load_files(collection: str, version: int, root: Path, paths: Iterable[Path],
                parse: Callable[[Path, bytes], Piece], limit: int | None,
-               use_cache: bool) -> list[Piece]:
+               use_cache: bool, unreadable: list[str] | None = None) -> list[Piece]:
     """The pieces of ``paths`` (files of ``root``), each parsed once and cached, at most
-    ``limit`` of them; files left out on purpose are left out."""
-    return read_all((read_cached(collection, version, f, rel_name(root, f), parse, use_cache)
-                     for f in paths), limit)
+    ``limit`` of them; files left out on purpose are left out.  A file that cannot be
+    read stops the load (``CollectionError``), unless ``unreadable`` is given: then its
+    one-line reason is added to that list and the load goes on (a training run over a
+    thousand files should not end on one the score parser cannot read)."""
+    def read(f: Path) -> Piece | None:
+        try:
+            return read_cached(collection, version, f, rel_name(root, f), parse, use_cache)
+        except CollectionError as exc:
+            if unreadable is None:
+                raise
+            unreadable.append(str(exc))
+            return None
+
+    return read_all((read(f) for f in paths), limit)
 
 
 def norm(text: str) -> str:

@@ -65,3 +65,18 @@ def test_a_new_reader_version_parses_every_file_again(tmp_path):
     for version in (1, 1, 2, 2):
         assert read_cached("nes", version, path, "a.mid", parse) is not None
     assert calls == [path, path]
+
+
+def test_an_unreadable_file_stops_a_load_unless_its_reason_is_collected(tmp_path):
+    from livearranger.lab.collections import CollectionError, load_collection
+    from tests.lab.collections.make import write_midi
+
+    song = [("MELODY", None, [(0, 1, 72, 90)]), ("PIANO", 0, [(0, 1, 48, 60)])]
+    write_midi(tmp_path / "train" / "001.mid", song)
+    (tmp_path / "train" / "002.mid").write_bytes(b"MThd not a midi file")
+    with pytest.raises(CollectionError, match="002.mid"):
+        load_collection("pop909", tmp_path, "train")
+    why: list[str] = []
+    [piece] = load_collection("pop909", tmp_path, "train", unreadable=why)
+    assert piece.name == "train/001.mid"
+    assert len(why) == 1 and "002.mid" in why[0] and "\n" not in why[0]
