@@ -490,9 +490,14 @@ def test_uncross_leaves_what_it_cannot_restore():
 def test_uncrossing_changes_no_final_part(satb):
     """The settle decides from the state before the chord: with keys moved as their
     chord arrives or not, each key ends on the same part (voice-leading, as played)."""
-    perf = performance(load_pieces("bach", "test", 2)[1], "as-played", 1)
-    got = replay(perf, make_arranger("voice-leading", satb), 0.030)
-    assert got.moves > int((got.final != got.onset).sum())      # some keys were uncrossed
+    # a performance in which some keys were uncrossed: more moves than keys moved
+    for i, piece in enumerate(load_pieces("bach", "test", 6)):
+        perf = performance(piece, "as-played", i)
+        got = replay(perf, make_arranger("voice-leading", satb), 0.030)
+        if got.moves > int((got.final != got.onset).sum()):
+            break
+    else:
+        raise AssertionError("no key was uncrossed in six performances")
 
     class NoUncross(HorizonGroup):
         def uncross(self, pitch, part):

@@ -23,10 +23,15 @@ BRASS = Preset("brass-sextet", tuple(
 
 
 def test_a_preset_naming_no_model_plays_the_ensemble_model():
-    for preset in (BRASS, load_preset("pop-band"), load_preset("chiptune")):
+    for preset in (BRASS, load_preset("pop-band")):
         arr = make_arranger("model", preset)
         assert isinstance(arr, OnnxArranger) and arr.ensemble
         assert arr.path.name == ENSEMBLE_MODEL and ENSEMBLE_MODEL in arr.describe()
+    # the presets trained on their own music play their own models
+    for name in ("chiptune", "pop-trio"):
+        arr = make_arranger("model", load_preset(name))
+        assert isinstance(arr, OnnxArranger) and not arr.ensemble
+        assert arr.path.name == f"{name}.onnx"
 
 
 def brass_chords(n: int, seed: int = 0) -> Piece:
