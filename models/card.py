@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from livearranger.lab.collections import READERS
+from models.evaluate_collections import RULES
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "models" / "shipped"
@@ -69,15 +70,17 @@ def figure_lines(name: str, results: list[dict[str, Any]]) -> list[str]:
     for r in mine:
         same = [o for o in results if o["dataset"] == r["dataset"]
                 and o["condition"] == r["condition"]]
-        rules = [o for o in same if not o["row"].startswith(("model", "ensemble"))]
+        rules = [o for o in same if o["row"] in RULES]
         best = max(rules, key=lambda o: o["accuracy"]) if rules else None
         ens = next((o for o in same if o["row"] == "ensemble model"), None)
         rec = ", ".join(f"{p} {v}" for p, v in zip(r["parts"], r["recall"], strict=False))
         line = (f"| {r['dataset']} | {r['condition']} | {r['accuracy']:.2f} "
                 f"({r['accuracy_onset']:.2f}) | {r['moves_per_100']:.2f} | "
                 f"{r['link_f1']:.4f} | {rec} | ")
+        lstm = next((o for o in same if o["row"] == "online LSTM"), None)
         line += f"{best['row']} {best['accuracy']:.2f}" if best else "-"
         line += f" | {ens['accuracy']:.2f} |" if ens else " | - |"
+        line += f" {lstm['accuracy']:.2f} |" if lstm else " - |"
         out.append(line)
     if not out:
         return ["No results row yet: run `python -m models.evaluate_collections`."]
@@ -85,8 +88,8 @@ def figure_lines(name: str, results: list[dict[str, Any]]) -> list[str]:
     return [f"Validation split, played through the engine with a {h:g} ms correction "
             "horizon (`docs/collections-results.md` has every arranger):", "",
             "| collection | condition | accuracy (at onset) | moves /100 | link-F1 | "
-            "recall per part | best rule | ensemble model |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- |", *out]
+            "recall per part | best rule | ensemble model | online LSTM |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |", *out]
 
 
 def card(name: str, summary: dict[str, Any], results: list[dict[str, Any]]) -> str:
