@@ -46,6 +46,7 @@ RESERVED = ("palestrina", "josquin")   # corpus folders in no dataset (unseen mu
 PRESET_OF = {"bach": "satb", "string-quartet": "string-quartet"}   # corpus -> shipped preset
 VOICE_PROGRAM = 52                     # GM Choir Aahs
 RANGE_MARGIN = 2                       # semitones added to a part's range on each side
+MIDI_SUFFIXES = (".mid", ".midi")
 SPLIT_SEED = 0
 DEFAULT_BPM = 120.0
 
@@ -607,7 +608,7 @@ def load_midi_file(path: str | Path, part_names: Sequence[str] | None = None) ->
 def midi_files(folder: str | Path) -> list[Path]:
     """The .mid/.midi files under ``folder`` (recursively), sorted."""
     root = Path(folder)
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in (".mid", ".midi")
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES
                   and not p.is_dir())
 
 

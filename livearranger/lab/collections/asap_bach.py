@@ -45,7 +45,6 @@ import numpy as np
 from livearranger.lab.collections.common import (
     Skip,
     check_parts,
-    load_files,
     work_split_files,
 )
 from livearranger.lab.datasets import Piece, build_piece
@@ -212,10 +211,3 @@ def files(root: Path, split: str = "train") -> list[Path]:
     """The ``.match`` files of ``split`` (``train``, ``valid``, ``test`` by work, or
     ``all``)."""
     return work_split_files(Path(root), split, (".match",), work_of)
-
-
-def load(root: str | Path, split: str = "train", limit: int | None = None,
-         use_cache: bool = True) -> list[Piece]:
-    """The performances of ``split`` under ``root``, at most ``limit`` of them."""
-    return load_files(NAME, VERSION, Path(root), files(Path(root), split), parse, limit,
-                      use_cache)

@@ -26,7 +26,6 @@ from livearranger.lab.collections.common import (
     check_parts,
     kern_spines,
     kern_text,
-    load_files,
     parse_kern,
     refuse_reserved,
     work_split_files,
@@ -65,10 +64,3 @@ def files(root: Path, split: str = "train") -> list[Path]:
     """The files of ``split`` (``train``, ``valid``, ``test`` by work, or ``all``), the
     reserved composers' left out by path."""
     return work_split_files(Path(root), split, (".krn",), work_of)
-
-
-def load(root: str | Path, split: str = "train", limit: int | None = None,
-         use_cache: bool = True) -> list[Piece]:
-    """The works of ``split`` under ``root``, at most ``limit`` of them."""
-    return load_files(NAME, VERSION, Path(root), files(Path(root), split), parse, limit,
-                      use_cache)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -227,6 +227,27 @@ def _note_track_name(path: Path) -> str:
         if any(m.type == "note_on" for m in track):
             return next((m.name.strip() for m in track if m.type == "track_name"), "")
     return ""
+
+
+def named_tracks(tracks: Mapping[str, str], dropped: Sequence[str] = ()
+                 ) -> Callable[[str], str | None]:
+    """``part_of`` for ``midi_piece`` where a collection names its tracks (in any case):
+    ``tracks`` maps a track name to its part, a ``dropped`` track is no part (None), and
+    a track of another name leaves the file out (``Skip``)."""
+    known = {k.lower(): v for k, v in tracks.items()}
+    gone = {d.lower() for d in dropped}
+    names = ", ".join((*tracks, *dropped))
+
+    def part_of(track_name: str) -> str | None:
+        name = track_name.strip().lower()
+        if name in gone:
+            return None
+        part = known.get(name)
+        if part is None:
+            raise Skip(f"track {track_name!r} is none of {names}")
+        return part
+
+    return part_of
 
 
 def midi_piece(path: Path, part_names: Sequence[str],

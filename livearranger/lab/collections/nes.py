@@ -18,13 +18,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from livearranger.lab.collections.common import (
-    Skip,
-    folder_split_files,
-    load_files,
-    midi_piece,
-)
-from livearranger.lab.datasets import Piece
+from livearranger.lab.collections.common import folder_split_files, midi_piece, named_tracks
+from livearranger.lab.datasets import MIDI_SUFFIXES, Piece
 
 NAME = "nes"
 VERSION = 1
@@ -39,14 +34,7 @@ TRACKS = {"p1": "pulse1", "p2": "pulse2", "tr": "triangle"}
 DROPPED = ("no",)
 
 
-def part_of(track_name: str) -> str | None:
-    name = track_name.strip().lower()
-    if name in DROPPED:
-        return None
-    part = TRACKS.get(name)
-    if part is None:
-        raise Skip(f"track {track_name!r} is none of {', '.join((*TRACKS, *DROPPED))}")
-    return part
+part_of = named_tracks(TRACKS, DROPPED)
 
 
 def parse(path: Path, data: bytes) -> Piece:
@@ -54,13 +42,4 @@ def parse(path: Path, data: bytes) -> Piece:
 
 
 def files(root: Path, split: str = "train") -> list[Path]:
-    return folder_split_files(Path(root), split, (".mid", ".midi"))
-
-
-def load(root: str | Path, split: str = "train", limit: int | None = None,
-         use_cache: bool = True) -> list[Piece]:
-    """The pieces of ``split`` (``train``, ``valid`` or ``all``) under ``root``, at most
-    ``limit`` of them."""
-    return load_files(NAME, VERSION, Path(root), files(Path(root), split), parse, limit,
-                      use_cache)
-
+    return folder_split_files(Path(root), split, MIDI_SUFFIXES)

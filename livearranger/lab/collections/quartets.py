@@ -42,14 +42,20 @@ from livearranger.lab.collections.common import (
     Skip,
     kern_spines,
     kern_text,
-    load_files,
     norm,
     parse_kern,
     parse_score,
     refuse_reserved,
     work_split_files,
 )
-from livearranger.lab.datasets import Piece, build_piece, piece_from_score, read_midi_tracks
+from livearranger.lab.datasets import (
+    MIDI_SUFFIXES,
+    QUARTET,
+    Piece,
+    build_piece,
+    piece_from_score,
+    read_midi_tracks,
+)
 
 NAME = "quartets"
 VERSION = 2
@@ -61,12 +67,12 @@ LICENSES = {"kern-haydn": "CCARH: rights to derivative editions reserved",
             "kern-beethoven": "none stated", "openscore": "CC0 1.0",
             "musicnet": "none stated (Beethoven files: Suzuki Software copyright)"}
 SPLIT = "by work (a hash of composer and catalogue number, about 8:1:1)"
-PARTS = ("violin1", "violin2", "viola", "cello")
+PARTS = QUARTET
 KERN_LAYOUT = ("cello", "viola", "violin2", "violin1")    # four spines, left to right
 PROGRAMS = {40: "violin", 41: "viola", 42: "cello"}
 # a kern title naming one of these is another ensemble (Mozart's flute and oboe quartets)
 WINDS_AND_KEYS = ("flute", "oboe", "clarinet", "horn", "bassoon", "piano", "harpsichord")
-SUFFIXES = (".krn", ".mxl", ".musicxml", ".xml", ".mid", ".midi")
+SUFFIXES = (".krn", ".mxl", ".musicxml", ".xml", *MIDI_SUFFIXES)
 _VIOLIN = re.compile(r"(violino|violine|violin|violn|vln|vn|vl)(ii|i|1|2)?")
 
 
@@ -150,7 +156,7 @@ def parse(path: Path, data: bytes) -> Piece:
     suffix = path.suffix.lower()
     if suffix == ".krn":
         return _parse_kern(path, data)
-    if suffix in (".mid", ".midi"):
+    if suffix in MIDI_SUFFIXES:
         return _parse_midi(path, data)
     return _parse_xml(path, data)
 
@@ -200,11 +206,4 @@ def files(root: Path, split: str = "train") -> list[Path]:
     return work_split_files(Path(root), split, SUFFIXES, work_of)
 
 
-def load(root: str | Path, split: str = "train", limit: int | None = None,
-         use_cache: bool = True) -> list[Piece]:
-    """The movements of ``split`` under ``root``, at most ``limit`` of them."""
-    return load_files(NAME, VERSION, Path(root), files(Path(root), split), parse, limit,
-                      use_cache)
-
-
-__all__ = ["CollectionError", "PARTS", "files", "load", "parse", "quartet_part", "work_of"]
+__all__ = ["CollectionError", "PARTS", "files", "parse", "quartet_part", "work_of"]

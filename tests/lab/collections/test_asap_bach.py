@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from livearranger.lab.collections import asap_bach
+from livearranger.lab.collections import asap_bach, load_collection
 from tests.lab.collections.make import write_text
 
 MATCH = """info(matchFileVersion,1.0.0).
@@ -22,7 +22,7 @@ sustain(100,64).
 
 def test_performed_notes_labelled_with_their_score_voice(tmp_path):
     write_text(tmp_path / "Bach" / "Fugue" / "bwv_846" / "Shi05M.match", MATCH)
-    [piece] = asap_bach.load(tmp_path, "all")
+    [piece] = load_collection("asap-bach", tmp_path, "all")
     assert piece.name == "Bach/Fugue/bwv_846/Shi05M.match"
     assert piece.part_names == ("voice 1", "voice 2", "voice 3")
     got = {int(p): int(k) for p, k in zip(piece.pitch, piece.part, strict=True)}

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from livearranger.lab.collections import choral
+from livearranger.lab.collections import choral, load_collection
 from livearranger.lab.collections.common import SPLITS, rel_name, split_of_work
 from tests.lab.collections.make import kern, write_text
 
@@ -11,7 +11,7 @@ VOICES = [["C", "D"], ["c", "d"], ["e", "f"], ["cc", "dd"]]     # lowest on the 
 def test_voices_top_first_named_by_their_records(tmp_path):
     write_text(tmp_path / "1520s" / "Any" / "Any1001a-Missa-Kyrie.krn",
                kern(VOICES, header=[NAMES], refs=["!!!COM: Anonymous"]))
-    [piece] = choral.load(tmp_path, "all")
+    [piece] = load_collection("choral", tmp_path, "all")
     assert piece.name == "1520s/Any/Any1001a-Missa-Kyrie.krn"
     assert piece.part_names == ("superius", "altus", "tenor", "bassus")
     got = {int(p): int(k) for p, k in zip(piece.pitch, piece.part, strict=True)}
@@ -22,7 +22,7 @@ def test_voices_top_first_named_by_their_records(tmp_path):
 def test_unnamed_or_repeated_names_are_numbered(tmp_path):
     write_text(tmp_path / "tasso" / "Tam" / "Tam1a-x.krn",
                kern(VOICES[:3], header=['*\t*I"Canto\t*I"Canto']))
-    [piece] = choral.load(tmp_path, "all")
+    [piece] = load_collection("choral", tmp_path, "all")
     assert piece.part_names == ("part1", "part2", "part3")
 
 
@@ -34,7 +34,8 @@ def test_palestrina_and_josquin_are_never_read(tmp_path, monkeypatch):
     read = []
     real = choral.parse_kern
     monkeypatch.setattr(choral, "parse_kern", lambda text: read.append(text) or real(text))
-    assert [p.name for p in choral.load(tmp_path, "all")] == ["1520s/Any/Any3001-x.krn"]
+    got = load_collection("choral", tmp_path, "all")
+    assert [p.name for p in got] == ["1520s/Any/Any3001-x.krn"]
     assert len(read) == 1 and "Josquin" not in read[0]
     assert [rel_name(tmp_path, f) for f in choral.files(tmp_path, "all")] == [
         "1520s/Any/Any2001-x.krn", "1520s/Any/Any3001-x.krn"]
@@ -43,7 +44,7 @@ def test_palestrina_and_josquin_are_never_read(tmp_path, monkeypatch):
 def test_more_voices_than_a_piece_holds_are_left_out(tmp_path):
     write_text(tmp_path / "1520s" / "Any" / "Any4001-x.krn",
                kern([["c"]] * 9))
-    assert choral.load(tmp_path, "all") == []
+    assert load_collection("choral", tmp_path, "all") == []
 
 
 def test_movements_and_settings_are_one_work():

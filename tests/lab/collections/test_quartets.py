@@ -19,7 +19,7 @@ def test_four_unnamed_spines_are_cello_viola_violin2_violin1(tmp_path):
     write_text(tmp_path / "kern-haydn" / "op01n0-01.krn", kern(
         [CELLO, VIOLA, VN2, VN1], header=["*clefF4\t*clefC3\t*clefF\t*clefF"],
         refs=["!!!COM: Haydn, Franz Joseph"]))
-    [piece] = quartets.load(tmp_path, "all")
+    [piece] = load_collection("quartets", tmp_path, "all")
     assert piece.part_names == ("violin1", "violin2", "viola", "cello")
     assert _labels(piece) == PITCH_PART
 
@@ -30,14 +30,14 @@ def test_named_spines_with_dynamics_spines_between(tmp_path):
     head = "*I:Violoncello\t*I:Violoncello\t*I:Violino I\t*I:Viola\t*I:Violino II"
     write_text(tmp_path / "kern-mozart" / "k080-01.krn",
                kern([CELLO, VN1, VIOLA, VN2], header=[head], kinds=kinds))
-    [piece] = quartets.load(tmp_path, "all")
+    [piece] = load_collection("quartets", tmp_path, "all")
     assert _labels(piece) == PITCH_PART
 
 
 def test_five_unnamed_spines_are_left_out(tmp_path):
     write_text(tmp_path / "kern-haydn" / "op01n0-03.krn",
                kern([CELLO, VIOLA, VN2, VN2, VN1]))
-    assert quartets.load(tmp_path, "all") == []
+    assert load_collection("quartets", tmp_path, "all") == []
 
 
 def test_a_quartet_for_oboe_and_strings_is_left_out(tmp_path):
@@ -45,7 +45,8 @@ def test_a_quartet_for_oboe_and_strings_is_left_out(tmp_path):
         [CELLO, VIOLA, VN2, VN1],
         refs=["!!!OTL: Quartet in F Major for oboe, violin, viola and cello"]))
     write_text(tmp_path / "kern-mozart" / "k080-01.krn", kern([CELLO, VIOLA, VN2, VN1]))
-    assert [p.name for p in quartets.load(tmp_path, "all")] == ["kern-mozart/k080-01.krn"]
+    got = load_collection("quartets", tmp_path, "all")
+    assert [p.name for p in got] == ["kern-mozart/k080-01.krn"]
 
 
 def test_musicxml_parts_by_name_and_a_repeated_cello_is_one_part(tmp_path):
@@ -61,7 +62,7 @@ def test_musicxml_parts_by_name_and_a_repeated_cello_is_one_part(tmp_path):
     path = tmp_path / "openscore" / "Janáček,_Leoš" / "String_Quartet_No.1" / "sq1.musicxml"
     path.parent.mkdir(parents=True)
     score.write("musicxml", fp=str(path))
-    [piece] = quartets.load(tmp_path, "all")
+    [piece] = load_collection("quartets", tmp_path, "all")
     assert _labels(piece) == {72: 0, 64: 1, 60: 2, 48: 3, 43: 3}
 
 
@@ -71,7 +72,7 @@ def test_midi_tracks_by_name_else_by_program(tmp_path):
         ("Violino II", 40, [(0, 1, 64, 80)]),
         ("", 41, [(0, 1, 60, 80)]),          # unnamed: the viola by its program
         ("Cello", 42, [(0, 1, 48, 80)])])
-    [piece] = quartets.load(tmp_path, "all")
+    [piece] = load_collection("quartets", tmp_path, "all")
     assert _labels(piece) == {72: 0, 64: 1, 60: 2, 48: 3}
     assert piece.velocity.tolist() == [80, 80, 80, 80]
 
