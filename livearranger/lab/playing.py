@@ -23,6 +23,7 @@ import json
 import sys
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -91,14 +92,32 @@ def joins(notes: Sequence[Aligned]) -> list[float]:
     return out
 
 
-def measure(performances: Sequence[Sequence[Aligned]]) -> dict[str, Any]:
-    """The figures of the module text over ``performances`` (each its aligned notes)."""
+@dataclass
+class Observed:
+    """What the performances show, one entry per chord of 2+ keys (spread in ms, size,
+    first key, local tempo, loudness), per chord with inner keys (their mean delay after
+    the first, ms), per written join (overlap in ms) and per performance (legato share,
+    velocity spread)."""
+
+    spread: np.ndarray
+    size: np.ndarray
+    first: np.ndarray             # "lowest", "highest" or "inner"
+    tempo: np.ndarray             # quarter notes a minute (NaN: the clock stood still)
+    loud: np.ndarray
+    inner_delay: np.ndarray
+    overlaps: np.ndarray
+    legato_share: np.ndarray
+    velocity_sd: np.ndarray
+    performances: int
+
+
+def observe(performances: Sequence[Sequence[Aligned]]) -> Observed:
+    """One pass over ``performances`` (each its aligned notes): see ``Observed``."""
     spread, size, first, tempo, loud, inner_delay = [], [], [], [], [], []
     overlaps, legato_share, velocity_sd = [], [], []
     for notes in performances:
         groups = chords(notes)
-        bpm = local_tempo(groups)
-        for g, t in zip(groups, bpm, strict=True):
+        for g, t in zip(groups, local_tempo(groups), strict=True):
             if len(g) < 2:
                 continue
             on = np.array([n.onset for n in g])
@@ -119,21 +138,26 @@ def measure(performances: Sequence[Sequence[Aligned]]) -> dict[str, Any]:
             legato_share.append(float(np.mean(np.array(j) > 0)))
         if notes:
             velocity_sd.append(float(np.std([n.velocity for n in notes])))
-    s = np.array(spread)
-    firsts = np.array(first)
+    return Observed(*(np.array(v) for v in (spread, size, first, tempo, loud, inner_delay,
+                                            overlaps, legato_share, velocity_sd)),
+                    performances=len(performances))
+
+
+def measure(obs: Observed) -> dict[str, Any]:
+    """The figures of the module text."""
+    s, size, firsts = obs.spread, obs.size, obs.first
     out: dict[str, Any] = {
-        "performances": len(performances), "chords": int(s.size),
+        "performances": obs.performances, "chords": int(s.size),
         "spread_ms": _q(s), "spread_over_30ms": round(100.0 * float(np.mean(s > 30.0)), 2)
         if s.size else None,
-        "spread_ms_by_size": {str(k) if k < 4 else "4+": _q(s[(np.array(size) == k) if k < 4
-                                                            else (np.array(size) >= 4)])
+        "spread_ms_by_size": {str(k) if k < 4 else "4+": _q(s[(size == k) if k < 4
+                                                            else (size >= 4)])
                               for k in (2, 3, 4)},
         "first_key_share": {k: round(100.0 * float(np.mean(firsts == k)), 2)
                             for k in ("lowest", "highest", "inner")} if s.size else {},
-        "inner_keys_after_first_ms": _q(inner_delay),
+        "inner_keys_after_first_ms": _q(obs.inner_delay),
     }
-    for name, key in (("tempo", tempo), ("velocity", loud)):
-        v = np.array(key)
+    for name, v in (("tempo", obs.tempo), ("velocity", obs.loud)):
         ok = ~np.isnan(v)
         if ok.sum() < 3:
             continue
@@ -149,54 +173,37 @@ def measure(performances: Sequence[Sequence[Aligned]]) -> dict[str, Any]:
                            "median_spread_ms": round(float(np.median(s[sel])), 2),
                            "p90_spread_ms": round(float(np.quantile(s[sel], 0.9)), 2)}
         out[f"spread_by_{name}"] = rows
-    o = np.array(overlaps)
+    o = obs.overlaps
     out["joins"] = int(o.size)
     if o.size:
         out["legato_share"] = round(100.0 * float(np.mean(o > 0)), 2)
         out["legato_overlap_ms"] = _q(o[o > 0])
         out["detached_gap_ms"] = _q(-o[o <= 0])
-        out["legato_share_per_performance"] = _q(100.0 * np.array(legato_share))
-    out["velocity_sd_per_performance"] = _q(velocity_sd)
+        out["legato_share_per_performance"] = _q(100.0 * obs.legato_share)
+    out["velocity_sd_per_performance"] = _q(obs.velocity_sd)
     return out
 
 
-def humanize_params(performances: Sequence[Sequence[Aligned]]) -> dict[str, Any]:
+def humanize_params(obs: Observed) -> dict[str, Any]:
     """The distributions ``humanize`` draws from, as quantiles at ``PROBS``: chord spread
     (s) for chords of 2, 3 and 4 or more keys, the first key's rank, legato overlap and
     detached gap (s), the share of legato joins per performance, and the velocity spread
     within a performance."""
-    spread: dict[int, list[float]] = {2: [], 3: [], 4: []}
-    first, overlaps, share, vsd = [], [], [], []
-    for notes in performances:
-        for g in chords(notes):
-            if len(g) < 2:
-                continue
-            on = np.array([n.onset for n in g])
-            pitch = np.array([n.pitch for n in g])
-            spread[min(len(g), 4)].append(float(on.max() - on.min()))
-            lead = int(np.argmin(on))
-            first.append(0 if pitch[lead] == pitch.min() else
-                         1 if pitch[lead] == pitch.max() else 2)
-        j = np.array(joins(notes)) / 1000.0
-        overlaps.extend(j.tolist())
-        if j.size:
-            share.append(float(np.mean(j > 0)))
-        if notes:
-            vsd.append(float(np.std([n.velocity for n in notes])))
-    o = np.array(overlaps)
-    f = np.array(first)
+    spread, o = obs.spread / 1000.0, obs.overlaps / 1000.0
 
     def quant(v: np.ndarray) -> list[float]:
         return [round(float(x), 5) for x in np.quantile(v, PROBS)]
 
+    def of_size(k: int) -> np.ndarray:
+        v = spread[np.minimum(obs.size, 4) == k]
+        return v if v.size else spread        # a size never seen takes every chord's
+
     return {"probs": [round(float(p), 3) for p in PROBS],
-            # a size never seen takes every chord's spread
-            "spread": {str(k): quant(np.array(v or [x for w in spread.values() for x in w]))
-                       for k, v in spread.items()},
-            "first": {"lowest": round(float(np.mean(f == 0)), 4),
-                      "highest": round(float(np.mean(f == 1)), 4)},
+            "spread": {str(k): quant(of_size(k)) for k in (2, 3, 4)},
+            "first": {"lowest": round(float(np.mean(obs.first == "lowest")), 4),
+                      "highest": round(float(np.mean(obs.first == "highest")), 4)},
             "legato_overlap": quant(o[o > 0]), "detached_gap": quant(-o[o <= 0]),
-            "legato_share": quant(np.array(share)), "velocity_sd": quant(np.array(vsd))}
+            "legato_share": quant(obs.legato_share), "velocity_sd": quant(obs.velocity_sd)}
 
 
 def check_voices(root: Path, split: str) -> list[dict[str, Any]]:
@@ -286,11 +293,12 @@ def main(argv: list[str] | None = None) -> int:
     if not perfs:
         print(f"error: {root}: no .match file of the {a.split} split", file=sys.stderr)
         return 2
-    fig = {"split": a.split, **measure(perfs),
+    obs = observe(perfs)
+    fig = {"split": a.split, **measure(obs),
            "voices": check_voices(root, "all" if a.split == "train" else a.split)}
     a.out.with_suffix(".json").write_text(json.dumps(fig, indent=1) + "\n")
     a.out.with_suffix(".md").write_text(markdown(fig))
-    a.params.write_text(json.dumps(humanize_params(perfs), indent=1) + "\n")
+    a.params.write_text(json.dumps(humanize_params(obs), indent=1) + "\n")
     print(f"wrote {a.out.with_suffix('.json')}, {a.out.with_suffix('.md')}, {a.params}")
     return 0
 

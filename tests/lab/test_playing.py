@@ -28,7 +28,7 @@ def test_spreads_first_keys_and_tempo():
     for i in range(9):                                    # a quarter a second: 60 q/min
         notes += _chord(float(i), (10.0, 20.0, 40.0)[i % 3], [60, 64, 67], first=2 if i < 6 else 0,
                         score=float(i))
-    fig = playing.measure([notes])
+    fig = playing.measure(playing.observe([notes]))
     assert fig["chords"] == 9
     assert fig["spread_ms"]["p50"] == pytest.approx(20.0)
     assert fig["first_key_share"]["highest"] == pytest.approx(100 * 6 / 9, abs=0.01)
