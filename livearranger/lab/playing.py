@@ -138,9 +138,9 @@ def observe(performances: Sequence[Sequence[Aligned]]) -> Observed:
             legato_share.append(float(np.mean(np.array(j) > 0)))
         if notes:
             velocity_sd.append(float(np.std([n.velocity for n in notes])))
-    return Observed(*(np.array(v) for v in (spread, size, first, tempo, loud, inner_delay,
-                                            overlaps, legato_share, velocity_sd)),
-                    performances=len(performances))
+    a = np.array
+    return Observed(a(spread), a(size), a(first), a(tempo), a(loud), a(inner_delay),
+                    a(overlaps), a(legato_share), a(velocity_sd), len(performances))
 
 
 def measure(obs: Observed) -> dict[str, Any]:
