@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from livearranger.graph import META_ACCURACY, META_DATA, META_PARTS, META_SPLIT
-from livearranger.lab.collections import READERS
+from livearranger.lab.collections import provenance
 from livearranger.lab.export import export_step, export_window
 from livearranger.lab.model import load_checkpoint
 
@@ -27,23 +27,14 @@ from livearranger.lab.model import load_checkpoint
 def describe_training(meta: dict[str, Any]) -> dict[str, Any]:
     """Fill ``data``, ``split`` and ``accuracy`` from a training checkpoint's metadata."""
     out = dict(meta)
-    names = str(meta.get("dataset") or "").split(" + ") if meta.get("dataset") else []
-    data, split = [], []
-    for name in names:
-        reader = READERS.get(name)
-        if reader is None:
-            data.append(f"music21 corpus: {name} (livearranger.lab.datasets)")
-            split.append(f"{name}: livearranger/data/splits/{name}.json (8:1:1 by file, "
-                         "fixed seed)")
-        else:
-            only = meta.get("sources")
-            data.append(f"{name}{' (' + ', '.join(only) + ')' if only else ''}: "
-                        f"{reader.SOURCE}")
-            split.append(f"{name}: {reader.SPLIT}")
-    if names and META_DATA not in out:
-        out[META_DATA] = "; ".join(data)
-    if names and META_SPLIT not in out:
-        out[META_SPLIT] = "; ".join(split) + ": trained on train, early-stopped on valid"
+    learned = provenance(str(meta.get("dataset") or ""), meta.get("sources"))
+    if learned and META_DATA not in out:
+        out[META_DATA] = "; ".join(
+            p.name + (f" ({', '.join(p.sources)})" if p.sources else "") + f": {p.source}"
+            for p in learned)
+    if learned and META_SPLIT not in out:
+        out[META_SPLIT] = ("; ".join(f"{p.name}: {p.split}" for p in learned)
+                           + ": trained on train, early-stopped on valid")
     if META_ACCURACY not in out and "valid_accuracy" in meta:
         out[META_ACCURACY] = {"valid": meta["valid_accuracy"]}
     return out

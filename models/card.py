@@ -19,20 +19,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from livearranger.lab.collections import READERS
+from livearranger.lab.collections import provenance
 from models.evaluate_collections import RULES
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "models" / "shipped"
 RESULTS = ROOT / "docs" / "collections-results.json"
-# the music21 corpora the earlier models learned from
-CORPORA = {
-    "bach": ("the music21 corpus's Bach chorales (four parts), distributed with music21 by "
-             "permission of their encoders; the music is public domain",
-             "8:1:1 by file, seed 0 (livearranger/data/splits/bach.json)"),
-    "string-quartet": ("the music21 corpus's Haydn, Mozart and Beethoven quartets (CCARH "
-                       "encodings)", "8:1:1 by file, seed 0"),
-}
 # Which licenses a shipped model may learn from: one that lets anyone use, adapt and sell
 # what is made from the data (a public-domain dedication, a permissive license).  Not
 # "non-commercial", not "rights reserved", not a source that states none: a model is
@@ -47,19 +39,14 @@ POLICY = ("A shipped model learns only from sources whose license lets anyone us
 def data_lines(summary: dict[str, Any]) -> list[str]:
     """One bullet per dataset the model learned from: source, licenses, split."""
     out = []
-    sources = summary.get("sources")
-    for name in str(summary.get("dataset", "")).split(" + "):
-        reader = READERS.get(name)
-        if reader is None:
-            text, split = CORPORA.get(name, (name, "?"))
-            out.append(f"- **{name}**: {text}. Split: {split}.")
+    for p in provenance(str(summary.get("dataset", "")), summary.get("sources")):
+        if not p.licenses:                               # a music21 corpus
+            out.append(f"- **{p.name}**: {p.source}. Split: {p.split}.")
             continue
-        lic = {k: v for k, v in reader.LICENSES.items()
-               if sources is None or k in sources or k == ""}
-        used = ", ".join(f"{k or 'all'}: {v}" for k, v in lic.items())
-        only = f" (only {', '.join(sources)})" if sources else ""
-        out.append(f"- **{name}**{only}: {reader.SOURCE}. License: {used}. Split: "
-                   f"{reader.SPLIT}; trained on train, the best epoch chosen on valid.")
+        used = ", ".join(f"{k or 'all'}: {v}" for k, v in p.licenses.items())
+        only = f" (only {', '.join(p.sources)})" if p.sources else ""
+        out.append(f"- **{p.name}**{only}: {p.source}. License: {used}. Split: "
+                   f"{p.split}; trained on train, the best epoch chosen on valid.")
     return out
 
 

@@ -44,6 +44,12 @@ QUARTET_WORKS = ("haydn", "mozart", "beethoven")
 PART_COUNTS = {"madrigal": (5,), "trecento": (2, 3)}   # scores kept, by number of parts
 RESERVED = ("palestrina", "josquin")   # corpus folders in no dataset (unseen music)
 PRESET_OF = {"bach": "satb", "string-quartet": "string-quartet"}   # corpus -> shipped preset
+# what each corpus is, for model cards and graph metadata (music21 ships the encodings)
+CORPUS_SOURCE = {
+    "bach": "the Bach chorales in four parts, encoded by permission of their encoders; "
+            "the music is public domain",
+    "string-quartet": "Haydn, Mozart and Beethoven quartets (CCARH encodings)",
+    "madrigal": "Monteverdi's madrigals", "trecento": "trecento songs"}
 VOICE_PROGRAM = 52                     # GM Choir Aahs
 RANGE_MARGIN = 2                       # semitones added to a part's range on each side
 MIDI_SUFFIXES = (".mid", ".midi")

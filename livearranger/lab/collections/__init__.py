@@ -8,12 +8,13 @@ the cache, the split by work and the error (``CollectionError``, one line naming
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
 from livearranger.lab.collections import asap_bach, choral, nes, pop909, quartets
 from livearranger.lab.collections.common import CollectionError, load_files
-from livearranger.lab.datasets import Piece
+from livearranger.lab.datasets import CORPUS_SOURCE, Piece
 
 READERS: dict[str, ModuleType] = {m.NAME: m for m in (pop909, nes, quartets, choral,
                                                        asap_bach)}
@@ -41,4 +42,34 @@ def load_collection(name: str, root: str | Path, split: str = "train",
                       use_cache, unreadable)
 
 
-__all__ = ["COLLECTIONS", "CollectionError", "load_collection"]
+@dataclass(frozen=True)
+class Provenance:
+    """Where one dataset a model learned from comes from: a collection (its source, the
+    licenses of the folders it was read from, its split) or a music21 corpus."""
+
+    name: str
+    source: str
+    split: str
+    licenses: dict[str, str]      # folder ("" for all of it) -> license; {} for a corpus
+    sources: tuple[str, ...] = ()  # the folders it was kept to, if any
+
+
+def provenance(datasets: str, sources: Sequence[str] | None = None) -> list[Provenance]:
+    """Per dataset of a model's ``datasets`` ("a + b", as ``models.train`` records them),
+    its provenance; ``sources`` the folders a collection was kept to."""
+    out = []
+    for name in (n for n in datasets.split(" + ") if n):
+        reader = READERS.get(name)
+        if reader is None:
+            out.append(Provenance(name, f"music21 corpus: {name}, "
+                                  + CORPUS_SOURCE.get(name, "(livearranger.lab.datasets)"),
+                                  f"8:1:1 by file, seed 0 (livearranger/data/splits/"
+                                  f"{name}.json)", {}))
+            continue
+        lic = {k: v for k, v in reader.LICENSES.items()
+               if sources is None or k in sources or k == ""}
+        out.append(Provenance(name, reader.SOURCE, reader.SPLIT, lic, tuple(sources or ())))
+    return out
+
+
+__all__ = ["COLLECTIONS", "CollectionError", "Provenance", "load_collection", "provenance"]
