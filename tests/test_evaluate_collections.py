@@ -6,15 +6,12 @@ from __future__ import annotations
 import json
 
 import models.evaluate_collections as ec
-from tests.lab.collections.make import write_midi
-from tests.test_train import _song
+from tests.lab.collections.make import write_pop909
 
 
 def test_rows_for_each_arranger_and_condition_merged_per_collection(tmp_path):
     data = tmp_path / "data"
-    for k in range(3):
-        write_midi(data / "pop909" / "train" / f"{k:03d}.mid", _song(k))
-    write_midi(data / "pop909" / "valid" / "701.mid", _song(7))
+    write_pop909(data, train=3, valid_seed=7)
     out = tmp_path / "res"
     kept = {"dataset": "nes", "condition": "score", "row": "zone", "pieces": 1, "notes": 9,
             "preset": "chiptune", "accuracy": 50.0, "accuracy_onset": 50.0,

@@ -5,7 +5,6 @@ other alone."""
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.midi_probe import connect_live, jack_ports
+from tests.test_live_play import _stop
 
 pytestmark = pytest.mark.jack
 
@@ -34,18 +34,6 @@ def _play(folder: Path) -> tuple[subprocess.Popen[str], str, str]:
         proc.kill()
         raise AssertionError(f"play did not start: {line!r} {proc.communicate()[1]!r}")
     return proc, found[1], found[2]
-
-
-def _stop(proc: subprocess.Popen[str]) -> str:
-    """SIGTERM; what it printed (it must exit 0)."""
-    proc.send_signal(signal.SIGTERM)
-    try:
-        out, err = proc.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise
-    assert proc.returncode == 0, err
-    return out + err
 
 
 def _ons(ms: list[list[int]]) -> int:
@@ -127,7 +115,7 @@ def test_a_second_instance_owns_the_ports_jack_gave_it(jack_server, tmp_path):
         if second is not None:
             second.kill()
             second.wait()
-        said = _stop(first)
+        said = "".join(_stop(first))       # what it printed; it must exit 0
     # the only sender the first lost is the test's keyboard, closed before it stopped
     assert [line for line in said.splitlines()
             if " lost " in line and "'test-keyboard" not in line] == [], said

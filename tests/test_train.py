@@ -108,22 +108,11 @@ def test_first_decisions_are_taught_on_the_history_they_had():
             assert torch.allclose(got[row], ref, atol=1e-5)
 
 
-def _song(seed: int):
-    """A small pop song: a melody above, a bridge between, piano chords below."""
-    rng = np.random.default_rng(seed)
-    mel = [(b, 1, int(72 + rng.integers(-3, 4)), 90) for b in range(16)]
-    bridge = [(b, 2, int(64 + rng.integers(-2, 3)), 70) for b in range(0, 16, 2)]
-    piano = [(b, 1, p, 60) for b in range(16) for p in (48, 52, 55)]
-    return [("MELODY", None, mel), ("BRIDGE", None, bridge), ("PIANO", 0, piano)]
-
-
 def test_train_on_a_collection_folder(tmp_path):
-    from tests.lab.collections.make import write_midi
+    from tests.lab.collections.make import write_pop909
 
     data = tmp_path / "data"
-    for k in range(4):
-        write_midi(data / "pop909" / "train" / f"{k:03d}.mid", _song(k))
-    write_midi(data / "pop909" / "valid" / "701.mid", _song(9))
+    write_pop909(data, train=4, valid_seed=9)
     out = tmp_path / "pop.pt"
     r = train(["pop909"], minutes=5, epochs=2, window=8, dagger_from=5, out=out,
               data=data, epoch_items=2, valid_rollouts=1, log=lambda s: None)

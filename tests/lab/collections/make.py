@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import mido
+import numpy as np
 
 # (track name, program or None, [(start beat, length beats, pitch, velocity)])
 Track = tuple[str, int | None, Sequence[tuple[float, float, int, int]]]
@@ -62,3 +63,20 @@ def kern(spines: Sequence[Sequence[str]], header: Sequence[str] = (),
                                for j, c in enumerate(columns)))
     lines.append("\t".join(["*-"] * len(kinds)))
     return "\n".join(lines) + "\n"
+
+
+def pop_song(seed: int) -> list[Track]:
+    """A small pop song: a melody above, a bridge between, piano chords below."""
+    rng = np.random.default_rng(seed)
+    mel = [(b, 1, int(72 + rng.integers(-3, 4)), 90) for b in range(16)]
+    bridge = [(b, 2, int(64 + rng.integers(-2, 3)), 70) for b in range(0, 16, 2)]
+    piano = [(b, 1, p, 60) for b in range(16) for p in (48, 52, 55)]
+    return [("MELODY", None, mel), ("BRIDGE", None, bridge), ("PIANO", 0, piano)]
+
+
+def write_pop909(data: Path, train: int, valid_seed: int) -> None:
+    """``data/pop909`` as the shared data lays it out: ``train`` songs (seeds 0, 1, ...)
+    in ``train/`` and one, of ``valid_seed``, in ``valid/``."""
+    for k in range(train):
+        write_midi(data / "pop909" / "train" / f"{k:03d}.mid", pop_song(k))
+    write_midi(data / "pop909" / "valid" / "701.mid", pop_song(valid_seed))
