@@ -1,6 +1,9 @@
-"""Train a per-ensemble part model (PartTransformer) or the LSTM baseline on one corpus.
+"""Train a per-ensemble part model (PartTransformer) or the LSTM baseline for one preset.
+
+The data: corpora and collections that the preset plays.
 
     python -m models.train --dataset bach [--arranger model|lstm] [--minutes 25] [--seed 0]
+    python -m models.train --dataset pop909 --data ../shared/data [--epoch-items 250]
 
 The command line over the one trainer (``livearranger.lab.trainer``): every piece of the
 corpus is an item of its one preset (no range widening, no beat), a fixed head of the
@@ -98,10 +101,9 @@ def train(datasets: str | Sequence[str], kind: str = "model", minutes: float = 2
     path = out or CHECKPOINTS / (preset.name + ("-lstm" if kind == "lstm" else "") + ".pt")
     items = [it for ds in names
              for it in items_of(ds, "train", preset, data, train_limit, sources)]
-    valid = [v for ds in names for v in spread(
-        [Item(s, it.preset, it.source) for it in spread(
-            items_of(ds, "valid", preset, data, valid_limit, sources), valid_rollouts)
-         for s in segments(it.piece)[:1]], valid_rollouts)]
+    valid = [Item(segments(it.piece)[0], it.preset, it.source) for ds in names
+             for it in spread(items_of(ds, "valid", preset, data, valid_limit, sources),
+                              valid_rollouts)]
     if kind == "lstm":
         return lstm.fit(" + ".join(names), path, minutes, seed, epochs, patience,
                         threads=threads, valid_rollouts=len(valid), log=log,
