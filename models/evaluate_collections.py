@@ -19,6 +19,7 @@ import fcntl
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,14 +46,15 @@ METRICS = ("accuracy", "accuracy_onset", "moves_per_100", "pair_precision", "pai
 def arrangers(collection: str) -> list[tuple[str, str, dict[str, Any]]]:
     """(row label, arranger, options) for ``collection``: its preset's shipped model
     (where the preset names one), the ensemble model, the online LSTM baseline (where
-    ``python -m models.train --arranger lstm`` trained one for the preset), every rule."""
+    ``python -m models.train --arranger lstm`` trained one on the collection, as
+    ``CHECKPOINTS/<collection>-lstm.pt``), every rule."""
     rows: list[tuple[str, str, dict[str, Any]]] = []
     name = COLLECTION_PRESET[collection]
     if name is not None and load_preset(name).model:
         rows.append((f"model ({name})", "model", {}))
     rows.append(("ensemble model", "model", {"model": str(ENSEMBLE)}))
-    lstm = CHECKPOINTS / f"{name}-lstm.pt"
-    if name is not None and lstm.exists():
+    lstm = CHECKPOINTS / f"{collection}-lstm.pt"
+    if lstm.exists():
         rows.append(("online LSTM", "lstm", {"checkpoint": str(lstm)}))
     # zone and most-common are fitted on the training pieces' parts: none to fit where
     # each piece has parts of its own
@@ -66,11 +68,15 @@ def conditions(collection: str) -> tuple[str, ...]:
 
 
 def run(data: str, collections: list[str], limit: int | None, horizon_ms: float,
-        log: Any = print, train_limit: int | None = None) -> list[dict[str, Any]]:
+        log: Any = print, train_limit: int | None = None,
+        only: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Every row of ``collections`` (``only``: the rows of these labels)."""
     out = []
     for c in collections:
         for cond in conditions(c):
             for label, arr, opts in arrangers(c):
+                if only is not None and label not in only:
+                    continue
                 t0 = time.monotonic()
                 r = evaluate_arranger(c, cond, arr, "valid", limit, opts, train_limit,
                                       horizon_ms / 1000.0, None, data)
@@ -115,6 +121,16 @@ def markdown(rows: list[dict[str, Any]], horizon_ms: float) -> str:
     return "\n".join(lines)
 
 
+def order(row: dict[str, Any]) -> tuple[int, int, int]:
+    """Collections in their order, then conditions, then arrangers as ``arrangers``."""
+    c = row["dataset"]
+    labels = [label for label, _, _ in arrangers(c)]
+    conds = conditions(c)
+    return (list(COLLECTION_PRESET).index(c),
+            conds.index(row["condition"]) if row["condition"] in conds else len(conds),
+            labels.index(row["row"]) if row["row"] in labels else len(labels))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m models.evaluate_collections",
                                  description=(__doc__ or "").split("\n")[0])
@@ -126,20 +142,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--horizon-ms", type=float, default=30.0)
     ap.add_argument("--train-limit", type=int, default=None,
                     help="fit zone and most-common on the first N training pieces only")
+    ap.add_argument("--rows", nargs="+", default=None, metavar="LABEL",
+                    help="run only the rows of these labels (\"online LSTM\", \"ensemble "
+                         "model\", \"model (pop-trio)\", a rule); the others are kept")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "collections-results")
     a = ap.parse_args(argv)
     rows = run(a.data, a.collections, a.limit, a.horizon_ms,
-               lambda s: print(s, flush=True), a.train_limit)
+               lambda s: print(s, flush=True), a.train_limit, a.rows)
+    new = {(r["dataset"], r["condition"], r["row"]) for r in rows}
     path = a.out.with_suffix(".json")
     # several runs (a collection each) may finish at once: merge under a lock
     with open(a.out.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         old = []
-        if path.exists():      # keep the rows of collections not run this time
+        if path.exists():      # keep the rows not run this time
             old = [r for r in json.loads(path.read_text())["rows"]
-                   if r["dataset"] not in a.collections]
-        order = list(COLLECTION_PRESET)
-        rows = sorted(old + rows, key=lambda r: order.index(r["dataset"]))
+                   if (r["dataset"] not in a.collections if a.rows is None
+                       else (r["dataset"], r["condition"], r["row"]) not in new)]
+        rows = sorted(old + rows, key=order)
         path.write_text(json.dumps({"horizon_ms": a.horizon_ms, "paper": PAPER,
                                     "rows": rows}, indent=1) + "\n")
         a.out.with_suffix(".md").write_text(markdown(rows, a.horizon_ms))

@@ -27,7 +27,6 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,41 +35,13 @@ import torch
 from livearranger.features import feature_dim
 from livearranger.graph import META_PARTS
 from livearranger.lab import lstm
-from livearranger.lab.datasets import PRESET_OF, load_pieces
-from livearranger.lab.evaluate import COLLECTION_PRESET, PERFORMED, collection_pieces
+from livearranger.lab.datasets import PRESET_OF, DatasetError
+from livearranger.lab.evaluate import COLLECTION_PRESET, PERFORMED
 from livearranger.lab.model import CHECKPOINTS, PartTransformer, load_checkpoint
-from livearranger.lab.trainer import Item
+from livearranger.lab.trainer import Item, dataset_items, spread
 from livearranger.lab.trainer import train as train_model
 from livearranger.lab.training import segments
-from livearranger.presets import Preset, load_preset
-
-
-def items_of(dataset: str, split: str, preset: Preset, data: Path | None = None,
-             limit: int | None = None, sources: Sequence[str] | None = None) -> list[Item]:
-    """The pieces of ``split`` of ``dataset`` that ``preset`` plays: a music21 corpus
-    (``bach``, ``string-quartet``), or a collection read from the folder ``data``
-    (``nes``, ``pop909``, ``quartets``, ``choral``; ``sources``: only those top-level
-    folders of it), whose pieces with another number of parts than the preset's are left
-    out (a five-voice work for a four-part choir)."""
-    if dataset not in COLLECTION_PRESET:
-        return [Item(p, preset, dataset) for p in load_pieces(dataset, split, limit)]
-    names = tuple(preset.part_names)
-    unreadable: list[str] = []
-    out = [Item(replace(p, part_names=names), preset, dataset)
-           for p in collection_pieces(dataset, None if data is None else str(data), split,
-                                      limit, sources, unreadable)
-           if p.n_parts == len(names)]
-    for why in unreadable:            # said, and left out: one file must not end a run
-        print(f"left out: {why}", file=sys.stderr)
-    return out
-
-
-def spread(items: Sequence[Item], n: int) -> list[Item]:
-    """``n`` of ``items`` evenly spaced through them (not the first ``n``: a collection's
-    files are sorted by name, so its first ones are often one composer's or one game's)."""
-    if n >= len(items):
-        return list(items)
-    return [items[round(k * len(items) / n)] for k in range(n)]
+from livearranger.presets import load_preset
 
 
 def train(datasets: str | Sequence[str], kind: str = "model", minutes: float = 25.0,
@@ -85,7 +56,7 @@ def train(datasets: str | Sequence[str], kind: str = "model", minutes: float = 2
           log: Callable[[str], None] = print) -> dict[str, Any]:
     """Train one model; returns a summary (best validation accuracy, epochs, path).
 
-    ``datasets``: one or more corpora or collections (``items_of``), all played by one
+    ``datasets``: one or more corpora or collections (``dataset_items``), all played by one
     preset (``preset_name``, default the first one's shipped preset).  The transformer
     learns both ways of playing: a share ``chord_share`` of the pieces is decided chord
     by chord (as the engine settles a chord), the rest key by key (as each key first
@@ -100,9 +71,9 @@ def train(datasets: str | Sequence[str], kind: str = "model", minutes: float = 2
     n = len(preset.parts)
     path = out or CHECKPOINTS / (preset.name + ("-lstm" if kind == "lstm" else "") + ".pt")
     items = [it for ds in names
-             for it in items_of(ds, "train", preset, data, train_limit, sources)]
+             for it in dataset_items(ds, "train", preset, data, train_limit, sources)]
     valid = [Item(segments(it.piece)[0], it.preset, it.source) for ds in names
-             for it in spread(items_of(ds, "valid", preset, data, valid_limit, sources),
+             for it in spread(dataset_items(ds, "valid", preset, data, valid_limit, sources),
                               valid_rollouts)]
     if kind == "lstm":
         return lstm.fit(" + ".join(names), path, minutes, seed, epochs, patience,
@@ -176,16 +147,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--onsets", action="store_true",
                     help="also teach each chord key's first decision, on arrival")
     a = ap.parse_args(argv)
-    r = train(a.dataset, a.arranger, a.minutes, a.seed, a.epochs, a.patience,
-              window=a.window, noise=a.noise, dagger_from=a.dagger_from,
-              dagger_every=a.dagger_every, dagger_pieces=a.dagger_pieces,
-              train_limit=a.train_limit, valid_limit=a.valid_limit, out=a.out,
-              threads=a.threads, init=a.init, chord_share=a.chord_share, lr=a.lr,
-              onsets=a.onsets, data=a.data, preset_name=a.preset,
-              epoch_items=a.epoch_items, sources=a.sources, valid_rollouts=a.valid_rollouts,
-              command="python -m models.train " + " ".join(sys.argv[1:] if argv is None
-                                                           else argv),
-              log=lambda s: print(s, flush=True))
+    try:
+        r = train(a.dataset, a.arranger, a.minutes, a.seed, a.epochs, a.patience,
+                  window=a.window, noise=a.noise, dagger_from=a.dagger_from,
+                  dagger_every=a.dagger_every, dagger_pieces=a.dagger_pieces,
+                  train_limit=a.train_limit, valid_limit=a.valid_limit, out=a.out,
+                  threads=a.threads, init=a.init, chord_share=a.chord_share, lr=a.lr,
+                  onsets=a.onsets, data=a.data, preset_name=a.preset,
+                  epoch_items=a.epoch_items, sources=a.sources, valid_rollouts=a.valid_rollouts,
+                  command="python -m models.train " + " ".join(sys.argv[1:] if argv is None
+                                                               else argv),
+                  log=lambda s: print(s, flush=True))
+    except DatasetError as exc:     # a folder or file that is not a collection's
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"best validation {r['best_valid']:.2f} at epoch {r['best_epoch']}: {r['path']}")
     return 0
 

@@ -28,3 +28,22 @@ def test_rows_for_each_arranger_and_condition_merged_per_collection(tmp_path):
     assert rows[0] == kept          # the other collection's row, in the collections' order
     page = out.with_suffix(".md").read_text()
     assert "## pop909, as-played" in page and "| zone |" in page
+
+
+def test_rows_named_are_run_again_and_the_others_kept(tmp_path):
+    data = tmp_path / "data"
+    write_pop909(data, train=3, valid_seed=7)
+    out = tmp_path / "res"
+    stale = {"dataset": "pop909", "condition": "score", "row": "zone", "pieces": 1,
+             "notes": 1, "preset": "pop-trio", "accuracy": 1.0, "accuracy_onset": 1.0,
+             "moves_per_100": 0.0, "pair_precision": 1.0, "pair_recall": 1.0,
+             "link_f1": 0.5, "parts": ["melody"], "recall": [1.0]}
+    kept = {**stale, "row": "voice-leading", "accuracy": 2.0}
+    out.with_suffix(".json").write_text(json.dumps({"rows": [kept, stale]}))
+    assert ec.main(["--data", str(data), "--collections", "pop909", "--rows", "zone",
+                    "--out", str(out)]) == 0
+    rows = json.loads(out.with_suffix(".json").read_text())["rows"]
+    assert [(r["condition"], r["row"]) for r in rows] == [
+        ("score", "zone"), ("score", "voice-leading"), ("as-played", "zone")]
+    assert rows[1] == kept
+    assert rows[0]["notes"] == 16 + 8 + 48 and rows[0]["accuracy"] != 1.0

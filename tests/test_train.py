@@ -154,3 +154,12 @@ def test_an_epoch_replays_its_own_draw_of_segments(monkeypatch, tmp_path):
     drawn = [sorted(s) for s in seen[:3]]
     assert all(len(s) == 2 for s in drawn)                    # two segments an epoch
     assert len({tuple(s) for s in drawn}) > 1                 # a fresh draw each epoch
+
+
+def test_a_missing_data_folder_is_one_line_and_exit_2(tmp_path, capsys):
+    from models.train import main
+    assert main(["--dataset", "pop909", "--data", str(tmp_path / "none"),
+                 "--out", str(tmp_path / "m.pt")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "none: no such folder" in err
+    assert not (tmp_path / "m.pt").exists()

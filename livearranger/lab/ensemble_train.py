@@ -20,25 +20,55 @@ from pathlib import Path
 
 import torch
 
-from livearranger.lab.trainer import Item, leave_torchrun, train, world
+from livearranger.lab.datasets import DatasetError
+from livearranger.lab.evaluate import COLLECTION_PRESET
+from livearranger.lab.trainer import (
+    Item,
+    dataset_items,
+    leave_torchrun,
+    spread,
+    train,
+    world,
+)
+from livearranger.lab.training import segments
 
 
 # ------------------------------------------------------------------ corpora
-def corpus_items(datasets: Sequence[str], split: str, limit: int | None = None) -> list[Item]:
-    """The pieces of ``split`` of each corpus with the ensemble that plays them."""
-    from livearranger.lab.datasets import load_pieces, piece_preset
+def corpus_items(datasets: Sequence[str], split: str, limit: int | None = None,
+                 data: Path | None = None, sources: Sequence[str] | None = None) -> list[Item]:
+    """The pieces of ``split`` of each corpus or collection with the ensemble that plays
+    them (``dataset_items``; ``limit``: the first pieces of each)."""
+    return [it for ds in datasets for it in dataset_items(ds, split, None, data, limit, sources)]
 
-    out = []
+
+def valid_items(datasets: Sequence[str], limit: int, data: Path | None = None,
+                sources: Sequence[str] | None = None) -> list[Item]:
+    """The validation pieces: ``limit`` of each corpus, and of each collection ``limit``
+    spread through it, cut to their first segment (as long as a corpus's piece, so that
+    long songs do not take the validation's time)."""
+    out: list[Item] = []
     for ds in datasets:
-        for piece in load_pieces(ds, split, limit):
-            out.append(Item(piece, piece_preset(ds, piece), ds))
+        if ds in COLLECTION_PRESET:
+            out += [Item(segments(it.piece)[0], it.preset, it.source) for it in
+                    spread(dataset_items(ds, "valid", None, data, None, sources), limit)]
+        else:
+            out += dataset_items(ds, "valid", None, data, limit)
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m livearranger.lab.ensemble_train",
                                  description=(__doc__ or "").split("\n")[0])
-    ap.add_argument("--datasets", nargs="+", default=["bach", "madrigal", "trecento"])
+    ap.add_argument("--datasets", nargs="+", default=["bach", "madrigal", "trecento"],
+                    help="music21 corpora, and collections read from --data (nes, pop909, "
+                         "quartets, choral)")
+    ap.add_argument("--data", type=Path, default=None,
+                    help="the folder of the collections (laid out as ../shared/data)")
+    ap.add_argument("--sources", nargs="+", default=None,
+                    help="only these top-level folders of a collection (quartets openscore)")
+    ap.add_argument("--epoch-items", type=int, default=None,
+                    help="training pieces replayed per epoch, each dataset an equal share "
+                         "(default: all)")
     ap.add_argument("--minutes", type=float, default=30.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
@@ -69,17 +99,22 @@ def main(argv: list[str] | None = None) -> int:
                                 "livearranger.lab.ensemble_train", *rest])
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:      # started by torchrun
         torch.distributed.init_process_group("gloo")
-    items = corpus_items(a.datasets, "train", a.train_limit)
-    valid = corpus_items(a.datasets, "valid", a.valid_limit)
-    meta = {"data": "music21 corpus: " + ", ".join(a.datasets)
-            + " (livearranger.lab.datasets; Palestrina and Josquin never used)",
+    try:
+        items = corpus_items(a.datasets, "train", a.train_limit, a.data, a.sources)
+        valid = valid_items(a.datasets, a.valid_limit, a.data, a.sources)
+    except DatasetError as exc:     # a folder or file that is not a collection's
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    meta = {"data": ", ".join(a.datasets) + " (music21 corpora: livearranger.lab.datasets; "
+            "collections: livearranger.lab.collections; Palestrina and Josquin never used)",
             "split": "livearranger/data/splits/*.json (8:1:1 by file, seed 0): trained on "
                      "train, early-stopped on valid",
             "command": "python -m livearranger.lab.ensemble_train " + " ".join(args)}
     r = train(items, valid, a.out, a.minutes, a.seed, a.init, a.lr, threads=a.threads,
               patience=a.patience, dagger_from=a.dagger_from, dagger_every=a.dagger_every,
               dagger_pieces=a.dagger_pieces, meta=meta,
-              log=lambda s: print(s, flush=True), hint_input=a.hints)
+              log=lambda s: print(s, flush=True), hint_input=a.hints,
+              epoch_items=a.epoch_items)
     if world()[0] == 0:
         print(f"best validation {r['best_valid']:.2f} at epoch {r['best_epoch']}: "
               f"{r['weights']}, {r['graph']}")

@@ -84,6 +84,56 @@ class Item:
     source: str = ""          # dataset or folder, for the report
 
 
+def dataset_items(dataset: str, split: str, preset: Preset | None = None,
+                  data: Path | None = None, limit: int | None = None,
+                  sources: Sequence[str] | None = None) -> list[Item]:
+    """The pieces of ``split`` of ``dataset``, each with the ensemble that plays it.
+
+    A music21 corpus (``bach``, ``madrigal``, ...): ``preset``, else each piece's own
+    (``piece_preset``).  A collection read from the folder ``data`` (``nes``,
+    ``pop909``, ``quartets``, ``choral``; ``sources``: only those top-level folders of
+    it): ``preset``, else the collection's; its pieces with another number of parts are
+    left out (a five-voice work for a four-part choir), and a file that cannot be read
+    is said on stderr and left out, so that one file does not end a run."""
+    from livearranger.lab.datasets import load_pieces, piece_preset
+    from livearranger.lab.evaluate import COLLECTION_PRESET, collection_pieces
+    from livearranger.presets import load_preset
+
+    if dataset not in COLLECTION_PRESET:
+        return [Item(p, preset or piece_preset(dataset, p), dataset)
+                for p in load_pieces(dataset, split, limit)]
+    own = preset or load_preset(str(COLLECTION_PRESET[dataset]))
+    names = tuple(own.part_names)
+    unreadable: list[str] = []
+    out = [Item(dataclasses.replace(p, part_names=names), own, dataset)
+           for p in collection_pieces(dataset, None if data is None else str(data), split,
+                                      limit, sources, unreadable)
+           if p.n_parts == len(names)]
+    for why in unreadable:
+        print(f"left out: {why}", file=sys.stderr)
+    return out
+
+
+def spread(items: Sequence[Item], n: int) -> list[Item]:
+    """``n`` of ``items`` evenly spaced through them (not the first ``n``: a collection's
+    files are sorted by name, so its first ones are often one composer's or one game's)."""
+    if n >= len(items):
+        return list(items)
+    return [items[round(k * len(items) / n)] for k in range(n)]
+
+
+def epoch_draw(items: Sequence[Item], n: int, rng: np.random.Generator) -> list[int]:
+    """``n`` of ``items``' indices, sorted: uniformly from one source; from several, each
+    source weighted as the others (a draw of 4,500 game-music files and 300 chorales
+    would otherwise be nearly all game music)."""
+    sources = [it.source for it in items]
+    if len(set(sources)) == 1:
+        return sorted(int(i) for i in rng.permutation(len(items))[:n])
+    count = {s: sources.count(s) for s in set(sources)}
+    w = np.array([1.0 / count[s] for s in sources])
+    return sorted(int(i) for i in rng.choice(len(items), size=n, replace=False, p=w / w.sum()))
+
+
 def widen(preset: Preset, rng: np.random.Generator, most: int = 4) -> Preset:
     """The preset with each part's range widened by 0..``most`` semitones at each end."""
     parts = tuple(dataclasses.replace(
@@ -368,7 +418,7 @@ def train(items: Sequence[Item], valid: Sequence[Item], out: Path, minutes: floa
         t0 = time.monotonic()
         presets, reps = [], []
         drawn = (everyone if epoch_items is None or epoch_items >= len(train_items) else
-                 sorted(_draw(seed, epoch, _SUBSET).permutation(len(train_items))[:epoch_items]))
+                 epoch_draw(train_items, epoch_items, _draw(seed, epoch, _SUBSET)))
         for i in (int(i) for i in drawn if i % size == rank):
             it, r = train_items[i], _draw(seed, epoch, i)
             s = widen(it.preset, r, widen_most) if widen_most else it.preset
