@@ -15,7 +15,7 @@ import argparse
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -32,17 +32,21 @@ from livearranger.lab.trainer import (
 )
 from livearranger.lab.training import segments
 
-
 # ------------------------------------------------------------------ corpora
+Sources = Mapping[str, Sequence[str]]
+
+
 def corpus_items(datasets: Sequence[str], split: str, limit: int | None = None,
-                 data: Path | None = None, sources: Sequence[str] | None = None) -> list[Item]:
+                 data: Path | None = None, sources: Sources | None = None) -> list[Item]:
     """The pieces of ``split`` of each corpus or collection with the ensemble that plays
-    them (``dataset_items``; ``limit``: the first pieces of each)."""
-    return [it for ds in datasets for it in dataset_items(ds, split, None, data, limit, sources)]
+    them (``dataset_items``; ``limit``: the first pieces of each; ``sources``: a
+    collection's top-level folders to keep, by collection)."""
+    return [it for ds in datasets
+            for it in dataset_items(ds, split, None, data, limit, (sources or {}).get(ds))]
 
 
 def valid_items(datasets: Sequence[str], limit: int, data: Path | None = None,
-                sources: Sequence[str] | None = None) -> list[Item]:
+                sources: Sources | None = None) -> list[Item]:
     """The validation pieces: ``limit`` of each corpus, and of each collection ``limit``
     spread through it, cut to their first segment (as long as a corpus's piece, so that
     long songs do not take the validation's time)."""
@@ -50,7 +54,8 @@ def valid_items(datasets: Sequence[str], limit: int, data: Path | None = None,
     for ds in datasets:
         if ds in COLLECTION_PRESET:
             out += [Item(segments(it.piece)[0], it.preset, it.source) for it in
-                    spread(dataset_items(ds, "valid", None, data, None, sources), limit)]
+                    spread(dataset_items(ds, "valid", None, data, None,
+                                         (sources or {}).get(ds)), limit)]
         else:
             out += dataset_items(ds, "valid", None, data, limit)
     return out
@@ -64,8 +69,9 @@ def main(argv: list[str] | None = None) -> int:
                          "quartets, choral)")
     ap.add_argument("--data", type=Path, default=None,
                     help="the folder of the collections (laid out as ../shared/data)")
-    ap.add_argument("--sources", nargs="+", default=None,
-                    help="only these top-level folders of a collection (quartets openscore)")
+    ap.add_argument("--sources", nargs="+", default=[], metavar="COLLECTION:FOLDER",
+                    help="keep a collection to these top-level folders of it "
+                         "(quartets:openscore)")
     ap.add_argument("--epoch-items", type=int, default=None,
                     help="training pieces replayed per epoch, each dataset an equal share "
                          "(default: all)")
@@ -99,16 +105,25 @@ def main(argv: list[str] | None = None) -> int:
                                 "livearranger.lab.ensemble_train", *rest])
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:      # started by torchrun
         torch.distributed.init_process_group("gloo")
+    sources: dict[str, list[str]] = {}
+    for kept in a.sources:
+        ds, _, folder = kept.partition(":")
+        if ds not in a.datasets or not folder:
+            ap.error(f"--sources {kept}: give COLLECTION:FOLDER of a collection trained on")
+        sources.setdefault(ds, []).append(folder)
     try:
-        items = corpus_items(a.datasets, "train", a.train_limit, a.data, a.sources)
-        valid = valid_items(a.datasets, a.valid_limit, a.data, a.sources)
+        items = corpus_items(a.datasets, "train", a.train_limit, a.data, sources)
+        valid = valid_items(a.datasets, a.valid_limit, a.data, sources)
     except DatasetError as exc:     # a folder or file that is not a collection's
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    meta = {"data": ", ".join(a.datasets) + " (music21 corpora: livearranger.lab.datasets; "
-            "collections: livearranger.lab.collections; Palestrina and Josquin never used)",
-            "split": "livearranger/data/splits/*.json (8:1:1 by file, seed 0): trained on "
-                     "train, early-stopped on valid",
+    meta = {"data": ", ".join(a.datasets) + "".join(f" ({ds}: {', '.join(f)} only)"
+                                                     for ds, f in sources.items())
+            + " (music21 corpora: livearranger.lab.datasets; collections: "
+            "livearranger.lab.collections; Palestrina and Josquin never used)",
+            "split": "corpora: livearranger/data/splits/*.json (8:1:1 by file, seed 0); "
+                     "collections: their own (docs/data.md); trained on train, "
+                     "early-stopped on valid",
             "command": "python -m livearranger.lab.ensemble_train " + " ".join(args)}
     r = train(items, valid, a.out, a.minutes, a.seed, a.init, a.lr, threads=a.threads,
               patience=a.patience, dagger_from=a.dagger_from, dagger_every=a.dagger_every,

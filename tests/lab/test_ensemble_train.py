@@ -53,3 +53,12 @@ def test_a_missing_data_folder_is_one_line_and_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "none: no such folder" in err
     assert not (tmp_path / "ens.npz").exists()
+
+
+def test_sources_keep_one_collection_to_its_folders(tmp_path):
+    data = tmp_path / "data"
+    write_pop909(data, train=3, valid_seed=7)
+    assert ensemble_train.corpus_items(["pop909"], "train", None, data,
+                                       {"pop909": ["valid"]}) == []
+    assert len(ensemble_train.corpus_items(["pop909"], "train", None, data,
+                                           {"nes": ["x"]})) == 3
