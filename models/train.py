@@ -75,28 +75,32 @@ def train(datasets: str | Sequence[str], kind: str = "model", minutes: float = 2
     valid = [Item(segments(it.piece)[0], it.preset, it.source) for ds in names
              for it in spread(dataset_items(ds, "valid", preset, data, valid_limit, sources),
                               valid_rollouts)]
-    if kind == "lstm":
-        return lstm.fit(" + ".join(names), path, minutes, seed, epochs, patience,
-                        threads=threads, valid_rollouts=len(valid), log=log,
-                        pieces=([it.piece for it in items], [v.piece for v in valid], preset),
-                        epoch_items=epoch_items)
-    torch.manual_seed(seed)
-    if init is not None:  # continue from a checkpoint (same shape)
-        model = load_checkpoint(init)[0]
-    else:
-        model = PartTransformer(feature_dim(n), n, window=window)
     meta = {"dataset": " + ".join(names), "preset": preset.name, "sources": sources,
             META_PARTS: preset.part_names, "kind": kind}
     started = time.time()
-    r = train_model(items, valid, path, minutes, seed, lr=lr, batch=batch,
-                    patience=patience, noise=noise, chord_share=chord_share,
-                    beat_share=0.0, dagger_from=dagger_from, dagger_every=dagger_every,
-                    dagger_pieces=dagger_pieces, threads=threads, meta=meta, log=log,
-                    model=model, onsets=onsets, widen_most=0, epochs=epochs,
-                    epoch_items=epoch_items)
+    if kind == "lstm":
+        r = lstm.fit(" + ".join(names), path, minutes, seed, epochs, patience,
+                     threads=threads, valid_rollouts=len(valid), log=log,
+                     pieces=([it.piece for it in items], [v.piece for v in valid], preset),
+                     epoch_items=epoch_items)
+        window = None                     # it reads the whole performance, recurrently
+    else:
+        torch.manual_seed(seed)
+        if init is not None:  # continue from a checkpoint (same shape)
+            model = load_checkpoint(init)[0]
+        else:
+            model = PartTransformer(feature_dim(n), n, window=window)
+        r = train_model(items, valid, path, minutes, seed, lr=lr, batch=batch,
+                        patience=patience, noise=noise, chord_share=chord_share,
+                        beat_share=0.0, dagger_from=dagger_from, dagger_every=dagger_every,
+                        dagger_pieces=dagger_pieces, threads=threads, meta=meta, log=log,
+                        model=model, onsets=onsets, widen_most=0, epochs=epochs,
+                        epoch_items=epoch_items)
+        window = model.window
+        r["parameters"] = sum(p.numel() for p in model.parameters())
     best = next((h for h in r["history"] if h["epoch"] == r["best_epoch"]), {})
-    summary = {**meta, "command": command, "seed": seed, "window": model.window,
-               "parameters": sum(p.numel() for p in model.parameters()),
+    summary = {**meta, "command": command, "seed": seed, "window": window,
+               "parameters": r["parameters"],
                "training_pieces": len(items), "validation_segments": len(valid),
                "started_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime(started)),
                "wall_minutes": round((time.time() - started) / 60.0, 1),

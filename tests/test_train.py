@@ -3,6 +3,8 @@ validation and DAgger, checked against the engine-order evaluation of the same m
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import torch
 
@@ -69,6 +71,9 @@ def test_lstm_smoke(tmp_path):
     r = train("bach", "lstm", minutes=5, epochs=1, train_limit=4, valid_limit=1, out=out,
               log=lambda s: None)
     assert out.exists() and r["best_epoch"] == 0
+    summary = json.loads(out.with_suffix(".json").read_text())
+    assert summary["kind"] == "lstm" and summary["window"] is None
+    assert summary["parameters"] > 0 and summary["epochs_run"] == 1
     model, _ = load_lstm(out)
     preset = load_preset("satb")
     piece = performance(load_pieces("bach", "valid", 1)[0], "score")

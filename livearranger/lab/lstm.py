@@ -192,4 +192,4 @@ def fit(dataset: str, out: Path, minutes: float = 25.0, seed: int = 0, epochs: i
             log("time limit reached")
             break
     return {"path": str(out), "best_epoch": best_epoch, "best_valid": best,
-            "history": history}
+            "history": history, "parameters": sum(p.numel() for p in model.parameters())}
