@@ -147,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
                          "model\", \"model (pop-trio)\", a rule); the others are kept")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "collections-results")
     a = ap.parse_args(argv)
+    known = {label for c in a.collections for label, _, _ in arrangers(c)}
+    for label in a.rows or ():
+        if label not in known:
+            ap.error(f"--rows: no row {label!r} on {', '.join(a.collections)} "
+                     f"(rows: {', '.join(sorted(known))})")
     rows = run(a.data, a.collections, a.limit, a.horizon_ms,
                lambda s: print(s, flush=True), a.train_limit, a.rows)
     new = {(r["dataset"], r["condition"], r["row"]) for r in rows}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import models.evaluate_collections as ec
 from tests.lab.collections.make import write_pop909
 
@@ -47,3 +49,13 @@ def test_rows_named_are_run_again_and_the_others_kept(tmp_path):
         ("score", "zone"), ("score", "voice-leading"), ("as-played", "zone")]
     assert rows[1] == kept
     assert rows[0]["notes"] == 16 + 8 + 48 and rows[0]["accuracy"] != 1.0
+
+
+def test_a_row_no_arranger_has_is_refused_before_anything_runs(tmp_path, capsys):
+    out = tmp_path / "res"
+    with pytest.raises(SystemExit) as stop:
+        ec.main(["--data", str(tmp_path), "--collections", "pop909", "--rows", "zonee",
+                 "--out", str(out)])
+    assert stop.value.code == 2
+    assert "no row 'zonee' on pop909" in capsys.readouterr().err
+    assert not out.with_suffix(".json").exists()
