@@ -46,7 +46,7 @@ from livearranger.presets import load_preset
 
 def train(datasets: str | Sequence[str], kind: str = "model", minutes: float = 25.0,
           seed: int = 0, epochs: int = 200, patience: int = 6, batch: int = 32,
-          lr: float = 2e-3, window: int = 32, noise: float = 0.05, dagger_from: int = 3,
+          lr: float = 2e-3, window: int | None = None, noise: float = 0.05, dagger_from: int = 3,
           dagger_every: int = 2, train_limit: int | None = None,
           valid_limit: int | None = None, out: Path | None = None, threads: int = 1,
           valid_rollouts: int = 12, dagger_pieces: int = 48, init: Path | None = None,
@@ -88,8 +88,10 @@ def train(datasets: str | Sequence[str], kind: str = "model", minutes: float = 2
         torch.manual_seed(seed)
         if init is not None:  # continue from a checkpoint (same shape)
             model = load_checkpoint(init)[0]
+            if window is not None:    # ALiBi has no weight per position: a window may widen
+                model.window = model.config["window"] = window
         else:
-            model = PartTransformer(feature_dim(n), n, window=window)
+            model = PartTransformer(feature_dim(n), n, window=window or 32)
         r = train_model(items, valid, path, minutes, seed, lr=lr, batch=batch,
                         patience=patience, noise=noise, chord_share=chord_share,
                         beat_share=0.0, dagger_from=dagger_from, dagger_every=dagger_every,
@@ -134,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--epochs", type=int, default=200)
     ap.add_argument("--patience", type=int, default=6)
-    ap.add_argument("--window", type=int, default=32)
+    ap.add_argument("--window", type=int, default=None,
+                    help="notes the model sees (default 32; with --init, the checkpoint's)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--train-limit", type=int, default=None)
     ap.add_argument("--valid-limit", type=int, default=None)

@@ -125,11 +125,17 @@ def test_train_on_a_collection_folder(tmp_path):
     model, meta = load_checkpoint(out)
     assert meta["parts"] == ["melody", "bridge", "piano"] and meta["dataset"] == "pop909"
     assert set(r["history"][0]) >= {"pop909 score", "pop909 as-played"}
-    import json
     card = json.loads(out.with_suffix(".json").read_text())     # what the model card reads
     assert card["dataset"] == "pop909" and card["epochs_run"] == 2 and card["seed"] == 0
     assert card["valid_accuracy"]["epoch"] == r["best_epoch"]
     assert card["training_pieces"] == 4 and "cores" in card["hardware"]
+    # a continuation keeps the checkpoint's window, or widens it when asked
+    for asked, got in ((None, 8), (16, 16)):
+        more = tmp_path / f"more-{asked}.pt"
+        train(["pop909"], minutes=5, epochs=1, window=asked, init=out, dagger_from=5,
+              out=more, data=data, epoch_items=1, valid_rollouts=1, log=lambda s: None)
+        assert load_checkpoint(more)[0].window == got
+        assert json.loads(more.with_suffix(".json").read_text())["window"] == got
 
 
 def test_an_epoch_replays_its_own_draw_of_segments(monkeypatch, tmp_path):
