@@ -100,7 +100,12 @@ class TorchLSTMArranger(Arranger):
 
 
 def checkpoint_arranger(preset: Preset, name: str, path: Path | None = None) -> Arranger | None:
-    """The trained arranger ``model`` or ``lstm`` for ``preset``, or None if not trained."""
+    """The trained arranger ``model`` or ``lstm`` for ``preset``, or None if not trained.
+
+    Sets PyTorch to one thread: a step is one note, too small to share, and a pool's
+    threads spinning beside other jobs on the same cores make every step several times
+    slower."""
+    torch.set_num_threads(1)
     suffix = "-lstm" if name.startswith("lstm") else ""
     path = path or CHECKPOINTS / f"{preset.name}{suffix}.pt"
     if not path.exists():
