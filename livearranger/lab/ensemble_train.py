@@ -1,12 +1,15 @@
 """Train the one part-conditioned model (``EnsembleTransformer``) on many ensembles.
 
     python -m livearranger.lab.ensemble_train --datasets bach madrigal trecento \\
-        --minutes 35 --out /tmp/ens/ensemble     # models/README.md: the shipped stages
+        pop909 nes quartets --data ../shared/data --sources quartets:openscore \\
+        --epoch-items 400 --minutes 45 --out /tmp/ens/ensemble   # models/README.md
 
-The command line over the one trainer (``livearranger.lab.trainer``): each corpus's
-pieces with the ensemble that plays them, ranges widened, beats known for half the
-pieces.  ``--nproc N`` starts ``torchrun`` (gloo) with N processes on this machine;
-several machines start this module with torchrun's own rendezvous options.
+The command line over the one trainer (``livearranger.lab.trainer``): each corpus's or
+collection's pieces with the ensemble that plays them (a corpus piece its own parts, a
+collection its preset), ranges widened, beats known for half the pieces, each dataset an
+equal share of an epoch's draw.  ``--nproc N`` starts ``torchrun`` (gloo) with N
+processes on this machine; several machines start this module with torchrun's own
+rendezvous options.
 """
 
 from __future__ import annotations
