@@ -79,6 +79,19 @@ def figure_lines(name: str, results: list[dict[str, Any]]) -> list[str]:
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |", *out]
 
 
+def earlier_stages(summary: dict[str, Any]) -> list[str]:
+    """A line for each run this one continued from (``--init``), the first first."""
+    stages = []
+    prev = summary.get("continued_from")
+    while isinstance(prev, dict):
+        stages.append(prev)
+        prev = prev.get("continued_from")
+    return [f"- Stage {k}: `{s.get('command', '?')}` (seed {s.get('seed', '?')}, "
+            f"{s.get('wall_minutes', '?')} minutes, {s.get('epochs_run', '?')} epochs, "
+            f"the best at epoch {s.get('best_epoch', '?')}); then:"
+            for k, s in enumerate(reversed(stages), 1)]
+
+
 def card(name: str, summary: dict[str, Any], results: list[dict[str, Any]]) -> str:
     graph = SHIPPED / f"{name}.onnx"
     size = f"{graph.stat().st_size / 1e6:.2f} MB" if graph.exists() else "not exported"
@@ -95,7 +108,7 @@ def card(name: str, summary: dict[str, Any], results: list[dict[str, Any]]) -> s
              f"{size}); parts: {', '.join(summary.get('parts', []))}.", "",
              "## Data", "", *data_lines(summary), "",
              f"Licenses: {POLICY}", "",
-             "## Training", "",
+             "## Training", "", *earlier_stages(summary),
              f"- Command: `{summary.get('command', '?')}`",
              f"- Seed {summary.get('seed', '?')}; started {summary.get('started_utc', '?')} "
              f"UTC; {summary.get('wall_minutes', '?')} minutes of wall time, "

@@ -110,6 +110,8 @@ def train(datasets: str | Sequence[str], kind: str = "model", minutes: float = 2
                "valid_accuracy": best,
                "hardware": f"{platform.machine()} CPU, {os.cpu_count()} cores, {threads} "
                            f"training thread(s), torch {torch.__version__}"}
+    if init is not None and init.with_suffix(".json").exists():   # the card names each stage
+        summary["continued_from"] = json.loads(init.with_suffix(".json").read_text())
     path.with_suffix(".json").write_text(json.dumps(summary, indent=1) + "\n")
     return r
 

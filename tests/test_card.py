@@ -44,3 +44,17 @@ def test_the_command_ships_the_summary_and_refuses_without_one(tmp_path, monkeyp
                           str(tmp_path / "none.json")]) == 0
     assert (tmp_path / "x.training.json").exists()
     assert "No results row yet" in (tmp_path / "x.md").read_text()
+
+
+def test_a_continued_run_names_every_stage_first_to_last():
+    first = _summary(command="python -m models.train --out a.pt", wall_minutes=27.0)
+    second = _summary(command="python -m models.train --init a.pt --out b.pt",
+                      continued_from=first)
+    third = _summary(command="python -m models.train --init b.pt --out c.pt",
+                     continued_from=second)
+    text = card_mod.card("x", third, [])
+    training = text.split("## Training")[1]
+    one, two, cmd = (training.index(s) for s in ("Stage 1: `python -m models.train --out a.pt`",
+                                                 "Stage 2: `python -m models.train --init a.pt",
+                                                 "Command: `python -m models.train --init b.pt"))
+    assert one < two < cmd and "27.0 minutes" in training

@@ -135,7 +135,9 @@ def test_train_on_a_collection_folder(tmp_path):
         train(["pop909"], minutes=5, epochs=1, window=asked, init=out, dagger_from=5,
               out=more, data=data, epoch_items=1, valid_rollouts=1, log=lambda s: None)
         assert load_checkpoint(more)[0].window == got
-        assert json.loads(more.with_suffix(".json").read_text())["window"] == got
+        summary = json.loads(more.with_suffix(".json").read_text())
+        assert summary["window"] == got
+        assert summary["continued_from"] == card          # its first stage, for the card
 
 
 def test_an_epoch_replays_its_own_draw_of_segments(monkeypatch, tmp_path):
