@@ -3,8 +3,9 @@
     python -m models.evaluate_ensemble [--model models/shipped/ensemble.onnx] [--limit N]
 
 Every corpus's test split, score and as played, with a 30 ms correction horizon, all
-replayed through the engine by ``livearranger.lab.evaluate``.  The string quartets are
-not in the ensemble model's training data: its figures there are zero-shot.  Writes
+replayed through the engine by ``livearranger.lab.evaluate``.  The string quartets'
+test split shares works with the OpenScore quartets the models learned from: their
+figures there are not held-out ones.  Writes
 ``docs/ensemble-results.md`` and ``.json``.
 """
 
@@ -54,9 +55,10 @@ def write(results: list[dict], model: str, md: Path, js: Path) -> None:
     labels = ["ensemble model", "per-ensemble model", *RULES]
     lines = ["# The ensemble model beside the rules and the per-ensemble models", "",
              f"Test splits, correction horizon {HORIZON * 1000:.0f} ms; final accuracy "
-             "(accuracy of what sounds at onset), percent of keys.  String quartets: "
-             "zero-shot for the ensemble model (not in its training data).  Written by "
-             "`python -m models.evaluate_ensemble`.", "",
+             "(accuracy of what sounds at onset), percent of keys.  String quartets: the "
+             "ensemble and per-ensemble models learned from the OpenScore quartets, which "
+             "hold works of this test split (docs/data-and-models.md): not held-out "
+             "figures.  Written by `python -m models.evaluate_ensemble`.", "",
              "| corpus | condition | notes | " + " | ".join(labels) + " |",
              "|---" * (3 + len(labels)) + "|"]
     for ds in CORPORA:
