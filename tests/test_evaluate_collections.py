@@ -59,3 +59,12 @@ def test_a_row_no_arranger_has_is_refused_before_anything_runs(tmp_path, capsys)
     assert stop.value.code == 2
     assert "no row 'zonee' on pop909" in capsys.readouterr().err
     assert not out.with_suffix(".json").exists()
+
+
+def test_the_lstm_row_is_the_baseline_trained_on_that_collection(tmp_path, monkeypatch):
+    monkeypatch.setattr(ec, "CHECKPOINTS", tmp_path)
+    (tmp_path / "pop909-lstm.pt").write_bytes(b"")
+    (tmp_path / "pop-trio-lstm.pt").write_bytes(b"")     # named by preset: not this row
+    rows = {label: opts for label, _, opts in ec.arrangers("pop909")}
+    assert rows["online LSTM"] == {"checkpoint": str(tmp_path / "pop909-lstm.pt")}
+    assert "online LSTM" not in {label for label, _, _ in ec.arrangers("nes")}
