@@ -121,14 +121,19 @@ def markdown(rows: list[dict[str, Any]], horizon_ms: float) -> str:
     return "\n".join(lines)
 
 
-def order(row: dict[str, Any]) -> tuple[int, int, int]:
-    """Collections in their order, then conditions, then arrangers as ``arrangers``."""
-    c = row["dataset"]
-    labels = [label for label, _, _ in arrangers(c)]
-    conds = conditions(c)
-    return (list(COLLECTION_PRESET).index(c),
-            conds.index(row["condition"]) if row["condition"] in conds else len(conds),
-            labels.index(row["row"]) if row["row"] in labels else len(labels))
+def in_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` sorted: collections in their order, then conditions, then arrangers as
+    ``arrangers`` lists them (a row of a label no longer listed last)."""
+    rank = {c: (conditions(c), [label for label, _, _ in arrangers(c)])
+            for c in {r["dataset"] for r in rows}}
+
+    def key(row: dict[str, Any]) -> tuple[int, int, int]:
+        conds, labels = rank[row["dataset"]]
+        return (list(COLLECTION_PRESET).index(row["dataset"]),
+                conds.index(row["condition"]) if row["condition"] in conds else len(conds),
+                labels.index(row["row"]) if row["row"] in labels else len(labels))
+
+    return sorted(rows, key=key)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             old = [r for r in json.loads(path.read_text())["rows"]
                    if (r["dataset"] not in a.collections if a.rows is None
                        else (r["dataset"], r["condition"], r["row"]) not in new)]
-        rows = sorted(old + rows, key=order)
+        rows = in_order(old + rows)
         path.write_text(json.dumps({"horizon_ms": a.horizon_ms, "paper": PAPER,
                                     "rows": rows}, indent=1) + "\n")
         a.out.with_suffix(".md").write_text(markdown(rows, a.horizon_ms))

@@ -38,9 +38,8 @@ from livearranger.lab import lstm
 from livearranger.lab.datasets import PRESET_OF, DatasetError
 from livearranger.lab.evaluate import COLLECTION_PRESET, PERFORMED
 from livearranger.lab.model import CHECKPOINTS, PartTransformer, load_checkpoint
-from livearranger.lab.trainer import Item, dataset_items, spread
+from livearranger.lab.trainer import dataset_items, first_segments
 from livearranger.lab.trainer import train as train_model
-from livearranger.lab.training import segments
 from livearranger.presets import load_preset
 
 
@@ -72,9 +71,8 @@ def train(datasets: str | Sequence[str], kind: str = "model", minutes: float = 2
     path = out or CHECKPOINTS / (preset.name + ("-lstm" if kind == "lstm" else "") + ".pt")
     items = [it for ds in names
              for it in dataset_items(ds, "train", preset, data, train_limit, sources)]
-    valid = [Item(segments(it.piece)[0], it.preset, it.source) for ds in names
-             for it in spread(dataset_items(ds, "valid", preset, data, valid_limit, sources),
-                              valid_rollouts)]
+    valid = [it for ds in names for it in first_segments(
+        dataset_items(ds, "valid", preset, data, valid_limit, sources), valid_rollouts)]
     meta = {"dataset": " + ".join(names), "preset": preset.name, "sources": sources,
             META_PARTS: preset.part_names, "kind": kind}
     started = time.time()

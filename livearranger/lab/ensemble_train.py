@@ -28,12 +28,11 @@ from livearranger.lab.evaluate import COLLECTION_PRESET
 from livearranger.lab.trainer import (
     Item,
     dataset_items,
+    first_segments,
     leave_torchrun,
-    spread,
     train,
     world,
 )
-from livearranger.lab.training import segments
 
 # ------------------------------------------------------------------ corpora
 Sources = Mapping[str, Sequence[str]]
@@ -50,15 +49,13 @@ def corpus_items(datasets: Sequence[str], split: str, limit: int | None = None,
 
 def valid_items(datasets: Sequence[str], limit: int, data: Path | None = None,
                 sources: Sources | None = None) -> list[Item]:
-    """The validation pieces: ``limit`` of each corpus, and of each collection ``limit``
-    spread through it, cut to their first segment (as long as a corpus's piece, so that
-    long songs do not take the validation's time)."""
+    """The validation pieces: the first ``limit`` of each corpus, and of each collection
+    ``limit`` spread through it, cut to their first segment (``first_segments``)."""
     out: list[Item] = []
     for ds in datasets:
         if ds in COLLECTION_PRESET:
-            out += [Item(segments(it.piece)[0], it.preset, it.source) for it in
-                    spread(dataset_items(ds, "valid", None, data, None,
-                                         (sources or {}).get(ds)), limit)]
+            out += first_segments(dataset_items(ds, "valid", None, data, None,
+                                                (sources or {}).get(ds)), limit)
         else:
             out += dataset_items(ds, "valid", None, data, limit)
     return out

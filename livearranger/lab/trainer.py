@@ -32,6 +32,7 @@ import os
 import random
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,14 +123,21 @@ def spread(items: Sequence[Item], n: int) -> list[Item]:
     return [items[round(k * len(items) / n)] for k in range(n)]
 
 
+def first_segments(items: Sequence[Item], n: int) -> list[Item]:
+    """``n`` of ``items`` spread through them (``spread``), each cut to its first segment:
+    validation pieces as long as a corpus's piece, so that long songs do not take the
+    validation's time."""
+    return [Item(segments(it.piece)[0], it.preset, it.source) for it in spread(items, n)]
+
+
 def epoch_draw(items: Sequence[Item], n: int, rng: np.random.Generator) -> list[int]:
     """``n`` of ``items``' indices, sorted: uniformly from one source; from several, each
     source weighted as the others (a draw of 4,500 game-music files and 300 chorales
     would otherwise be nearly all game music)."""
     sources = [it.source for it in items]
-    if len(set(sources)) == 1:
+    count = Counter(sources)
+    if len(count) == 1:
         return sorted(int(i) for i in rng.permutation(len(items))[:n])
-    count = {s: sources.count(s) for s in set(sources)}
     w = np.array([1.0 / count[s] for s in sources])
     return sorted(int(i) for i in rng.choice(len(items), size=n, replace=False, p=w / w.sum()))
 
