@@ -33,6 +33,7 @@ from typing import Any
 import torch
 
 from livearranger.features import feature_dim
+from livearranger.files import FileProblem, check_writable
 from livearranger.graph import META_PARTS
 from livearranger.lab import lstm
 from livearranger.lab.datasets import PRESET_OF, DatasetError
@@ -69,6 +70,7 @@ def train(datasets: str | Sequence[str], kind: str = "model", minutes: float = 2
                          or str(COLLECTION_PRESET[names[0]]))
     n = len(preset.parts)
     path = out or CHECKPOINTS / (preset.name + ("-lstm" if kind == "lstm" else "") + ".pt")
+    check_writable(path, "checkpoint")    # now, not after the data and a first epoch
     items = [it for ds in names
              for it in dataset_items(ds, "train", preset, data, train_limit, sources)]
     valid = [it for ds in names for it in first_segments(
@@ -165,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                   command="python -m models.train " + " ".join(sys.argv[1:] if argv is None
                                                                else argv),
                   log=lambda s: print(s, flush=True))
-    except DatasetError as exc:     # a folder or file that is not a collection's
+    except (DatasetError, FileProblem) as exc:   # data it cannot read, a model it cannot write
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"best validation {r['best_valid']:.2f} at epoch {r['best_epoch']}: {r['path']}")

@@ -176,3 +176,12 @@ def test_a_missing_data_folder_is_one_line_and_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "none: no such folder" in err
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_a_checkpoint_it_cannot_write_is_said_before_any_data_is_read(tmp_path, capsys):
+    from models.train import main
+    (tmp_path / "file").write_text("")
+    assert main(["--dataset", "pop909", "--data", str(tmp_path / "none"),
+                 "--out", str(tmp_path / "file" / "m.pt")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "m.pt: cannot write the checkpoint there" in err

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from livearranger.files import FileProblem, check_writable
 from livearranger.lab.datasets import DatasetError
 from livearranger.lab.evaluate import COLLECTION_PRESET
 from livearranger.lab.trainer import (
@@ -112,9 +113,10 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"--sources {kept}: give COLLECTION:FOLDER of a collection trained on")
         sources.setdefault(ds, []).append(folder)
     try:
+        check_writable(a.out.with_suffix(".npz"), "model")   # now, not after the data
         items = corpus_items(a.datasets, "train", a.train_limit, a.data, sources)
         valid = valid_items(a.datasets, a.valid_limit, a.data, sources)
-    except DatasetError as exc:     # a folder or file that is not a collection's
+    except (DatasetError, FileProblem) as exc:   # data it cannot read, a model it cannot write
         print(f"error: {exc}", file=sys.stderr)
         return 2
     meta = {"data": ", ".join(a.datasets) + "".join(f" ({ds}: {', '.join(f)} only)"

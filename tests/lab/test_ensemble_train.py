@@ -62,3 +62,12 @@ def test_sources_keep_one_collection_to_its_folders(tmp_path):
                                        {"pop909": ["valid"]}) == []
     assert len(ensemble_train.corpus_items(["pop909"], "train", None, data,
                                            {"nes": ["x"]})) == 3
+
+
+def test_a_model_it_cannot_write_is_said_before_any_data_is_read(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    out = tmp_path / "file" / "ens"          # a folder that is a file
+    assert ensemble_train.main(["--datasets", "nes", "--data", str(tmp_path / "none"),
+                                "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "ens.npz: cannot write the model there" in err
