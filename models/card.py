@@ -5,8 +5,7 @@ licenses, how it was trained, and what it reaches on the validation splits.
 
 ``--summary`` (the file ``python -m models.train`` writes beside its checkpoint) is copied
 to ``models/shipped/NAME.training.json``, which travels with the model; the figures come
-from the generated results (``docs/collections-results.json``; for a model that learned from a
-music21 corpus, also that corpus's test split in ``docs/results.json``).  Writes
+from the generated results (``docs/collections-results.json``).  Writes
 ``models/shipped/NAME.md``.
 """
 
@@ -26,7 +25,6 @@ from models.evaluate_collections import RULES
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "models" / "shipped"
 RESULTS = ROOT / "docs" / "collections-results.json"
-CORPUS_RESULTS = ROOT / "docs" / "results.json"     # the music21 corpora (models.evaluate)
 # Which licenses a shipped model may learn from: one that lets anyone use, adapt and sell
 # what is made from the data (a public-domain dedication, a permissive license).  Not
 # "non-commercial", not "rights reserved", not a source that states none: a model is
@@ -94,33 +92,7 @@ def earlier_stages(summary: dict[str, Any]) -> list[str]:
             for k, s in enumerate(reversed(stages), 1)]
 
 
-def corpus_lines(summary: dict[str, Any], rows: list[dict[str, Any]],
-                 horizon_ms: float) -> list[str]:
-    """The model on the test split of each music21 corpus it learned from
-    (``docs/results.json``, ``python -m models.evaluate``), beside voice-leading."""
-    learned = str(summary.get("dataset", "")).split(" + ")
-    out = []
-    for r in rows:
-        if (r["arranger"] != "model:onnx" or r["dataset"] not in learned
-                or r["horizon_ms"] != horizon_ms or r.get("unisons") != "merge"):
-            continue
-        rule = next((o for o in rows if o["arranger"] == "voice-leading"
-                     and all(o.get(k) == r.get(k) for k in
-                             ("dataset", "condition", "horizon_ms", "unisons"))), None)
-        out.append(f"| {r['dataset']} | {r['condition']} | {r['accuracy']:.2f} "
-                   f"({r['accuracy_onset']:.2f}) | {r['moves_per_100']:.2f} | "
-                   f"{r['link_f1']:.4f} | "
-                   + (f"{rule['accuracy']:.2f} |" if rule else "- |"))
-    if not out:
-        return []
-    return ["", "Test split of the corpus it learned from, the same horizon "
-            "(`docs/results.md` has every arranger):", "",
-            "| corpus | condition | accuracy (at onset) | moves /100 | link-F1 | "
-            "voice-leading |", "| --- | --- | --- | --- | --- | --- |", *out]
-
-
-def card(name: str, summary: dict[str, Any], results: list[dict[str, Any]],
-         corpus: list[dict[str, Any]] | None = None) -> str:
+def card(name: str, summary: dict[str, Any], results: list[dict[str, Any]]) -> str:
     graph = SHIPPED / f"{name}.onnx"
     size = f"{graph.stat().st_size / 1e6:.2f} MB" if graph.exists() else "not exported"
     out = re.search(r"--out\s+(\S+)", str(summary.get("command", "")))
@@ -148,9 +120,7 @@ def card(name: str, summary: dict[str, Any], results: list[dict[str, Any]],
              f"- Best epoch on its validation segments: {vtext}.",
              f"- Then: `python -m export.export_onnx {checkpoint} models/shipped/{name}.onnx` "
              f"and `python -m export.quantize models/shipped/{name}.onnx`.", "",
-             "## Figures", "", *figure_lines(name, results),
-             *corpus_lines(summary, corpus or [], results[0].get("horizon_ms", 30.0)
-                           if results else 30.0), ""]
+             "## Figures", "", *figure_lines(name, results), ""]
     return "\n".join(lines)
 
 
@@ -170,10 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     summary = json.loads(kept.read_text())
     results = json.loads(a.results.read_text())["rows"] if a.results.exists() else []
-    corpus = (json.loads(CORPUS_RESULTS.read_text())["rows"] if CORPUS_RESULTS.exists()
-              else [])
     out = SHIPPED / f"{a.name}.md"
-    out.write_text(card(a.name, summary, results, corpus))
+    out.write_text(card(a.name, summary, results))
     print(f"wrote {out}")
     return 0
 

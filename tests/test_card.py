@@ -58,21 +58,3 @@ def test_a_continued_run_names_every_stage_first_to_last():
                                                  "Stage 2: `python -m models.train --init a.pt",
                                                  "Command: `python -m models.train --init b.pt"))
     assert one < two < cmd and "27.0 minutes" in training
-
-
-def _corpus(arranger, acc, dataset="bach", horizon=30.0, cond="score"):
-    return {"arranger": arranger, "dataset": dataset, "condition": cond, "accuracy": acc,
-            "accuracy_onset": acc - 2, "moves_per_100": 3.0, "link_f1": 0.9,
-            "horizon_ms": horizon, "unisons": "merge"}
-
-
-def test_the_corpus_it_learned_from_is_shown_at_the_same_horizon_beside_voice_leading():
-    corpus = [_corpus("model:onnx", 97.3), _corpus("voice-leading", 95.0),
-              _corpus("model:onnx", 91.0, horizon=0.0),                 # another horizon
-              _corpus("model:onnx", 88.0, dataset="string-quartet")]    # not learned from
-    text = card_mod.card("x", _summary(), [_row("model (x)", 80.0)], corpus)
-    assert "| bach | score | 97.30 (95.30) | 3.00 | 0.9000 | 95.00 |" in text
-    figures = text.split("## Figures")[1]
-    assert "91.00" not in figures and "string-quartet" not in figures
-    assert "test split of the corpus" not in card_mod.card(
-        "x", _summary(dataset="quartets"), [_row("model (x)", 80.0)], corpus).lower()
