@@ -167,8 +167,7 @@ def test_horizon_in_the_cli_json(capsys):
                     "voice-leading", "--limit", "2", "--horizon-ms", "30", "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
     for key in ("accuracy", "accuracy_onset", "accuracy_renamed", "moves_per_100", "notes",
-                "pair_precision",
-                "pair_recall", "link_f1"):
+                "pair_precision", "pair_recall", "link_f1"):
         assert key in r
     assert r["horizon_ms"] == 30.0 and r["accuracy"] > r["accuracy_onset"]
     assert r["moves_per_100"] > 0
@@ -297,7 +296,6 @@ def test_best_renaming_is_exact_where_greedy_is_not():
     count = np.array([[9, 8, 0], [8, 0, 0], [0, 0, 5]])
     assert ev.best_renaming(count) == 8 + 8 + 5
     rng = np.random.default_rng(0)
-    import itertools
     for n in (1, 2, 4, 5):
         c = rng.integers(0, 20, (n, n))
         brute = max(sum(c[p[j], j] for j in range(n)) for p in itertools.permutations(range(n)))
