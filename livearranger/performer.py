@@ -349,7 +349,7 @@ class Performer:
         pitch = self._out_pitch(key, part)
         self.router.double(part, pitch, self._out_velocity(note.velocity, part),
                            note.time, self.event_time())
-        self.unisons.add(key, part, pitch)
+        self.unisons.add(key, part, pitch, note.time)
         self.activity.on(part, pitch)
         self.doubles += 1
         for observer in self.observers:
@@ -377,7 +377,7 @@ class Performer:
         old_part, old_pitch = self._active[key]
         pitch = self._out_pitch(key, part)
         if self.unisons:
-            self._yield_unison(part, self.event_time())
+            self._yield_unison(part, self.event_time(), ev.time)
         self.router.move(old_part, old_pitch, part, pitch,
                          self._out_velocity(ev.velocity, part), ev.time, self.event_time())
         ev.part = part
@@ -387,12 +387,19 @@ class Performer:
         for observer in self.observers:
             observer.moved(ev, old_part, part, at)
 
-    def _yield_unison(self, part: int, time_s: float) -> None:
-        """A key goes to ``part``: the unison it was singing ends first (one voice)."""
+    def _yield_unison(self, part: int, time_s: float, moved_onset: float | None = None
+                      ) -> None:
+        """A key goes to ``part``: the unison it was singing ends first (one voice).  A
+        moved key is written on ``part`` from its own onset (``moved_onset``: outputs
+        retag its note-on), so the unison's note-off is stamped there, not at
+        ``time_s`` (which would write the two keys on one voice at once), and not before
+        the unison's own onset."""
         second = self.unisons.yield_part(part)
         if second is not None:
-            self.router.note_off(second[0], second[1], time_s, 0)
-            self.activity.off(*second)
+            p, pitch, began = second
+            at = time_s if moved_onset is None else min(time_s, max(moved_onset, began))
+            self.router.note_off(p, pitch, at, 0)
+            self.activity.off(p, pitch)
 
     def _fallback_part(self, ev: NoteEvent, exc: Exception) -> int:
         """Where a key goes when the arranger failed on it: the first part the preset

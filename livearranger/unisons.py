@@ -23,7 +23,8 @@ class Unisons:
 
     def __init__(self, preset: Preset) -> None:
         self._parts = preset.parts
-        self._second: dict[int, tuple[int, int]] = {}
+        # key -> (second part, pitch it sounds, the key's onset: where records begin it)
+        self._second: dict[int, tuple[int, int, float]] = {}
 
     def __bool__(self) -> bool:
         return bool(self._second)
@@ -45,24 +46,25 @@ class Unisons:
             return False
         if key in self._second or any(n.part == part for n in chord):
             return False
-        return all(p != part for p, _ in self._second.values())
+        return all(p != part for p, _, _ in self._second.values())
 
-    def add(self, key: int, part: int, pitch: int) -> None:
-        """``key`` now also sounds ``pitch`` on ``part``."""
-        self._second[key] = (part, pitch)
+    def add(self, key: int, part: int, pitch: int, onset: float) -> None:
+        """``key`` (down since ``onset``) now also sounds ``pitch`` on ``part``."""
+        self._second[key] = (part, pitch, onset)
 
-    def yield_part(self, part: int) -> tuple[int, int] | None:
+    def yield_part(self, part: int) -> tuple[int, int, float] | None:
         """``part`` is given a key of its own: the unison singing there ends; returns its
-        (part, pitch) to stop, or None."""
-        for key, (p, pitch) in self._second.items():
+        (part, pitch, onset) to stop, or None."""
+        for key, (p, pitch, onset) in self._second.items():
             if p == part:
                 del self._second[key]
-                return p, pitch
+                return p, pitch, onset
         return None
 
     def release(self, key: int) -> tuple[int, int] | None:
         """``key`` came up: its second voice, if any, (part, pitch) to stop."""
-        return self._second.pop(key, None)
+        second = self._second.pop(key, None)
+        return None if second is None else (second[0], second[1])
 
     def clear(self) -> None:
         """Forget every second voice (the router stops what they sound: panic)."""

@@ -30,7 +30,7 @@ def test_a_key_may_double_onto_a_free_mono_part_in_range(satb):
 def test_one_second_voice_per_key_and_per_part(satb):
     u = Unisons(satb)
     a = _note(62, 1)
-    u.add(62, 0, 62)
+    u.add(62, 0, 62, 0.0)
     assert u
     assert not u.allowed(a, 0, [a], 1, False)                        # key doubled already
     b = _note(60, 2)
@@ -46,14 +46,14 @@ def test_a_poly_part_is_never_a_second_voice(satb):
 
 def test_a_part_given_a_key_ends_the_unison_it_sang_and_release_ends_it_too(satb):
     u = Unisons(satb)
-    u.add(62, 0, 62)
-    u.add(50, 3, 50)
+    u.add(62, 0, 62, 1.5)
+    u.add(50, 3, 50, 1.5)
     assert u.yield_part(2) is None
-    assert u.yield_part(0) == (0, 62)
+    assert u.yield_part(0) == (0, 62, 1.5)
     assert u.yield_part(0) is None
     assert u.release(62) is None                 # gone with its part
     assert u.release(50) == (3, 50)
     assert not u
-    u.add(55, 2, 55)
+    u.add(55, 2, 55, 2.0)
     u.clear()
     assert not u and u.release(55) is None
