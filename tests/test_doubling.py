@@ -159,3 +159,28 @@ def test_the_model_doubles_only_above_its_threshold(satb, engine_rig):
         for part in {p for p, _k in sounding}:            # mono: one note per voice
             assert sum(1 for p, _k in sounding if p == part) == 1
     assert counts == [0, 1]          # off: never; a threshold below any probability: one
+
+
+class Mover(Doubler):
+    """A Doubler that, deciding a chord again as a whole, moves key 60 to the soprano."""
+
+    def assign(self, note, state):
+        return 0 if self.settling and note.pitch == 60 else super().assign(note, state)
+
+
+def test_a_key_moved_onto_a_unison_part_ends_the_unison_at_its_own_onset(satb, engine_rig):
+    """The record of a move writes the key on its new part from its onset (outputs retag
+    its note-on), so the unison it displaced ends there too: one voice never holds two
+    keys in what is written, however late the chord settled."""
+    rig = engine_rig(satb, Mover(satb, {**PARTS, 50: 3}, [(67, 0)]), horizon=H)
+    engine, out = rig.engine, rig.out
+    out.messages.clear()
+    _chord(engine, [48, 55, 67])                  # the soprano doubles the alto's 67
+    for k in (48, 55):
+        engine.process(NoteEvent(Kind.NOTE_OFF, 0.4, k, 0))
+    engine.process(NoteEvent(Kind.NOTE_ON, 0.5, 50, 90))
+    engine.process(NoteEvent(Kind.NOTE_ON, 0.502, 60, 90))   # sounds on the tenor first
+    engine.process(NoteEvent(Kind.NOTE_OFF, 0.9, 50, 0))     # the next event settles it
+    off = [t for t, _p, m in out.messages if m[0] == 0x80 and m[1] == 67]
+    assert engine.moves == 1 and off == [pytest.approx(0.502)]
+    assert (0, 60) in engine.router.sounding and (0, 67) not in engine.router.sounding
